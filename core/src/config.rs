@@ -1,0 +1,144 @@
+//! Typed configuration read once at cold start from the environment the SAM template
+//! (or `.local/env` for local runs) sets. A missing required value fails the cold start,
+//! not the first request.
+use std::fmt;
+
+/// The names of the four tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    /// Tenants, API keys, cached access tokens.
+    pub tenants: String,
+    /// Customers, groups, memberships, callback receipts, sync jobs.
+    pub directory: String,
+    /// The points ledger: balances, entries, lots, idempotency records, rewards.
+    pub ledger: String,
+    /// SOP plans, occurrences and tasks.
+    pub tasks: String,
+}
+
+impl TableNames {
+    /// The names under a prefix, as `scrm tables create --prefix` and the template's
+    /// `TablePrefix` parameter make them.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            tenants: format!("{prefix}-tenants"),
+            directory: format!("{prefix}-directory"),
+            ledger: format!("{prefix}-ledger"),
+            tasks: format!("{prefix}-tasks"),
+        }
+    }
+
+    /// Reads `TENANTS_TABLE`, `DIRECTORY_TABLE`, `LEDGER_TABLE`, `TASKS_TABLE`, each
+    /// defaulting to `${TABLE_PREFIX:-scrm}-<name>`.
+    pub fn from_env() -> Self {
+        let prefix = std::env::var("TABLE_PREFIX").unwrap_or_else(|_| "scrm".to_string());
+        let defaults = Self::with_prefix(&prefix);
+        let pick = |var: &str, default: String| std::env::var(var).unwrap_or(default);
+        Self {
+            tenants: pick("TENANTS_TABLE", defaults.tenants),
+            directory: pick("DIRECTORY_TABLE", defaults.directory),
+            ledger: pick("LEDGER_TABLE", defaults.ledger),
+            tasks: pick("TASKS_TABLE", defaults.tasks),
+        }
+    }
+}
+
+/// Where domain events go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventSink {
+    /// The project's EventBridge bus (deployed).
+    EventBridge { bus_name: String },
+    /// Local runs: the functions served by `cargo lambda watch`, reached through the Lambda
+    /// invoke API at this base URL, following the code's routing table.
+    LocalLambda { base_url: String },
+    /// Nowhere (tools that publish nothing).
+    Discard,
+}
+
+/// A secret string: never printed, never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The value, for the one place that needs it (signing, encrypting).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything a function needs to build its clients.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Table names.
+    pub tables: TableNames,
+    /// Domain event destination.
+    pub events: EventSink,
+    /// WeCom server API base URL (the fake server in tests and local runs).
+    pub wecom_api_base: String,
+    /// HMAC key for customer tokens and staff links.
+    pub signing_key: Secret,
+    /// Base URL of links sent to staff.
+    pub public_base_url: String,
+}
+
+/// A configuration value that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads the environment described in `docs/ARCHITECTURE.md`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let events = if let Ok(url) = std::env::var("LOCAL_LAMBDA_URL") {
+            EventSink::LocalLambda { base_url: url }
+        } else if let Ok(bus) = std::env::var("EVENT_BUS_NAME") {
+            EventSink::EventBridge { bus_name: bus }
+        } else {
+            EventSink::Discard
+        };
+        let signing_key = std::env::var("SCRM_SIGNING_KEY")
+            .map_err(|_| ConfigError("SCRM_SIGNING_KEY must be set".into()))?;
+        if signing_key.len() < 16 {
+            return Err(ConfigError(
+                "SCRM_SIGNING_KEY must be at least 16 characters".into(),
+            ));
+        }
+        Ok(Self {
+            tables: TableNames::from_env(),
+            events,
+            wecom_api_base: std::env::var("WECOM_API_BASE")
+                .unwrap_or_else(|_| "https://qyapi.weixin.qq.com/cgi-bin".to_string()),
+            signing_key: Secret::new(signing_key),
+            public_base_url: std::env::var("PUBLIC_BASE_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:9000/lambda-url/staff-api".to_string()),
+        })
+    }
+}
+
+/// Loads the AWS SDK configuration once per container. DynamoDB Local is selected by the
+/// standard `AWS_ENDPOINT_URL_DYNAMODB` variable, which aws-config reads itself.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
+    use std::time::Duration;
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(15))
+                .build(),
+        )
+        .load()
+        .await
+}

@@ -1,0 +1,45 @@
+//! DynamoDB: the client, the table definitions (the one source of truth for the template's
+//! tables and for local set-up), item helpers and the store error type.
+//!
+//! Every partition key starts with the tenant (the WeCom corp id), so a tenant's data can
+//! never be reached through another tenant's keys.
+pub mod error;
+pub mod ext;
+pub mod schema;
+
+pub use error::StoreError;
+pub use ext::{AttrMap, ItemExt};
+
+use crate::config::TableNames;
+use aws_sdk_dynamodb::Client;
+
+/// A DynamoDB client plus the table names: the handle every DynamoDB adapter is built from.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// The SDK client (built once per container).
+    pub client: Client,
+    /// The table names.
+    pub tables: TableNames,
+}
+
+impl Db {
+    /// Wraps a client and the table names.
+    pub fn new(client: Client, tables: TableNames) -> Self {
+        Self { client, tables }
+    }
+
+    /// Builds the client from an SDK configuration.
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, tables: TableNames) -> Self {
+        Self::new(Client::new(sdk), tables)
+    }
+}
+
+/// Formats the partition key of a tenant-scoped entity: `{corp}#{kind}#{id}`.
+pub fn tenant_key(tenant: &str, kind: &str, id: &str) -> String {
+    format!("{tenant}#{kind}#{id}")
+}
+
+/// Epoch seconds, as DynamoDB's TTL wants them.
+pub fn epoch_seconds(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp()
+}

@@ -1,0 +1,9 @@
+//! Tenants (one per WeCom corp), their secrets and settings, API keys and authentication of
+//! admin requests.
+pub mod apikeys;
+pub mod model;
+pub mod store;
+
+pub use apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role};
+pub use model::{GroupMessageQuota, Tenant, TenantId, TenantSettings, TenantView};
+pub use store::{ApiKeyStore, DynamoTenants, TenantLookup, TenantWrite};

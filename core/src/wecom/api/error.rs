@@ -1,0 +1,201 @@
+//! The WeCom API layer's one error type.
+use std::error::Error as StdError;
+
+/// Errcodes that mean "this access token is no longer good": invalidate, refetch, retry once.
+/// 40001 only counts when it comes from a call other than `gettoken` (WxJava and wechatpy
+/// treat it so); from `gettoken` it means the secret itself is wrong.
+pub(crate) const TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
+/// Errcodes `gettoken` returns for a wrong corp id or secret.
+pub(crate) const CREDENTIAL_ERRCODES: [i64; 2] = [40001, 40013];
+/// Frequency and concurrency limits. 45011 is not in WeCom's documented list (it is the
+/// Official Account code for "too frequent") but is treated the same if it ever appears.
+pub(crate) const RATE_LIMIT_ERRCODES: [i64; 3] = [45009, 45033, 45011];
+/// System busy: WeCom's own advice is to retry with backoff, at most three times.
+pub(crate) const BUSY_ERRCODE: i64 = -1;
+/// The caller's egress IP is not in the app's trusted IPs.
+pub(crate) const UNTRUSTED_IP_ERRCODE: i64 = 60020;
+/// A mass-message task is still being dispatched; asking again later succeeds.
+pub(crate) const STILL_DISPATCHING_ERRCODE: i64 = 41063;
+
+/// Why a call to WeCom's server API failed.
+///
+/// Branch on the variant (or on [`WeComError::errcode`]), never on `errmsg` text: WeCom
+/// itself says errmsg is not stable.
+#[derive(Debug, thiserror::Error)]
+pub enum WeComError {
+    /// WeCom answered with a non-zero errcode that has no more specific variant (for example
+    /// 84061 "not an external contact", 40096 invalid external_userid, 41048 nobody to send to).
+    /// `errmsg` is WeCom's text, for logs and operators.
+    #[error("WeCom errcode {errcode}: {errmsg}")]
+    Api {
+        /// WeCom's errcode.
+        errcode: i64,
+        /// WeCom's errmsg (for humans; not for matching).
+        errmsg: String,
+    },
+    /// 60020: WeCom refused the call because this server's egress IP is not in the app's
+    /// 企业可信IP (trusted IPs). Nothing in the request is wrong; an administrator must add
+    /// the functions' fixed egress IP (the NAT gateway's Elastic IP) to the app's trusted IPs
+    /// in the WeCom admin console. It takes about a minute to apply. Retrying sooner fails.
+    #[error(
+        "WeCom refused this server's egress IP (60020): add the fixed egress IP (the NAT \
+         gateway's Elastic IP) to the app's 企业可信IP in the WeCom admin console; WeCom said: {errmsg}"
+    )]
+    UntrustedIp {
+        /// WeCom's errmsg, which names the refused IP.
+        errmsg: String,
+    },
+    /// A frequency or concurrency limit (45009, 45033, 45011) persisted through the bounded
+    /// backoff. WeCom blocks for the rest of the window (60 s for a per-minute limit, up to
+    /// the end of the hour or day), so the caller should reschedule, not loop.
+    #[error("WeCom rate limit (errcode {errcode}) persisted after bounded retries; try again later")]
+    RateLimited {
+        /// 45009 (frequency), 45033 (concurrency) or 45011.
+        errcode: i64,
+    },
+    /// `gettoken` rejected the corp id or secret (40001 wrong secret, 40013 wrong corp id):
+    /// a configuration problem (secret reset, app disabled, wrong tenant settings). Retrying
+    /// cannot help, and repeated wrong secrets from one IP can get it blocked for an hour.
+    #[error("WeCom rejected the corp id or secret (errcode {errcode}); check the tenant's credentials")]
+    InvalidCredential {
+        /// 40001 or 40013.
+        errcode: i64,
+    },
+    /// WeCom still rejected the access token after it was refetched once (40014/42001/40001).
+    /// The client never loops on refreshes; this usually means a secret mismatch between the
+    /// token and the API (for example the app secret used for a customer-contact API).
+    #[error("WeCom rejected a freshly fetched access token (errcode {errcode})")]
+    TokenExpired {
+        /// The errcode of the second rejection.
+        errcode: i64,
+    },
+    /// No answer within the request timeout. The request may or may not have taken effect.
+    #[error("WeCom did not answer in time")]
+    Timeout,
+    /// The request did not reach WeCom or the connection broke (the URL, which holds the
+    /// token or secret, is stripped from the source).
+    #[error("could not reach WeCom")]
+    Transport(#[source] reqwest::Error),
+    /// WeCom (or a proxy in front of it) answered with a non-success HTTP status.
+    #[error("WeCom {path} answered HTTP {status}")]
+    HttpStatus {
+        /// The API path.
+        path: &'static str,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// WeCom answered errcode 0 with a body that does not have the documented shape.
+    #[error("unexpected response body from WeCom {path}")]
+    Decode {
+        /// The API path.
+        path: &'static str,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// WeCom answered something that parses but breaks the protocol (for example a cursor
+    /// that repeats, which would page forever).
+    #[error("unexpected response from WeCom {path}: {detail}")]
+    UnexpectedResponse {
+        /// The API path.
+        path: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The request breaks one of WeCom's documented limits (sizes, counts, required fields)
+    /// and was not sent.
+    #[error("invalid WeCom request: {0}")]
+    InvalidRequest(String),
+    /// The shared access-token cache failed in a way the client could not work around.
+    #[error("access token cache failed")]
+    TokenCache(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl WeComError {
+    /// Whether the same request may succeed if tried again later: system busy (-1), a
+    /// mass-message task still dispatching (41063), rate limits, timeouts, transport
+    /// failures, 5xx statuses and cache outages. Configuration problems (credentials,
+    /// trusted IPs), bad requests and other WeCom errcodes are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            WeComError::Api { errcode, .. } => {
+                *errcode == BUSY_ERRCODE || *errcode == STILL_DISPATCHING_ERRCODE
+            }
+            WeComError::RateLimited { .. }
+            | WeComError::Timeout
+            | WeComError::Transport(_)
+            | WeComError::TokenCache(_) => true,
+            WeComError::HttpStatus { status, .. } => *status >= 500,
+            WeComError::UntrustedIp { .. }
+            | WeComError::InvalidCredential { .. }
+            | WeComError::TokenExpired { .. }
+            | WeComError::Decode { .. }
+            | WeComError::UnexpectedResponse { .. }
+            | WeComError::InvalidRequest(_) => false,
+        }
+    }
+
+    /// WeCom's errcode behind this error, when WeCom answered with one.
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            WeComError::Api { errcode, .. }
+            | WeComError::RateLimited { errcode }
+            | WeComError::InvalidCredential { errcode }
+            | WeComError::TokenExpired { errcode } => Some(*errcode),
+            WeComError::UntrustedIp { .. } => Some(UNTRUSTED_IP_ERRCODE),
+            _ => None,
+        }
+    }
+
+    /// Maps a reqwest failure, dropping the URL (it carries the access token or the secret).
+    pub(crate) fn from_reqwest(err: reqwest::Error) -> Self {
+        if err.is_timeout() {
+            WeComError::Timeout
+        } else {
+            WeComError::Transport(err.without_url())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errcode_and_retryability_follow_the_variant() {
+        let busy = WeComError::Api {
+            errcode: -1,
+            errmsg: "system busy".into(),
+        };
+        assert!(busy.is_retryable());
+        assert_eq!(busy.errcode(), Some(-1));
+
+        let not_contact = WeComError::Api {
+            errcode: 84061,
+            errmsg: "not external contact".into(),
+        };
+        assert!(!not_contact.is_retryable());
+
+        let ip = WeComError::UntrustedIp {
+            errmsg: "from ip: 1.2.3.4".into(),
+        };
+        assert_eq!(ip.errcode(), Some(60020));
+        assert!(!ip.is_retryable());
+        assert!(ip.to_string().contains("企业可信IP"));
+
+        assert!(WeComError::RateLimited { errcode: 45009 }.is_retryable());
+        assert!(!WeComError::InvalidCredential { errcode: 40001 }.is_retryable());
+        assert!(WeComError::Timeout.is_retryable());
+        assert_eq!(WeComError::Timeout.errcode(), None);
+        assert!(WeComError::HttpStatus {
+            path: "x",
+            status: 502
+        }
+        .is_retryable());
+        assert!(!WeComError::HttpStatus {
+            path: "x",
+            status: 404
+        }
+        .is_retryable());
+    }
+}

@@ -1,0 +1,1 @@
+//! Handler of the `admin-api` function (to be written).

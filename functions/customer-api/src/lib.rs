@@ -1,0 +1,1 @@
+//! Handler of the `customer-api` function (to be written).

@@ -1,0 +1,1 @@
+//! Handler of the `directory-resync` function (to be written).

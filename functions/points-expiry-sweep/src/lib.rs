@@ -1,0 +1,1 @@
+//! Handler of the `points-expiry-sweep` function (to be written).

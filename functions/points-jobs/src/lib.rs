@@ -1,0 +1,1 @@
+//! Handler of the `points-jobs` function (to be written).

@@ -1,0 +1,1 @@
+//! Handler of the `points-on-event` function (to be written).

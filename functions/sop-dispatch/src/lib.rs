@@ -1,0 +1,1 @@
+//! Handler of the `sop-dispatch` function (to be written).

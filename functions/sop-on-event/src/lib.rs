@@ -1,0 +1,1 @@
+//! Handler of the `sop-on-event` function (to be written).

@@ -1,0 +1,1 @@
+//! Handler of the `sop-result-sync` function (to be written).

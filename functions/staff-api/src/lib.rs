@@ -1,0 +1,1 @@
+//! Handler of the `staff-api` function (to be written).

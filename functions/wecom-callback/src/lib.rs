@@ -1,0 +1,1 @@
+//! Handler of the `wecom-callback` function (to be written).

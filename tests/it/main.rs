@@ -1,0 +1,12 @@
+//! The integration tests: one test binary, a module per feature. Every test runs against
+//! DynamoDB Local (started by `scripts/test.sh`, endpoint in `AWS_ENDPOINT_URL_DYNAMODB`)
+//! and, where WeCom is involved, the fake WeCom server on loopback.
+
+mod admin;
+mod callback;
+mod directory;
+mod infra;
+mod points;
+mod sop;
+mod wecom_api;
+mod wecom_crypto;
