@@ -64,7 +64,11 @@ impl ApiError {
     }
     /// 413 `body_too_large`.
     pub fn too_large(limit: usize) -> Self {
-        Self::new(413, "body_too_large", format!("body larger than {limit} bytes"))
+        Self::new(
+            413,
+            "body_too_large",
+            format!("body larger than {limit} bytes"),
+        )
     }
     /// 500 `internal`: the message is opaque on purpose.
     pub fn internal() -> Self {
@@ -154,7 +158,10 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         return Err(ApiError::too_large(MAX_JSON_BODY));
     }
     if bytes.is_empty() {
-        return Err(ApiError::bad_request("invalid_json", "a JSON body is required"));
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "a JSON body is required",
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let code = if e.is_syntax() || e.is_eof() {

@@ -9,7 +9,9 @@ pub fn init() {
         .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok()
-        || std::env::var("LOG_FORMAT").map(|v| v == "json").unwrap_or(false);
+        || std::env::var("LOG_FORMAT")
+            .map(|v| v == "json")
+            .unwrap_or(false);
     let builder = fmt().with_env_filter(filter).with_target(false);
     let result = if json {
         builder

@@ -1,1 +1,215 @@
-//! Test harness
+//! The integration-test harness: DynamoDB Local (started by `scripts/test.sh`, endpoint in
+//! `AWS_ENDPOINT_URL_DYNAMODB`), the tables created from the one schema, isolated tenants,
+//! HTTP request builders for the function-URL handlers, and polling with a deadline.
+//!
+//! Tests share the tables and isolate themselves by tenant: every key starts with the
+//! tenant, so a fresh random corp id per test is a fresh, empty world.
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use chrono::Utc;
+use lambda_http::{Body, Request, RequestExt};
+use scrm_core::config::{Secret, TableNames};
+use scrm_core::store::{schema, Db};
+use scrm_core::tenants::store::issue_key;
+use scrm_core::tenants::{
+    ApiKey, DynamoTenants, Role, Tenant, TenantId, TenantSettings, TenantWrite,
+};
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// The table prefix the tests use.
+pub const TABLE_PREFIX: &str = "it";
+
+/// An EncodingAESKey that is valid (43 characters) and whose last character carries
+/// non-zero trailing bits, like real keys (WeCom's official test key).
+pub const TEST_AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+/// The callback token used by test tenants.
+pub const TEST_TOKEN: &str = "QDG6eK";
+/// The signing key the tests configure.
+pub const TEST_SIGNING_KEY: &str = "test-signing-key-0123456789abcdef";
+
+static TABLES: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// The DynamoDB Local endpoint; a clear failure if the test command did not start it.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with scripts/test.sh, \
+             which starts DynamoDB Local"
+        )
+    })
+}
+
+/// An SDK configuration pointing at DynamoDB Local with test credentials. Built per test:
+/// an SDK client must not outlive the Tokio runtime of the test that built it.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(endpoint())
+        .load()
+        .await
+}
+
+/// A store handle on the test tables, creating them on first use.
+pub async fn db() -> Db {
+    let sdk = sdk_config().await;
+    let db = Db::from_sdk_config(&sdk, TableNames::with_prefix(TABLE_PREFIX));
+    TABLES
+        .get_or_init(|| async {
+            schema::create_tables(&db.client, &db.tables)
+                .await
+                .expect("create test tables in DynamoDB Local");
+        })
+        .await;
+    db
+}
+
+/// A fresh corp id nobody else uses.
+pub fn new_tenant_id() -> TenantId {
+    let raw = format!("wwt{}", ulid::Ulid::new().to_string().to_lowercase());
+    TenantId::parse(&raw).expect("generated corp id is valid")
+}
+
+/// A registered test tenant and an admin key for it.
+pub struct TestTenant {
+    /// The tenant as stored.
+    pub tenant: Tenant,
+    /// An admin API key (full text).
+    pub admin_key: String,
+}
+
+impl TestTenant {
+    /// The corp id.
+    pub fn id(&self) -> &TenantId {
+        &self.tenant.id
+    }
+    /// The `Authorization` header value of the admin key.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.admin_key)
+    }
+}
+
+/// Registers a fresh tenant with the test callback secrets and default settings.
+pub async fn tenant(db: &Db) -> TestTenant {
+    tenant_with(db, TenantSettings::default()).await
+}
+
+/// Registers a fresh tenant with the given settings.
+pub async fn tenant_with(db: &Db, settings: TenantSettings) -> TestTenant {
+    let store = DynamoTenants::new(db.clone());
+    let tenant = Tenant {
+        id: new_tenant_id(),
+        name: "Test Shop".into(),
+        callback_token: Secret::new(TEST_TOKEN),
+        encoding_aes_key: Secret::new(TEST_AES_KEY),
+        contact_secret: Secret::new("contact-secret"),
+        app_agent_id: Some(1000002),
+        app_secret: Some(Secret::new("app-secret")),
+        settings,
+        created_at: Utc::now(),
+    };
+    assert!(store.create_tenant(&tenant).await.expect("create tenant"));
+    let (key, _) = issue_key(&store, &tenant.id, "tests", Role::Admin, Utc::now())
+        .await
+        .expect("issue admin key");
+    TestTenant {
+        tenant,
+        admin_key: key.reveal().to_string(),
+    }
+}
+
+/// Issues another key of a given role for a tenant.
+pub async fn key_with_role(db: &Db, tenant: &TenantId, role: Role) -> ApiKey {
+    let store = DynamoTenants::new(db.clone());
+    issue_key(&store, tenant, "tests", role, Utc::now())
+        .await
+        .expect("issue key")
+        .0
+}
+
+/// Builds a function-URL style request for a handler.
+pub fn request(
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Request {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(format!("https://fn.lambda-url.local{path_and_query}"));
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let body = match body {
+        Some(b) => Body::Binary(b),
+        None => Body::Empty,
+    };
+    let req: Request = builder.body(body).expect("valid test request");
+    let _ = path;
+    let mut params: HashMap<String, Vec<String>> = HashMap::new();
+    if let Some(q) = query {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            params
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
+        }
+    }
+    req.with_query_string_parameters(params)
+}
+
+/// A JSON request with an `Authorization` header.
+pub fn json_request(method: &str, path: &str, bearer: &str, body: &serde_json::Value) -> Request {
+    request(
+        method,
+        path,
+        &[
+            ("authorization", bearer),
+            ("content-type", "application/json"),
+        ],
+        Some(serde_json::to_vec(body).expect("json")),
+    )
+}
+
+/// A body-less request with an `Authorization` header.
+pub fn get_request(path: &str, bearer: &str) -> Request {
+    request("GET", path, &[("authorization", bearer)], None)
+}
+
+/// Status and JSON body of a handler's response.
+pub fn response_json(resp: &lambda_http::Response<Body>) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let bytes: &[u8] = resp.body().as_ref();
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned())
+        })
+    };
+    (status, json)
+}
+
+/// Polls `check` until it yields `Some`, failing the test after `deadline`. Used instead of
+/// sleeps wherever something becomes true asynchronously.
+pub async fn poll_until<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if start.elapsed() > deadline {
+            panic!("timed out after {deadline:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -236,7 +236,10 @@ impl EventEnvelope {
 
     /// Parses the EventBridge event a rule target receives.
     pub fn from_eventbridge_json(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
-        let detail = value.get("detail").cloned().unwrap_or(serde_json::Value::Null);
+        let detail = value
+            .get("detail")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         serde_json::from_value(detail)
     }
 }

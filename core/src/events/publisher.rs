@@ -30,7 +30,10 @@ pub enum PublishError {
 /// Publishes domain events.
 pub trait EventPublisher: Send + Sync {
     /// Publishes every event, or fails (then none or some were delivered; retrying is safe).
-    fn publish(&self, events: &[EventEnvelope]) -> impl Future<Output = Result<(), PublishError>> + Send;
+    fn publish(
+        &self,
+        events: &[EventEnvelope],
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
 /// The project's EventBridge bus.
@@ -114,7 +117,10 @@ impl EventPublisher for LocalLambdaPublisher {
         for event in events {
             for target in routing::targets(event.detail_type()) {
                 total += 1;
-                let url = format!("{}/2015-03-31/functions/{target}/invocations", self.base_url);
+                let url = format!(
+                    "{}/2015-03-31/functions/{target}/invocations",
+                    self.base_url
+                );
                 let result = self
                     .http
                     .post(&url)
@@ -179,7 +185,10 @@ impl EventPublisher for RecordingPublisher {
 }
 
 impl<P: EventPublisher> EventPublisher for Arc<P> {
-    fn publish(&self, events: &[EventEnvelope]) -> impl Future<Output = Result<(), PublishError>> + Send {
+    fn publish(
+        &self,
+        events: &[EventEnvelope],
+    ) -> impl Future<Output = Result<(), PublishError>> + Send {
         (**self).publish(events)
     }
 }

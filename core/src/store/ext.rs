@@ -66,10 +66,7 @@ impl ItemExt for AttrMap {
     fn strings(&self, name: &str) -> Vec<String> {
         match self.get(name) {
             Some(AttributeValue::Ss(v)) => v.clone(),
-            Some(AttributeValue::L(v)) => v
-                .iter()
-                .filter_map(|a| a.as_s().ok().cloned())
-                .collect(),
+            Some(AttributeValue::L(v)) => v.iter().filter_map(|a| a.as_s().ok().cloned()).collect(),
             _ => Vec::new(),
         }
     }
@@ -98,8 +95,5 @@ pub fn json<T: serde::Serialize>(v: &T) -> AttributeValue {
 
 /// Builds an item from `(name, value)` pairs.
 pub fn item<const N: usize>(pairs: [(&str, AttributeValue); N]) -> AttrMap {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }

@@ -20,7 +20,10 @@ const CACHE_TTL: Duration = Duration::from_secs(60);
 /// Reads tenants.
 pub trait TenantLookup: Send + Sync {
     /// The tenant, if registered.
-    fn tenant(&self, id: &TenantId) -> impl Future<Output = Result<Option<Tenant>, StoreError>> + Send;
+    fn tenant(
+        &self,
+        id: &TenantId,
+    ) -> impl Future<Output = Result<Option<Tenant>, StoreError>> + Send;
     /// Every registered tenant id (schedules iterate them).
     fn tenant_ids(&self) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
 }
@@ -28,7 +31,10 @@ pub trait TenantLookup: Send + Sync {
 /// Registers and changes tenants.
 pub trait TenantWrite: Send + Sync {
     /// Registers a tenant; `Ok(false)` if it already exists (nothing changed).
-    fn create_tenant(&self, tenant: &Tenant) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn create_tenant(
+        &self,
+        tenant: &Tenant,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Replaces a tenant's settings.
     fn update_settings(
         &self,
@@ -46,11 +52,21 @@ pub trait ApiKeyStore: Send + Sync {
         record: &ApiKeyRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The record of a presented key, if it exists.
-    fn find_key(&self, key: &ApiKey) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+    fn find_key(
+        &self,
+        key: &ApiKey,
+    ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
     /// Every key of a tenant (records only).
-    fn list_keys(&self, tenant: &TenantId) -> impl Future<Output = Result<Vec<ApiKeyRecord>, StoreError>> + Send;
+    fn list_keys(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<ApiKeyRecord>, StoreError>> + Send;
     /// Revokes a key by its public id; `Ok(false)` if there is no such key.
-    fn revoke_key(&self, tenant: &TenantId, key_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn revoke_key(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Authentication failed or could not be checked.
@@ -248,7 +264,11 @@ impl TenantWrite for DynamoTenants {
         }
     }
 
-    async fn update_settings(&self, id: &TenantId, settings: &TenantSettings) -> Result<(), StoreError> {
+    async fn update_settings(
+        &self,
+        id: &TenantId,
+        settings: &TenantSettings,
+    ) -> Result<(), StoreError> {
         self.db
             .client
             .update_item()

@@ -185,8 +185,9 @@ impl<'a> Call<'a> {
     }
 
     pub(crate) fn post<B: Serialize>(path: &'static str, body: &B) -> Result<Self, WeComError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| WeComError::InvalidRequest(format!("{path}: body not serialisable: {e}")))?;
+        let body = serde_json::to_vec(body).map_err(|e| {
+            WeComError::InvalidRequest(format!("{path}: body not serialisable: {e}"))
+        })?;
         Ok(Self {
             method: Method::POST,
             path,
@@ -236,7 +237,11 @@ impl WeComClient {
                 Ok(bytes) => return decode(call.path, &bytes),
                 Err(WeComError::Api { errcode, .. }) if TOKEN_ERRCODES.contains(&errcode) => {
                     if refreshed {
-                        tracing::error!(path = call.path, errcode, "token rejected again after refresh");
+                        tracing::error!(
+                            path = call.path,
+                            errcode,
+                            "token rejected again after refresh"
+                        );
                         return Err(WeComError::TokenExpired { errcode });
                     }
                     tracing::warn!(path = call.path, errcode, "token rejected; refreshing once");
@@ -339,11 +344,16 @@ impl WeComClient {
                 status: status.as_u16(),
             });
         }
-        let bytes = response.bytes().await.map_err(WeComError::from_reqwest)?.to_vec();
-        let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|source| WeComError::Decode {
-            path: call.path,
-            source,
-        })?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(WeComError::from_reqwest)?
+            .to_vec();
+        let envelope: Envelope =
+            serde_json::from_slice(&bytes).map_err(|source| WeComError::Decode {
+                path: call.path,
+                source,
+            })?;
         Ok((envelope, bytes))
     }
 
@@ -403,7 +413,11 @@ impl WeComClient {
     }
 
     /// The shared-cache part of token acquisition.
-    async fn shared_token(&self, creds: &CorpCredentials, key: &TokenKey) -> Result<CachedToken, WeComError> {
+    async fn shared_token(
+        &self,
+        creds: &CorpCredentials,
+        key: &TokenKey,
+    ) -> Result<CachedToken, WeComError> {
         let cache = &self.inner.cache;
         let policy = &self.inner.config.token;
         let margin = self.refresh_margin();
@@ -416,7 +430,10 @@ impl WeComClient {
                 return self.fetch_token(creds).await;
             }
         };
-        if let Some(c) = current.as_ref().filter(|c| c.expires_at.saturating_sub(margin) > now) {
+        if let Some(c) = current
+            .as_ref()
+            .filter(|c| c.expires_at.saturating_sub(margin) > now)
+        {
             return Ok(c.clone());
         }
         let lease_secs = i64::try_from(policy.lease.as_secs()).unwrap_or(60).max(1);
@@ -461,7 +478,10 @@ impl WeComClient {
                 break;
             }
         }
-        tracing::warn!(corp_id = key.corp_id(), "peer token refresh did not land in time; fetching directly");
+        tracing::warn!(
+            corp_id = key.corp_id(),
+            "peer token refresh did not land in time; fetching directly"
+        );
         let fetched = self.fetch_token(creds).await?;
         if let Err(e) = cache.put(key, &fetched).await {
             tracing::warn!(corp_id = key.corp_id(), error = %e, "could not store token");
@@ -474,7 +494,10 @@ impl WeComClient {
     async fn fetch_token(&self, creds: &CorpCredentials) -> Result<CachedToken, WeComError> {
         let call = Call::get(
             paths::GETTOKEN,
-            vec![("corpid", creds.corp_id.as_str()), ("corpsecret", creds.secret.expose())],
+            vec![
+                ("corpid", creds.corp_id.as_str()),
+                ("corpsecret", creds.secret.expose()),
+            ],
         );
         let deadline = Instant::now() + self.inner.config.retry.budget;
         let bytes = match self.send_with_backoff(&call, None, deadline).await {

@@ -48,7 +48,9 @@ pub enum WeComError {
     /// A frequency or concurrency limit (45009, 45033, 45011) persisted through the bounded
     /// backoff. WeCom blocks for the rest of the window (60 s for a per-minute limit, up to
     /// the end of the hour or day), so the caller should reschedule, not loop.
-    #[error("WeCom rate limit (errcode {errcode}) persisted after bounded retries; try again later")]
+    #[error(
+        "WeCom rate limit (errcode {errcode}) persisted after bounded retries; try again later"
+    )]
     RateLimited {
         /// 45009 (frequency), 45033 (concurrency) or 45011.
         errcode: i64,
@@ -56,7 +58,9 @@ pub enum WeComError {
     /// `gettoken` rejected the corp id or secret (40001 wrong secret, 40013 wrong corp id):
     /// a configuration problem (secret reset, app disabled, wrong tenant settings). Retrying
     /// cannot help, and repeated wrong secrets from one IP can get it blocked for an hour.
-    #[error("WeCom rejected the corp id or secret (errcode {errcode}); check the tenant's credentials")]
+    #[error(
+        "WeCom rejected the corp id or secret (errcode {errcode}); check the tenant's credentials"
+    )]
     InvalidCredential {
         /// 40001 or 40013.
         errcode: i64,

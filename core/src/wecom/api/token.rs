@@ -29,7 +29,11 @@ pub struct CorpCredentials {
 
 impl CorpCredentials {
     /// Credentials for one app of one corp.
-    pub fn new(corp_id: impl Into<String>, secret: impl Into<String>, agent_id: Option<i64>) -> Self {
+    pub fn new(
+        corp_id: impl Into<String>,
+        secret: impl Into<String>,
+        agent_id: Option<i64>,
+    ) -> Self {
         Self {
             corp_id: corp_id.into(),
             secret: Secret::new(secret),
@@ -118,15 +122,26 @@ pub struct CachedToken {
 /// refresh.
 pub trait TokenCache: Send + Sync {
     /// The stored token for `key`, if any (possibly expired: the caller checks).
-    fn get<'a>(&'a self, key: &'a TokenKey) -> BoxFuture<'a, Result<Option<CachedToken>, WeComError>>;
+    fn get<'a>(
+        &'a self,
+        key: &'a TokenKey,
+    ) -> BoxFuture<'a, Result<Option<CachedToken>, WeComError>>;
 
     /// Stores a freshly fetched token and releases any refresh lease. A token that expires
     /// earlier than the stored one does not replace it.
-    fn put<'a>(&'a self, key: &'a TokenKey, token: &'a CachedToken) -> BoxFuture<'a, Result<(), WeComError>>;
+    fn put<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a CachedToken,
+    ) -> BoxFuture<'a, Result<(), WeComError>>;
 
     /// Forgets `token` after WeCom rejected it, unless another token already replaced it
     /// (so a late invalidation never drops a fresher token).
-    fn invalidate<'a>(&'a self, key: &'a TokenKey, token: &'a AccessToken) -> BoxFuture<'a, Result<(), WeComError>>;
+    fn invalidate<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a AccessToken,
+    ) -> BoxFuture<'a, Result<(), WeComError>>;
 
     /// Claims the right to refresh `key` until `lease_until` (epoch s). Refused (`false`) when
     /// another holder's lease runs past `now`, or when a token valid until at least
@@ -141,7 +156,11 @@ pub trait TokenCache: Send + Sync {
 
     /// Gives up a lease taken with [`TokenCache::try_lease`] whose refresh failed, so that
     /// others need not wait for it to run out.
-    fn release_lease<'a>(&'a self, key: &'a TokenKey, lease_until: i64) -> BoxFuture<'a, Result<(), WeComError>>;
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        lease_until: i64,
+    ) -> BoxFuture<'a, Result<(), WeComError>>;
 }
 
 #[derive(Default, Debug)]
@@ -170,12 +189,19 @@ impl MemoryTokenCache {
 }
 
 impl TokenCache for MemoryTokenCache {
-    fn get<'a>(&'a self, key: &'a TokenKey) -> BoxFuture<'a, Result<Option<CachedToken>, WeComError>> {
+    fn get<'a>(
+        &'a self,
+        key: &'a TokenKey,
+    ) -> BoxFuture<'a, Result<Option<CachedToken>, WeComError>> {
         let found = self.with(|m| m.get(key).and_then(|e| e.token.clone()));
         Box::pin(async move { Ok(found) })
     }
 
-    fn put<'a>(&'a self, key: &'a TokenKey, token: &'a CachedToken) -> BoxFuture<'a, Result<(), WeComError>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a CachedToken,
+    ) -> BoxFuture<'a, Result<(), WeComError>> {
         self.with(|m| {
             let entry = m.entry(key.clone()).or_default();
             let newer = entry
@@ -190,7 +216,11 @@ impl TokenCache for MemoryTokenCache {
         Box::pin(async { Ok(()) })
     }
 
-    fn invalidate<'a>(&'a self, key: &'a TokenKey, token: &'a AccessToken) -> BoxFuture<'a, Result<(), WeComError>> {
+    fn invalidate<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a AccessToken,
+    ) -> BoxFuture<'a, Result<(), WeComError>> {
         self.with(|m| {
             if let Some(entry) = m.get_mut(key) {
                 if entry.token.as_ref().is_some_and(|t| &t.token == token) {
@@ -211,7 +241,10 @@ impl TokenCache for MemoryTokenCache {
         let won = self.with(|m| {
             let entry = m.entry(key.clone()).or_default();
             let leased = entry.lease_until.is_some_and(|l| l >= now);
-            let fresh = entry.token.as_ref().is_some_and(|t| t.expires_at >= fresh_until);
+            let fresh = entry
+                .token
+                .as_ref()
+                .is_some_and(|t| t.expires_at >= fresh_until);
             if leased || fresh {
                 false
             } else {
@@ -222,7 +255,11 @@ impl TokenCache for MemoryTokenCache {
         Box::pin(async move { Ok(won) })
     }
 
-    fn release_lease<'a>(&'a self, key: &'a TokenKey, lease_until: i64) -> BoxFuture<'a, Result<(), WeComError>> {
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        lease_until: i64,
+    ) -> BoxFuture<'a, Result<(), WeComError>> {
         self.with(|m| {
             if let Some(entry) = m.get_mut(key) {
                 if entry.lease_until == Some(lease_until) {
@@ -270,7 +307,10 @@ fn cache_error(err: StoreError) -> WeComError {
 }
 
 impl TokenCache for DynamoTokenCache {
-    fn get<'a>(&'a self, key: &'a TokenKey) -> BoxFuture<'a, Result<Option<CachedToken>, WeComError>> {
+    fn get<'a>(
+        &'a self,
+        key: &'a TokenKey,
+    ) -> BoxFuture<'a, Result<Option<CachedToken>, WeComError>> {
         Box::pin(async move {
             let [pk, sk] = Self::key_attrs(key);
             let out = self
@@ -297,7 +337,11 @@ impl TokenCache for DynamoTokenCache {
         })
     }
 
-    fn put<'a>(&'a self, key: &'a TokenKey, token: &'a CachedToken) -> BoxFuture<'a, Result<(), WeComError>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a CachedToken,
+    ) -> BoxFuture<'a, Result<(), WeComError>> {
         Box::pin(async move {
             let [pk, sk] = Self::key_attrs(key);
             let result = self
@@ -322,7 +366,11 @@ impl TokenCache for DynamoTokenCache {
         })
     }
 
-    fn invalidate<'a>(&'a self, key: &'a TokenKey, token: &'a AccessToken) -> BoxFuture<'a, Result<(), WeComError>> {
+    fn invalidate<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a AccessToken,
+    ) -> BoxFuture<'a, Result<(), WeComError>> {
         Box::pin(async move {
             let [pk, sk] = Self::key_attrs(key);
             // Keep the item (and any lease on it); drop only the rejected token.
@@ -383,7 +431,11 @@ impl TokenCache for DynamoTokenCache {
         })
     }
 
-    fn release_lease<'a>(&'a self, key: &'a TokenKey, lease_until: i64) -> BoxFuture<'a, Result<(), WeComError>> {
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        lease_until: i64,
+    ) -> BoxFuture<'a, Result<(), WeComError>> {
         Box::pin(async move {
             let [pk, sk] = Self::key_attrs(key);
             let result = self
@@ -446,9 +498,15 @@ mod tests {
         cache.put(&key, &older).await.unwrap();
         assert_eq!(cache.get(&key).await.unwrap(), Some(fresh.clone()));
         // A stale invalidation does nothing; the right one drops the token.
-        cache.invalidate(&key, &AccessToken::new("b")).await.unwrap();
+        cache
+            .invalidate(&key, &AccessToken::new("b"))
+            .await
+            .unwrap();
         assert!(cache.get(&key).await.unwrap().is_some());
-        cache.invalidate(&key, &AccessToken::new("a")).await.unwrap();
+        cache
+            .invalidate(&key, &AccessToken::new("a"))
+            .await
+            .unwrap();
         assert!(cache.get(&key).await.unwrap().is_none());
     }
 }

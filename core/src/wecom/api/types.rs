@@ -314,7 +314,9 @@ impl GroupChatFilter {
             return Err(invalid("groupchat/list limit must be 1..=1000"));
         }
         if self.owners.len() > limits::GROUPCHAT_OWNERS {
-            return Err(invalid("groupchat/list owner_filter takes at most 100 members"));
+            return Err(invalid(
+                "groupchat/list owner_filter takes at most 100 members",
+            ));
         }
         Ok(())
     }
@@ -625,13 +627,19 @@ pub enum Attachment {
     },
 }
 
-fn validate_content(what: &str, text: Option<&str>, attachments: &[Attachment]) -> Result<(), WeComError> {
+fn validate_content(
+    what: &str,
+    text: Option<&str>,
+    attachments: &[Attachment],
+) -> Result<(), WeComError> {
     let text_len = text.map_or(0, str::len);
     if text_len == 0 && attachments.is_empty() {
         return Err(invalid(format!("{what} needs text or attachments")));
     }
     if text_len > limits::TEMPLATE_TEXT_BYTES {
-        return Err(invalid(format!("{what} text is {text_len} bytes; WeCom allows 4000")));
+        return Err(invalid(format!(
+            "{what} text is {text_len} bytes; WeCom allows 4000"
+        )));
     }
     if attachments.len() > limits::ATTACHMENTS {
         return Err(invalid(format!(
@@ -651,7 +659,9 @@ fn validate_content(what: &str, text: Option<&str>, attachments: &[Attachment]) 
             }
             Attachment::Miniprogram { miniprogram } => {
                 if miniprogram.title.len() > limits::MINIPROGRAM_TITLE_BYTES {
-                    return Err(invalid(format!("{what} mini-program title exceeds 64 bytes")));
+                    return Err(invalid(format!(
+                        "{what} mini-program title exceeds 64 bytes"
+                    )));
                 }
             }
             Attachment::Image { image } => {
@@ -769,7 +779,9 @@ impl AppMessage {
             return Err(invalid("message/send takes at most 1000 members"));
         }
         if self.touser.iter().any(|u| u.is_empty() || u.contains('|')) {
-            return Err(invalid("message/send member ids must be non-empty and free of '|'"));
+            return Err(invalid(
+                "message/send member ids must be non-empty and free of '|'",
+            ));
         }
         match &self.body {
             AppMessageBody::Text { content } => {
@@ -971,7 +983,9 @@ impl MsgTemplate {
                     return Err(invalid("chat_id_list is for group messages only"));
                 }
                 if self.external_userid.is_empty() && self.sender.is_none() {
-                    return Err(invalid("a single mass message needs external_userid or sender"));
+                    return Err(invalid(
+                        "a single mass message needs external_userid or sender",
+                    ));
                 }
                 if self.external_userid.len() > limits::TEMPLATE_CUSTOMERS {
                     return Err(invalid("a mass message reaches at most 10000 customers"));
@@ -1217,7 +1231,11 @@ impl MomentTask {
                 "moments attachments are up to 9 images, or 1 video, or 1 link (not mixed)",
             ));
         }
-        if let Some(senders) = self.visible_range.as_ref().and_then(|v| v.sender_list.as_ref()) {
+        if let Some(senders) = self
+            .visible_range
+            .as_ref()
+            .and_then(|v| v.sender_list.as_ref())
+        {
             if senders.user_list.len() > limits::MOMENT_SENDERS {
                 return Err(invalid("moments sender list is at most 100000 members"));
             }
@@ -1413,10 +1431,9 @@ mod tests {
 
     #[test]
     fn message_send_result_splits_pipe_lists() {
-        let r: MessageSendResponse = serde_json::from_str(
-            r#"{"errcode":0,"errmsg":"ok","invaliduser":"a|b","msgid":"m1"}"#,
-        )
-        .unwrap();
+        let r: MessageSendResponse =
+            serde_json::from_str(r#"{"errcode":0,"errmsg":"ok","invaliduser":"a|b","msgid":"m1"}"#)
+                .unwrap();
         let r = MessageSendResult::from(r);
         assert_eq!(r.invalid_users, vec!["a", "b"]);
         assert!(r.invalid_tags.is_empty());

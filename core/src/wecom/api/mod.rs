@@ -1,0 +1,72 @@
+//! WeCom's server API: a client with shared token caching, bounded retries and typed
+//! errors, and the request/response shapes of the APIs the product uses.
+//!
+//! How a call goes:
+//! 1. The app's token comes from the client's in-process layer, else the shared
+//!    [`TokenCache`] (DynamoDB, one item per corp and secret), else `gettoken`, fetched by one
+//!    container at a time under a short conditional lease while the others wait for it.
+//! 2. The call is sent with `access_token` in the query string. WeCom answers HTTP 200 even
+//!    on errors, so the client branches on `errcode`:
+//!    - -1 (busy) and 45009/45033/45011 (limits) are retried with exponential backoff and
+//!      jitter, bounded in attempts and in total time ([`RetryPolicy`]);
+//!    - 40014/42001 (and 40001 from a call other than `gettoken`) invalidate the token, which
+//!      is refetched and the call retried once, never more;
+//!    - 60020 is [`WeComError::UntrustedIp`]; other codes are [`WeComError::Api`].
+//! 3. Batch APIs that succeed partly answer errcode 0 and list the failures; the typed
+//!    results expose them (`fail_list`, `invalid_users`, `unlicensed_userids`).
+//!
+//! Secrets and tokens are never logged: logs carry the API path, errcode and attempt.
+mod client;
+mod error;
+mod methods;
+mod token;
+mod types;
+
+pub use client::{RetryPolicy, TokenPolicy, WeComClient, WeComConfig, DEFAULT_API_BASE};
+pub use error::WeComError;
+pub use token::{
+    secret_fingerprint, AccessToken, CachedToken, CorpCredentials, DynamoTokenCache,
+    MemoryTokenCache, TokenCache, TokenKey,
+};
+pub use types::*;
+
+/// API paths relative to the base (`…/cgi-bin`). The fake server serves the same paths, and
+/// tests use them to count calls.
+pub mod paths {
+    /// Access token.
+    pub const GETTOKEN: &str = "gettoken";
+    /// A member's customers.
+    pub const EXTERNAL_CONTACT_LIST: &str = "externalcontact/list";
+    /// A customer's detail.
+    pub const EXTERNAL_CONTACT_GET: &str = "externalcontact/get";
+    /// Customers of up to 100 members, paged.
+    pub const BATCH_GET_BY_USER: &str = "externalcontact/batch/get_by_user";
+    /// Customer groups, paged.
+    pub const GROUPCHAT_LIST: &str = "externalcontact/groupchat/list";
+    /// A customer group's detail.
+    pub const GROUPCHAT_GET: &str = "externalcontact/groupchat/get";
+    /// Corp tag library.
+    pub const GET_CORP_TAG_LIST: &str = "externalcontact/get_corp_tag_list";
+    /// Tag a customer.
+    pub const MARK_TAG: &str = "externalcontact/mark_tag";
+    /// Welcome message.
+    pub const SEND_WELCOME_MSG: &str = "externalcontact/send_welcome_msg";
+    /// App message to members.
+    pub const MESSAGE_SEND: &str = "message/send";
+    /// Create a mass-message task.
+    pub const ADD_MSG_TEMPLATE: &str = "externalcontact/add_msg_template";
+    /// Members' statuses of a mass-message task.
+    pub const GET_GROUPMSG_TASK: &str = "externalcontact/get_groupmsg_task";
+    /// Deliveries of a mass-message task.
+    pub const GET_GROUPMSG_SEND_RESULT: &str = "externalcontact/get_groupmsg_send_result";
+    /// Create a Moments task.
+    pub const ADD_MOMENT_TASK: &str = "externalcontact/add_moment_task";
+    /// Result of a Moments task.
+    pub const GET_MOMENT_TASK_RESULT: &str = "externalcontact/get_moment_task_result";
+    /// OAuth code → member.
+    pub const AUTH_GETUSERINFO: &str = "auth/getuserinfo";
+    /// A member.
+    pub const USER_GET: &str = "user/get";
+    /// unionid + openid → external_userid.
+    pub const UNIONID_TO_EXTERNAL_USERID: &str = "externalcontact/unionid_to_external_userid";
+}
