@@ -17,4 +17,5 @@ pub mod store;
 pub mod tags;
 pub mod telemetry;
 pub mod tenants;
+pub mod tokens;
 pub mod wecom;

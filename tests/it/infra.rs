@@ -1,1 +1,298 @@
-//! (to be written)
+//! The SAM template agrees with the code: the tables it declares are exactly the schema's
+//! (the one source of truth), its EventBridge rules deliver exactly the routes of the
+//! code's routing table, and it builds every function crate.
+use scrm_core::events::routing::ROUTES;
+use scrm_core::store::schema::{self, TableDef};
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).expect("infra/template.yaml exists");
+    serde_yaml::from_str(&text).expect("infra/template.yaml parses as YAML")
+}
+
+fn untag(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(t) => untag(&t.value),
+        other => other,
+    }
+}
+
+fn str_list(v: &Value) -> Vec<String> {
+    untag(v)
+        .as_sequence()
+        .map(|s| {
+            s.iter()
+                .filter_map(|x| untag(x).as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn key_schema(v: &Value) -> BTreeMap<String, String> {
+    untag(v)
+        .as_sequence()
+        .expect("KeySchema is a list")
+        .iter()
+        .map(|k| {
+            (
+                k["KeyType"].as_str().expect("KeyType").to_string(),
+                k["AttributeName"]
+                    .as_str()
+                    .expect("AttributeName")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(k, r)| (k.as_str().expect("logical id"), r))
+        .collect()
+}
+
+fn expected_key(pk: &str, sk: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("HASH".to_string(), pk.to_string()),
+        ("RANGE".to_string(), sk.to_string()),
+    ])
+}
+
+fn check_table(def: &TableDef, resource: &Value) {
+    let props = &resource["Properties"];
+    assert_eq!(
+        key_schema(&props["KeySchema"]),
+        expected_key(schema::PK, schema::SK),
+        "{} key schema",
+        def.logical_id
+    );
+    let attrs: BTreeMap<String, String> = untag(&props["AttributeDefinitions"])
+        .as_sequence()
+        .expect("AttributeDefinitions")
+        .iter()
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().unwrap().to_string(),
+                a["AttributeType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected_attrs: BTreeMap<String, String> = def
+        .attribute_names()
+        .into_iter()
+        .map(|a| (a.to_string(), "S".to_string()))
+        .collect();
+    assert_eq!(
+        attrs, expected_attrs,
+        "{} attribute definitions",
+        def.logical_id
+    );
+    let gsis: Vec<&Value> = untag(&props["GlobalSecondaryIndexes"])
+        .as_sequence()
+        .map(|s| s.iter().collect())
+        .unwrap_or_default();
+    assert_eq!(gsis.len(), def.gsis.len(), "{} index count", def.logical_id);
+    for expected in def.gsis {
+        let gsi = gsis
+            .iter()
+            .find(|g| g["IndexName"].as_str() == Some(expected.name))
+            .unwrap_or_else(|| panic!("{} lacks index {}", def.logical_id, expected.name));
+        assert_eq!(
+            key_schema(&gsi["KeySchema"]),
+            expected_key(expected.pk, expected.sk)
+        );
+        assert_eq!(gsi["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+    }
+    let ttl = &props["TimeToLiveSpecification"];
+    assert_eq!(
+        ttl["AttributeName"].as_str(),
+        Some(schema::TTL),
+        "{} ttl",
+        def.logical_id
+    );
+    assert_eq!(ttl["Enabled"].as_bool(), Some(true));
+    assert_eq!(
+        untag(&props["BillingMode"]).as_str(),
+        Some("PAY_PER_REQUEST"),
+        "{} billing",
+        def.logical_id
+    );
+    let pitr = &props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"];
+    assert_eq!(
+        pitr.as_bool(),
+        Some(true),
+        "{} point-in-time recovery",
+        def.logical_id
+    );
+}
+
+#[test]
+fn the_template_declares_exactly_the_schema_tables() {
+    let t = template();
+    let tables = resources_of_type(&t, "AWS::DynamoDB::Table");
+    let declared: BTreeSet<&str> = tables.iter().map(|(id, _)| *id).collect();
+    let expected: BTreeSet<&str> = schema::ALL.iter().map(|d| d.logical_id).collect();
+    assert_eq!(declared, expected);
+    for def in schema::ALL {
+        let (_, resource) = tables
+            .iter()
+            .find(|(id, _)| *id == def.logical_id)
+            .expect("declared");
+        check_table(&def, resource);
+    }
+}
+
+fn function_binary(resource: &Value) -> Option<String> {
+    resource["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[test]
+fn the_template_rules_deliver_exactly_the_code_routes() {
+    let t = template();
+    let mut from_template: BTreeSet<(String, String)> = BTreeSet::new();
+    for (id, f) in resources_of_type(&t, "AWS::Serverless::Function") {
+        let binary = function_binary(f).unwrap_or_else(|| panic!("{id} has no Binary"));
+        let Some(events) = f["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, event) in events {
+            if event["Type"].as_str() != Some("EventBridgeRule") {
+                continue;
+            }
+            let props = &event["Properties"];
+            assert!(
+                !props["EventBusName"].is_null(),
+                "{id}: rules must listen on the project bus, not the default bus"
+            );
+            let pattern = &props["Pattern"];
+            assert_eq!(
+                str_list(&pattern["source"]),
+                vec![scrm_core::events::SOURCE.to_string()]
+            );
+            for detail_type in str_list(&pattern["detail-type"]) {
+                from_template.insert((detail_type, binary.clone()));
+            }
+        }
+    }
+    let from_code: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .flat_map(|r| {
+            r.targets
+                .iter()
+                .map(move |t| (r.detail_type.to_string(), t.to_string()))
+        })
+        .collect();
+    let missing: Vec<_> = from_code.difference(&from_template).collect();
+    let extra: Vec<_> = from_template.difference(&from_code).collect();
+    assert!(
+        missing.is_empty(),
+        "routes with no template rule: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "template rules not in the routing table: {extra:?}"
+    );
+}
+
+#[test]
+fn the_template_builds_every_function_crate() {
+    let t = template();
+    let in_template: BTreeSet<String> = resources_of_type(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .filter_map(|(_, f)| function_binary(f))
+        .collect();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let crates: BTreeSet<String> = std::fs::read_dir(dir)
+        .expect("functions/")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(in_template, crates);
+    for (id, f) in resources_of_type(&t, "AWS::Serverless::Function") {
+        let arch = &f["Properties"]["Architectures"];
+        let globals_arch = &t["Globals"]["Function"]["Architectures"];
+        assert!(
+            !arch.is_null() || !globals_arch.is_null(),
+            "{id}: the architecture must come from the Arch parameter"
+        );
+    }
+}
+
+#[test]
+fn every_routed_function_exists() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    for route in ROUTES {
+        for target in route.targets {
+            assert!(
+                std::path::Path::new(dir)
+                    .join(target)
+                    .join("Cargo.toml")
+                    .exists(),
+                "route {} targets missing function {target}",
+                route.detail_type
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn local_set_up_creates_exactly_the_schema_tables() {
+    let db = scrm_tests::db().await;
+    for def in schema::ALL {
+        let name = def.name_in(&db.tables);
+        let out = db
+            .client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .expect("describe table");
+        let table = out.table().expect("table");
+        let keys: BTreeMap<String, String> = table
+            .key_schema()
+            .iter()
+            .map(|k| {
+                (
+                    k.key_type().as_str().to_string(),
+                    k.attribute_name().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(keys, expected_key(schema::PK, schema::SK), "{name}");
+        let mut gsis: Vec<(String, BTreeMap<String, String>)> = table
+            .global_secondary_indexes()
+            .iter()
+            .map(|g| {
+                (
+                    g.index_name().unwrap_or_default().to_string(),
+                    g.key_schema()
+                        .iter()
+                        .map(|k| {
+                            (
+                                k.key_type().as_str().to_string(),
+                                k.attribute_name().to_string(),
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        gsis.sort();
+        let mut expected: Vec<(String, BTreeMap<String, String>)> = def
+            .gsis
+            .iter()
+            .map(|g| (g.name.to_string(), expected_key(g.pk, g.sk)))
+            .collect();
+        expected.sort();
+        assert_eq!(gsis, expected, "{name} indexes");
+    }
+}

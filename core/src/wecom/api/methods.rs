@@ -54,14 +54,18 @@ struct Empty {}
 
 impl WeComClient {
     /// `GET externalcontact/list`: the external_userids of one member's customers (no paging).
+    /// WeCom answers 84061 for a member without customers; that is an empty list here.
     pub async fn list_external_contacts(
         &self,
         creds: &CorpCredentials,
         userid: &str,
     ) -> Result<Vec<String>, WeComError> {
         let call = Call::get(paths::EXTERNAL_CONTACT_LIST, vec![("userid", userid)]);
-        let r: ExternalUserIdList = self.call(creds, &call).await?;
-        Ok(r.external_userid)
+        match self.call::<ExternalUserIdList>(creds, &call).await {
+            Ok(r) => Ok(r.external_userid),
+            Err(WeComError::Api { errcode: 84061, .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     /// `GET externalcontact/get`: one page of a customer's detail (`cursor` = the previous

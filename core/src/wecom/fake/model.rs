@@ -228,7 +228,11 @@ pub struct FakeGroup {
 
 impl FakeGroup {
     /// A group with its owner as the only member.
-    pub fn new(chat_id: impl Into<String>, name: impl Into<String>, owner: impl Into<String>) -> Self {
+    pub fn new(
+        chat_id: impl Into<String>,
+        name: impl Into<String>,
+        owner: impl Into<String>,
+    ) -> Self {
         let owner = owner.into();
         Self {
             chat_id: chat_id.into(),
@@ -280,7 +284,11 @@ pub struct FakeTagGroup {
 
 impl FakeTagGroup {
     /// A group with tags given as `(id, name)`.
-    pub fn new(group_id: impl Into<String>, group_name: impl Into<String>, tags: &[(&str, &str)]) -> Self {
+    pub fn new(
+        group_id: impl Into<String>,
+        group_name: impl Into<String>,
+        tags: &[(&str, &str)],
+    ) -> Self {
         let now = chrono::Utc::now().timestamp();
         Self {
             group_id: group_id.into(),
@@ -303,6 +311,8 @@ impl FakeTagGroup {
 /// A mass-message task created through `add_msg_template`.
 #[derive(Clone, Debug)]
 pub(super) struct MsgTask {
+    /// Server sequence number at creation (orders tasks).
+    pub created: u64,
     pub chat_type: String,
     /// Per sender: (status 0 not sent / 2 sent, send_time).
     pub senders: BTreeMap<String, (i64, Option<i64>)>,
