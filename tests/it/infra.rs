@@ -296,3 +296,75 @@ async fn local_set_up_creates_exactly_the_schema_tables() {
         assert_eq!(gsis, expected, "{name} indexes");
     }
 }
+
+/// Local runs: the local publisher invokes exactly the functions the routing table names,
+/// through the Lambda invoke API `cargo lambda watch` serves, with the EventBridge shape.
+#[tokio::test]
+async fn the_local_publisher_follows_the_routing_table() {
+    use axum::extract::{Path, State};
+    use axum::routing::post;
+    use scrm_core::events::publisher::LocalLambdaPublisher;
+    use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher};
+    use std::sync::{Arc, Mutex};
+
+    type Seen = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+    async fn invoke(
+        State(seen): State<Seen>,
+        Path(name): Path<String>,
+        axum::Json(body): axum::Json<serde_json::Value>,
+    ) -> &'static str {
+        seen.lock().unwrap().push((name, body));
+        "null"
+    }
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let now = chrono::Utc::now();
+    let events = vec![
+        EventEnvelope::new(
+            "e1",
+            "ww0001",
+            now,
+            DomainEvent::MemberLeftGroup {
+                chat_id: "wr1".into(),
+                member_id: "wm1".into(),
+                is_customer: true,
+                quit_scene: Some(0),
+            },
+        ),
+        EventEnvelope::new(
+            "e2",
+            "ww0001",
+            now,
+            DomainEvent::ResyncRequested {
+                job_id: "j1".into(),
+            },
+        ),
+        // Routed nowhere: published, delivered to no function.
+        EventEnvelope::new(
+            "e3",
+            "ww0001",
+            now,
+            DomainEvent::GroupCreated {
+                chat_id: "wr2".into(),
+            },
+        ),
+    ];
+    LocalLambdaPublisher::new(format!("http://{addr}"))
+        .publish(&events)
+        .await
+        .expect("delivered");
+    let seen = seen.lock().unwrap().clone();
+    let targets: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(targets, vec!["points-on-event", "directory-resync"]);
+    assert_eq!(seen[0].1["detail-type"], "MemberLeftGroup");
+    assert_eq!(
+        EventEnvelope::from_eventbridge_json(&seen[1].1).unwrap(),
+        events[1]
+    );
+}
