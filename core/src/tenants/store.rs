@@ -350,7 +350,7 @@ impl ApiKeyStore for DynamoTenants {
         while let Some(item) = pages.next().await {
             keys.push(key_record_from_item(&item.map_err(StoreError::from_sdk)?)?);
         }
-        keys.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        keys.sort_by_key(|k| k.created_at);
         Ok(keys)
     }
 
@@ -368,7 +368,8 @@ impl ApiKeyStore for DynamoTenants {
             .into_paginator()
             .items()
             .send();
-        while let Some(item) = pages.next().await {
+        // Key ids are unique prefixes of the hash: the first match is the key.
+        if let Some(item) = pages.next().await {
             let item = item.map_err(StoreError::from_sdk)?;
             self.db
                 .client

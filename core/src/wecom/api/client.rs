@@ -232,7 +232,7 @@ impl WeComClient {
         let deadline = Instant::now() + self.inner.config.retry.budget;
         let mut refreshed = false;
         loop {
-            let token = self.access_token(creds).await?;
+            let token = self.token_before(creds, deadline).await?;
             match self.send_with_backoff(call, Some(&token), deadline).await {
                 Ok(bytes) => return decode(call.path, &bytes),
                 Err(WeComError::Api { errcode, .. }) if TOKEN_ERRCODES.contains(&errcode) => {
@@ -360,6 +360,16 @@ impl WeComClient {
     /// A valid access token for `creds`: from the in-process layer, else the shared cache,
     /// else fetched (by one container at a time, under a lease).
     pub async fn access_token(&self, creds: &CorpCredentials) -> Result<AccessToken, WeComError> {
+        let deadline = Instant::now() + self.inner.config.retry.budget;
+        self.token_before(creds, deadline).await
+    }
+
+    /// [`WeComClient::access_token`] within a call's `deadline`.
+    async fn token_before(
+        &self,
+        creds: &CorpCredentials,
+        deadline: Instant,
+    ) -> Result<AccessToken, WeComError> {
         let key = creds.token_key();
         if let Some(token) = self.local_fresh(&key) {
             return Ok(token);
@@ -369,7 +379,7 @@ impl WeComClient {
         if let Some(token) = self.local_fresh(&key) {
             return Ok(token);
         }
-        let cached = self.shared_token(creds, &key).await?;
+        let cached = self.shared_token(creds, &key, deadline).await?;
         let token = cached.token.clone();
         self.with_local(|m| m.insert(key, cached));
         Ok(token)
@@ -417,6 +427,7 @@ impl WeComClient {
         &self,
         creds: &CorpCredentials,
         key: &TokenKey,
+        deadline: Instant,
     ) -> Result<CachedToken, WeComError> {
         let cache = &self.inner.cache;
         let policy = &self.inner.config.token;
@@ -427,7 +438,7 @@ impl WeComClient {
             Err(e) => {
                 // A cache outage must not stop WeCom calls; fetch directly.
                 tracing::warn!(corp_id = key.corp_id(), error = %e, "token cache unreadable; fetching directly");
-                return self.fetch_token(creds).await;
+                return self.fetch_token(creds, deadline).await;
             }
         };
         if let Some(c) = current
@@ -440,7 +451,7 @@ impl WeComClient {
         let lease_until = now + lease_secs;
         match cache.try_lease(key, now, lease_until, now + margin).await {
             Ok(true) => {
-                let fetched = match self.fetch_token(creds).await {
+                let fetched = match self.fetch_token(creds, deadline).await {
                     Ok(t) => t,
                     Err(e) => {
                         if let Err(release) = cache.release_lease(key, lease_until).await {
@@ -457,7 +468,7 @@ impl WeComClient {
             Ok(false) => {}
             Err(e) => {
                 tracing::warn!(corp_id = key.corp_id(), error = %e, "token lease failed; fetching directly");
-                let fetched = self.fetch_token(creds).await?;
+                let fetched = self.fetch_token(creds, deadline).await?;
                 let _ = cache.put(key, &fetched).await;
                 return Ok(fetched);
             }
@@ -466,7 +477,7 @@ impl WeComClient {
         if let Some(c) = current.filter(|c| c.expires_at > now + MIN_USABLE_SECS) {
             return Ok(c);
         }
-        let wait_until = Instant::now() + policy.wait_for_peer;
+        let wait_until = (Instant::now() + policy.wait_for_peer).min(deadline);
         loop {
             tokio::time::sleep(policy.poll_interval).await;
             if let Ok(Some(c)) = cache.get(key).await {
@@ -482,7 +493,7 @@ impl WeComClient {
             corp_id = key.corp_id(),
             "peer token refresh did not land in time; fetching directly"
         );
-        let fetched = self.fetch_token(creds).await?;
+        let fetched = self.fetch_token(creds, deadline).await?;
         if let Err(e) = cache.put(key, &fetched).await {
             tracing::warn!(corp_id = key.corp_id(), error = %e, "could not store token");
         }
@@ -491,7 +502,11 @@ impl WeComClient {
 
     /// `GET gettoken`. A wrong corp id or secret is [`WeComError::InvalidCredential`],
     /// returned at once (never retried: repeated wrong secrets can get the IP blocked).
-    async fn fetch_token(&self, creds: &CorpCredentials) -> Result<CachedToken, WeComError> {
+    async fn fetch_token(
+        &self,
+        creds: &CorpCredentials,
+        deadline: Instant,
+    ) -> Result<CachedToken, WeComError> {
         let call = Call::get(
             paths::GETTOKEN,
             vec![
@@ -499,7 +514,6 @@ impl WeComClient {
                 ("corpsecret", creds.secret.expose()),
             ],
         );
-        let deadline = Instant::now() + self.inner.config.retry.budget;
         let bytes = match self.send_with_backoff(&call, None, deadline).await {
             Ok(bytes) => bytes,
             Err(WeComError::Api { errcode, .. }) if CREDENTIAL_ERRCODES.contains(&errcode) => {
