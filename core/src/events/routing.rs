@@ -34,6 +34,10 @@ pub const ROUTES: &[Route] = &[
         targets: &["sop-on-event"],
     },
     Route {
+        detail_type: "CustomerReplied",
+        targets: &["sop-on-event"],
+    },
+    Route {
         detail_type: "GroupOwnerChanged",
         targets: &["sop-on-event"],
     },

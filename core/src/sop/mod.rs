@@ -1,1 +1,43 @@
-//! (to be written)
+//! SOP plans and the task center (SOP计划 / 任务中心): plans become due tasks, staff are
+//! reminded, execution is measured.
+//!
+//! - [`schedule`], [`plan`], [`content`]: what a plan is, when it fires, and validation
+//!   with clear errors (pure).
+//! - [`task`], [`occurrence`]: tasks and their state machine, occurrences, journey runs and
+//!   the outbox of WeCom calls with its retry rules (pure).
+//! - [`quota`]: WeCom's receive limits, per tenant (pure).
+//! - [`figures`]: the execution figures (pure).
+//! - [`reminder`]: the reminder text and the signed link to a staff member's list (pure).
+//! - [`ports`]: the narrow traits the functions take; [`store`] implements the storage ones
+//!   over DynamoDB (layout in [`keys`]), [`directory`] the directory one over the contacts
+//!   module, [`wecom`] the WeCom one over the shared client.
+//!
+//! The flows (in the functions): `sop-dispatch` expands due occurrences into tasks and
+//! sends reminders; `sop-on-event` starts journeys and fails tasks whose group or staff
+//! member went away; `sop-result-sync` reads WeCom's send results; `staff-api` is the task
+//! center; `admin-api` manages plans and shows the figures.
+pub mod content;
+pub mod directory;
+pub mod figures;
+pub mod keys;
+pub mod occurrence;
+pub mod plan;
+pub mod ports;
+pub mod quota;
+pub mod reminder;
+pub mod schedule;
+pub mod store;
+pub mod task;
+pub mod wecom;
+
+pub use content::{Attachment, Content};
+pub use figures::Figures;
+pub use occurrence::{Branch, JourneyRun, Occurrence, OutboxItem, OutboxKind, OutboxState};
+pub use plan::{Plan, PlanId, PlanInput, PlanKind, PlanSpec, PlanStatus, Problem};
+pub use ports::{
+    Created, DueEntry, GroupDirectory, GroupInfo, GroupTagStore, NewTask, OutboxStore, PlanStore,
+    SopWeCom, TaskStore,
+};
+pub use schedule::{LocalDateTime, LocalTime, Schedule};
+pub use store::DynamoSop;
+pub use task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};

@@ -1,1 +1,106 @@
-//! Handler of the `points-jobs` function (to be written).
+//! `points-jobs`: runs a large bulk points job (award, deduct, clear, import) announced by
+//! `PointsJobCreated`. Works chunk by chunk, saving progress after each; when its time
+//! budget runs out it announces the job again and stops, and the next invocation resumes
+//! at the first unfinished chunk. A crash or a redelivered event resumes the same way, and
+//! every item is idempotent, so nothing is paid twice.
+use lambda_runtime::LambdaEvent;
+use scrm_core::clock::Clock;
+use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher};
+use scrm_core::points::bulk::{run_job, JobRun, Stop};
+use scrm_core::points::error::EventFnError;
+use scrm_core::points::ports::{JobStore, LedgerStore, RulesStore};
+use scrm_core::tenants::{TenantId, TenantLookup};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// Time kept back from the invocation's deadline to save progress and re-announce.
+pub const SAFETY_MARGIN: Duration = Duration::from_secs(60);
+
+/// How much one invocation does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// At most this many chunks per invocation (`None`: until the time budget ends).
+    pub max_chunks: Option<usize>,
+}
+
+fn deadline_of(ctx: &lambda_runtime::Context) -> Option<Instant> {
+    if ctx.deadline == 0 {
+        return None;
+    }
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let left = Duration::from_millis(ctx.deadline.saturating_sub(now_ms));
+    Some(Instant::now() + left.saturating_sub(SAFETY_MARGIN))
+}
+
+/// Handles one `PointsJobCreated` event.
+pub async fn handle<S, T, P>(
+    points: &S,
+    tenants: &T,
+    publisher: &P,
+    clock: &dyn Clock,
+    limits: Limits,
+    event: LambdaEvent<Value>,
+) -> Result<Value, EventFnError>
+where
+    S: LedgerStore + JobStore + RulesStore,
+    T: TenantLookup,
+    P: EventPublisher,
+{
+    let envelope = EventEnvelope::from_eventbridge_json(&event.payload)
+        .map_err(|e| EventFnError::NonRetryable(format!("not a domain event: {e}")))?;
+    let DomainEvent::PointsJobCreated { job_id } = &envelope.event else {
+        return Ok(json!({ "ignored": envelope.detail_type() }));
+    };
+    let span = tracing::info_span!(
+        "points_job",
+        tenant = %envelope.tenant,
+        job_id = %job_id,
+        request_id = %event.context.request_id,
+    );
+    let stop = Stop {
+        deadline: deadline_of(&event.context),
+        max_chunks: limits.max_chunks,
+    };
+    async {
+        let tenant = TenantId::parse(&envelope.tenant)
+            .map_err(|e| EventFnError::NonRetryable(e.to_string()))?;
+        let Some(t) = tenants.tenant(&tenant).await? else {
+            return Err(EventFnError::NonRetryable("unknown tenant".into()));
+        };
+        let run = run_job(
+            points,
+            &tenant,
+            job_id,
+            t.settings.tz(),
+            || clock.now(),
+            stop,
+        )
+        .await?;
+        match run {
+            JobRun::Done(job) => {
+                tracing::info!(total = job.total, applied = job.progress.applied, "job done");
+                Ok(json!({ "job_id": job.job_id, "status": "done", "progress": job.progress }))
+            }
+            JobRun::Paused(job) => {
+                let next = EventEnvelope::new(
+                    format!("points-job:{}:from:{}", job.job_id, job.next_chunk),
+                    tenant.as_str(),
+                    clock.now(),
+                    DomainEvent::PointsJobCreated {
+                        job_id: job.job_id.clone(),
+                    },
+                );
+                publisher
+                    .publish(&[next])
+                    .await
+                    .map_err(|e| EventFnError::Retryable(e.to_string()))?;
+                tracing::info!(next_chunk = job.next_chunk, of = job.chunks, "job paused; continues");
+                Ok(json!({ "job_id": job.job_id, "status": "paused", "next_chunk": job.next_chunk }))
+            }
+            JobRun::Missing => Err(EventFnError::NonRetryable(format!("no job {job_id}"))),
+        }
+    }
+    .instrument(span)
+    .await
+}

@@ -1,1 +1,267 @@
-//! Handler of the `sop-result-sync` function (to be written).
+//! The `sop-result-sync` function: every ten minutes, reads WeCom's results for the
+//! mass-message and moments tasks SOP dispatch created, and settles the tasks.
+//!
+//! - `get_groupmsg_send_result`: status 1 (sent) marks the task done (by WeCom); status 2
+//!   fails it "not a friend"; status 3 fails it "quota reached at WeCom".
+//! - `get_moment_task_result`: when WeCom finished the task, a non-zero errcode fails every
+//!   sender's task with it; senders WeCom refused fail; the others are done.
+//!
+//! An entry is synced until all its targets are settled or [`SYNC_FOR`] has passed.
+//!
+//! [`SYNC_FOR`]: scrm_core::sop::occurrence::SYNC_FOR
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use scrm_core::clock::Clock;
+use scrm_core::sop::occurrence::{SYNC_EVERY, SYNC_FOR};
+use scrm_core::sop::{
+    DoneBy, Failure, OutboxItem, OutboxKind, OutboxStore, SopWeCom, Target, TaskKey, TaskStore,
+};
+use scrm_core::store::StoreError;
+use scrm_core::tenants::{Tenant, TenantId, TenantLookup};
+use scrm_core::wecom::api::SendStatus;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// Most entries synced per tenant and run.
+const BATCH: usize = 200;
+
+/// Everything the function needs, built once per container.
+pub struct ResultSync<S, W, T> {
+    /// The tasks table.
+    pub store: S,
+    /// WeCom.
+    pub wecom: W,
+    /// Tenants (credentials).
+    pub tenants: T,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The input: the scheduled event, or `{"tenant": "<corp id>"}` for one tenant.
+#[derive(Debug, Default, Deserialize)]
+pub struct SyncInput {
+    /// Only this tenant.
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Entries synced.
+    pub entries: usize,
+    /// Tasks marked done.
+    pub done: usize,
+    /// Tasks marked failed.
+    pub failed: usize,
+    /// Entries WeCom could not answer for this time.
+    pub errors: usize,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The input names an invalid tenant.
+    #[error("unknown tenant: {0}")]
+    UnknownTenant(String),
+}
+
+impl From<SyncError> for Diagnostic {
+    fn from(e: SyncError) -> Self {
+        let retryable = matches!(&e, SyncError::Store(s) if s.is_retryable());
+        Diagnostic {
+            error_type: if retryable {
+                "Retryable"
+            } else {
+                "NonRetryable"
+            }
+            .into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// The Lambda handler.
+pub async fn handle<S: TaskStore + OutboxStore, W: SopWeCom, T: TenantLookup>(
+    h: &ResultSync<S, W, T>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, SyncError> {
+    let input: SyncInput = serde_json::from_value(event.payload).unwrap_or_default();
+    let span = tracing::info_span!("sop_result_sync", request_id = %event.context.request_id);
+    let report = h.run(&input).instrument(span).await?;
+    Ok(serde_json::to_value(report).unwrap_or_default())
+}
+
+impl<S: TaskStore + OutboxStore, W: SopWeCom, T: TenantLookup> ResultSync<S, W, T> {
+    /// One run over every tenant (or the one named).
+    pub async fn run(&self, input: &SyncInput) -> Result<SyncReport, SyncError> {
+        let ids = match &input.tenant {
+            Some(raw) => {
+                vec![TenantId::parse(raw).map_err(|_| SyncError::UnknownTenant(raw.clone()))?]
+            }
+            None => self.tenants.tenant_ids().await?,
+        };
+        let mut report = SyncReport::default();
+        for id in ids {
+            let Some(tenant) = self.tenants.tenant(&id).await? else {
+                continue;
+            };
+            let span = tracing::info_span!("tenant", tenant = %id);
+            let r = self.run_tenant(&tenant).instrument(span).await?;
+            report.entries += r.entries;
+            report.done += r.done;
+            report.failed += r.failed;
+            report.errors += r.errors;
+        }
+        Ok(report)
+    }
+
+    /// One tenant.
+    pub async fn run_tenant(&self, tenant: &Tenant) -> Result<SyncReport, SyncError> {
+        let now = self.clock.now();
+        let mut report = SyncReport::default();
+        for item in self.store.sync_due(&tenant.id, now, BATCH).await? {
+            report.entries += 1;
+            self.sync(tenant, item, now, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn settle(
+        &self,
+        t: &TenantId,
+        key: TaskKey,
+        outcome: Result<DateTime<Utc>, Failure>,
+        now: DateTime<Utc>,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        match outcome {
+            Ok(at) => {
+                if self.store.complete_task(t, &key, DoneBy::Wecom, at).await? {
+                    report.done += 1;
+                }
+            }
+            Err(failure) => {
+                if self.store.fail_task(t, &key, &failure, now).await? {
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn sync(
+        &self,
+        tenant: &Tenant,
+        mut item: OutboxItem,
+        now: DateTime<Utc>,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let t = &tenant.id;
+        let Some(wecom_id) = item.wecom_id.clone() else {
+            item.next_sync_at = None;
+            self.store.settle_outbox(t, &item).await?;
+            return Ok(());
+        };
+        let key = |target: Target, staff: &str| TaskKey {
+            plan_id: item.plan_id.clone(),
+            occurrence_id: item.occurrence_id.clone(),
+            target,
+            staff: staff.to_string(),
+        };
+        let mut settled_all = false;
+        match &item.kind {
+            OutboxKind::GroupMessage {
+                staff,
+                chat_type,
+                targets,
+                ..
+            } => match self
+                .wecom
+                .group_message_results(tenant, &wecom_id, staff)
+                .await
+            {
+                Ok(records) => {
+                    let group = chat_type == "group";
+                    let mut settled = 0;
+                    for r in records {
+                        let target = if group {
+                            r.chat_id.clone().map(|chat_id| Target::Group { chat_id })
+                        } else {
+                            r.external_userid
+                                .clone()
+                                .map(|external_userid| Target::Customer { external_userid })
+                        };
+                        let Some(target) = target else { continue };
+                        let outcome = match r.send_status() {
+                            SendStatus::Sent => Ok(r
+                                .send_time
+                                .and_then(|s| DateTime::from_timestamp(s, 0))
+                                .unwrap_or(now)),
+                            SendStatus::NotFriend => Err(Failure::not_friend()),
+                            SendStatus::QuotaReached => Err(Failure::wecom_quota_reached()),
+                            SendStatus::NotSent | SendStatus::Other(_) => continue,
+                        };
+                        settled += 1;
+                        self.settle(t, key(target, staff), outcome, now, report)
+                            .await?;
+                    }
+                    settled_all = settled >= targets.len();
+                }
+                Err(e) => {
+                    report.errors += 1;
+                    tracing::warn!(msgid = %wecom_id, error = %e, "send results unavailable; will retry");
+                    item.last_errcode = e.errcode();
+                    item.last_error = Some(e.to_string());
+                }
+            },
+            OutboxKind::MomentTask { senders, .. } => {
+                match self.wecom.moment_task_result(tenant, &wecom_id).await {
+                    Ok(result) if result.is_done() => {
+                        let outcome = result.result.unwrap_or_default();
+                        let refused: Vec<String> = outcome
+                            .invalid_sender_list
+                            .map(|l| l.user_list)
+                            .unwrap_or_default();
+                        for s in senders {
+                            let o = if outcome.errcode != 0 {
+                                Err(Failure::wecom(outcome.errcode))
+                            } else if refused.contains(s) {
+                                Err(Failure {
+                                    code: "wecom_refused".into(),
+                                    message: "WeCom refused this staff member as a sender".into(),
+                                    errcode: None,
+                                })
+                            } else {
+                                Ok(now)
+                            };
+                            self.settle(t, key(Target::Audience, s), o, now, report)
+                                .await?;
+                        }
+                        settled_all = true;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        report.errors += 1;
+                        tracing::warn!(jobid = %wecom_id, error = %e, "moment task result unavailable; will retry");
+                        item.last_errcode = e.errcode();
+                        item.last_error = Some(e.to_string());
+                    }
+                }
+            }
+            OutboxKind::Reminder { .. } => settled_all = true,
+        }
+        let expired = item.sent_at.is_none_or(|at| now - at > SYNC_FOR);
+        item.next_sync_at = if settled_all || expired {
+            None
+        } else {
+            Some(now + SYNC_EVERY)
+        };
+        self.store.settle_outbox(t, &item).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,588 @@
+//! Applying a callback's change to the directory, and the domain events it produces.
+//!
+//! A [`Change`] is what a WeCom callback says happened, normalised away from the XML. Where
+//! the callback carries only ids (a customer was added, a group was updated), the detail is
+//! fetched from WeCom's API within a short budget, so that the callback is still answered
+//! within WeCom's 5 seconds; if WeCom is slow or down, what the callback says is recorded
+//! and the item is flagged for the re-sync. A callback never fails because WeCom's API did.
+//!
+//! Every write is idempotent, so applying the same change twice (a re-delivery taking over
+//! a crashed attempt) changes nothing more. The domain events are a function of the change
+//! (plus the detail fetched), with ids derived from the callback's dedupe key and the
+//! event's subject, so a re-published event carries the same id.
+use super::source::DirectorySource;
+use super::store::{looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
+use super::{RelationStatus, TransferFailure};
+use crate::events::{DomainEvent, RemovedBy};
+use crate::store::StoreError;
+use crate::tags::{self, TagChange, TagKind, TagMirror};
+use crate::tenants::TenantId;
+use crate::wecom::api::{CorpCredentials, ExternalContactDetail, GroupChat, WeComError};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Duration;
+
+/// What a callback says happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `add_external_contact` / `add_half_external_contact`.
+    ContactAdded {
+        /// The staff member.
+        userid: String,
+        /// The customer.
+        external_userid: String,
+        /// The channel.
+        state: Option<String>,
+        /// Whether the member has not yet confirmed (free verification).
+        half: bool,
+    },
+    /// `edit_external_contact`.
+    ContactEdited {
+        /// The staff member.
+        userid: String,
+        /// The customer.
+        external_userid: String,
+    },
+    /// `del_external_contact` (by the member) / `del_follow_user` (by the customer).
+    ContactRemoved {
+        /// The staff member.
+        userid: String,
+        /// The customer.
+        external_userid: String,
+        /// Who removed whom.
+        by: RemovedBy,
+        /// `DELETE_BY_TRANSFER` for an on-job transfer.
+        source: Option<String>,
+    },
+    /// `transfer_fail`.
+    TransferFailed {
+        /// The takeover member.
+        userid: String,
+        /// The customer.
+        external_userid: String,
+        /// `customer_refused` / `customer_limit_exceed`.
+        reason: String,
+    },
+    /// `change_external_chat` / `create`.
+    GroupCreated {
+        /// The group.
+        chat_id: String,
+    },
+    /// `change_external_chat` / `update`.
+    GroupUpdated {
+        /// The group.
+        chat_id: String,
+        /// `add_member`, `del_member`, `change_owner`, `change_name`, `change_notice`.
+        detail: String,
+        /// JoinScene (add_member).
+        join_scene: Option<i64>,
+        /// QuitScene (del_member).
+        quit_scene: Option<i64>,
+        /// MemChangeList.
+        members: Vec<String>,
+        /// CurMemVer.
+        cur_mem_ver: Option<String>,
+    },
+    /// `change_external_chat` / `dismiss`.
+    GroupDismissed {
+        /// The group.
+        chat_id: String,
+    },
+    /// `change_external_tag`.
+    TagChanged {
+        /// Tag or group id.
+        id: String,
+        /// `tag` / `tag_group`.
+        tag_type: Option<String>,
+        /// `create`, `update`, `delete`, `shuffle`.
+        change: String,
+    },
+}
+
+/// A domain event with the subject that makes its id unique within one callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Produced {
+    /// Stable within the callback: the id is `cb:{dedupe key}:{detail-type}[:{subject}]`.
+    pub subject: Option<String>,
+    /// The event.
+    pub event: DomainEvent,
+}
+
+impl Produced {
+    fn of(event: DomainEvent) -> Self {
+        Self {
+            subject: None,
+            event,
+        }
+    }
+
+    fn about(event: DomainEvent, subject: &str) -> Self {
+        Self {
+            subject: Some(subject.to_string()),
+            event,
+        }
+    }
+
+    /// The event id, derived from the callback's dedupe key.
+    pub fn event_id(&self, dedupe_key: &str) -> String {
+        match &self.subject {
+            Some(s) => format!("cb:{dedupe_key}:{}:{s}", self.event.detail_type()),
+            None => format!("cb:{dedupe_key}:{}", self.event.detail_type()),
+        }
+    }
+}
+
+/// Applies changes for one tenant.
+pub struct Applier<'a, D, M, S> {
+    /// The directory.
+    pub dir: &'a D,
+    /// The tag mirror.
+    pub tags: &'a M,
+    /// WeCom, when the tenant has a customer-contact secret.
+    pub source: Option<(&'a S, CorpCredentials)>,
+    /// The longest one WeCom read may take.
+    pub fetch_budget: Duration,
+    /// The tenant.
+    pub tenant: &'a TenantId,
+}
+
+impl<D, M, S> Applier<'_, D, M, S>
+where
+    D: DirectoryWrite + DirectoryRead,
+    M: TagMirror,
+    S: DirectorySource,
+{
+    fn wecom(&self) -> Option<(&S, &CorpCredentials)> {
+        self.source.as_ref().map(|(s, c)| (*s, c))
+    }
+
+    /// Runs a WeCom read within the budget; `None` (logged) when it fails or is too slow.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, WeComError>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(self.fetch_budget, call).await {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(e)) => {
+                tracing::warn!(what, error = %e, "WeCom read failed; recording the callback's facts, re-sync will fill in");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    what,
+                    budget_ms = self.fetch_budget.as_millis() as u64,
+                    "WeCom read too slow; recording the callback's facts"
+                );
+                None
+            }
+        }
+    }
+
+    /// Applies a change that happened at `at` (epoch seconds) and returns its events.
+    pub async fn apply(&self, change: &Change, at: i64) -> Result<Vec<Produced>, StoreError> {
+        let t = self.tenant;
+        match change {
+            Change::ContactAdded {
+                userid,
+                external_userid,
+                state,
+                half,
+            } => {
+                let status = if *half {
+                    RelationStatus::Half
+                } else {
+                    RelationStatus::Active
+                };
+                let detail = self.customer_detail(external_userid).await;
+                self.write_contact(
+                    external_userid,
+                    userid,
+                    status,
+                    state.clone(),
+                    detail.as_ref(),
+                    at,
+                )
+                .await?;
+                self.dir.touch_staff(t, userid, at).await?;
+                Ok(vec![Produced::of(DomainEvent::ContactAdded {
+                    external_userid: external_userid.clone(),
+                    userid: userid.clone(),
+                    state: state.clone(),
+                    half: *half,
+                })])
+            }
+            Change::ContactEdited {
+                userid,
+                external_userid,
+            } => {
+                let detail = self.customer_detail(external_userid).await;
+                match detail.as_ref().and_then(|d| {
+                    d.follow_user
+                        .iter()
+                        .find(|f| &f.userid == userid)
+                        .map(|f| (d, f))
+                }) {
+                    Some((d, f)) => {
+                        self.dir
+                            .put_customer_detail(t, &d.external_contact, at)
+                            .await?;
+                        let follow = FollowWrite::from_follow_user(f, RelationStatus::Active);
+                        self.dir
+                            .put_follow(t, external_userid, userid, &follow, at)
+                            .await?;
+                    }
+                    None => {
+                        match &detail {
+                            Some(d) => {
+                                self.dir
+                                    .put_customer_detail(t, &d.external_contact, at)
+                                    .await?;
+                            }
+                            None => {
+                                self.dir
+                                    .touch_customer(t, external_userid, true, at)
+                                    .await?
+                            }
+                        }
+                        self.dir
+                            .mark_follow_needs_sync(t, external_userid, userid, at)
+                            .await?;
+                    }
+                }
+                Ok(vec![Produced::of(DomainEvent::ContactEdited {
+                    external_userid: external_userid.clone(),
+                    userid: userid.clone(),
+                })])
+            }
+            Change::ContactRemoved {
+                userid,
+                external_userid,
+                by,
+                source,
+            } => {
+                self.dir
+                    .touch_customer(t, external_userid, false, at)
+                    .await?;
+                self.dir
+                    .remove_follow(t, external_userid, userid, *by, source.as_deref(), at)
+                    .await?;
+                Ok(vec![Produced::of(DomainEvent::ContactRemoved {
+                    external_userid: external_userid.clone(),
+                    userid: userid.clone(),
+                    by: *by,
+                    source: source.clone(),
+                })])
+            }
+            Change::TransferFailed {
+                userid,
+                external_userid,
+                reason,
+            } => {
+                self.dir
+                    .record_transfer_failure(
+                        t,
+                        external_userid,
+                        &TransferFailure {
+                            userid: userid.clone(),
+                            reason: reason.clone(),
+                            at,
+                        },
+                    )
+                    .await?;
+                Ok(vec![Produced::of(DomainEvent::ContactTransferFailed {
+                    external_userid: external_userid.clone(),
+                    userid: userid.clone(),
+                    reason: reason.clone(),
+                })])
+            }
+            Change::GroupCreated { chat_id } => self.group_created(chat_id, at).await,
+            Change::GroupUpdated { .. } => self.group_updated(change, at).await,
+            Change::GroupDismissed { chat_id } => {
+                self.dir.dismiss_group(t, chat_id, at).await?;
+                Ok(vec![Produced::of(DomainEvent::GroupDismissed {
+                    chat_id: chat_id.clone(),
+                })])
+            }
+            Change::TagChanged {
+                id,
+                tag_type,
+                change,
+            } => {
+                let tag_change = TagChange {
+                    change: change.clone(),
+                    id: id.clone(),
+                    kind: TagKind::parse(tag_type.as_deref()),
+                };
+                tags::apply_change(
+                    self.tags,
+                    t,
+                    &tag_change,
+                    at,
+                    |tag_ids, group_ids| async move {
+                        let (s, c) = self.wecom()?;
+                        self.bounded("get_corp_tag_list", s.corp_tags(c, &tag_ids, &group_ids))
+                            .await
+                    },
+                )
+                .await?;
+                Ok(vec![Produced::of(DomainEvent::CorpTagChanged {
+                    id: id.clone(),
+                    tag_type: tag_type.clone(),
+                    change: change.clone(),
+                })])
+            }
+        }
+    }
+
+    async fn customer_detail(&self, external_userid: &str) -> Option<ExternalContactDetail> {
+        let (s, c) = self.wecom()?;
+        self.bounded("externalcontact/get", s.customer_detail(c, external_userid))
+            .await
+    }
+
+    async fn group_detail(&self, chat_id: &str) -> Option<GroupChat> {
+        let (s, c) = self.wecom()?;
+        self.bounded("groupchat/get", s.group_detail(c, chat_id))
+            .await
+    }
+
+    async fn write_contact(
+        &self,
+        external_userid: &str,
+        userid: &str,
+        status: RelationStatus,
+        state: Option<String>,
+        detail: Option<&ExternalContactDetail>,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let t = self.tenant;
+        let follow = match detail {
+            Some(d) => {
+                self.dir
+                    .put_customer_detail(t, &d.external_contact, at)
+                    .await?;
+                match d.follow_user.iter().find(|f| f.userid == userid) {
+                    Some(f) => {
+                        let mut w = FollowWrite::from_follow_user(f, status);
+                        if w.state.is_none() {
+                            w.state = state;
+                        }
+                        w
+                    }
+                    None => FollowWrite::from_callback(status, state, at),
+                }
+            }
+            None => {
+                self.dir
+                    .touch_customer(t, external_userid, true, at)
+                    .await?;
+                FollowWrite::from_callback(status, state, at)
+            }
+        };
+        self.dir
+            .put_follow(t, external_userid, userid, &follow, at)
+            .await?;
+        Ok(())
+    }
+
+    async fn group_created(&self, chat_id: &str, at: i64) -> Result<Vec<Produced>, StoreError> {
+        let t = self.tenant;
+        let mut events = vec![Produced::of(DomainEvent::GroupCreated {
+            chat_id: chat_id.to_string(),
+        })];
+        match self.group_detail(chat_id).await {
+            Some(chat) => {
+                self.dir.put_group_detail(t, &chat, None, at).await?;
+                let members: Vec<MemberWrite> =
+                    chat.member_list.iter().map(MemberWrite::from_api).collect();
+                self.dir.put_members(t, chat_id, &members, at).await?;
+                if !chat.owner.is_empty() {
+                    self.dir.touch_staff(t, &chat.owner, at).await?;
+                }
+                // The members a group is created with joined it, although WeCom sends no
+                // add_member for them.
+                for m in &members {
+                    events.push(Produced::about(
+                        DomainEvent::MemberJoinedGroup {
+                            chat_id: chat_id.to_string(),
+                            member_id: m.member_id.clone(),
+                            is_customer: m.is_customer,
+                            join_scene: m.join_scene,
+                        },
+                        &m.member_id,
+                    ));
+                }
+            }
+            None => self.dir.touch_group(t, chat_id, true, at).await?,
+        }
+        Ok(events)
+    }
+
+    async fn group_updated(&self, change: &Change, at: i64) -> Result<Vec<Produced>, StoreError> {
+        let Change::GroupUpdated {
+            chat_id,
+            detail,
+            join_scene,
+            quit_scene,
+            members,
+            cur_mem_ver,
+        } = change
+        else {
+            return Ok(Vec::new());
+        };
+        let t = self.tenant;
+        let before = self.dir.group_profile(t, chat_id).await?;
+        let chat = self.group_detail(chat_id).await;
+        // The detail includes this change when its member version is the callback's (or
+        // the callback names no version); WeCom may answer stale data for a moment.
+        let current = chat.as_ref().filter(|c| match cur_mem_ver {
+            Some(v) => c.member_version.as_deref() == Some(v.as_str()),
+            None => true,
+        });
+        let listed: HashMap<&str, &crate::wecom::api::GroupMember> = chat
+            .iter()
+            .flat_map(|c| c.member_list.iter())
+            .map(|m| (m.userid.as_str(), m))
+            .collect();
+        let mut events = Vec::new();
+        match detail.as_str() {
+            "add_member" => {
+                let changed = self
+                    .changed_members(chat_id, members, chat.as_ref(), true)
+                    .await?;
+                for id in changed {
+                    let m = match listed.get(id.as_str()) {
+                        Some(m) => {
+                            let mut w = MemberWrite::from_api(m);
+                            if w.join_scene.is_none() {
+                                w.join_scene = *join_scene;
+                            }
+                            w
+                        }
+                        None => MemberWrite {
+                            member_id: id.clone(),
+                            is_customer: looks_like_customer(&id),
+                            join_time: Some(at),
+                            join_scene: *join_scene,
+                            invitor: None,
+                            group_nickname: None,
+                            name: None,
+                            state: None,
+                        },
+                    };
+                    self.dir.member_joined(t, chat_id, &m, at).await?;
+                    events.push(Produced::about(
+                        DomainEvent::MemberJoinedGroup {
+                            chat_id: chat_id.clone(),
+                            member_id: id.clone(),
+                            is_customer: m.is_customer,
+                            join_scene: *join_scene,
+                        },
+                        &id,
+                    ));
+                }
+            }
+            "del_member" => {
+                let changed = self
+                    .changed_members(chat_id, members, chat.as_ref(), false)
+                    .await?;
+                let known = self.dir.group(t, chat_id).await?;
+                let stored_type: HashMap<String, bool> = known
+                    .map(|g| {
+                        g.members
+                            .into_iter()
+                            .map(|m| (m.member_id, m.is_customer))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for id in changed {
+                    let is_customer = stored_type
+                        .get(&id)
+                        .copied()
+                        .unwrap_or_else(|| looks_like_customer(&id));
+                    self.dir
+                        .member_left(t, chat_id, &id, is_customer, *quit_scene, at)
+                        .await?;
+                    events.push(Produced::about(
+                        DomainEvent::MemberLeftGroup {
+                            chat_id: chat_id.clone(),
+                            member_id: id.clone(),
+                            is_customer,
+                            quit_scene: *quit_scene,
+                        },
+                        &id,
+                    ));
+                }
+            }
+            "change_owner" => {
+                let previous_owner = before.as_ref().and_then(|g| g.owner.clone());
+                let new_owner = current.or(chat.as_ref()).map(|c| c.owner.clone());
+                if let Some(owner) = &new_owner {
+                    self.dir.touch_staff(t, owner, at).await?;
+                }
+                events.push(Produced::of(DomainEvent::GroupOwnerChanged {
+                    chat_id: chat_id.clone(),
+                    previous_owner: previous_owner.filter(|p| Some(p) != new_owner.as_ref()),
+                    new_owner,
+                }));
+            }
+            other => events.push(Produced::of(DomainEvent::GroupUpdated {
+                chat_id: chat_id.clone(),
+                detail: other.to_string(),
+            })),
+        }
+        match current {
+            Some(c) => {
+                self.dir.put_group_detail(t, c, None, at).await?;
+            }
+            None => {
+                self.dir.touch_group(t, chat_id, true, at).await?;
+                if let Some(v) = cur_mem_ver {
+                    self.dir.set_member_version(t, chat_id, v, at).await?;
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    /// The members a join or leave concerns: MemChangeList, or (when WeCom sent no list)
+    /// the difference between the fetched member list and the directory.
+    async fn changed_members(
+        &self,
+        chat_id: &str,
+        listed: &[String],
+        chat: Option<&GroupChat>,
+        joined: bool,
+    ) -> Result<Vec<String>, StoreError> {
+        if !listed.is_empty() {
+            let mut seen = HashSet::new();
+            return Ok(listed
+                .iter()
+                .filter(|id| !id.is_empty() && seen.insert(id.as_str()))
+                .cloned()
+                .collect());
+        }
+        let Some(chat) = chat else {
+            return Ok(Vec::new());
+        };
+        let stored = self.dir.group(self.tenant, chat_id).await?;
+        let active: HashSet<String> = stored
+            .map(|g| {
+                g.members
+                    .into_iter()
+                    .filter(|m| m.active)
+                    .map(|m| m.member_id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let now: HashSet<String> = chat.member_list.iter().map(|m| m.userid.clone()).collect();
+        let mut diff: Vec<String> = if joined {
+            now.difference(&active).cloned().collect()
+        } else {
+            active.difference(&now).cloned().collect()
+        };
+        diff.sort();
+        Ok(diff)
+    }
+}

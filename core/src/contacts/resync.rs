@@ -1,0 +1,960 @@
+//! The full directory re-sync from WeCom's API, for a new tenant or after missed callbacks.
+//!
+//! A job is an item (`{corp}#RESYNC#{job}` / `JOB`) that holds its phase, the cursor within
+//! the phase and its progress. It runs in phases:
+//!
+//! 1. `tags`: the corp tag library (`get_corp_tag_list`), so follow relations' tag ids can
+//!    be named;
+//! 2. `groups`: `groupchat/list` page by page, `groupchat/get` for each group (group, all
+//!    members; members no longer listed are marked left; owners and staff members become
+//!    known staff);
+//! 3. `customers`: `batch/get_by_user` for the known staff, 100 members per batch, page by
+//!    page (customers and their follow relations);
+//! 4. `singles`: members `batch/get_by_user` reported unlicensed, one by one through
+//!    `externalcontact/list` and `externalcontact/get`.
+//!
+//! After every page the job item is updated in one conditional write: the next cursor and
+//! the page's counts together, guarded by the runner's lease and the position it started
+//! from. Directory writes are idempotent upserts, so a run stopped anywhere (budget spent,
+//! crash, WeCom down) resumes at the last checkpoint, writes the same values again for a
+//! half-done page, and counts each page exactly once. A run processes pages for a bounded
+//! time, then the function re-publishes `ResyncRequested` to continue.
+//!
+//! WeCom offers no API here that lists every member with customer contact, so the staff
+//! list is what the directory knows: follow users seen in callbacks, group owners and staff
+//! members (phase 2), plus any userids given when the job was started.
+use super::keys;
+use super::model::Page;
+use super::source::DirectorySource;
+use super::store::{DirectoryRead, DirectoryWrite, DynamoDirectory, FollowWrite, MemberWrite};
+use super::RelationStatus;
+use crate::store::ext::{self, n, s, AttrMap, ItemExt};
+use crate::store::StoreError;
+use crate::tags::{self, TagMirror};
+use crate::tenants::TenantId;
+use crate::wecom::api::{limits, CorpCredentials, WeComError};
+use aws_sdk_dynamodb::types::ReturnValue;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::time::Instant;
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Created, not started.
+    Pending,
+    /// Started; more to do.
+    Running,
+    /// Finished.
+    Done,
+    /// Stopped for a reason retrying cannot fix (credentials, trusted IPs).
+    Failed,
+}
+
+impl JobStatus {
+    fn as_str(&self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+    fn parse(raw: &str) -> Result<Self, StoreError> {
+        Ok(match raw {
+            "pending" => JobStatus::Pending,
+            "running" => JobStatus::Running,
+            "done" => JobStatus::Done,
+            "failed" => JobStatus::Failed,
+            other => return Err(StoreError::Corrupt(format!("job status {other}"))),
+        })
+    }
+}
+
+/// The phase a job is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Corp tags.
+    Tags,
+    /// Groups and members.
+    Groups,
+    /// Customers of the known staff, in batches.
+    Customers,
+    /// Customers of unlicensed members, one member at a time.
+    Singles,
+    /// Nothing left.
+    Done,
+}
+
+impl Phase {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Phase::Tags => "tags",
+            Phase::Groups => "groups",
+            Phase::Customers => "customers",
+            Phase::Singles => "singles",
+            Phase::Done => "done",
+        }
+    }
+    fn parse(raw: &str) -> Result<Self, StoreError> {
+        Ok(match raw {
+            "tags" => Phase::Tags,
+            "groups" => Phase::Groups,
+            "customers" => Phase::Customers,
+            "singles" => Phase::Singles,
+            "done" => Phase::Done,
+            other => return Err(StoreError::Corrupt(format!("job phase {other}"))),
+        })
+    }
+}
+
+/// What a job has done so far (each page counted once).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// WeCom pages completed (a tag library read, a group page, a customer page, a member).
+    pub pages: i64,
+    /// Corp tags read.
+    pub tags: i64,
+    /// Groups written.
+    pub groups: i64,
+    /// Group memberships written.
+    pub members: i64,
+    /// Follow relations (customer records) written.
+    pub customers: i64,
+    /// Groups or customers WeCom would not return (skipped).
+    pub skipped: i64,
+}
+
+/// A position within a job: what a checkpoint moves from and to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Phase.
+    pub phase: Phase,
+    /// WeCom's cursor within the phase (empty: start of the phase or batch).
+    pub cursor: String,
+    /// In `customers`: the batch of 100 staff; in `singles`: the member's index.
+    pub index: i64,
+}
+
+/// A re-sync job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResyncJob {
+    /// The job.
+    pub job_id: String,
+    /// Status.
+    pub status: JobStatus,
+    /// Where it is.
+    pub position: Position,
+    /// The staff whose customers are read (fixed when the customers phase starts).
+    pub staff: Vec<String>,
+    /// Members `batch/get_by_user` reported unlicensed.
+    pub unlicensed: Vec<String>,
+    /// Userids given when the job was started.
+    pub requested_userids: Vec<String>,
+    /// Progress.
+    pub progress: Progress,
+    /// Invocations that worked on it.
+    pub invocations: i64,
+    /// When created.
+    pub created_at: String,
+    /// When last checkpointed.
+    pub updated_at: String,
+    /// When finished.
+    pub finished_at: Option<String>,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// A held job lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLease {
+    /// The runner's random id.
+    pub owner: String,
+}
+
+/// The jobs' store.
+pub trait ResyncJobs: Send + Sync {
+    /// Creates a pending job.
+    fn create_job(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        requested_userids: &[String],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ResyncJob, StoreError>> + Send;
+    /// A job.
+    fn job(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+    ) -> impl Future<Output = Result<Option<ResyncJob>, StoreError>> + Send;
+    /// Jobs, newest first.
+    fn jobs(
+        &self,
+        t: &TenantId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<ResyncJob>, StoreError>> + Send;
+    /// Takes the job for a run unless it is finished or another run holds it.
+    fn lease_job(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+    ) -> impl Future<Output = Result<Option<(JobLease, ResyncJob)>, StoreError>> + Send;
+    /// Moves the job from `from` to `to`, adding `delta` to its progress (and setting the
+    /// staff or unlicensed lists when given); `Ok(false)` if the lease or position moved.
+    #[allow(clippy::too_many_arguments)]
+    fn checkpoint(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        lease: &JobLease,
+        from: &Position,
+        to: &Position,
+        delta: &Progress,
+        staff: Option<&[String]>,
+        unlicensed: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Ends a run: `Done`/`Failed` finish the job; `Running` releases the lease (with the
+    /// error that stopped it, if any) so the next run can go on.
+    fn end_run(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        lease: &JobLease,
+        status: JobStatus,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn job_from_item(item: &AttrMap) -> Result<ResyncJob, StoreError> {
+    let list = |name: &str| -> Result<Vec<String>, StoreError> {
+        match item.s_opt(name) {
+            Some(_) => item.json(name),
+            None => Ok(Vec::new()),
+        }
+    };
+    Ok(ResyncJob {
+        job_id: item.s("job_id")?.to_string(),
+        status: JobStatus::parse(item.s("status")?)?,
+        position: Position {
+            phase: Phase::parse(item.s("phase")?)?,
+            cursor: item.s_opt("cursor").unwrap_or_default().to_string(),
+            index: item.n_opt("position_index")?.unwrap_or(0),
+        },
+        staff: list("staff")?,
+        unlicensed: list("unlicensed")?,
+        requested_userids: list("requested_userids")?,
+        progress: Progress {
+            pages: item.n_opt("p_pages")?.unwrap_or(0),
+            tags: item.n_opt("p_tags")?.unwrap_or(0),
+            groups: item.n_opt("p_groups")?.unwrap_or(0),
+            members: item.n_opt("p_members")?.unwrap_or(0),
+            customers: item.n_opt("p_customers")?.unwrap_or(0),
+            skipped: item.n_opt("p_skipped")?.unwrap_or(0),
+        },
+        invocations: item.n_opt("invocations")?.unwrap_or(0),
+        created_at: item.s("created_at")?.to_string(),
+        updated_at: item.s("updated_at")?.to_string(),
+        finished_at: item.s_opt("finished_at").map(str::to_string),
+        last_error: item.s_opt("last_error").map(str::to_string),
+    })
+}
+
+impl ResyncJobs for DynamoDirectory {
+    async fn create_job(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        requested_userids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<ResyncJob, StoreError> {
+        let created = stamp(now);
+        let item = ext::item([
+            ("pk", s(keys::job_pk(t, job_id))),
+            ("sk", s(keys::JOB)),
+            ("gsi1pk", s(keys::jobs_index(t))),
+            ("gsi1sk", s(format!("{created}#{job_id}"))),
+            ("job_id", s(job_id)),
+            ("status", s(JobStatus::Pending.as_str())),
+            ("phase", s(Phase::Tags.as_str())),
+            ("cursor", s("")),
+            ("position_index", n(0)),
+            ("requested_userids", ext::json(&requested_userids)),
+            ("invocations", n(0)),
+            ("lease_until", n(0)),
+            ("created_at", s(&created)),
+            ("updated_at", s(&created)),
+        ]);
+        self.db
+            .client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item.clone()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        job_from_item(&item)
+    }
+
+    async fn job(&self, t: &TenantId, job_id: &str) -> Result<Option<ResyncJob>, StoreError> {
+        self.get(keys::job_pk(t, job_id), keys::JOB)
+            .await?
+            .as_ref()
+            .map(job_from_item)
+            .transpose()
+    }
+
+    async fn jobs(&self, t: &TenantId, limit: usize) -> Result<Page<ResyncJob>, StoreError> {
+        let out = self
+            .db
+            .client
+            .query()
+            .table_name(self.table())
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(keys::jobs_index(t)))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(job_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            next_cursor: None,
+        })
+    }
+
+    async fn lease_job(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+    ) -> Result<Option<(JobLease, ResyncJob)>, StoreError> {
+        let owner = ulid::Ulid::new().to_string();
+        let now_ms = now.timestamp_millis();
+        let result = self
+            .db
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(keys::job_pk(t, job_id)))
+            .key("sk", s(keys::JOB))
+            .update_expression(
+                "SET lease_owner = :me, lease_until = :until, #st = :running, \
+                 invocations = invocations + :one, updated_at = :at",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND (#st = :pending OR #st = :running) AND lease_until < :now",
+            )
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":me", s(&owner))
+            .expression_attribute_values(":until", n(now_ms + lease_ms))
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":at", s(stamp(now)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => match out.attributes {
+                Some(item) => Ok(Some((JobLease { owner }, job_from_item(&item)?))),
+                None => Ok(None),
+            },
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::ConditionFailed => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn checkpoint(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        lease: &JobLease,
+        from: &Position,
+        to: &Position,
+        delta: &Progress,
+        staff: Option<&[String]>,
+        unlicensed: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut set = vec![
+            "phase = :to_phase",
+            "#cur = :to_cursor",
+            "position_index = :to_index",
+            "updated_at = :at",
+        ];
+        if staff.is_some() {
+            set.push("staff = :staff");
+        }
+        if unlicensed.is_some() {
+            set.push("unlicensed = :unlicensed");
+        }
+        let expression = format!(
+            "SET {} ADD p_pages :d_pages, p_tags :d_tags, p_groups :d_groups, \
+             p_members :d_members, p_customers :d_customers, p_skipped :d_skipped",
+            set.join(", ")
+        );
+        let mut req = self
+            .db
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(keys::job_pk(t, job_id)))
+            .key("sk", s(keys::JOB))
+            .update_expression(expression)
+            .condition_expression(
+                "lease_owner = :me AND phase = :from_phase AND #cur = :from_cursor \
+                 AND position_index = :from_index",
+            )
+            .expression_attribute_names("#cur", "cursor")
+            .expression_attribute_values(":me", s(&lease.owner))
+            .expression_attribute_values(":from_phase", s(from.phase.as_str()))
+            .expression_attribute_values(":from_cursor", s(&from.cursor))
+            .expression_attribute_values(":from_index", n(from.index))
+            .expression_attribute_values(":to_phase", s(to.phase.as_str()))
+            .expression_attribute_values(":to_cursor", s(&to.cursor))
+            .expression_attribute_values(":to_index", n(to.index))
+            .expression_attribute_values(":at", s(stamp(now)))
+            .expression_attribute_values(":d_pages", n(delta.pages))
+            .expression_attribute_values(":d_tags", n(delta.tags))
+            .expression_attribute_values(":d_groups", n(delta.groups))
+            .expression_attribute_values(":d_members", n(delta.members))
+            .expression_attribute_values(":d_customers", n(delta.customers))
+            .expression_attribute_values(":d_skipped", n(delta.skipped));
+        if let Some(staff) = staff {
+            req = req.expression_attribute_values(":staff", ext::json(&staff));
+        }
+        if let Some(unlicensed) = unlicensed {
+            req = req.expression_attribute_values(":unlicensed", ext::json(&unlicensed));
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::ConditionFailed => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn end_run(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        lease: &JobLease,
+        status: JobStatus,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut expression = String::from("SET #st = :st, lease_until = :zero, updated_at = :at");
+        if matches!(status, JobStatus::Done | JobStatus::Failed) {
+            expression.push_str(", finished_at = :at");
+        }
+        if error.is_some() {
+            expression.push_str(", last_error = :err");
+        }
+        let mut req = self
+            .db
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(keys::job_pk(t, job_id)))
+            .key("sk", s(keys::JOB))
+            .update_expression(expression)
+            .condition_expression("lease_owner = :me")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":st", s(status.as_str()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":at", s(stamp(now)))
+            .expression_attribute_values(":me", s(&lease.owner));
+        if let Some(err) = error {
+            req = req.expression_attribute_values(":err", s(err));
+        }
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::ConditionFailed => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+/// How much one run may do.
+#[derive(Debug, Clone, Copy)]
+pub struct RunBudget {
+    /// Stop starting pages after this instant.
+    pub deadline: Instant,
+    /// Stop after this many pages (tests interrupt jobs with it).
+    pub max_pages: Option<u32>,
+    /// Groups per `groupchat/list` page (1..=1000).
+    pub group_page_size: u32,
+    /// Records per `batch/get_by_user` page (1..=100).
+    pub customer_page_size: u32,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// The job is finished.
+    Done(ResyncJob),
+    /// The budget ran out with work left: publish `ResyncRequested` to continue.
+    Continue(ResyncJob),
+    /// Another run holds the job, or it is already finished: nothing to do.
+    NotRunnable,
+    /// No such job.
+    NotFound,
+}
+
+/// A run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResyncError {
+    /// WeCom failed; `is_retryable` says whether a later run may succeed.
+    #[error(transparent)]
+    WeCom(#[from] WeComError),
+    /// The directory could not be written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The tenant has no customer-contact secret.
+    #[error("the tenant has no customer-contact secret; a re-sync cannot read WeCom")]
+    NoCredentials,
+}
+
+impl ResyncError {
+    /// Whether a later run may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ResyncError::WeCom(e) => e.is_retryable(),
+            ResyncError::Store(e) => !matches!(e, StoreError::Corrupt(_)),
+            ResyncError::NoCredentials => false,
+        }
+    }
+}
+
+impl From<tags::SyncError> for ResyncError {
+    fn from(e: tags::SyncError) -> Self {
+        match e {
+            tags::SyncError::WeCom(w) => ResyncError::WeCom(w),
+            tags::SyncError::Store(s) => ResyncError::Store(s),
+        }
+    }
+}
+
+/// Everything a run needs.
+pub struct Resync<'a, D, M, S> {
+    /// Directory and jobs.
+    pub dir: &'a D,
+    /// Tag mirror.
+    pub tags: &'a M,
+    /// WeCom.
+    pub source: &'a S,
+    /// The tenant's customer-contact credentials.
+    pub creds: &'a CorpCredentials,
+    /// The tenant.
+    pub tenant: &'a TenantId,
+}
+
+/// One page's result: the next position, counts, and list updates.
+struct Step {
+    to: Position,
+    delta: Progress,
+    staff: Option<Vec<String>>,
+    unlicensed: Option<Vec<String>>,
+}
+
+fn is_skippable(e: &WeComError) -> bool {
+    matches!(e, WeComError::Api { .. }) && !e.is_retryable()
+}
+
+impl<D, M, S> Resync<'_, D, M, S>
+where
+    D: ResyncJobs + DirectoryWrite + DirectoryRead,
+    M: TagMirror,
+    S: DirectorySource,
+{
+    /// Runs a job within `budget` from where it stopped. `now` stamps the writes (the
+    /// directory's newest-change rule then keeps any newer callback's facts).
+    pub async fn run(
+        &self,
+        job_id: &str,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+        budget: RunBudget,
+    ) -> Result<RunOutcome, ResyncError> {
+        let t = self.tenant;
+        let Some((lease, mut job)) = self.dir.lease_job(t, job_id, now, lease_ms).await? else {
+            return Ok(match self.dir.job(t, job_id).await? {
+                Some(_) => RunOutcome::NotRunnable,
+                None => RunOutcome::NotFound,
+            });
+        };
+        let mut pages = 0u32;
+        let at = now.timestamp();
+        loop {
+            if job.position.phase == Phase::Done {
+                self.dir
+                    .end_run(t, job_id, &lease, JobStatus::Done, None, now)
+                    .await?;
+                job.status = JobStatus::Done;
+                tracing::info!(job_id, progress = ?job.progress, "re-sync done");
+                return Ok(RunOutcome::Done(job));
+            }
+            let out_of_budget = Instant::now() >= budget.deadline
+                || budget.max_pages.is_some_and(|max| pages >= max);
+            if out_of_budget {
+                self.dir
+                    .end_run(t, job_id, &lease, JobStatus::Running, None, now)
+                    .await?;
+                tracing::info!(job_id, pages, position = ?job.position, "re-sync budget spent; continuing later");
+                return Ok(RunOutcome::Continue(job));
+            }
+            let step = match self.step(&job, at, &budget).await {
+                Ok(step) => step,
+                Err(err) => {
+                    let status = if err.is_retryable() {
+                        JobStatus::Running
+                    } else {
+                        JobStatus::Failed
+                    };
+                    self.dir
+                        .end_run(t, job_id, &lease, status, Some(&err.to_string()), now)
+                        .await?;
+                    return Err(err);
+                }
+            };
+            let moved = self
+                .dir
+                .checkpoint(
+                    t,
+                    job_id,
+                    &lease,
+                    &job.position,
+                    &step.to,
+                    &step.delta,
+                    step.staff.as_deref(),
+                    step.unlicensed.as_deref(),
+                    now,
+                )
+                .await?;
+            if !moved {
+                tracing::warn!(job_id, "re-sync lease lost; another run continues");
+                return Ok(RunOutcome::NotRunnable);
+            }
+            pages += 1;
+            job.position = step.to;
+            add(&mut job.progress, &step.delta);
+            if let Some(staff) = step.staff {
+                job.staff = staff;
+            }
+            if let Some(unlicensed) = step.unlicensed {
+                job.unlicensed = unlicensed;
+            }
+        }
+    }
+
+    async fn step(
+        &self,
+        job: &ResyncJob,
+        at: i64,
+        budget: &RunBudget,
+    ) -> Result<Step, ResyncError> {
+        let t = self.tenant;
+        let pos = &job.position;
+        match pos.phase {
+            Phase::Tags => {
+                let count = tags::sync_all(self.tags, self.source, self.creds, t, at).await?;
+                Ok(Step {
+                    to: Position {
+                        phase: Phase::Groups,
+                        cursor: String::new(),
+                        index: 0,
+                    },
+                    delta: Progress {
+                        pages: 1,
+                        tags: count as i64,
+                        ..Progress::default()
+                    },
+                    staff: None,
+                    unlicensed: None,
+                })
+            }
+            Phase::Groups => self.groups_page(pos, at, budget.group_page_size).await,
+            Phase::Customers => {
+                self.customers_page(job, at, budget.customer_page_size)
+                    .await
+            }
+            Phase::Singles => self.single_member(job, at).await,
+            Phase::Done => unreachable!("a finished job has no step"),
+        }
+    }
+
+    async fn groups_page(&self, pos: &Position, at: i64, limit: u32) -> Result<Step, ResyncError> {
+        let t = self.tenant;
+        let page = self
+            .source
+            .group_page(
+                self.creds,
+                &pos.cursor,
+                limit.clamp(1, limits::GROUPCHAT_PAGE),
+            )
+            .await?;
+        let mut delta = Progress {
+            pages: 1,
+            ..Progress::default()
+        };
+        let mut staff = BTreeSet::new();
+        for summary in &page.group_chat_list {
+            let chat = match self.source.group_detail(self.creds, &summary.chat_id).await {
+                Ok(chat) => chat,
+                Err(e) if is_skippable(&e) => {
+                    tracing::warn!(chat_id = %summary.chat_id, error = %e, "group skipped");
+                    delta.skipped += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.dir
+                .put_group_detail(t, &chat, Some(summary.status), at)
+                .await?;
+            let members: Vec<MemberWrite> =
+                chat.member_list.iter().map(MemberWrite::from_api).collect();
+            self.dir.put_members(t, &chat.chat_id, &members, at).await?;
+            let present: HashSet<String> = members.iter().map(|m| m.member_id.clone()).collect();
+            self.dir
+                .mark_absent_members_left(t, &chat.chat_id, &present, at)
+                .await?;
+            if !chat.owner.is_empty() {
+                staff.insert(chat.owner.clone());
+            }
+            staff.extend(
+                members
+                    .iter()
+                    .filter(|m| !m.is_customer)
+                    .map(|m| m.member_id.clone()),
+            );
+            delta.groups += 1;
+            delta.members += members.len() as i64;
+        }
+        for userid in &staff {
+            self.dir.touch_staff(t, userid, at).await?;
+        }
+        let to = if page.next_cursor.is_empty() {
+            Position {
+                phase: Phase::Customers,
+                cursor: String::new(),
+                index: 0,
+            }
+        } else {
+            Position {
+                phase: Phase::Groups,
+                cursor: page.next_cursor,
+                index: 0,
+            }
+        };
+        // Entering the customers phase fixes the staff list.
+        let staff_list = if to.phase == Phase::Customers {
+            Some(self.staff_list().await?)
+        } else {
+            None
+        };
+        Ok(Step {
+            to,
+            delta,
+            staff: staff_list,
+            unlicensed: None,
+        })
+    }
+
+    async fn staff_list(&self) -> Result<Vec<String>, ResyncError> {
+        Ok(self.dir.known_staff(self.tenant).await?)
+    }
+
+    async fn customers_page(
+        &self,
+        job: &ResyncJob,
+        at: i64,
+        limit: u32,
+    ) -> Result<Step, ResyncError> {
+        let t = self.tenant;
+        let pos = &job.position;
+        let mut staff: BTreeSet<String> = job.staff.iter().cloned().collect();
+        staff.extend(job.requested_userids.iter().cloned());
+        let staff: Vec<String> = staff.into_iter().collect();
+        let batches: Vec<&[String]> = staff.chunks(limits::BATCH_USERIDS).collect();
+        let Some(batch) = batches.get(pos.index as usize) else {
+            return Ok(Step {
+                to: Position {
+                    phase: Phase::Singles,
+                    cursor: String::new(),
+                    index: 0,
+                },
+                delta: Progress::default(),
+                staff: None,
+                unlicensed: None,
+            });
+        };
+        let names = tags::tag_names(&self.tags.tag_groups(t).await?);
+        let page = match self
+            .source
+            .customers_page(
+                self.creds,
+                batch,
+                &pos.cursor,
+                limit.clamp(1, limits::BATCH_PAGE),
+            )
+            .await
+        {
+            Ok(page) => page,
+            // Every member of the batch unlicensed (701008), or unknown to WeCom: the
+            // batch's members go to the one-by-one phase.
+            Err(e) if is_skippable(&e) => {
+                tracing::warn!(error = %e, "customer batch refused; members go one by one");
+                let mut unlicensed: BTreeSet<String> = job.unlicensed.iter().cloned().collect();
+                unlicensed.extend(batch.iter().cloned());
+                return Ok(Step {
+                    to: Position {
+                        phase: Phase::Customers,
+                        cursor: String::new(),
+                        index: pos.index + 1,
+                    },
+                    delta: Progress {
+                        pages: 1,
+                        ..Progress::default()
+                    },
+                    staff: None,
+                    unlicensed: Some(unlicensed.into_iter().collect()),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut delta = Progress {
+            pages: 1,
+            ..Progress::default()
+        };
+        for record in &page.external_contact_list {
+            let ext_id = &record.external_contact.external_userid;
+            self.dir
+                .put_customer_detail(t, &record.external_contact, at)
+                .await?;
+            let follow =
+                FollowWrite::from_follow_info(&record.follow_info, |id| names.get(id).cloned());
+            self.dir
+                .put_follow(t, ext_id, &record.follow_info.userid, &follow, at)
+                .await?;
+            delta.customers += 1;
+        }
+        let unlicensed = (!page.fail_info.unlicensed_userid_list.is_empty()).then(|| {
+            let mut all: BTreeSet<String> = job.unlicensed.iter().cloned().collect();
+            all.extend(page.fail_info.unlicensed_userid_list.iter().cloned());
+            all.into_iter().collect::<Vec<_>>()
+        });
+        let to = if page.next_cursor.is_empty() {
+            Position {
+                phase: Phase::Customers,
+                cursor: String::new(),
+                index: pos.index + 1,
+            }
+        } else {
+            Position {
+                phase: Phase::Customers,
+                cursor: page.next_cursor,
+                index: pos.index,
+            }
+        };
+        Ok(Step {
+            to,
+            delta,
+            staff: None,
+            unlicensed,
+        })
+    }
+
+    async fn single_member(&self, job: &ResyncJob, at: i64) -> Result<Step, ResyncError> {
+        let t = self.tenant;
+        let pos = &job.position;
+        let Some(userid) = job.unlicensed.get(pos.index as usize) else {
+            return Ok(Step {
+                to: Position {
+                    phase: Phase::Done,
+                    cursor: String::new(),
+                    index: 0,
+                },
+                delta: Progress::default(),
+                staff: None,
+                unlicensed: None,
+            });
+        };
+        let mut delta = Progress {
+            pages: 1,
+            ..Progress::default()
+        };
+        let ids = match self.source.member_customer_ids(self.creds, userid).await {
+            Ok(ids) => ids,
+            Err(e) if is_skippable(&e) => {
+                delta.skipped += 1;
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for ext_id in ids {
+            let detail = match self.source.customer_detail(self.creds, &ext_id).await {
+                Ok(d) => d,
+                Err(e) if is_skippable(&e) => {
+                    delta.skipped += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.dir
+                .put_customer_detail(t, &detail.external_contact, at)
+                .await?;
+            if let Some(f) = detail.follow_user.iter().find(|f| &f.userid == userid) {
+                let follow = FollowWrite::from_follow_user(f, RelationStatus::Active);
+                self.dir.put_follow(t, &ext_id, userid, &follow, at).await?;
+                delta.customers += 1;
+            }
+        }
+        Ok(Step {
+            to: Position {
+                phase: Phase::Singles,
+                cursor: String::new(),
+                index: pos.index + 1,
+            },
+            delta,
+            staff: None,
+            unlicensed: None,
+        })
+    }
+}
+
+fn add(p: &mut Progress, d: &Progress) {
+    p.pages += d.pages;
+    p.tags += d.tags;
+    p.groups += d.groups;
+    p.members += d.members;
+    p.customers += d.customers;
+    p.skipped += d.skipped;
+}

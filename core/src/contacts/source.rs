@@ -1,0 +1,116 @@
+//! What the directory reads from WeCom's server API, as one narrow trait: the callback
+//! effects fetch a customer's or a group's detail, the re-sync pages through everything.
+//! [`WeComClient`] implements it; tests run it against the fake WeCom server.
+use crate::wecom::api::{
+    BatchGetByUserPage, CorpCredentials, CorpTagGroup, ExternalContactDetail, GroupChat,
+    GroupChatFilter, GroupChatListPage, WeComClient, WeComError,
+};
+use std::future::Future;
+
+/// WeCom's customer-contact read APIs.
+pub trait DirectorySource: Send + Sync {
+    /// `externalcontact/get`, every follower.
+    fn customer_detail(
+        &self,
+        creds: &CorpCredentials,
+        external_userid: &str,
+    ) -> impl Future<Output = Result<ExternalContactDetail, WeComError>> + Send;
+    /// `externalcontact/groupchat/get` (with member names).
+    fn group_detail(
+        &self,
+        creds: &CorpCredentials,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<GroupChat, WeComError>> + Send;
+    /// `externalcontact/get_corp_tag_list` (everything when both filters are empty).
+    fn corp_tags(
+        &self,
+        creds: &CorpCredentials,
+        tag_ids: &[String],
+        group_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<CorpTagGroup>, WeComError>> + Send;
+    /// One page of `externalcontact/groupchat/list` (every group).
+    fn group_page(
+        &self,
+        creds: &CorpCredentials,
+        cursor: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<GroupChatListPage, WeComError>> + Send;
+    /// One page of `externalcontact/batch/get_by_user` for up to 100 members.
+    fn customers_page(
+        &self,
+        creds: &CorpCredentials,
+        userids: &[String],
+        cursor: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<BatchGetByUserPage, WeComError>> + Send;
+    /// `externalcontact/list`: one member's customers.
+    fn member_customer_ids(
+        &self,
+        creds: &CorpCredentials,
+        userid: &str,
+    ) -> impl Future<Output = Result<Vec<String>, WeComError>> + Send;
+}
+
+impl DirectorySource for WeComClient {
+    async fn customer_detail(
+        &self,
+        creds: &CorpCredentials,
+        external_userid: &str,
+    ) -> Result<ExternalContactDetail, WeComError> {
+        self.get_external_contact_all(creds, external_userid).await
+    }
+
+    async fn group_detail(
+        &self,
+        creds: &CorpCredentials,
+        chat_id: &str,
+    ) -> Result<GroupChat, WeComError> {
+        self.get_group_chat(creds, chat_id, true).await
+    }
+
+    async fn corp_tags(
+        &self,
+        creds: &CorpCredentials,
+        tag_ids: &[String],
+        group_ids: &[String],
+    ) -> Result<Vec<CorpTagGroup>, WeComError> {
+        self.get_corp_tag_list(creds, tag_ids, group_ids).await
+    }
+
+    async fn group_page(
+        &self,
+        creds: &CorpCredentials,
+        cursor: &str,
+        limit: u32,
+    ) -> Result<GroupChatListPage, WeComError> {
+        let filter = GroupChatFilter {
+            limit,
+            ..GroupChatFilter::all()
+        };
+        self.list_group_chats(creds, &filter, cursor).await
+    }
+
+    async fn customers_page(
+        &self,
+        creds: &CorpCredentials,
+        userids: &[String],
+        cursor: &str,
+        limit: u32,
+    ) -> Result<BatchGetByUserPage, WeComError> {
+        self.batch_get_by_user(creds, userids, cursor, limit).await
+    }
+
+    async fn member_customer_ids(
+        &self,
+        creds: &CorpCredentials,
+        userid: &str,
+    ) -> Result<Vec<String>, WeComError> {
+        self.list_external_contacts(creds, userid).await
+    }
+}
+
+/// The customer-contact credentials of a tenant, when it has a contact secret.
+pub fn contact_credentials(tenant: &crate::tenants::Tenant) -> Option<CorpCredentials> {
+    let secret = tenant.contact_secret.expose();
+    (!secret.is_empty()).then(|| CorpCredentials::new(tenant.id.as_str(), secret, None))
+}

@@ -1,0 +1,427 @@
+//! The points domain's ports: what the rules need from storage and from the directory,
+//! split by capability so that each function takes only what it uses. The DynamoDB
+//! adapter ([`super::dynamo::DynamoPoints`]) implements them all; the directory ones are
+//! implemented over the contacts module's read API ([`super::directory`]).
+use super::jobs::{ItemResult, Job, JobItem, JobOp, RequestRecord};
+use super::model::{Applied, CustomerId, Entry, IdempotencyKey};
+use super::plan::{AccountState, Plan, Settle};
+use super::rewards::{NewReward, Redemption, Reward, RewardPatch};
+use super::rules::{CheckInState, CustomerProfile, PointsRules};
+use super::views::{DayTotals, GroupDay};
+use crate::store::StoreError;
+use crate::tenants::TenantId;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::future::Future;
+
+/// A customer's account in a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Account {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The customer.
+    pub customer: CustomerId,
+}
+
+impl Account {
+    /// Builds an account reference.
+    pub fn new(tenant: TenantId, customer: CustomerId) -> Self {
+        Self { tenant, customer }
+    }
+}
+
+/// What to read before planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// The lots (debits and expiry need them; credits do not).
+    pub lots: bool,
+    /// The check-in state.
+    pub check_in: bool,
+}
+
+/// Items written in the same transaction as a ledger change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extra {
+    /// The check-in state moves from `expected_last` to `after`.
+    CheckIn {
+        /// The last check-in date read before planning (`None`: never checked in).
+        expected_last: Option<String>,
+        /// The state after.
+        after: CheckInState,
+    },
+    /// One unit of a reward's stock, at the price read before planning.
+    TakeStock {
+        /// The reward.
+        reward_id: String,
+        /// Its cost when read.
+        cost: i64,
+    },
+    /// The redemption record the merchant fulfils from.
+    Redemption(Redemption),
+}
+
+/// One ledger transaction: the idempotency record, the entry, the balance, the lots and
+/// the extras, all or nothing.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The account.
+    pub account: Account,
+    /// The idempotency key.
+    pub key: IdempotencyKey,
+    /// What the request was (a retry with the same key must be the same request).
+    pub fingerprint: String,
+    /// When the idempotency record may be deleted (epoch seconds); `None`: kept forever
+    /// ("once per customer ever" rules, imports).
+    pub key_expires_at: Option<i64>,
+    /// The state the plan was made from (its version and debt are conditions).
+    pub before: AccountState,
+    /// The plan.
+    pub plan: Plan,
+    /// The entry, when the plan changes the balance.
+    pub entry: Option<Entry>,
+    /// The answer stored with the idempotency record.
+    pub result: Applied,
+    /// Items written with it.
+    pub extras: Vec<Extra>,
+    /// When.
+    pub now: DateTime<Utc>,
+}
+
+/// Why a commit did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The idempotency key was already applied: answer the stored result.
+    #[error("idempotency key already applied")]
+    Replay,
+    /// The account changed since it was read: read again and re-plan.
+    #[error("account changed concurrently")]
+    Conflict,
+    /// The condition of extra number `n` failed.
+    #[error("condition of extra {0} failed")]
+    Extra(usize),
+    /// The store failed (see [`StoreError::is_retryable`]).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A stored idempotency record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// The request's fingerprint.
+    pub fingerprint: String,
+    /// The first result.
+    pub result: Applied,
+}
+
+/// The ledger's reads and writes.
+pub trait LedgerStore: Send + Sync {
+    /// Reads the account consistently.
+    fn load(
+        &self,
+        account: &Account,
+        what: Load,
+    ) -> impl Future<Output = Result<(AccountState, Option<CheckInState>), StoreError>> + Send;
+    /// Writes a plan in one conditional transaction.
+    fn commit(&self, commit: &Commit) -> impl Future<Output = Result<(), CommitError>> + Send;
+    /// Takes lot debt from lots in one conditional transaction.
+    fn settle(
+        &self,
+        account: &Account,
+        before: &AccountState,
+        settle: &Settle,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), CommitError>> + Send;
+    /// The record of an idempotency key, if applied.
+    fn idempotency(
+        &self,
+        account: &Account,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+}
+
+/// A customer's balance item as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BalanceRecord {
+    /// Balance.
+    pub balance: i64,
+    /// Entries so far.
+    pub entries: i64,
+    /// Lot debt outstanding (0 except for a moment after a debit over many lots).
+    pub lot_debt: i64,
+}
+
+/// Reads for views.
+pub trait HistoryRead: Send + Sync {
+    /// Balance, check-in state and lots still holding points.
+    fn summary(
+        &self,
+        account: &Account,
+    ) -> impl Future<
+        Output = Result<(BalanceRecord, Option<CheckInState>, Vec<super::model::Lot>), StoreError>,
+    > + Send;
+    /// Entries newest first, strictly before `before_seq` when given.
+    fn entries(
+        &self,
+        account: &Account,
+        before_seq: Option<i64>,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    /// A tenant-local day's totals by kind, read from the day index.
+    fn day_totals(
+        &self,
+        tenant: &TenantId,
+        date: &str,
+        cacheable: bool,
+    ) -> impl Future<Output = Result<DayTotals, StoreError>> + Send;
+}
+
+/// The tenant's rules and the sweep's cursor.
+pub trait RulesStore: Send + Sync {
+    /// The rules (all off when never set).
+    fn rules(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<PointsRules, StoreError>> + Send;
+    /// Replaces the rules. When they set a validity, the sweep cursor is created at
+    /// `sweep_from` unless it exists, so the sweep starts looking at expiring lots.
+    fn put_rules(
+        &self,
+        tenant: &TenantId,
+        rules: &PointsRules,
+        sweep_from: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Where the expiry sweep is for a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SweepCursor {
+    /// Every lot expiring on or before this date has been expired.
+    pub done_through: String,
+    /// The date being swept, if a sweep stopped halfway.
+    pub in_progress: Option<String>,
+    /// Its shards already swept.
+    pub shards_done: Vec<u32>,
+}
+
+/// A lot found in the expiry index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringLot {
+    /// The account.
+    pub customer: CustomerId,
+    /// The lot.
+    pub expires_on: String,
+}
+
+/// The expiry index and the sweep's cursor.
+pub trait SweepStore: Send + Sync {
+    /// The cursor; `None` when the tenant never had expiring points.
+    fn sweep_cursor(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<SweepCursor>, StoreError>> + Send;
+    /// Saves the cursor.
+    fn save_sweep_cursor(
+        &self,
+        tenant: &TenantId,
+        cursor: &SweepCursor,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// One page of the lots indexed as expiring on `date` in `shard`.
+    fn expiring_lots(
+        &self,
+        tenant: &TenantId,
+        date: &str,
+        shard: u32,
+        page: Option<String>,
+    ) -> impl Future<Output = Result<(Vec<ExpiringLot>, Option<String>), StoreError>> + Send;
+}
+
+/// The rewards catalogue.
+pub trait RewardStore: Send + Sync {
+    /// Adds a reward.
+    fn create_reward(
+        &self,
+        tenant: &TenantId,
+        reward: &NewReward,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Reward, StoreError>> + Send;
+    /// Changes a reward; `None` if it does not exist.
+    fn update_reward(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        patch: &RewardPatch,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Reward>, StoreError>> + Send;
+    /// One reward.
+    fn reward(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Reward>, StoreError>> + Send;
+    /// Every reward.
+    fn rewards(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<Reward>, StoreError>> + Send;
+    /// A reward's redemptions, newest first.
+    fn redemptions(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<Redemption>, StoreError>> + Send;
+}
+
+/// Customer-entered profiles.
+pub trait ProfileStore: Send + Sync {
+    /// The profile (empty when never filled).
+    fn profile(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<CustomerProfile, StoreError>> + Send;
+    /// Replaces the profile.
+    fn put_profile(
+        &self,
+        account: &Account,
+        profile: &CustomerProfile,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A member joining or leaving a group, as a domain event told it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipChange {
+    /// The group.
+    pub chat_id: String,
+    /// The member (customer or staff).
+    pub member_id: String,
+    /// Joined (`true`) or left.
+    pub joined: bool,
+    /// The tenant-local day.
+    pub date: String,
+    /// The event (recording is idempotent on it).
+    pub event_id: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What happened in a group on a day, for the per-group views.
+pub trait ActivityStore: Send + Sync {
+    /// Records that a customer checked in on `date` while a member of `chat_ids`.
+    fn record_check_in(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        chat_ids: &[String],
+        date: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a join or leave, once per event.
+    fn record_membership(
+        &self,
+        tenant: &TenantId,
+        change: &MembershipChange,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A group's day.
+    fn group_day(
+        &self,
+        tenant: &TenantId,
+        chat_id: &str,
+        date: &str,
+    ) -> impl Future<Output = Result<GroupDay, StoreError>> + Send;
+}
+
+/// Bulk requests and resumable jobs.
+pub trait JobStore: Send + Sync {
+    /// A bulk request's record.
+    fn request(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<RequestRecord>, StoreError>> + Send;
+    /// Stores a bulk request's record; `Ok(false)` if one exists already.
+    fn create_request(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        record: &RequestRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Replaces a bulk request's record (its result once done).
+    fn save_request(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        record: &RequestRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates a job and its chunks; `Ok(false)` if the job exists already.
+    fn create_job(
+        &self,
+        job: &Job,
+        chunks: &[Vec<JobItem>],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// A job.
+    fn job(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+    ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
+    /// A chunk's items and, once processed, its results.
+    fn chunk(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+        n: usize,
+    ) -> impl Future<Output = Result<(Vec<JobItem>, Option<Vec<ItemResult>>), StoreError>> + Send;
+    /// Saves a chunk's results and moves the job past it, if the job is still at `n`;
+    /// `Ok(false)` when another run already moved it.
+    fn complete_chunk(
+        &self,
+        job: &Job,
+        n: usize,
+        results: &[ItemResult],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Marks a job's event as published.
+    fn mark_published(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A tenant's jobs, newest first.
+    fn jobs(
+        &self,
+        tenant: &TenantId,
+        op: Option<JobOp>,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
+}
+
+/// What the points domain reads from the customer and group directory.
+pub trait Memberships: Send + Sync {
+    /// Which of `ids` are customers the directory knows.
+    fn known_customers(
+        &self,
+        tenant: &TenantId,
+        ids: &[CustomerId],
+    ) -> impl Future<Output = Result<HashSet<CustomerId>, StoreError>> + Send;
+    /// The customers currently in a group; `None` if the group is unknown.
+    fn group_customers(
+        &self,
+        tenant: &TenantId,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<CustomerId>>, StoreError>> + Send;
+    /// The groups a customer is currently in.
+    fn customer_groups(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Every group of the tenant that is not dismissed, with its name.
+    fn groups(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<(String, Option<String>)>, StoreError>> + Send;
+}

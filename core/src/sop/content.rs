@@ -1,0 +1,403 @@
+//! What a plan pushes: text plus up to 9 attachments. Staff copy it from the task center;
+//! where the tenant enables it, the same content becomes a WeCom mass-message or moments
+//! task, so the limits checked here are WeCom's own (checked when the plan is saved, not
+//! when WeCom refuses it at 9 a.m.).
+use crate::wecom::api::{
+    Attachment as WeComAttachment, ImageAttachment, LinkAttachment, MediaAttachment,
+    MiniprogramAttachment, MomentAttachment, MomentLink, TextContent,
+};
+use serde::{Deserialize, Serialize};
+
+/// At most this many attachments (WeCom's limit for mass messages and moments).
+pub const MAX_ATTACHMENTS: usize = 9;
+/// Mass-message text limit, in bytes.
+pub const MAX_TEXT_BYTES: usize = 4000;
+/// Moments text limit, in characters.
+pub const MAX_MOMENT_TEXT_CHARS: usize = 2000;
+
+/// One attachment, on the wire `{"kind": "image", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Attachment {
+    /// An image: an uploaded `media_id` or a public `pic_url` (moments need a `media_id`).
+    Image {
+        /// From WeCom's media upload.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_id: Option<String>,
+        /// A public picture URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pic_url: Option<String>,
+    },
+    /// A link card.
+    Link {
+        /// Title.
+        title: String,
+        /// Target URL.
+        url: String,
+        /// Description (mass messages).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        desc: Option<String>,
+        /// Cover picture URL (mass messages).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        picurl: Option<String>,
+        /// Cover image media id (moments need it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_id: Option<String>,
+    },
+    /// A video by media id.
+    Video {
+        /// From WeCom's media upload.
+        media_id: String,
+    },
+    /// A mini-program card.
+    Miniprogram {
+        /// Title (≤64 bytes).
+        title: String,
+        /// The mini-program's appid.
+        appid: String,
+        /// Page path.
+        page: String,
+        /// Cover media id.
+        pic_media_id: String,
+    },
+    /// A file by media id.
+    File {
+        /// From WeCom's media upload.
+        media_id: String,
+    },
+}
+
+impl Attachment {
+    /// The wire name of the kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Attachment::Image { .. } => "image",
+            Attachment::Link { .. } => "link",
+            Attachment::Video { .. } => "video",
+            Attachment::Miniprogram { .. } => "miniprogram",
+            Attachment::File { .. } => "file",
+        }
+    }
+}
+
+/// Text and attachments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Content {
+    /// The text (may be empty when there are attachments).
+    #[serde(default)]
+    pub text: String,
+    /// Up to 9 attachments.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+/// Where content goes, which decides what it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentUse {
+    /// A message to groups or customers (mass message): image, link, video, mini-program,
+    /// file.
+    Message,
+    /// A moments post: up to 9 images, or one link, or one video (image+text,
+    /// image+text+link, text+video).
+    Moments,
+}
+
+fn blank(v: &Option<String>) -> bool {
+    v.as_deref().is_none_or(|s| s.trim().is_empty())
+}
+
+impl Content {
+    /// Problems as `(field, message)`, `field` prefixed by `at`.
+    pub fn problems(&self, at: &str, usage: ContentUse) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut push = |f: &str, m: String| out.push((format!("{at}{f}"), m));
+        if self.text.trim().is_empty() && self.attachments.is_empty() {
+            push("", "content needs text or at least one attachment".into());
+        }
+        if self.attachments.len() > MAX_ATTACHMENTS {
+            push(
+                ".attachments",
+                format!(
+                    "{} attachments; at most {MAX_ATTACHMENTS} are allowed",
+                    self.attachments.len()
+                ),
+            );
+        }
+        match usage {
+            ContentUse::Message => {
+                if self.text.len() > MAX_TEXT_BYTES {
+                    push(
+                        ".text",
+                        format!(
+                            "text is {} bytes; at most {MAX_TEXT_BYTES} are allowed",
+                            self.text.len()
+                        ),
+                    );
+                }
+            }
+            ContentUse::Moments => {
+                let chars = self.text.chars().count();
+                if chars > MAX_MOMENT_TEXT_CHARS {
+                    push(
+                        ".text",
+                        format!(
+                            "moments text is {chars} characters; at most {MAX_MOMENT_TEXT_CHARS} are allowed"
+                        ),
+                    );
+                }
+            }
+        }
+        for (i, a) in self.attachments.iter().enumerate() {
+            let f = format!(".attachments[{i}]");
+            match (a, usage) {
+                (Attachment::Image { media_id, pic_url }, ContentUse::Message) => {
+                    if blank(media_id) && blank(pic_url) {
+                        push(&f, "an image needs media_id or pic_url".into());
+                    }
+                }
+                (Attachment::Image { media_id, .. }, ContentUse::Moments) => {
+                    if blank(media_id) {
+                        push(&f, "a moments image needs a media_id".into());
+                    }
+                }
+                (
+                    Attachment::Link {
+                        title,
+                        url,
+                        desc,
+                        media_id,
+                        ..
+                    },
+                    _,
+                ) => {
+                    if title.trim().is_empty() || url.trim().is_empty() {
+                        push(&f, "a link needs a title and a url".into());
+                    }
+                    if !url.starts_with("http://") && !url.starts_with("https://") {
+                        push(&f, "a link url must start with http:// or https://".into());
+                    }
+                    if desc.as_deref().map_or(0, str::len) > 512 {
+                        push(&f, "a link description is at most 512 bytes".into());
+                    }
+                    if usage == ContentUse::Moments && blank(media_id) {
+                        push(&f, "a moments link needs a cover image media_id".into());
+                    }
+                }
+                (Attachment::Video { media_id }, _) | (Attachment::File { media_id }, _) => {
+                    if media_id.trim().is_empty() {
+                        push(&f, format!("a {} needs a media_id", a.kind()));
+                    }
+                    if usage == ContentUse::Moments && matches!(a, Attachment::File { .. }) {
+                        push(
+                            &f,
+                            "moments posts take images, a link or a video, not files".into(),
+                        );
+                    }
+                }
+                (
+                    Attachment::Miniprogram {
+                        title,
+                        appid,
+                        page,
+                        pic_media_id,
+                    },
+                    usage,
+                ) => {
+                    if usage == ContentUse::Moments {
+                        push(
+                            &f,
+                            "moments posts take images, a link or a video, not mini-programs"
+                                .into(),
+                        );
+                    }
+                    if title.len() > 64 {
+                        push(&f, "a mini-program title is at most 64 bytes".into());
+                    }
+                    if [title, appid, page, pic_media_id]
+                        .iter()
+                        .any(|v| v.trim().is_empty())
+                    {
+                        push(
+                            &f,
+                            "a mini-program needs title, appid, page and pic_media_id".into(),
+                        );
+                    }
+                }
+            }
+        }
+        if usage == ContentUse::Moments {
+            let images = self
+                .attachments
+                .iter()
+                .filter(|a| matches!(a, Attachment::Image { .. }))
+                .count();
+            let others = self.attachments.len() - images;
+            if !(others == 0 || (images == 0 && others == 1)) {
+                push(
+                    ".attachments",
+                    "a moments post takes up to 9 images, or one link, or one video, not a mix"
+                        .into(),
+                );
+            }
+        }
+        out
+    }
+
+    /// The content as a WeCom mass message's text and attachments.
+    pub fn to_wecom_message(&self) -> (Option<TextContent>, Vec<WeComAttachment>) {
+        let text = (!self.text.trim().is_empty()).then(|| TextContent {
+            content: self.text.clone(),
+        });
+        let attachments = self
+            .attachments
+            .iter()
+            .map(|a| match a.clone() {
+                Attachment::Image { media_id, pic_url } => WeComAttachment::Image {
+                    image: ImageAttachment { media_id, pic_url },
+                },
+                Attachment::Link {
+                    title,
+                    url,
+                    desc,
+                    picurl,
+                    ..
+                } => WeComAttachment::Link {
+                    link: LinkAttachment {
+                        title,
+                        picurl,
+                        desc,
+                        url,
+                    },
+                },
+                Attachment::Video { media_id } => WeComAttachment::Video {
+                    video: MediaAttachment { media_id },
+                },
+                Attachment::File { media_id } => WeComAttachment::File {
+                    file: MediaAttachment { media_id },
+                },
+                Attachment::Miniprogram {
+                    title,
+                    appid,
+                    page,
+                    pic_media_id,
+                } => WeComAttachment::Miniprogram {
+                    miniprogram: MiniprogramAttachment {
+                        title,
+                        pic_media_id,
+                        appid,
+                        page,
+                    },
+                },
+            })
+            .collect();
+        (text, attachments)
+    }
+
+    /// The content as a WeCom moments post's text and attachments (validated content only;
+    /// kinds moments cannot carry are left out).
+    pub fn to_wecom_moment(&self) -> (Option<TextContent>, Vec<MomentAttachment>) {
+        let text = (!self.text.trim().is_empty()).then(|| TextContent {
+            content: self.text.clone(),
+        });
+        let attachments = self
+            .attachments
+            .iter()
+            .filter_map(|a| match a.clone() {
+                Attachment::Image { media_id, .. } => Some(MomentAttachment::Image {
+                    image: MediaAttachment {
+                        media_id: media_id.unwrap_or_default(),
+                    },
+                }),
+                Attachment::Link {
+                    title,
+                    url,
+                    media_id,
+                    ..
+                } => Some(MomentAttachment::Link {
+                    link: MomentLink {
+                        title,
+                        url,
+                        media_id: media_id.unwrap_or_default(),
+                    },
+                }),
+                Attachment::Video { media_id } => Some(MomentAttachment::Video {
+                    video: MediaAttachment { media_id },
+                }),
+                Attachment::File { .. } | Attachment::Miniprogram { .. } => None,
+            })
+            .collect();
+        (text, attachments)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image() -> Attachment {
+        Attachment::Image {
+            media_id: Some("m".into()),
+            pic_url: None,
+        }
+    }
+
+    #[test]
+    fn more_than_nine_attachments_are_refused() {
+        let c = Content {
+            text: "hi".into(),
+            attachments: vec![image(); 10],
+        };
+        let p = c.problems("content", ContentUse::Message);
+        assert!(p
+            .iter()
+            .any(|(f, m)| f == "content.attachments" && m.contains("at most 9")));
+        let ok = Content {
+            text: "hi".into(),
+            attachments: vec![image(); 9],
+        };
+        assert!(ok.problems("content", ContentUse::Message).is_empty());
+    }
+
+    #[test]
+    fn moments_take_images_or_one_link_or_one_video() {
+        let video = Attachment::Video {
+            media_id: "v".into(),
+        };
+        let mixed = Content {
+            text: "x".into(),
+            attachments: vec![image(), video.clone()],
+        };
+        assert!(!mixed.problems("c", ContentUse::Moments).is_empty());
+        let text_video = Content {
+            text: "x".into(),
+            attachments: vec![video],
+        };
+        assert!(text_video.problems("c", ContentUse::Moments).is_empty());
+        let file = Content {
+            text: "x".into(),
+            attachments: vec![Attachment::File {
+                media_id: "f".into(),
+            }],
+        };
+        assert!(file.problems("c", ContentUse::Moments)[0]
+            .1
+            .contains("not files"));
+        assert!(file.problems("c", ContentUse::Message).is_empty());
+        let url_image = Content {
+            text: String::new(),
+            attachments: vec![Attachment::Image {
+                media_id: None,
+                pic_url: Some("https://x/p.png".into()),
+            }],
+        };
+        assert!(url_image.problems("c", ContentUse::Message).is_empty());
+        assert!(!url_image.problems("c", ContentUse::Moments).is_empty());
+    }
+
+    #[test]
+    fn empty_content_is_refused() {
+        let p = Content::default().problems("content", ContentUse::Message);
+        assert_eq!(p[0].0, "content");
+    }
+}

@@ -1,0 +1,108 @@
+//! From an HTTP request to a verified, decrypted, parsed callback, with the crypto and event
+//! parsing of `scrm_core::wecom` (the same code `scrm wecom decrypt` runs). Every way a
+//! request can be wrong maps to one [`RejectReason`] with a stable code.
+use lambda_http::Request;
+use scrm_core::contacts::apply::Change;
+use scrm_core::http::{self, ApiError};
+use scrm_core::tenants::Tenant;
+use scrm_core::wecom::crypto::{CallbackCrypto, CryptoError};
+
+/// A callback that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The decrypted XML.
+    pub xml: String,
+    /// `Event/ChangeType` (or `MsgType` for a message).
+    pub kind: String,
+    /// The content-derived dedupe key.
+    pub dedupe_key: String,
+    /// CreateTime (epoch seconds).
+    pub event_time: i64,
+    /// The change, or `None` for an event the system does not know.
+    pub change: Option<Change>,
+}
+
+/// Why a request is not a valid callback for this tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectReason {
+    /// `msg_signature`, `timestamp`, `nonce` (or `echostr` on GET) missing.
+    MissingParameter(&'static str),
+    /// Signature, ciphertext, receive id or envelope wrong (the crypto's own codes).
+    Crypto(CryptoError),
+    /// The decrypted message is not a parseable callback.
+    BadMessage(String),
+    /// The tenant's stored Token or EncodingAESKey is unusable (a configuration problem on
+    /// this side, not the caller's).
+    Misconfigured(CryptoError),
+}
+
+impl RejectReason {
+    /// The HTTP error: a 4xx with a stable code (a 5xx only when the tenant's own
+    /// configuration is broken).
+    pub fn into_api_error(self) -> ApiError {
+        match self {
+            RejectReason::MissingParameter(name) => ApiError::bad_request(
+                "missing_parameter",
+                format!("query parameter `{name}` is required"),
+            ),
+            RejectReason::Crypto(e) => {
+                let status = match e {
+                    CryptoError::BadSignature => 401,
+                    CryptoError::WrongReceiveId => 403,
+                    CryptoError::BodyTooLarge => 413,
+                    _ => 400,
+                };
+                ApiError::new(status, e.code(), e.to_string())
+            }
+            RejectReason::BadMessage(why) => ApiError::bad_request(
+                "bad_message",
+                format!("decrypted message is not a WeCom callback: {why}"),
+            ),
+            RejectReason::Misconfigured(e) => {
+                tracing::error!(code = e.code(), "tenant callback secrets are unusable");
+                ApiError::new(
+                    500,
+                    "callback_misconfigured",
+                    "this tenant's callback Token or EncodingAESKey is invalid; fix the tenant",
+                )
+            }
+        }
+    }
+}
+
+fn param(req: &Request, name: &'static str) -> Result<String, RejectReason> {
+    http::query(req, name)
+        .filter(|v| !v.is_empty())
+        .ok_or(RejectReason::MissingParameter(name))
+}
+
+fn crypto_of(tenant: &Tenant) -> Result<CallbackCrypto, RejectReason> {
+    CallbackCrypto::from_parts(
+        tenant.callback_token.expose(),
+        tenant.encoding_aes_key.expose(),
+        tenant.id.as_str(),
+    )
+    .map_err(RejectReason::Misconfigured)
+}
+
+/// GET URL verification: the bare decrypted echostr.
+pub fn verify_url(tenant: &Tenant, req: &Request) -> Result<String, RejectReason> {
+    let signature = param(req, "msg_signature")?;
+    let timestamp = param(req, "timestamp")?;
+    let nonce = param(req, "nonce")?;
+    let echostr = param(req, "echostr")?;
+    crypto_of(tenant)?
+        .verify_url(&signature, &timestamp, &nonce, &echostr)
+        .map_err(RejectReason::Crypto)
+}
+
+/// POST: verify, decrypt, check the receiver, parse.
+pub fn open_callback(tenant: &Tenant, req: &Request) -> Result<Opened, RejectReason> {
+    let signature = param(req, "msg_signature")?;
+    let timestamp = param(req, "timestamp")?;
+    let nonce = param(req, "nonce")?;
+    let xml = crypto_of(tenant)?
+        .decrypt_message(&signature, &timestamp, &nonce, http::body_bytes(req))
+        .map_err(RejectReason::Crypto)?;
+    crate::parse::parse_callback(xml)
+}

@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# Runs the whole system locally and stays in the foreground until Ctrl-C:
+#   DynamoDB Local (data kept in .local/ddb-data), the tables, the fake WeCom server with the
+#   demo corp, a demo tenant, every function under `cargo lambda watch` (rebuilt when the code
+#   changes; domain events delivered to the functions through the routing table), a few
+#   simulated WeCom callbacks, and what they produced, read back through the admin API.
+#
+#   scripts/dev.sh           # run until Ctrl-C, following the functions' log
+#   scripts/dev.sh --once    # set up, run the demo, print, stop everything (a smoke test)
+#   scripts/dev.sh --quiet   # run until Ctrl-C without following the log
+#
+# Ports: DynamoDB Local 8000, fake WeCom 8400, functions 9000; a busy port is replaced by a
+# free one (printed). Everything started here is stopped on exit.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+ONCE=""
+FOLLOW=1
+for arg in "$@"; do
+    case "$arg" in
+        --once) ONCE=1 ;;
+        --quiet) FOLLOW="" ;;
+        -h | --help)
+            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *) die "unknown argument: $arg (try --help)" ;;
+    esac
+done
+
+# The demo tenant: the fake WeCom server's demo corp (it serves it with demo staff,
+# customers and groups), with its secrets, and callback settings of our own (an
+# EncodingAESKey is 43 characters of base64). scripts/make-callback-events.py uses the same.
+DEMO_CORP_ID=wwdemocorp000001
+DEMO_NAME="Demo Shop"
+DEMO_TOKEN=scrmDemoToken2026
+DEMO_AES_KEY=YBhInA9zdrOFylrdjYm0X4TSWVn9QjX0youLoEzY5TU
+DEMO_CONTACT_SECRET=demo-contact-secret
+DEMO_APP_SECRET=demo-app-secret
+DEMO_AGENT_ID=1000002
+TABLE_PREFIX=scrm
+
+FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event points-jobs
+    points-expiry-sweep sop-dispatch sop-on-event sop-result-sync directory-resync)
+
+RUN_DIR="$LOCAL_DIR/dev"
+LOG_DIR="$RUN_DIR/logs"
+DATA_DIR="$LOCAL_DIR/ddb-data"
+ENV_FILE="$LOCAL_DIR/env"
+KEY_FILE="$LOCAL_DIR/demo-admin-key"
+mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR"
+
+have cargo || die "cargo is required (https://rustup.rs)"
+have curl || die "curl is required"
+
+# --- processes ---------------------------------------------------------------------------
+# Each background process is recorded in .local/dev/<name>.pid, so that a run that was killed
+# hard (its own clean-up never ran) is cleaned up by the next one.
+PIDS=()
+record() { # record NAME PID
+    echo "$2" >"$RUN_DIR/$1.pid"
+    PIDS+=("$1:$2")
+}
+stop_all() {
+    local i entry
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        entry="${PIDS[$i]}"
+        stop_pid "${entry#*:}" "${entry%%:*}"
+        rm -f "$RUN_DIR/${entry%%:*}.pid"
+    done
+    PIDS=()
+}
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if ((${#PIDS[@]})); then
+        log "stopping the local stack"
+        stop_all
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+stop_stale() {
+    local f pid name
+    for f in "$RUN_DIR"/*.pid; do
+        [[ -e "$f" ]] || continue
+        pid="$(cat "$f")"
+        name="$(basename "$f" .pid)"
+        # Only a process of ours: in the repository, with the expected command line.
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null &&
+            tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'DynamoDBLocal|fake-wecom|lambda watch|tail'; then
+            log "stopping $name left over from an earlier run (pid $pid)"
+            stop_pid "$pid" "$name"
+        fi
+        rm -f "$f"
+    done
+}
+stop_stale
+
+# --- tools -------------------------------------------------------------------------------
+ensure_venv requirements-dev.txt
+ensure_dynamodb_local
+
+# --- DynamoDB Local ----------------------------------------------------------------------
+DDB_PORT="$(port_or_free 8000)"
+start_dynamodb_local "$DDB_PORT" "$RUN_DIR" -dbPath "$DATA_DIR" ||
+    die "DynamoDB Local did not start (log: $RUN_DIR/dynamodb-local.log)"
+record dynamodb-local "$DDB_PID"
+log "DynamoDB Local on 127.0.0.1:$DDB_PORT (data in .local/ddb-data)"
+
+# --- environment (.local/env: read by the CLI here and by `cargo lambda watch`) -----------
+WECOM_PORT="$(port_or_free 8400)"
+LAMBDA_PORT="$(port_or_free 9000)"
+if [[ ! -s "$LOCAL_DIR/signing-key" ]]; then
+    python3 -c 'import secrets; print(secrets.token_hex(32))' >"$LOCAL_DIR/signing-key"
+fi
+cat >"$ENV_FILE" <<EOF
+TABLE_PREFIX=$TABLE_PREFIX
+TENANTS_TABLE=$TABLE_PREFIX-tenants
+DIRECTORY_TABLE=$TABLE_PREFIX-directory
+LEDGER_TABLE=$TABLE_PREFIX-ledger
+TASKS_TABLE=$TABLE_PREFIX-tasks
+LOCAL_LAMBDA_URL=http://127.0.0.1:$LAMBDA_PORT
+WECOM_API_BASE=http://127.0.0.1:$WECOM_PORT/cgi-bin
+SCRM_SIGNING_KEY=$(cat "$LOCAL_DIR/signing-key")
+PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
+AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
+AWS_ACCESS_KEY_ID=test
+AWS_SECRET_ACCESS_KEY=test
+AWS_REGION=us-east-1
+RUST_LOG=info
+EOF
+set -a
+# shellcheck disable=SC1090
+source "$ENV_FILE"
+set +a
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL EVENT_BUS_NAME || true
+
+scrm() { cargo run -q -p scrm -- "$@"; }
+
+# --- tables, fake WeCom, demo tenant -----------------------------------------------------
+log "building the scrm command line"
+cargo build -q -p scrm
+log "creating tables"
+scrm tables create
+
+log "starting the fake WeCom server on 127.0.0.1:$WECOM_PORT"
+WECOM_PID="$(spawn "$LOG_DIR/fake-wecom.log" cargo run -q -p scrm -- fake-wecom --port "$WECOM_PORT")"
+record fake-wecom "$WECOM_PID"
+wait_for_http "http://127.0.0.1:$WECOM_PORT/cgi-bin/gettoken" 120 "fake WeCom" "$WECOM_PID" ||
+    die "fake WeCom did not start (log: $LOG_DIR/fake-wecom.log)"
+
+log "registering the demo tenant $DEMO_CORP_ID"
+new_key="$(scrm tenant add --corp-id "$DEMO_CORP_ID" --name "$DEMO_NAME" \
+    --callback-token "$DEMO_TOKEN" --encoding-aes-key "$DEMO_AES_KEY" \
+    --contact-secret "$DEMO_CONTACT_SECRET" --app-secret "$DEMO_APP_SECRET" \
+    --agent-id "$DEMO_AGENT_ID" --if-missing)"
+if [[ -n "$new_key" ]]; then
+    printf '%s\n' "$new_key" >"$KEY_FILE"
+elif [[ ! -s "$KEY_FILE" ]]; then
+    # The tenant survived in .local/ddb-data but its key file is gone: issue another key.
+    scrm tenant key --corp-id "$DEMO_CORP_ID" --role admin --name dev >"$KEY_FILE"
+fi
+chmod 600 "$KEY_FILE"
+ADMIN_KEY="$(tr -d '[:space:]' <"$KEY_FILE")"
+
+# --- functions ---------------------------------------------------------------------------
+# Build them all first (watch would otherwise compile each on its first invocation).
+log "building the functions"
+build_args=()
+for f in "${FUNCTIONS[@]}"; do build_args+=(-p "$f"); done
+cargo build -q --bins "${build_args[@]}"
+
+log "starting the functions (cargo lambda watch) on 127.0.0.1:$LAMBDA_PORT"
+WATCH_PID="$(spawn "$LOG_DIR/functions.log" cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$ENV_FILE")"
+record functions "$WATCH_PID"
+
+BASE="http://127.0.0.1:$LAMBDA_PORT"
+CALLBACK_URL="$BASE/lambda-url/wecom-callback/callback/$DEMO_CORP_ID"
+
+# wait_for_function NAME URL [CURL ARGS...]: polls until the function answers (watch
+# compiles a function on its first request, hence the long deadline); prints the status.
+wait_for_function() {
+    local name="$1" url="$2" code deadline=$((SECONDS + 900))
+    shift 2
+    while :; do
+        code="$(HTTP_TIMEOUT=600 http_code "$url" "$@")"
+        if [[ "$code" != "000" ]]; then
+            echo "$code"
+            return 0
+        fi
+        kill -0 "$WATCH_PID" 2>/dev/null || die "cargo lambda watch exited (log: $LOG_DIR/functions.log)"
+        ((SECONDS < deadline)) || die "$name did not answer within 900 s (log: $LOG_DIR/functions.log)"
+        sleep 0.2
+    done
+}
+code="$(wait_for_function admin-api "$BASE/lambda-url/admin-api/v1/whoami" -H "Authorization: Bearer $ADMIN_KEY")"
+if [[ "$code" != 200 ]]; then
+    warn "admin-api answered $code to GET /v1/whoami (log: $LOG_DIR/functions.log)"
+fi
+callback_code="$(wait_for_function wecom-callback "$CALLBACK_URL")"
+log "functions answer (admin-api $code, wecom-callback $callback_code)"
+
+# --- a few simulated WeCom callbacks -----------------------------------------------------
+simulate() {
+    local kind="$1"
+    shift
+    log "simulating WeCom callback: $kind $*"
+    if ! scrm simulate "$kind" --url "$CALLBACK_URL" --corp-id "$DEMO_CORP_ID" \
+        --token "$DEMO_TOKEN" --aes-key "$DEMO_AES_KEY" "$@"; then
+        warn "simulate $kind failed (function log: $LOG_DIR/functions.log)"
+    fi
+}
+simulate verify
+simulate add-contact --user-id zhangsan --external-user-id wmdemo001 --state ch01
+simulate add-contact --user-id lisi --external-user-id wmdemo003 --state ch02
+simulate chat-add-member --chat-id wrdemo001 --external-user-id wmdemo002
+
+# --- what it produced --------------------------------------------------------------------
+show() {
+    local path="$1" body
+    printf '\n$ curl -H "Authorization: Bearer $(cat .local/demo-admin-key)" %s\n' "$BASE/lambda-url/admin-api$path"
+    body="$(curl -s --max-time 30 -H "Authorization: Bearer $ADMIN_KEY" "$BASE/lambda-url/admin-api$path" || true)"
+    printf '%s' "$body" | python3 -m json.tool --no-ensure-ascii 2>/dev/null || printf '%s\n' "$body"
+}
+show /v1/customers
+
+cat <<EOF
+
+The local stack is up.
+  DynamoDB Local   http://127.0.0.1:$DDB_PORT   (data in .local/ddb-data; delete it to start empty)
+  fake WeCom       http://127.0.0.1:$WECOM_PORT/cgi-bin   (demo corp $DEMO_CORP_ID)
+  functions        $BASE   (cargo lambda watch; rebuilt when the code changes)
+  environment      .local/env    logs  .local/dev/logs/
+  demo tenant      $DEMO_CORP_ID, admin API key in .local/demo-admin-key
+
+Function URLs:
+  wecom-callback   $CALLBACK_URL
+  admin-api        $BASE/lambda-url/admin-api/v1/...   (Authorization: Bearer <admin key>)
+  customer-api     $BASE/lambda-url/customer-api/...
+  staff-api        $BASE/lambda-url/staff-api/...
+Event and scheduled functions (invoke with a sample payload from events/):
+EOF
+for f in points-on-event points-jobs sop-on-event directory-resync points-expiry-sweep sop-dispatch sop-result-sync; do
+    sample="events/$f.json"
+    [[ -f "$sample" ]] || sample="<payload.json>"
+    printf '  %-18s cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port %s %s --data-file %s\n' \
+        "$f" "$LAMBDA_PORT" "$f" "$sample"
+done
+cat <<EOF
+Callbacks:
+  cargo run -q -p scrm -- simulate add-contact --url $CALLBACK_URL \\
+      --corp-id $DEMO_CORP_ID --token $DEMO_TOKEN --aes-key $DEMO_AES_KEY
+EOF
+
+if [[ -n "$ONCE" ]]; then
+    log "--once: done"
+    exit 0
+fi
+
+if [[ -n "$FOLLOW" ]]; then
+    printf '\nFollowing the functions log (Ctrl-C stops everything):\n\n'
+    setsid tail -n 0 -F "$LOG_DIR/functions.log" </dev/null &
+    record tail "$!"
+else
+    printf '\nCtrl-C stops everything.\n'
+fi
+
+# Stay in the foreground; stop everything if one of the services dies.
+while sleep 1; do
+    for entry in "${PIDS[@]}"; do
+        if ! kill -0 "${entry#*:}" 2>/dev/null; then
+            die "${entry%%:*} exited (logs in .local/dev/)"
+        fi
+    done
+done

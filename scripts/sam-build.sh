@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds every function the way a deployment does: `sam build` (samconfig.toml, x86_64 by
+# default) runs cargo-lambda from the workspace root for each function of
+# infra/template.yaml. Then prints each function's bootstrap size, raw and zipped (Lambda
+# limits: 50 MB zipped for direct upload, 250 MB unzipped).
+#
+#   scripts/sam-build.sh                         # dev config: x86_64
+#   scripts/sam-build.sh --config-env prod       # arm64 (needs the aarch64 Rust target)
+#   Extra arguments go to `sam build`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+have cargo || die "cargo is required (https://rustup.rs)"
+ensure_venv requirements-dev.txt requirements-deploy.txt
+
+# No telemetry or update checks (they would only wait on the network).
+export SAM_CLI_TELEMETRY=0
+export SAM_CLI_DISABLE_VERSION_CHECK=1
+export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-ap-southeast-1}}"
+
+start=$SECONDS
+log "sam build $*"
+sam build "$@"
+elapsed=$((SECONDS - start))
+
+python3 - "$ROOT/.aws-sam/build" <<'EOF'
+import io, os, sys, zipfile
+
+build = sys.argv[1]
+rows = []
+for name in sorted(os.listdir(build)):
+    path = os.path.join(build, name, "bootstrap")
+    if not os.path.isfile(path):
+        continue
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(path, "bootstrap")
+    rows.append((name, os.path.getsize(path), len(buf.getvalue())))
+if not rows:
+    sys.exit("no bootstrap binaries under .aws-sam/build")
+print()
+print(f"{'function':<28} {'bootstrap':>12} {'zipped':>12}")
+for name, raw, zipped in rows:
+    print(f"{name:<28} {raw / 2**20:>9.2f} MiB {zipped / 2**20:>9.2f} MiB")
+print(f"{len(rows)} functions, {sum(r[1] for r in rows) / 2**20:.2f} MiB in all")
+EOF
+log "sam build took ${elapsed}s"

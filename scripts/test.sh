@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing (into .local/ and node_modules/), starts
+# DynamoDB Local in memory on a free port, lints the SAM template, then runs every test of
+# the workspace in one `cargo test` process, and stops DynamoDB Local whatever happens.
+#
+#   scripts/test.sh                  # everything
+#   scripts/test.sh -p scrm-core     # extra arguments go to `cargo test`
+#   scripts/test.sh -- points::      # ... including test-name filters
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+have cargo || die "cargo is required (https://rustup.rs)"
+have curl || die "curl is required"
+
+ensure_venv requirements-dev.txt
+ensure_dynamodb_local
+
+RUN_DIR="$LOCAL_DIR/test"
+mkdir -p "$RUN_DIR"
+DDB_PID=""
+cleanup() {
+    local status=$?
+    if [[ -n "$DDB_PID" ]]; then
+        stop_pid "$DDB_PID" "DynamoDB Local"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A port picked free can be taken before Java binds it: try a few.
+for attempt in 1 2 3; do
+    DDB_PORT="$(free_port)"
+    if start_dynamodb_local "$DDB_PORT" "$RUN_DIR" -inMemory; then
+        break
+    fi
+    stop_pid "$DDB_PID" "DynamoDB Local"
+    DDB_PID=""
+    ((attempt < 3)) || die "DynamoDB Local did not start (log: $RUN_DIR/dynamodb-local.log)"
+done
+log "DynamoDB Local (in memory) on 127.0.0.1:$DDB_PORT"
+
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+export AWS_ACCESS_KEY_ID=test
+export AWS_SECRET_ACCESS_KEY=test
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL LOCAL_LAMBDA_URL EVENT_BUS_NAME || true
+
+log "cfn-lint infra/template.yaml (ap-southeast-1, cn-north-1)"
+cfn-lint --regions ap-southeast-1 cn-north-1 -- infra/template.yaml
+
+log "cargo test --workspace $*"
+cargo test --workspace "$@"

@@ -1,0 +1,275 @@
+//! The SOP engine and task center, through the real handlers, against DynamoDB Local and
+//! the fake WeCom server: schedules across boundaries, exactly-once dispatch under
+//! re-firing and overlap, outage catch-up, reminder retries, receive quotas, events that
+//! fail tasks, execution figures, the staff task center and the plans API.
+mod admin;
+mod dispatch;
+mod events;
+mod figures;
+mod quota;
+mod schedules;
+mod staff;
+
+use admin_api_fn::AdminApi;
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Context, LambdaEvent};
+use scrm_core::clock::{Clock, FixedClock};
+use scrm_core::config::Secret;
+use scrm_core::contacts::{DirectoryWrite, DynamoDirectory, FollowWrite, RelationStatus};
+use scrm_core::events::{AnyPublisher, DomainEvent, EventEnvelope};
+use scrm_core::sop::{DynamoSop, OccurrenceId, PlanId, Task, TaskStore};
+use scrm_core::store::Db;
+use scrm_core::tenants::{DynamoTenants, TenantSettings};
+use scrm_core::wecom::api::{GroupChat, MemoryTokenCache, RetryPolicy, WeComClient, WeComConfig};
+use scrm_core::wecom::fake::{FakeStaff, FakeWeCom};
+use scrm_tests::*;
+use serde_json::{json, Value};
+use sop_dispatch_fn::Dispatcher;
+use sop_on_event_fn::OnEvent;
+use sop_result_sync_fn::ResultSync;
+use staff_api_fn::StaffApi;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An RFC 3339 instant.
+pub fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("rfc3339")
+        .with_timezone(&Utc)
+}
+
+/// One isolated tenant with its fake WeCom, its clock and the SOP functions.
+pub struct World {
+    pub db: Db,
+    pub t: TestTenant,
+    pub fake: FakeWeCom,
+    pub clock: Arc<FixedClock>,
+    pub wecom: WeComClient,
+}
+
+impl World {
+    /// A fresh tenant with `settings`, its clock at `at`.
+    pub async fn new(settings: TenantSettings, at: &str) -> Self {
+        let db = db().await;
+        let t = tenant_with(&db, settings).await;
+        let fake = FakeWeCom::start().await.expect("fake WeCom");
+        let corp = t.id().as_str().to_string();
+        fake.add_app(&corp, "contact-secret", None);
+        fake.add_app(&corp, "app-secret", Some(1000002));
+        let mut cfg = WeComConfig::new(fake.base_url());
+        cfg.request_timeout = Duration::from_millis(400);
+        cfg.retry = RetryPolicy {
+            busy_retries: 1,
+            rate_limit_attempts: 1,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(10),
+            budget: Duration::from_secs(3),
+        };
+        let wecom = WeComClient::new(cfg, Arc::new(MemoryTokenCache::new())).expect("client");
+        Self {
+            db,
+            t,
+            fake,
+            clock: Arc::new(FixedClock::new(utc(at))),
+            wecom,
+        }
+    }
+
+    /// The corp id.
+    pub fn corp(&self) -> &str {
+        self.t.id().as_str()
+    }
+
+    /// Moves the clock.
+    pub fn at(&self, s: &str) {
+        self.clock.set(utc(s));
+    }
+
+    /// The tasks table adapter.
+    pub fn store(&self) -> DynamoSop {
+        DynamoSop::new(self.db.clone())
+    }
+
+    /// Active staff members in the fake WeCom.
+    pub fn staff(&self, ids: &[&str]) {
+        for u in ids {
+            self.fake.add_staff(self.corp(), FakeStaff::active(*u, *u));
+        }
+    }
+
+    /// A group in the directory (and in the fake WeCom).
+    pub async fn group(&self, chat: &str, owner: &str) {
+        let g = GroupChat {
+            chat_id: chat.into(),
+            name: format!("群{chat}"),
+            owner: owner.into(),
+            ..Default::default()
+        };
+        DynamoDirectory::new(self.db.clone())
+            .put_group_detail(self.t.id(), &g, Some(0), 1)
+            .await
+            .expect("put group");
+        self.fake.add_group(
+            self.corp(),
+            scrm_core::wecom::fake::FakeGroup::new(chat, format!("群{chat}"), owner),
+        );
+    }
+
+    /// A customer followed by `staff` in the directory.
+    pub async fn follower(&self, customer: &str, staff: &str, added_at: i64) {
+        let dir = DynamoDirectory::new(self.db.clone());
+        dir.touch_customer(self.t.id(), customer, false, added_at)
+            .await
+            .expect("touch customer");
+        dir.put_follow(
+            self.t.id(),
+            customer,
+            staff,
+            &FollowWrite::from_callback(RelationStatus::Active, None, added_at),
+            added_at,
+        )
+        .await
+        .expect("put follow");
+    }
+
+    /// The dispatcher as the function wires it.
+    pub fn dispatcher(&self) -> Dispatcher<DynamoSop, DynamoDirectory, WeComClient, DynamoTenants> {
+        Dispatcher {
+            store: self.store(),
+            directory: DynamoDirectory::new(self.db.clone()),
+            wecom: self.wecom.clone(),
+            tenants: DynamoTenants::new(self.db.clone()),
+            clock: self.clock.clone(),
+            signing_key: Secret::new(TEST_SIGNING_KEY),
+            public_base_url: "https://staff.example.com".into(),
+        }
+    }
+
+    /// One `sop-dispatch` invocation for this tenant; its report.
+    pub async fn dispatch(&self) -> Value {
+        run_dispatch(&self.dispatcher(), self.corp()).await
+    }
+
+    /// One `sop-result-sync` invocation.
+    pub async fn sync(&self) -> Value {
+        let h = ResultSync {
+            store: self.store(),
+            wecom: self.wecom.clone(),
+            tenants: DynamoTenants::new(self.db.clone()),
+            clock: self.clock.clone(),
+        };
+        sop_result_sync_fn::handle(&h, event(json!({ "tenant": self.corp() })))
+            .await
+            .expect("sync")
+    }
+
+    /// Delivers a domain event to `sop-on-event` as EventBridge would.
+    pub async fn on_event(&self, id: &str, e: DomainEvent) -> Value {
+        let h = OnEvent {
+            store: self.store(),
+            tenants: DynamoTenants::new(self.db.clone()),
+            clock: self.clock.clone(),
+        };
+        let env = EventEnvelope::new(id, self.corp(), self.clock.now(), e);
+        sop_on_event_fn::handle(&h, event(env.to_eventbridge_json()))
+            .await
+            .expect("on event")
+    }
+
+    /// An admin API call.
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let api = AdminApi {
+            db: self.db.clone(),
+            tenants: DynamoTenants::new(self.db.clone()),
+            publisher: AnyPublisher::Discard,
+            wecom_api_base: self.fake.base_url().to_string(),
+            clock: self.clock.clone(),
+            signing_key: Secret::new(TEST_SIGNING_KEY),
+        };
+        let bearer = self.t.bearer();
+        let req = match body {
+            Some(b) => json_request(method, path, &bearer, &b),
+            None => request(method, path, &[("authorization", &bearer)], None),
+        };
+        response_json(&admin_api_fn::handle(&api, req).await.expect("infallible"))
+    }
+
+    /// Creates a plan through the admin API; its id.
+    pub async fn plan(&self, body: Value) -> String {
+        let (status, body) = self.admin("POST", "/v1/sop/plans", Some(body)).await;
+        assert_eq!(status, 201, "{body}");
+        body["plan_id"].as_str().expect("plan_id").to_string()
+    }
+
+    /// A staff API call.
+    pub async fn staff_call(&self, req: lambda_http::Request) -> (u16, Value) {
+        let api = StaffApi {
+            store: self.store(),
+            wecom: self.wecom.clone(),
+            tenants: DynamoTenants::new(self.db.clone()),
+            clock: self.clock.clone(),
+            signing_key: Secret::new(TEST_SIGNING_KEY),
+        };
+        response_json(&staff_api_fn::handle(&api, req).await.expect("infallible"))
+    }
+
+    /// The tasks of an occurrence.
+    pub async fn tasks(&self, plan: &str, occ: &str) -> Vec<Task> {
+        self.store()
+            .occurrence_tasks(
+                self.t.id(),
+                &PlanId::parse(plan).unwrap(),
+                &OccurrenceId::parse(occ).unwrap(),
+            )
+            .await
+            .expect("tasks")
+    }
+
+    /// The occurrence ids of a plan, oldest first.
+    pub async fn occurrence_ids(&self, plan: &str) -> Vec<String> {
+        let (status, body) = self
+            .admin(
+                "GET",
+                &format!("/v1/sop/plans/{plan}/occurrences?limit=100"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let mut ids: Vec<String> = body["occurrences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["occurrence_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.reverse();
+        ids
+    }
+}
+
+/// A Lambda event with a default context.
+pub fn event(payload: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(payload, Context::default())
+}
+
+/// One dispatch invocation through the handler.
+pub async fn run_dispatch(
+    d: &Dispatcher<DynamoSop, DynamoDirectory, WeComClient, DynamoTenants>,
+    corp: &str,
+) -> Value {
+    sop_dispatch_fn::handle(d, event(json!({ "tenant": corp })))
+        .await
+        .expect("dispatch")
+}
+
+/// A daily group plan on owners.
+pub fn daily_group_plan(owners: &[&str], time: &str) -> Value {
+    json!({
+        "name": "每日早安",
+        "kind": "group",
+        "targets": {"owners": owners},
+        "schedule": {"kind": "daily", "time": time},
+        "content": {"text": "早上好！今天的活动：", "attachments": [
+            {"kind": "link", "title": "活动", "url": "https://shop.example.com/a"}
+        ]}
+    })
+}
