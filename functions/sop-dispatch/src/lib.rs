@@ -61,6 +61,9 @@ const CUSTOMERS_PER_TEMPLATE: usize = 10_000;
 /// The staff placeholder of a journey task whose customer has no staff contact.
 const NO_STAFF: &str = "-";
 
+/// The journey tasks of one occurrence: the occurrence and (run index, task) pairs.
+type Batch = (Occurrence, Vec<(usize, NewTask)>);
+
 /// Everything the function needs, built once per container.
 pub struct Dispatcher<S, D, W, T> {
     /// The tasks table.
@@ -677,8 +680,7 @@ where
                 break;
             }
             // (plan, occurrence) → (occurrence, [(run index, task)])
-            let mut batches: BTreeMap<(PlanId, OccurrenceId), (Occurrence, Vec<(usize, NewTask)>)> =
-                BTreeMap::new();
+            let mut batches: BTreeMap<(PlanId, OccurrenceId), Batch> = BTreeMap::new();
             let mut skip: Vec<usize> = Vec::new();
             for (i, run) in runs.iter().enumerate() {
                 if !plans.contains_key(&run.plan_id) {

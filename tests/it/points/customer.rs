@@ -75,6 +75,16 @@ async fn a_session_is_issued_for_a_customer_found_through_wecom() {
         (status, body["error"]["code"].as_str()),
         (403, Some("not_a_customer"))
     );
+    // WeCom busy beyond the client's retries: a clear 503, no token.
+    w.fake
+        .fail_next("externalcontact/unionid_to_external_userid", 5, -1);
+    let (status, body) = w.customer_call(session("union-1", "openid-1")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("wecom_unavailable")),
+        "{body}"
+    );
+    w.fake.clear_faults();
     let (status, body) = w.customer_call(session("", "openid-9")).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

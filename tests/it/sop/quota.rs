@@ -94,7 +94,7 @@ async fn a_per_month_limit_of_4_fails_the_fifth_message_of_the_month() {
     .collect();
     let id = w.plan(calendar("wrQm1", &ats)).await;
     // Another plan on another group is not affected by wrQm1's count.
-    let other = w.plan(calendar("wrQm2", &ats[4..5].to_vec())).await;
+    let other = w.plan(calendar("wrQm2", &ats[4..5])).await;
     for at in [
         "2026-03-02T02:00:00Z",
         "2026-03-09T02:00:00Z",
