@@ -176,24 +176,28 @@ for f in "${FUNCTIONS[@]}"; do
     cargo build -q --bin "$f"
 done
 
-# A request waits at most WATCH_TIMEOUT seconds for its function (408 after that).
-WATCH_TIMEOUT="${WATCH_TIMEOUT:-60}"
 log "starting the functions (cargo lambda watch) on 127.0.0.1:$LAMBDA_PORT"
-WATCH_PID="$(RUST_LOG='' spawn "$LOG_DIR/functions.log" cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" \
-    --timeout "$WATCH_TIMEOUT" --env-file "$ENV_FILE")"
+WATCH_PID="$(spawn "$LOG_DIR/functions.log" env -u RUST_LOG cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" \
+    --env-file "$ENV_FILE")"
 record functions "$WATCH_PID"
 
 BASE="http://127.0.0.1:$LAMBDA_PORT"
 CALLBACK_URL="$BASE/lambda-url/wecom-callback/callback/$DEMO_CORP_ID"
 
-# wait_for_function NAME URL [CURL ARGS...]: polls until watch answers for the function
-# (a function that does not start gives 408 after WATCH_TIMEOUT); prints the status.
+# wait_for_function NAME URL [CURL ARGS...]: polls until watch listens, then until the
+# function answers; prints the HTTP status, or "timeout" when a started function does not
+# answer within PROBE_TIMEOUT seconds (they are built already, so they start at once).
+PROBE_TIMEOUT="${PROBE_TIMEOUT:-60}"
 wait_for_function() {
-    local name="$1" url="$2" code deadline=$((SECONDS + 120))
+    local name="$1" url="$2" code rc deadline=$((SECONDS + 120))
     shift 2
     while :; do
-        code="$(HTTP_TIMEOUT=$((WATCH_TIMEOUT + 30)) http_code "$url" "$@")"
-        if [[ "$code" != "000" ]]; then
+        rc=0
+        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time "$PROBE_TIMEOUT" "$@" "$url")" || rc=$?
+        if ((rc == 28)); then
+            echo timeout
+            return 0
+        elif [[ "$code" != "000" && -n "$code" ]]; then
             echo "$code"
             return 0
         fi
@@ -219,7 +223,7 @@ simulate() {
         warn "simulate $kind failed (function log: $LOG_DIR/functions.log)"
     fi
 }
-if [[ "$callback_code" == 408 || "$callback_code" == 5* ]]; then
+if [[ "$callback_code" == timeout || "$callback_code" == 5* ]]; then
     warn "wecom-callback does not answer ($callback_code); skipping the simulated callbacks (log: $LOG_DIR/functions.log)"
 else
     simulate verify
@@ -230,9 +234,13 @@ fi
 
 # --- what it produced --------------------------------------------------------------------
 show() {
-    local path="$1" body
+    local path="$1" resp status body
     printf '\n$ curl -H "Authorization: Bearer $(cat .local/demo-admin-key)" %s\n' "$BASE/lambda-url/admin-api$path"
-    body="$(curl -s --max-time 30 -H "Authorization: Bearer $ADMIN_KEY" "$BASE/lambda-url/admin-api$path" || true)"
+    resp="$(curl -s --max-time 30 -w '\n%{http_code}' -H "Authorization: Bearer $ADMIN_KEY" \
+        "$BASE/lambda-url/admin-api$path" || true)"
+    status="${resp##*$'\n'}"
+    body="${resp%$'\n'*}"
+    echo "HTTP $status"
     printf '%s' "$body" | python3 -m json.tool --no-ensure-ascii 2>/dev/null || printf '%s\n' "$body"
 }
 show /v1/customers

@@ -363,6 +363,75 @@ async fn a_resync_of_a_seeded_corp_fills_the_directory() {
 }
 
 #[tokio::test]
+async fn a_resync_discovers_staff_nobody_has_seen_from_the_follow_user_list() {
+    let w = world().await;
+    let t = tenant(&w.db).await;
+    let corp = t.id().as_str();
+    seed_corp(&w.fake, t.id());
+    // GIVEN a member with customers but no group and no callback: only WeCom's list of
+    // members with customer contact names her
+    w.fake.add_staff(corp, FakeStaff::active("newbie", "新人"));
+    for i in 0..3 {
+        let mut follow = FakeFollow::new("newbie");
+        follow.createtime = 1_700_009_000 + i;
+        w.fake.add_customer(
+            corp,
+            FakeCustomer::new(format!("wmnew{i:03}"), format!("新客{i}")).followed_by(follow),
+        );
+    }
+    // AND a member who already left, whom the directory never knew
+    w.fake.add_staff(corp, FakeStaff::resigned("gone", "离职"));
+
+    // WHEN the directory is re-synced
+    let job_id = start_resync(&w, &t, json!({})).await;
+    drive_resync(
+        &w,
+        &w.resyncer(w.client.clone(), ResyncSettings::default()),
+        t.id(),
+        &job_id,
+    )
+    .await;
+
+    // THEN her customers are in the directory, followed by her
+    let api = w.admin();
+    for i in 0..3 {
+        let (status, c) = admin_call(
+            &api,
+            get_request(&format!("/v1/customers/wmnew{i:03}"), &t.bearer()),
+        )
+        .await;
+        assert_eq!(status, 200, "{c}");
+        assert_eq!(c["follow_users"][0]["userid"], "newbie", "{c}");
+        assert_eq!(c["follow_users"][0]["status"], "active", "{c}");
+    }
+    // AND the directory records every listed member active
+    let dir = w.dir();
+    let staff = dir.staff_members(t.id()).await.unwrap();
+    let ids: Vec<&str> = staff.iter().map(|m| m.userid.as_str()).collect();
+    assert_eq!(ids, vec!["lisi", "newbie", "wangwu", "zhangsan", "zhaoliu"]);
+    assert!(staff
+        .iter()
+        .all(|m| m.status == Some(scrm_core::contacts::StaffState::Active)));
+    assert!(dir.staff_member(t.id(), "gone").await.unwrap().is_none());
+    let (_, job) = admin_call(
+        &api,
+        get_request(&format!("/v1/directory/resync/{job_id}"), &t.bearer()),
+    )
+    .await;
+    assert_eq!(job["progress"]["staff"], 5, "{job}");
+    assert_eq!(job["progress"]["departed"], 0, "{job}");
+    assert_eq!(job["progress"]["customers"], 20, "{job}");
+    assert_eq!(w.fake.calls(paths::GET_FOLLOW_USER_LIST), 1);
+    // Listed members need no user/get; nobody left, so nothing was published.
+    assert_eq!(w.fake.calls(paths::USER_GET), 0);
+    assert!(w
+        .recorder
+        .take()
+        .iter()
+        .all(|e| !matches!(e.event, DomainEvent::StaffDeparted { .. })));
+}
+
+#[tokio::test]
 async fn customer_listing_pages_through_every_customer_once() {
     let w = world().await;
     let t = tenant(&w.db).await;
@@ -407,6 +476,12 @@ struct FailOnce {
 }
 
 impl DirectorySource for FailOnce {
+    async fn follow_users(&self, c: &CorpCredentials) -> Result<Vec<String>, WeComError> {
+        self.inner.follow_users(c).await
+    }
+    async fn staff_status(&self, c: &CorpCredentials, u: &str) -> Result<StaffStatus, WeComError> {
+        DirectorySource::staff_status(&self.inner, c, u).await
+    }
     async fn customer_detail(
         &self,
         c: &CorpCredentials,

@@ -988,3 +988,119 @@ async fn standalone_server_serves_the_demo_corp() {
     assert_eq!(groups.len(), 3);
     server.abort();
 }
+
+#[tokio::test]
+async fn follow_user_list_names_members_with_customer_contact_and_not_those_who_left() {
+    let w = world().await;
+    let client = w.client();
+    for staff in [
+        FakeStaff::active("zhangsan", "张三"),
+        FakeStaff::active("lisi", "李四"),
+        FakeStaff::resigned("wangwu", "王五"),
+    ] {
+        w.fake.add_staff(&w.corp, staff);
+    }
+    let listed = client.get_follow_user_list(&w.contact).await.unwrap();
+    assert_eq!(listed, vec!["lisi".to_string(), "zhangsan".to_string()]);
+    // A GET with the token in the query string, no other parameter.
+    assert_eq!(
+        w.fake.requests(paths::GET_FOLLOW_USER_LIST),
+        vec![serde_json::json!({})]
+    );
+
+    // lisi leaves: the next call no longer lists him, and user/get calls him gone.
+    assert!(w.fake.update_staff(&w.corp, "lisi", |s| {
+        s.status = FakeStaffStatus::Resigned;
+    }));
+    let listed = client.get_follow_user_list(&w.contact).await.unwrap();
+    assert_eq!(listed, vec!["zhangsan".to_string()]);
+    assert_eq!(
+        client.staff_status(&w.contact, "lisi").await.unwrap(),
+        StaffStatus::Left
+    );
+
+    // The same retry conventions as every call: busy is retried, then it succeeds.
+    w.fake.fail_next(paths::GET_FOLLOW_USER_LIST, 1, -1);
+    let listed = client.get_follow_user_list(&w.contact).await.unwrap();
+    assert_eq!(listed, vec!["zhangsan".to_string()]);
+    // A non-retryable errcode comes back typed.
+    w.fake.fail_next(paths::GET_FOLLOW_USER_LIST, 1, 48002);
+    let err = client.get_follow_user_list(&w.contact).await.unwrap_err();
+    assert_eq!(err.errcode(), Some(48002), "{err}");
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn moment_task_reports_each_sender_s_publication_across_pages() {
+    let w = world().await;
+    let client = w.client();
+    let senders: Vec<String> = (0..5).map(|i| format!("staff{i}")).collect();
+    for s in &senders {
+        w.fake.add_staff(&w.corp, FakeStaff::active(s, s));
+    }
+    let task = MomentTask {
+        text: Some(TextContent {
+            content: "周末上新".into(),
+        }),
+        attachments: Vec::new(),
+        visible_range: Some(MomentVisibleRange {
+            sender_list: Some(MomentSenders {
+                user_list: senders.clone(),
+                department_list: Vec::new(),
+            }),
+            external_contact_list: None,
+        }),
+    };
+    let jobid = client.add_moment_task(&w.contact, &task).await.unwrap();
+    let result = client
+        .get_moment_task_result(&w.contact, &jobid)
+        .await
+        .unwrap();
+    let moment_id = result.result.unwrap().moment_id.unwrap();
+    assert_eq!(w.fake.moment_ids(&w.corp), vec![moment_id.clone()]);
+
+    // Nobody has published yet.
+    let all = client
+        .get_moment_task_all(&w.contact, &moment_id)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(all.iter().all(|p| !p.published()));
+
+    // Two publish; pages of 2 are followed to the end.
+    assert!(w.fake.set_moment_publish_status(&moment_id, "staff1", 1));
+    assert!(w.fake.set_moment_publish_status(&moment_id, "staff3", 1));
+    assert!(!w.fake.set_moment_publish_status(&moment_id, "stranger", 1));
+    let first = client
+        .get_moment_task(&w.contact, &moment_id, "", 2)
+        .await
+        .unwrap();
+    assert_eq!(first.task_list.len(), 2);
+    assert!(!first.next_cursor.is_empty());
+    let all = client
+        .get_moment_task_all(&w.contact, &moment_id)
+        .await
+        .unwrap();
+    let published: Vec<&str> = all
+        .iter()
+        .filter(|p| p.published())
+        .map(|p| p.userid.as_str())
+        .collect();
+    assert_eq!(published, vec!["staff1", "staff3"]);
+    let bodies = w.fake.requests(paths::GET_MOMENT_TASK);
+    assert_eq!(bodies[0]["moment_id"], moment_id.as_str());
+    assert_eq!(bodies[0]["limit"], 1000);
+
+    // An unknown post is WeCom's errcode; an empty id is refused before sending.
+    let err = client
+        .get_moment_task(&w.contact, "nosuchmoment", "", 10)
+        .await
+        .unwrap_err();
+    assert_eq!(err.errcode(), Some(40058));
+    let calls = w.fake.calls(paths::GET_MOMENT_TASK);
+    assert!(matches!(
+        client.get_moment_task(&w.contact, "", "", 10).await,
+        Err(WeComError::InvalidRequest(_))
+    ));
+    assert_eq!(w.fake.calls(paths::GET_MOMENT_TASK), calls);
+}

@@ -218,6 +218,75 @@ pub struct MemberGroup {
     pub group_dismissed: bool,
 }
 
+/// A staff member's status as the directory last recorded it (from WeCom's
+/// `get_follow_user_list` and `user/get`, during a re-sync). SOP dispatch reads it so that
+/// no task is assigned to someone who left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffState {
+    /// Active (listed by `get_follow_user_list`, or `user/get` status 1).
+    Active,
+    /// Disabled by an admin (`user/get` status 2).
+    Disabled,
+    /// Invited, never activated (`user/get` status 4).
+    NotActivated,
+    /// Left the corp (`user/get` status 5, or WeCom no longer knows the userid).
+    Departed,
+    /// A status WeCom may add.
+    Other,
+}
+
+impl StaffState {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StaffState::Active => "active",
+            StaffState::Disabled => "disabled",
+            StaffState::NotActivated => "not_activated",
+            StaffState::Departed => "departed",
+            StaffState::Other => "other",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "active" => StaffState::Active,
+            "disabled" => StaffState::Disabled,
+            "not_activated" => StaffState::NotActivated,
+            "departed" => StaffState::Departed,
+            "other" => StaffState::Other,
+            _ => return None,
+        })
+    }
+}
+
+/// A staff member the directory knows (seen as a follow user, a group owner or member, or
+/// listed by WeCom as having customer contact).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    /// The member's userid.
+    pub userid: String,
+    /// The last recorded status; `None` until a re-sync has checked it.
+    pub status: Option<StaffState>,
+    /// Epoch seconds of the check that recorded `status`.
+    pub status_at: Option<i64>,
+    /// When the directory recorded the departure (epoch seconds): part of the
+    /// `StaffDeparted` event id, so a retried publication carries the same id.
+    pub departed_at: Option<i64>,
+    /// Whether `StaffDeparted` was published for this departure.
+    pub departure_published: bool,
+    /// When the directory first saw the member (epoch seconds).
+    pub first_seen_at: Option<i64>,
+}
+
+impl StaffMember {
+    /// Whether the member left the corp.
+    pub fn departed(&self) -> bool {
+        self.status == Some(StaffState::Departed)
+    }
+}
+
 /// A page of a listing with the cursor of the next page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {

@@ -5,12 +5,17 @@
 //!
 //! 1. `tags`: the corp tag library (`get_corp_tag_list`), so follow relations' tag ids can
 //!    be named;
-//! 2. `groups`: `groupchat/list` page by page, `groupchat/get` for each group (group, all
+//! 2. `staff`: the members with customer contact (`get_follow_user_list`) are recorded
+//!    active; every other member the directory knows is checked with `user/get`, and one
+//!    who left is recorded departed and `StaffDeparted` is published for them, once per
+//!    departure (see [`Resync`]);
+//! 3. `groups`: `groupchat/list` page by page, `groupchat/get` for each group (group, all
 //!    members; members no longer listed are marked left; owners and staff members become
 //!    known staff);
-//! 3. `customers`: `batch/get_by_user` for the known staff, 100 members per batch, page by
-//!    page (customers and their follow relations);
-//! 4. `singles`: members `batch/get_by_user` reported unlicensed, one by one through
+//! 4. `customers`: `batch/get_by_user` for the known staff who have not left (plus any
+//!    userids given when the job was started), 100 members per batch, page by page
+//!    (customers and their follow relations);
+//! 5. `singles`: members `batch/get_by_user` reported unlicensed, one by one through
 //!    `externalcontact/list` and `externalcontact/get`.
 //!
 //! After every page the job item is updated in one conditional write: the next cursor and
@@ -20,19 +25,20 @@
 //! half-done page, and counts each page exactly once. A run processes pages for a bounded
 //! time, then the function re-publishes `ResyncRequested` to continue.
 //!
-//! WeCom offers no API here that lists every member with customer contact, so the staff
-//! list is what the directory knows: follow users seen in callbacks, group owners and staff
-//! members (phase 2), plus any userids given when the job was started.
+//! The staff list is what WeCom lists with customer contact (phase 2) together with what
+//! the directory knows: follow users seen in callbacks, group owners and staff members
+//! (phase 3), plus any userids given when the job was started.
 use super::keys;
 use super::model::Page;
 use super::source::DirectorySource;
 use super::store::{DirectoryRead, DirectoryWrite, DynamoDirectory, FollowWrite, MemberWrite};
-use super::RelationStatus;
+use super::{RelationStatus, StaffState};
+use crate::events::{DomainEvent, EventEnvelope, EventPublisher, PublishError};
 use crate::store::ext::{self, n, s, AttrMap, ItemExt};
 use crate::store::StoreError;
 use crate::tags::{self, TagMirror};
 use crate::tenants::TenantId;
-use crate::wecom::api::{limits, CorpCredentials, WeComError};
+use crate::wecom::api::{limits, CorpCredentials, StaffStatus, WeComError};
 use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,6 +86,8 @@ impl JobStatus {
 pub enum Phase {
     /// Corp tags.
     Tags,
+    /// Staff: who has customer contact, who left.
+    Staff,
     /// Groups and members.
     Groups,
     /// Customers of the known staff, in batches.
@@ -94,6 +102,7 @@ impl Phase {
     fn as_str(&self) -> &'static str {
         match self {
             Phase::Tags => "tags",
+            Phase::Staff => "staff",
             Phase::Groups => "groups",
             Phase::Customers => "customers",
             Phase::Singles => "singles",
@@ -103,6 +112,7 @@ impl Phase {
     fn parse(raw: &str) -> Result<Self, StoreError> {
         Ok(match raw {
             "tags" => Phase::Tags,
+            "staff" => Phase::Staff,
             "groups" => Phase::Groups,
             "customers" => Phase::Customers,
             "singles" => Phase::Singles,
@@ -127,6 +137,12 @@ pub struct Progress {
     pub customers: i64,
     /// Groups or customers WeCom would not return (skipped).
     pub skipped: i64,
+    /// Members WeCom lists with customer contact.
+    #[serde(default)]
+    pub staff: i64,
+    /// Members newly recorded as departed.
+    #[serde(default)]
+    pub departed: i64,
 }
 
 /// A position within a job: what a checkpoint moves from and to.
@@ -263,6 +279,8 @@ fn job_from_item(item: &AttrMap) -> Result<ResyncJob, StoreError> {
             members: item.n_opt("p_members")?.unwrap_or(0),
             customers: item.n_opt("p_customers")?.unwrap_or(0),
             skipped: item.n_opt("p_skipped")?.unwrap_or(0),
+            staff: item.n_opt("p_staff")?.unwrap_or(0),
+            departed: item.n_opt("p_departed")?.unwrap_or(0),
         },
         invocations: item.n_opt("invocations")?.unwrap_or(0),
         created_at: item.s("created_at")?.to_string(),
@@ -415,7 +433,8 @@ impl ResyncJobs for DynamoDirectory {
         }
         let expression = format!(
             "SET {} ADD p_pages :d_pages, p_tags :d_tags, p_groups :d_groups, \
-             p_members :d_members, p_customers :d_customers, p_skipped :d_skipped",
+             p_members :d_members, p_customers :d_customers, p_skipped :d_skipped, \
+             p_staff :d_staff, p_departed :d_departed",
             set.join(", ")
         );
         let mut req = self
@@ -444,7 +463,9 @@ impl ResyncJobs for DynamoDirectory {
             .expression_attribute_values(":d_groups", n(delta.groups))
             .expression_attribute_values(":d_members", n(delta.members))
             .expression_attribute_values(":d_customers", n(delta.customers))
-            .expression_attribute_values(":d_skipped", n(delta.skipped));
+            .expression_attribute_values(":d_skipped", n(delta.skipped))
+            .expression_attribute_values(":d_staff", n(delta.staff))
+            .expression_attribute_values(":d_departed", n(delta.departed));
         if let Some(staff) = staff {
             req = req.expression_attribute_values(":staff", ext::json(&staff));
         }
@@ -538,6 +559,10 @@ pub enum ResyncError {
     /// The directory could not be written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `StaffDeparted` could not be published (the departure stays recorded as
+    /// unpublished; the retried run publishes it).
+    #[error(transparent)]
+    Publish(#[from] PublishError),
     /// The tenant has no customer-contact secret.
     #[error("the tenant has no customer-contact secret; a re-sync cannot read WeCom")]
     NoCredentials,
@@ -549,6 +574,7 @@ impl ResyncError {
         match self {
             ResyncError::WeCom(e) => e.is_retryable(),
             ResyncError::Store(e) => !matches!(e, StoreError::Corrupt(_)),
+            ResyncError::Publish(_) => true,
             ResyncError::NoCredentials => false,
         }
     }
@@ -564,7 +590,14 @@ impl From<tags::SyncError> for ResyncError {
 }
 
 /// Everything a run needs.
-pub struct Resync<'a, D, M, S> {
+///
+/// Departures are published exactly once: the directory first records the member as
+/// departed with the departure unpublished (a conditional write that succeeds once per
+/// departure), then `StaffDeparted` is published with the id
+/// `staff-departed:{corp}:{userid}:{departed_at}`, then the departure is marked published.
+/// A run that stops in between re-publishes the same event (same id) when the phase is
+/// retried; a later re-sync publishes nothing.
+pub struct Resync<'a, D, M, S, P> {
     /// Directory and jobs.
     pub dir: &'a D,
     /// Tag mirror.
@@ -575,6 +608,8 @@ pub struct Resync<'a, D, M, S> {
     pub creds: &'a CorpCredentials,
     /// The tenant.
     pub tenant: &'a TenantId,
+    /// Where `StaffDeparted` goes.
+    pub events: &'a P,
 }
 
 /// One page's result: the next position, counts, and list updates.
@@ -589,11 +624,12 @@ fn is_skippable(e: &WeComError) -> bool {
     matches!(e, WeComError::Api { .. }) && !e.is_retryable()
 }
 
-impl<D, M, S> Resync<'_, D, M, S>
+impl<D, M, S, P> Resync<'_, D, M, S, P>
 where
     D: ResyncJobs + DirectoryWrite + DirectoryRead,
     M: TagMirror,
     S: DirectorySource,
+    P: EventPublisher,
 {
     /// Runs a job within `budget` from where it stopped. `now` stamps the writes (the
     /// directory's newest-change rule then keeps any newer callback's facts).
@@ -688,7 +724,7 @@ where
                 let count = tags::sync_all(self.tags, self.source, self.creds, t, at).await?;
                 Ok(Step {
                     to: Position {
-                        phase: Phase::Groups,
+                        phase: Phase::Staff,
                         cursor: String::new(),
                         index: 0,
                     },
@@ -701,6 +737,7 @@ where
                     unlicensed: None,
                 })
             }
+            Phase::Staff => self.staff_phase(at).await,
             Phase::Groups => self.groups_page(pos, at, budget.group_page_size).await,
             Phase::Customers => {
                 self.customers_page(job, at, budget.customer_page_size)
@@ -788,8 +825,131 @@ where
         })
     }
 
+    /// The staff whose customers are read: every known member who has not left.
     async fn staff_list(&self) -> Result<Vec<String>, ResyncError> {
-        Ok(self.dir.known_staff(self.tenant).await?)
+        Ok(self
+            .dir
+            .staff_members(self.tenant)
+            .await?
+            .into_iter()
+            .filter(|m| !m.departed())
+            .map(|m| m.userid)
+            .collect())
+    }
+
+    /// Records who has customer contact (active) and checks every other known member with
+    /// `user/get`, recording their status; a member who left is recorded departed and
+    /// `StaffDeparted` is published for them.
+    async fn staff_phase(&self, at: i64) -> Result<Step, ResyncError> {
+        let t = self.tenant;
+        let listed: BTreeSet<String> = self
+            .source
+            .follow_users(self.creds)
+            .await?
+            .into_iter()
+            .filter(|u| !u.is_empty())
+            .collect();
+        let mut delta = Progress {
+            pages: 1,
+            staff: listed.len() as i64,
+            ..Progress::default()
+        };
+        for userid in &listed {
+            self.dir
+                .record_staff_status(t, userid, StaffState::Active, at)
+                .await?;
+        }
+        let known = self.dir.staff_members(t).await?;
+        let mut unpublished: BTreeSet<String> = known
+            .iter()
+            .filter(|m| m.departed() && !m.departure_published)
+            .map(|m| m.userid.clone())
+            .collect();
+        for member in known
+            .iter()
+            .filter(|m| !m.departed() && !listed.contains(&m.userid))
+        {
+            let userid = &member.userid;
+            let status = match self.source.staff_status(self.creds, userid).await {
+                Ok(status) => status,
+                Err(e) if is_skippable(&e) => {
+                    tracing::warn!(userid = %userid, error = %e, "staff status unavailable; skipped");
+                    delta.skipped += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let state = match status {
+                StaffStatus::Active => StaffState::Active,
+                StaffStatus::Disabled => StaffState::Disabled,
+                StaffStatus::NotActivated => StaffState::NotActivated,
+                StaffStatus::Left => StaffState::Departed,
+                StaffStatus::Other(_) => StaffState::Other,
+            };
+            if state == StaffState::Departed {
+                if self.dir.record_staff_departure(t, userid, at).await? {
+                    tracing::info!(userid = %userid, "staff member left; recorded departed");
+                    delta.departed += 1;
+                    unpublished.insert(userid.clone());
+                }
+            } else {
+                self.dir.record_staff_status(t, userid, state, at).await?;
+            }
+        }
+        self.publish_departures(&unpublished).await?;
+        Ok(Step {
+            to: Position {
+                phase: Phase::Groups,
+                cursor: String::new(),
+                index: 0,
+            },
+            delta,
+            staff: None,
+            unlicensed: None,
+        })
+    }
+
+    /// Publishes `StaffDeparted` for each recorded, unpublished departure, then marks them
+    /// published. Each is re-read consistently, so an index lagging behind changes nothing.
+    async fn publish_departures(&self, userids: &BTreeSet<String>) -> Result<(), ResyncError> {
+        let t = self.tenant;
+        let mut due = Vec::new();
+        for userid in userids {
+            let Some(member) = self.dir.staff_member(t, userid).await? else {
+                continue;
+            };
+            if let (true, false, Some(departed_at)) = (
+                member.departed(),
+                member.departure_published,
+                member.departed_at,
+            ) {
+                due.push((member.userid, departed_at));
+            }
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        let events: Vec<EventEnvelope> = due
+            .iter()
+            .map(|(userid, departed_at)| {
+                EventEnvelope::new(
+                    staff_departed_event_id(t, userid, *departed_at),
+                    t.as_str(),
+                    DateTime::from_timestamp(*departed_at, 0).unwrap_or_default(),
+                    DomainEvent::StaffDeparted {
+                        userid: userid.clone(),
+                    },
+                )
+            })
+            .collect();
+        self.events.publish(&events).await?;
+        for (userid, departed_at) in &due {
+            self.dir
+                .mark_departure_published(t, userid, *departed_at)
+                .await?;
+        }
+        tracing::info!(count = due.len(), "StaffDeparted published");
+        Ok(())
     }
 
     async fn customers_page(
@@ -950,6 +1110,12 @@ where
     }
 }
 
+/// The id of the `StaffDeparted` event of one departure: deterministic, so a retried
+/// publication carries the same id, and distinct for a later departure of the same userid.
+pub fn staff_departed_event_id(t: &TenantId, userid: &str, departed_at: i64) -> String {
+    format!("staff-departed:{t}:{userid}:{departed_at}")
+}
+
 fn add(p: &mut Progress, d: &Progress) {
     p.pages += d.pages;
     p.tags += d.tags;
@@ -957,4 +1123,6 @@ fn add(p: &mut Progress, d: &Progress) {
     p.members += d.members;
     p.customers += d.customers;
     p.skipped += d.skipped;
+    p.staff += d.staff;
+    p.departed += d.departed;
 }

@@ -3,12 +3,24 @@
 //! [`WeComClient`] implements it; tests run it against the fake WeCom server.
 use crate::wecom::api::{
     BatchGetByUserPage, CorpCredentials, CorpTagGroup, ExternalContactDetail, GroupChat,
-    GroupChatFilter, GroupChatListPage, WeComClient, WeComError,
+    GroupChatFilter, GroupChatListPage, StaffStatus, WeComClient, WeComError,
 };
 use std::future::Future;
 
 /// WeCom's customer-contact read APIs.
 pub trait DirectorySource: Send + Sync {
+    /// `externalcontact/get_follow_user_list`: the members with customer contact (members
+    /// who left are not listed).
+    fn follow_users(
+        &self,
+        creds: &CorpCredentials,
+    ) -> impl Future<Output = Result<Vec<String>, WeComError>> + Send;
+    /// `user/get`: a member's status (an unknown userid is [`StaffStatus::Left`]).
+    fn staff_status(
+        &self,
+        creds: &CorpCredentials,
+        userid: &str,
+    ) -> impl Future<Output = Result<StaffStatus, WeComError>> + Send;
     /// `externalcontact/get`, every follower.
     fn customer_detail(
         &self,
@@ -52,6 +64,18 @@ pub trait DirectorySource: Send + Sync {
 }
 
 impl DirectorySource for WeComClient {
+    async fn follow_users(&self, creds: &CorpCredentials) -> Result<Vec<String>, WeComError> {
+        self.get_follow_user_list(creds).await
+    }
+
+    async fn staff_status(
+        &self,
+        creds: &CorpCredentials,
+        userid: &str,
+    ) -> Result<StaffStatus, WeComError> {
+        WeComClient::staff_status(self, creds, userid).await
+    }
+
     async fn customer_detail(
         &self,
         creds: &CorpCredentials,

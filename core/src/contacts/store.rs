@@ -220,6 +220,33 @@ pub trait DirectoryWrite: Send + Sync {
         userid: &str,
         at: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a staff member's status as checked at `at` (not `Departed`: see
+    /// [`DirectoryWrite::record_staff_departure`]). A member seen again after a departure
+    /// is active again and loses the departure. `Ok(false)` if a newer check is stored.
+    fn record_staff_status(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        status: StaffState,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records that a staff member left, unless the directory already has them departed
+    /// (or a newer check): `Ok(true)` exactly once per departure. The departure stays
+    /// unpublished until [`DirectoryWrite::mark_departure_published`].
+    fn record_staff_departure(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Notes that `StaffDeparted` was published for the departure recorded at
+    /// `departed_at` (nothing if the member is no longer recorded departed then).
+    fn mark_departure_published(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        departed_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Writes a group as `groupchat/get` returned it (its member count is the list's
     /// length); `Ok(false)` if a newer change is already stored.
     fn put_group_detail(
@@ -338,6 +365,18 @@ pub trait DirectoryRead: Send + Sync {
         &self,
         t: &TenantId,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// A staff member with their recorded status (strongly consistent).
+    fn staff_member(
+        &self,
+        t: &TenantId,
+        userid: &str,
+    ) -> impl Future<Output = Result<Option<StaffMember>, StoreError>> + Send;
+    /// Every staff member the directory has seen, with their status, ordered by userid
+    /// (read from an index: a write a moment old may not show yet).
+    fn staff_members(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<Vec<StaffMember>, StoreError>> + Send;
 }
 
 /// The DynamoDB adapter of the directory table (also the callback receipts and re-sync
@@ -718,6 +757,71 @@ impl DirectoryWrite for DynamoDirectory {
         Ok(())
     }
 
+    async fn record_staff_status(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        status: StaffState,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        if status == StaffState::Departed {
+            return self.record_staff_departure(t, userid, at).await;
+        }
+        let mut u = Update::new();
+        u.set("gsi1pk", s(keys::staffs_index(t)))
+            .set("gsi1sk", s(userid))
+            .set("userid", s(userid))
+            .set_if_absent("first_seen_at", n(at))
+            .set("staff_status", s(status.as_str()))
+            .set("status_at", n(at))
+            .remove("departed_at")
+            .remove("departure_published");
+        let cond = staff_not_older(&mut u, at);
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+            .await
+    }
+
+    async fn record_staff_departure(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        u.set("gsi1pk", s(keys::staffs_index(t)))
+            .set("gsi1sk", s(userid))
+            .set("userid", s(userid))
+            .set_if_absent("first_seen_at", n(at))
+            .set("staff_status", s(StaffState::Departed.as_str()))
+            .set("status_at", n(at))
+            .set("departed_at", n(at))
+            .set("departure_published", AttributeValue::Bool(false));
+        let older = staff_not_older(&mut u, at);
+        let st = u.named("staff_status");
+        u.value(":departed", s(StaffState::Departed.as_str()));
+        let cond = format!("{older} AND (attribute_not_exists({st}) OR {st} <> :departed)");
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+            .await
+    }
+
+    async fn mark_departure_published(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        departed_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut u = Update::new();
+        u.set("departure_published", AttributeValue::Bool(true));
+        let st = u.named("staff_status");
+        let dep = u.named("departed_at");
+        u.value(":departed", s(StaffState::Departed.as_str()))
+            .value(":dep", n(departed_at));
+        let cond = format!("{st} = :departed AND {dep} = :dep");
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+            .await?;
+        Ok(())
+    }
+
     async fn put_group_detail(
         &self,
         t: &TenantId,
@@ -978,6 +1082,34 @@ impl DirectoryWrite for DynamoDirectory {
 }
 
 // ----- reading ---------------------------------------------------------------------------
+
+/// The condition "this status check is not older than the one the staff item holds".
+fn staff_not_older(u: &mut Update, at: i64) -> String {
+    let n = u.named("status_at");
+    u.value(":status_at_cond", AttributeValue::N(at.to_string()));
+    format!("(attribute_not_exists({n}) OR {n} <= :status_at_cond)")
+}
+
+fn staff_from_item(item: &AttrMap) -> Result<StaffMember, StoreError> {
+    let status = match item.s_opt("staff_status") {
+        Some(raw) => Some(
+            StaffState::parse(raw)
+                .ok_or_else(|| StoreError::Corrupt(format!("staff status {raw}")))?,
+        ),
+        None => None,
+    };
+    Ok(StaffMember {
+        userid: item.s("userid")?.to_string(),
+        status,
+        status_at: item.n_opt("status_at")?,
+        departed_at: item.n_opt("departed_at")?,
+        departure_published: matches!(
+            item.get("departure_published"),
+            Some(AttributeValue::Bool(true))
+        ),
+        first_seen_at: item.n_opt("first_seen_at")?,
+    })
+}
 
 fn opt_string(item: &AttrMap, name: &str) -> Option<String> {
     item.s_opt(name).map(str::to_string)
@@ -1284,5 +1416,43 @@ impl DirectoryRead for DynamoDirectory {
         ids.sort();
         ids.dedup();
         Ok(ids)
+    }
+
+    async fn staff_member(
+        &self,
+        t: &TenantId,
+        userid: &str,
+    ) -> Result<Option<StaffMember>, StoreError> {
+        self.get(keys::staff_pk(t, userid), keys::PROFILE)
+            .await?
+            .as_ref()
+            .map(staff_from_item)
+            .transpose()
+    }
+
+    async fn staff_members(&self, t: &TenantId) -> Result<Vec<StaffMember>, StoreError> {
+        let items: Vec<AttrMap> = self
+            .db
+            .client
+            .query()
+            .table_name(self.table())
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(keys::staffs_index(t)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|r| r.map_err(StoreError::from_sdk))
+            .collect::<Result<_, _>>()?;
+        let mut out = items
+            .iter()
+            .filter(|i| i.s_opt("userid").is_some_and(|u| !u.is_empty()))
+            .map(staff_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.userid.cmp(&b.userid));
+        Ok(out)
     }
 }

@@ -1,10 +1,10 @@
 //! Resolving a plan's targets against the directory: groups by explicit list, by owner and
-//! by group tag; a journey customer's staff contact. The directory is read through the
+//! by group tag; a journey customer's staff contact; which staff members left. The directory is read through the
 //! contacts module's own read API ([`DirectoryRead`]); group tags are the SOP module's
 //! (WeCom has none on customer groups).
 use super::plan::GroupTargets;
 use super::ports::{GroupDirectory, GroupInfo, GroupTagStore};
-use crate::contacts::{DirectoryRead, DynamoDirectory, Group, RelationStatus};
+use crate::contacts::{DirectoryRead, DynamoDirectory, Group, RelationStatus, StaffMember};
 use crate::store::StoreError;
 use crate::tenants::TenantId;
 use futures::StreamExt;
@@ -63,6 +63,34 @@ impl GroupDirectory for DynamoDirectory {
             .collect();
         follows.sort_by_key(|f| (f.createtime.unwrap_or(i64::MAX), f.userid.clone()));
         Ok(follows.into_iter().map(|f| f.userid).collect())
+    }
+
+    async fn departed_staff(
+        &self,
+        t: &TenantId,
+        userids: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut wanted: Vec<String> = userids.iter().filter(|u| !u.is_empty()).cloned().collect();
+        wanted.sort();
+        wanted.dedup();
+        let reads = wanted.into_iter().map(|u| {
+            let dir = self.clone();
+            let t = t.clone();
+            async move { dir.staff_member(&t, &u).await }
+        });
+        let members: Vec<Result<Option<StaffMember>, StoreError>> = futures::stream::iter(reads)
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = HashSet::new();
+        for m in members {
+            if let Some(m) = m? {
+                if m.departed() {
+                    out.insert(m.userid);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -238,6 +238,10 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
     /// WeCom's id for what it created (msgid or jobid), once sent.
     pub wecom_id: Option<String>,
+    /// The Moments post a moments task created, once WeCom finished the job (the jobid
+    /// expires after 24 hours; the post's id is what publication statuses are read by).
+    #[serde(default)]
+    pub moment_id: Option<String>,
     /// When it was sent.
     pub sent_at: Option<DateTime<Utc>>,
     /// When results are next fetched (mass-message and moments tasks, until settled).
@@ -262,6 +266,7 @@ impl OutboxItem {
             last_errcode: None,
             last_error: None,
             wecom_id: None,
+            moment_id: None,
             sent_at: None,
             next_sync_at: None,
         }

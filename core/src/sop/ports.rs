@@ -9,10 +9,11 @@ use crate::contacts::Page;
 use crate::store::StoreError;
 use crate::tenants::{Tenant, TenantId};
 use crate::wecom::api::{
-    AddMsgTemplateResult, GroupMsgSendResult, MomentTask, MomentTaskResult, MsgTemplate,
-    OAuthIdentity, WeComError,
+    AddMsgTemplateResult, GroupMsgSendResult, MomentPublish, MomentTask, MomentTaskResult,
+    MsgTemplate, OAuthIdentity, WeComError,
 };
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 use std::future::Future;
 
 /// Something the due index says is due.
@@ -309,6 +310,13 @@ pub trait GroupDirectory: Send + Sync {
         t: &TenantId,
         external_userid: &str,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Which of `userids` the directory records as having left the corp: dispatch creates
+    /// their tasks failed (`staff_left`) instead of reminding them.
+    fn departed_staff(
+        &self,
+        t: &TenantId,
+        userids: &[String],
+    ) -> impl Future<Output = Result<HashSet<String>, StoreError>> + Send;
 }
 
 /// The WeCom calls of the SOP module.
@@ -347,6 +355,12 @@ pub trait SopWeCom: Send + Sync {
         tenant: &Tenant,
         jobid: &str,
     ) -> impl Future<Output = Result<MomentTaskResult, WeComError>> + Send;
+    /// Every sender's publication status of a Moments post (`get_moment_task`).
+    fn moment_publications(
+        &self,
+        tenant: &Tenant,
+        moment_id: &str,
+    ) -> impl Future<Output = Result<Vec<MomentPublish>, WeComError>> + Send;
     /// Who a WeCom OAuth code belongs to (the tenant's app).
     fn oauth_identity(
         &self,

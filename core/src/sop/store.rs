@@ -389,6 +389,7 @@ fn outbox_from_item(item: &AttrMap) -> Result<OutboxItem, StoreError> {
         last_errcode: item.n_opt("last_errcode")?,
         last_error: item.s_opt("last_error").map(str::to_string),
         wecom_id: item.s_opt("wecom_id").map(str::to_string),
+        moment_id: item.s_opt("moment_id").map(str::to_string),
         sent_at: opt_ts(item, "sent_at")?,
         next_sync_at: opt_ts(item, "next_sync_at")?,
     })
@@ -1310,6 +1311,7 @@ impl OutboxStore for DynamoSop {
             .set_opt("last_errcode", o.last_errcode.map(n))
             .set_opt("last_error", o.last_error.as_deref().map(s))
             .set_opt("wecom_id", o.wecom_id.as_deref().map(s))
+            .set_opt("moment_id", o.moment_id.as_deref().map(s))
             .set_opt("sent_at", o.sent_at.map(ts))
             .set_opt("next_sync_at", o.next_sync_at.map(ts))
             .remove("claim_until");

@@ -4,8 +4,8 @@
 use super::ports::SopWeCom;
 use crate::tenants::Tenant;
 use crate::wecom::api::{
-    AddMsgTemplateResult, AppMessage, CorpCredentials, GroupMsgSendResult, MomentTask,
-    MomentTaskResult, MsgTemplate, OAuthIdentity, WeComClient, WeComError,
+    AddMsgTemplateResult, AppMessage, CorpCredentials, GroupMsgSendResult, MomentPublish,
+    MomentTask, MomentTaskResult, MsgTemplate, OAuthIdentity, WeComClient, WeComError,
 };
 
 /// The app credentials (reminders, OAuth).
@@ -87,6 +87,15 @@ impl SopWeCom for WeComClient {
         jobid: &str,
     ) -> Result<MomentTaskResult, WeComError> {
         self.get_moment_task_result(&contact_credentials(tenant), jobid)
+            .await
+    }
+
+    async fn moment_publications(
+        &self,
+        tenant: &Tenant,
+        moment_id: &str,
+    ) -> Result<Vec<MomentPublish>, WeComError> {
+        self.get_moment_task_all(&contact_credentials(tenant), moment_id)
             .await
     }
 

@@ -158,6 +158,7 @@ where
         source: &r.source,
         creds: &creds,
         tenant: &t,
+        events: &r.publisher,
     };
     let budget = RunBudget {
         deadline: Instant::now() + r.settings.run_for,

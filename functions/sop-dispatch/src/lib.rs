@@ -8,7 +8,9 @@
 //!    outage (marked late): resolves the targets against the directory, creates one task
 //!    per (occurrence, target, staff member) with deterministic keys and conditional writes,
 //!    reserving WeCom's receive quota atomically (a task over quota is stored failed with
-//!    the rule), then moves the plan's next time on with a condition;
+//!    the rule; a task whose staff member the directory records as departed is stored
+//!    failed `staff_left`, reserves nothing and reminds nobody), then moves the plan's next
+//!    time on with a condition;
 //! 3. records one outbox entry per staff member (the reminder) and, where the tenant enables
 //!    it, the WeCom mass-message or moments task, and attempts them under a claim;
 //! 4. retries outbox entries whose backoff has passed; after [`MAX_ATTEMPTS`] an entry is
@@ -60,6 +62,13 @@ const CHATS_PER_TEMPLATE: usize = 2000;
 const CUSTOMERS_PER_TEMPLATE: usize = 10_000;
 /// The staff placeholder of a journey task whose customer has no staff contact.
 const NO_STAFF: &str = "-";
+
+/// The task, created failed because its staff member left the corp.
+fn staff_left(mut task: Task) -> Task {
+    task.status = TaskStatus::Failed;
+    task.failure = Some(Failure::staff_left());
+    task
+}
 
 /// The journey tasks of one occurrence: the occurrence and (run index, task) pairs.
 type Batch = (Occurrence, Vec<(usize, NewTask)>);
@@ -387,19 +396,31 @@ where
         match &plan.spec {
             PlanSpec::Group { targets, .. } | PlanSpec::Calendar { targets, .. } => {
                 let groups = resolve_groups(&self.directory, &self.store, t, targets).await?;
+                let owners: Vec<String> = groups.iter().filter_map(|g| g.owner.clone()).collect();
+                let departed = self.directory.departed_staff(t, &owners).await?;
                 let tasks: Vec<NewTask> = groups
                     .iter()
                     .map(|g| {
                         let owner = g.owner.clone().unwrap_or_default();
-                        NewTask {
-                            task: base(
-                                Target::Group {
-                                    chat_id: g.chat_id.clone(),
-                                },
-                                &owner,
-                                g.name.clone(),
-                            ),
-                            slots: quota::group_slots(quota_rule, &g.chat_id, date),
+                        let task = base(
+                            Target::Group {
+                                chat_id: g.chat_id.clone(),
+                            },
+                            &owner,
+                            g.name.clone(),
+                        );
+                        if departed.contains(&owner) {
+                            // The owner left: nobody can push to the group; nothing is
+                            // reserved, nobody is reminded.
+                            NewTask {
+                                task: staff_left(task),
+                                slots: Vec::new(),
+                            }
+                        } else {
+                            NewTask {
+                                task,
+                                slots: quota::group_slots(quota_rule, &g.chat_id, date),
+                            }
                         }
                     })
                     .collect();
@@ -408,7 +429,9 @@ where
                 // Per owner: the groups still to push in this occurrence.
                 let mut per_staff: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 for (o, nt) in outcomes.iter().zip(&tasks) {
-                    if !matches!(o, Created::QuotaFailed(_)) {
+                    if nt.task.status == TaskStatus::Pending
+                        && !matches!(o, Created::QuotaFailed(_))
+                    {
                         if let Some(chat) = nt.task.target.chat_id() {
                             per_staff
                                 .entry(nt.task.staff.clone())
@@ -440,24 +463,37 @@ where
                 audience_tags,
                 ..
             } => {
+                let departed = self.directory.departed_staff(t, senders).await?;
                 let tasks: Vec<NewTask> = senders
                     .iter()
-                    .map(|s| NewTask {
-                        task: base(Target::Audience, s, None),
-                        slots: Vec::new(),
+                    .map(|s| {
+                        let task = base(Target::Audience, s, None);
+                        NewTask {
+                            task: if departed.contains(s) {
+                                staff_left(task)
+                            } else {
+                                task
+                            },
+                            slots: Vec::new(),
+                        }
                     })
                     .collect();
                 let outcomes = self.store.create_tasks(t, tasks.clone()).await?;
                 report.count(&outcomes, &tasks);
-                for s in senders {
+                let present: Vec<String> = senders
+                    .iter()
+                    .filter(|s| !departed.contains(*s))
+                    .cloned()
+                    .collect();
+                for s in &present {
                     outbox.push(OutboxKind::Reminder {
                         staff: s.clone(),
                         tasks: 1,
                     });
                 }
-                if tenant.settings.create_wecom_moment_tasks {
+                if tenant.settings.create_wecom_moment_tasks && !present.is_empty() {
                     outbox.push(OutboxKind::MomentTask {
-                        senders: senders.clone(),
+                        senders: present,
                         tags: audience_tags.clone(),
                     });
                 }
@@ -739,19 +775,38 @@ where
                             Vec::new(),
                         )
                     });
-                let staff_list = self
+                let all_staff = self
                     .directory
                     .customer_staff(t, &run.external_userid)
                     .await?;
+                let departed = self.directory.departed_staff(t, &all_staff).await?;
+                let staff_list: Vec<String> = all_staff
+                    .iter()
+                    .filter(|u| !departed.contains(*u))
+                    .cloned()
+                    .collect();
                 let staff = run
                     .replied_to
                     .clone()
                     .filter(|u| staff_list.contains(u))
                     .or_else(|| staff_list.first().cloned());
+                // Every contact of the customer left: the task goes to the one who would
+                // have had it, failed.
+                let left = match &staff {
+                    None => run
+                        .replied_to
+                        .clone()
+                        .filter(|u| all_staff.contains(u))
+                        .or_else(|| all_staff.first().cloned()),
+                    Some(_) => None,
+                };
                 let target = Target::Customer {
                     external_userid: run.external_userid.clone(),
                 };
-                let staff_id = staff.clone().unwrap_or_else(|| NO_STAFF.to_string());
+                let staff_id = staff
+                    .clone()
+                    .or_else(|| left.clone())
+                    .unwrap_or_else(|| NO_STAFF.to_string());
                 let key = TaskKey {
                     plan_id: plan.plan_id.clone(),
                     occurrence_id: occ_id.clone(),
@@ -769,6 +824,9 @@ where
                             local_date(due, tz),
                         ),
                     ),
+                    None if left.is_some() => {
+                        (TaskStatus::Failed, Some(Failure::staff_left()), Vec::new())
+                    }
                     None => (TaskStatus::Failed, Some(Failure::no_staff()), Vec::new()),
                 };
                 entry.1.push((

@@ -3,8 +3,11 @@
 //!
 //! - `get_groupmsg_send_result`: status 1 (sent) marks the task done (by WeCom); status 2
 //!   fails it "not a friend"; status 3 fails it "quota reached at WeCom".
-//! - `get_moment_task_result`: when WeCom finished the task, a non-zero errcode fails every
-//!   sender's task with it; senders WeCom refused fail; the others are done.
+//! - `get_moment_task_result`: when WeCom finished creating the post, a non-zero errcode
+//!   fails every sender's task with it (`wecom`); senders WeCom refused fail
+//!   (`wecom_refused`); the post's `moment_id` is kept on the entry.
+//! - `get_moment_task` (by `moment_id`): a sender whose `publish_status` is 1 (published)
+//!   is done (by WeCom); one who has not published yet stays pending.
 //!
 //! An entry is synced until all its targets are settled or [`SYNC_FOR`] has passed.
 //!
@@ -18,7 +21,7 @@ use scrm_core::sop::{
 };
 use scrm_core::store::StoreError;
 use scrm_core::tenants::{Tenant, TenantId, TenantLookup};
-use scrm_core::wecom::api::SendStatus;
+use scrm_core::wecom::api::{MomentPublish, SendStatus};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -220,36 +223,80 @@ impl<S: TaskStore + OutboxStore, W: SopWeCom, T: TenantLookup> ResultSync<S, W, 
                 }
             },
             OutboxKind::MomentTask { senders, .. } => {
-                match self.wecom.moment_task_result(tenant, &wecom_id).await {
-                    Ok(result) if result.is_done() => {
-                        let outcome = result.result.unwrap_or_default();
-                        let refused: Vec<String> = outcome
-                            .invalid_sender_list
-                            .map(|l| l.user_list)
-                            .unwrap_or_default();
-                        for s in senders {
-                            let o = if outcome.errcode != 0 {
-                                Err(Failure::wecom(outcome.errcode))
-                            } else if refused.contains(s) {
-                                Err(Failure {
-                                    code: "wecom_refused".into(),
-                                    message: "WeCom refused this staff member as a sender".into(),
-                                    errcode: None,
-                                })
+                // 1. Once WeCom finished creating the post: failures, and the post's id.
+                if item.moment_id.is_none() {
+                    match self.wecom.moment_task_result(tenant, &wecom_id).await {
+                        Ok(result) if result.is_done() => {
+                            let outcome = result.result.unwrap_or_default();
+                            let refused: Vec<String> = outcome
+                                .invalid_sender_list
+                                .map(|l| l.user_list)
+                                .unwrap_or_default();
+                            if outcome.errcode != 0 {
+                                for s in senders {
+                                    let failure = Err(Failure::wecom(outcome.errcode));
+                                    self.settle(t, key(Target::Audience, s), failure, now, report)
+                                        .await?;
+                                }
+                                settled_all = true;
                             } else {
-                                Ok(now)
-                            };
-                            self.settle(t, key(Target::Audience, s), o, now, report)
-                                .await?;
+                                for s in senders.iter().filter(|s| refused.contains(*s)) {
+                                    let failure = Err(Failure {
+                                        code: "wecom_refused".into(),
+                                        message: "WeCom refused this staff member as a sender"
+                                            .into(),
+                                        errcode: None,
+                                    });
+                                    self.settle(t, key(Target::Audience, s), failure, now, report)
+                                        .await?;
+                                }
+                                match outcome.moment_id.filter(|m| !m.is_empty()) {
+                                    Some(moment_id) => item.moment_id = Some(moment_id),
+                                    None if refused.len() >= senders.len() => settled_all = true,
+                                    None => {
+                                        report.errors += 1;
+                                        tracing::warn!(jobid = %wecom_id, "moments task finished without a moment_id");
+                                        item.last_error = Some(
+                                            "moments task finished without a moment_id".into(),
+                                        );
+                                    }
+                                }
+                            }
                         }
-                        settled_all = true;
+                        Ok(_) => {}
+                        Err(e) => {
+                            report.errors += 1;
+                            tracing::warn!(jobid = %wecom_id, error = %e, "moment task result unavailable; will retry");
+                            item.last_errcode = e.errcode();
+                            item.last_error = Some(e.to_string());
+                        }
                     }
-                    Ok(_) => {}
-                    Err(e) => {
-                        report.errors += 1;
-                        tracing::warn!(jobid = %wecom_id, error = %e, "moment task result unavailable; will retry");
-                        item.last_errcode = e.errcode();
-                        item.last_error = Some(e.to_string());
+                }
+                // 2. Who actually published it: only they are done.
+                if let Some(moment_id) = item.moment_id.clone() {
+                    match self.wecom.moment_publications(tenant, &moment_id).await {
+                        Ok(list) => {
+                            for s in senders {
+                                let published =
+                                    list.iter().any(|p| &p.userid == s && p.published());
+                                if published {
+                                    self.settle(t, key(Target::Audience, s), Ok(now), now, report)
+                                        .await?;
+                                }
+                            }
+                            // Settled when every sender WeCom asked to publish did.
+                            settled_all = senders.iter().all(|s| {
+                                list.iter()
+                                    .filter(|p| &p.userid == s)
+                                    .all(MomentPublish::published)
+                            });
+                        }
+                        Err(e) => {
+                            report.errors += 1;
+                            tracing::warn!(moment_id = %moment_id, error = %e, "moment publication statuses unavailable; will retry");
+                            item.last_errcode = e.errcode();
+                            item.last_error = Some(e.to_string());
+                        }
                     }
                 }
             }

@@ -295,11 +295,43 @@ async fn moments_plans_remind_each_sender_and_create_the_wecom_moments_task() {
         json!(["etVip"])
     );
     assert_eq!(tasks[0]["attachments"][0]["msgtype"], "image");
+    // WeCom finished creating the post, but nobody has published it: nothing is done.
     w.at("2026-05-02T12:10:00Z");
     let report = w.sync().await;
-    assert_eq!(report["done"], 2, "{report}");
-    let done = w.tasks(&id, "20260502T1200Z").await;
-    assert!(done
+    assert_eq!(report["done"], 0, "{report}");
+    let status_of = |tasks: &[scrm_core::sop::Task], staff: &str| {
+        tasks.iter().find(|t| t.staff == staff).unwrap().status
+    };
+    let pending = w.tasks(&id, "20260502T1200Z").await;
+    assert!(pending
         .iter()
-        .all(|t| t.status == scrm_core::sop::TaskStatus::Done));
+        .all(|t| t.status == scrm_core::sop::TaskStatus::Pending));
+    // alice publishes: only her task is done, by WeCom.
+    let moment = w.fake.moment_ids(w.corp()).pop().unwrap();
+    assert!(w.fake.set_moment_publish_status(&moment, "alice", 1));
+    w.at("2026-05-02T12:20:00Z");
+    let report = w.sync().await;
+    assert_eq!(report["done"], 1, "{report}");
+    let tasks = w.tasks(&id, "20260502T1200Z").await;
+    assert_eq!(status_of(&tasks, "alice"), scrm_core::sop::TaskStatus::Done);
+    assert_eq!(
+        tasks.iter().find(|t| t.staff == "alice").unwrap().done_by,
+        Some(scrm_core::sop::DoneBy::Wecom)
+    );
+    assert_eq!(
+        status_of(&tasks, "bob"),
+        scrm_core::sop::TaskStatus::Pending
+    );
+    // bob publishes later: done; the entry is settled and not read again.
+    assert!(w.fake.set_moment_publish_status(&moment, "bob", 1));
+    w.at("2026-05-02T12:30:00Z");
+    let report = w.sync().await;
+    assert_eq!(report["done"], 1, "{report}");
+    let calls = w.fake.calls(paths::GET_MOMENT_TASK);
+    w.at("2026-05-02T12:40:00Z");
+    let report = w.sync().await;
+    assert_eq!(report["entries"], 0, "{report}");
+    assert_eq!(w.fake.calls(paths::GET_MOMENT_TASK), calls);
+    // The jobid was read until the post existed, then only the post's statuses.
+    assert_eq!(w.fake.calls(paths::GET_MOMENT_TASK_RESULT), 1);
 }

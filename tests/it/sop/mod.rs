@@ -3,6 +3,7 @@
 //! re-firing and overlap, outage catch-up, reminder retries, receive quotas, events that
 //! fail tasks, execution figures, the staff task center and the plans API.
 mod admin;
+mod departures;
 mod dispatch;
 mod events;
 mod figures;

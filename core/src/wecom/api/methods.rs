@@ -68,6 +68,18 @@ impl WeComClient {
         }
     }
 
+    /// `GET externalcontact/get_follow_user_list`: the members with customer contact
+    /// enabled (within the app's visible range). Members who left the corp are not
+    /// listed. No paging.
+    pub async fn get_follow_user_list(
+        &self,
+        creds: &CorpCredentials,
+    ) -> Result<Vec<String>, WeComError> {
+        let call = Call::get(paths::GET_FOLLOW_USER_LIST, Vec::new());
+        let r: FollowUserListResponse = self.call(creds, &call).await?;
+        Ok(r.follow_user)
+    }
+
     /// `GET externalcontact/get`: one page of a customer's detail (`cursor` = the previous
     /// page's `next_cursor`, empty for the first).
     pub async fn get_external_contact(
@@ -394,6 +406,48 @@ impl WeComClient {
     ) -> Result<MomentTaskResult, WeComError> {
         let call = Call::get(paths::GET_MOMENT_TASK_RESULT, vec![("jobid", jobid)]);
         self.call(creds, &call).await
+    }
+
+    /// `POST externalcontact/get_moment_task`: one page of the members' publication
+    /// statuses of a post (`moment_id` from [`MomentTaskOutcome`]; `limit` ≤1000).
+    pub async fn get_moment_task(
+        &self,
+        creds: &CorpCredentials,
+        moment_id: &str,
+        cursor: &str,
+        limit: u32,
+    ) -> Result<MomentTaskPage, WeComError> {
+        if moment_id.is_empty() {
+            return Err(WeComError::InvalidRequest(
+                "get_moment_task needs a moment_id".into(),
+            ));
+        }
+        let body = MomentTaskRequest {
+            moment_id,
+            limit: limit.clamp(1, limits::MOMENT_TASK_PAGE),
+            cursor,
+        };
+        self.call(creds, &Call::post(paths::GET_MOMENT_TASK, &body)?)
+            .await
+    }
+
+    /// Every member's publication status of a Moments post.
+    pub async fn get_moment_task_all(
+        &self,
+        creds: &CorpCredentials,
+        moment_id: &str,
+    ) -> Result<Vec<MomentPublish>, WeComError> {
+        let mut pager = Pager::new(paths::GET_MOMENT_TASK);
+        let mut all = Vec::new();
+        loop {
+            let page = self
+                .get_moment_task(creds, moment_id, &pager.cursor, limits::MOMENT_TASK_PAGE)
+                .await?;
+            all.extend(page.task_list);
+            if !pager.advance(page.next_cursor)? {
+                return Ok(all);
+            }
+        }
     }
 
     /// `GET auth/getuserinfo?code=…`: who a web OAuth code belongs to (staff login). Codes

@@ -35,6 +35,8 @@ pub use types::*;
 pub mod paths {
     /// Access token.
     pub const GETTOKEN: &str = "gettoken";
+    /// Members with customer contact enabled.
+    pub const GET_FOLLOW_USER_LIST: &str = "externalcontact/get_follow_user_list";
     /// A member's customers.
     pub const EXTERNAL_CONTACT_LIST: &str = "externalcontact/list";
     /// A customer's detail.
@@ -63,6 +65,8 @@ pub mod paths {
     pub const ADD_MOMENT_TASK: &str = "externalcontact/add_moment_task";
     /// Result of a Moments task.
     pub const GET_MOMENT_TASK_RESULT: &str = "externalcontact/get_moment_task_result";
+    /// Members' publication statuses of a Moments post.
+    pub const GET_MOMENT_TASK: &str = "externalcontact/get_moment_task";
     /// OAuth code → member.
     pub const AUTH_GETUSERINFO: &str = "auth/getuserinfo";
     /// A member.

@@ -42,6 +42,8 @@ pub mod limits {
     pub const MOMENT_SENDERS: usize = 100_000;
     /// `get_groupmsg_task` / `get_groupmsg_send_result` records per page.
     pub const GROUPMSG_PAGE: u32 = 1_000;
+    /// `get_moment_task` records per page.
+    pub const MOMENT_TASK_PAGE: u32 = 1_000;
 }
 
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -1309,7 +1311,50 @@ impl MomentTaskResult {
     }
 }
 
+#[derive(Serialize)]
+pub(crate) struct MomentTaskRequest<'a> {
+    pub moment_id: &'a str,
+    pub limit: u32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub cursor: &'a str,
+}
+
+/// One member's part of a Moments post (`get_moment_task`): creating the task with
+/// `add_moment_task` only asks members to publish; this says whether they did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MomentPublish {
+    /// The member.
+    pub userid: String,
+    /// 0 not published, 1 published: an open enum (see [`MomentPublish::published`]).
+    #[serde(default)]
+    pub publish_status: i64,
+}
+
+impl MomentPublish {
+    /// Whether the member published the post (status 1; anything else is "not yet").
+    pub fn published(&self) -> bool {
+        self.publish_status == 1
+    }
+}
+
+/// One page of `get_moment_task`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct MomentTaskPage {
+    /// Members of this page.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub task_list: Vec<MomentPublish>,
+    /// Empty when done.
+    #[serde(default)]
+    pub next_cursor: String,
+}
+
 // ----- identity ------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub(crate) struct FollowUserListResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub follow_user: Vec<String>,
+}
 
 #[derive(Deserialize)]
 pub(crate) struct GetUserInfoResponse {

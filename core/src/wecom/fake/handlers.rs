@@ -5,7 +5,7 @@ use super::model::*;
 use crate::wecom::api::paths;
 use rand::Rng;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// An errcode and its message, or the fields of a successful answer.
@@ -44,6 +44,7 @@ pub(super) fn fault_message(code: i64) -> &'static str {
 pub(super) fn method_of(path: &str) -> Option<&'static str> {
     Some(match path {
         paths::GETTOKEN
+        | paths::GET_FOLLOW_USER_LIST
         | paths::EXTERNAL_CONTACT_LIST
         | paths::EXTERNAL_CONTACT_GET
         | paths::GET_MOMENT_TASK_RESULT
@@ -60,6 +61,7 @@ pub(super) fn method_of(path: &str) -> Option<&'static str> {
         | paths::GET_GROUPMSG_TASK
         | paths::GET_GROUPMSG_SEND_RESULT
         | paths::ADD_MOMENT_TASK
+        | paths::GET_MOMENT_TASK
         | paths::UNIONID_TO_EXTERNAL_USERID => "POST",
         _ => return None,
     })
@@ -192,6 +194,7 @@ impl State {
     ) -> Reply {
         let corp_id = token.corp_id.clone();
         match path {
+            paths::GET_FOLLOW_USER_LIST => self.get_follow_user_list(&corp_id),
             paths::EXTERNAL_CONTACT_LIST => self.external_contact_list(&corp_id, query),
             paths::EXTERNAL_CONTACT_GET => self.external_contact_get(&corp_id, query),
             paths::BATCH_GET_BY_USER => self.batch_get_by_user(&corp_id, body),
@@ -206,11 +209,25 @@ impl State {
             paths::GET_GROUPMSG_SEND_RESULT => self.get_groupmsg_send_result(&corp_id, body),
             paths::ADD_MOMENT_TASK => self.add_moment_task(&corp_id, body),
             paths::GET_MOMENT_TASK_RESULT => self.get_moment_task_result(&corp_id, query),
+            paths::GET_MOMENT_TASK => self.get_moment_task(&corp_id, body),
             paths::AUTH_GETUSERINFO => self.auth_getuserinfo(&corp_id, query),
             paths::USER_GET => self.user_get(&corp_id, query),
             paths::UNIONID_TO_EXTERNAL_USERID => self.unionid_to_external_userid(&corp_id, body),
             _ => fail(40058, "unknown api"),
         }
+    }
+
+    /// Every member except those who left (the fake treats every member as having customer
+    /// contact enabled), ordered by userid.
+    fn get_follow_user_list(&mut self, corp_id: &str) -> Reply {
+        let corp = self.corp(corp_id);
+        let ids: Vec<&String> = corp
+            .staff
+            .values()
+            .filter(|s| s.status != FakeStaffStatus::Resigned)
+            .map(|s| &s.userid)
+            .collect();
+        Ok(json!({"follow_user": ids}))
     }
 
     fn external_contact_list(&mut self, corp_id: &str, query: &HashMap<String, String>) -> Reply {
@@ -743,10 +760,32 @@ impl State {
         let corp = self.corp(corp_id);
         let invalid: Vec<&String> = senders.iter().filter(|s| !corp.is_active(s)).collect();
         let jobid = format!("job{}{seq}", random_hex(8));
+        let moment_id = format!("moment{seq}");
+        // Without a sender list every active member is asked to publish.
+        let publishers: BTreeMap<String, i64> = if senders.is_empty() {
+            corp.staff
+                .values()
+                .filter(|s| s.status == FakeStaffStatus::Active)
+                .map(|s| (s.userid.clone(), 0))
+                .collect()
+        } else {
+            senders
+                .iter()
+                .filter(|s| corp.is_active(s))
+                .map(|s| (s.clone(), 0))
+                .collect()
+        };
+        corp.moments.insert(
+            moment_id.clone(),
+            FakeMoment {
+                created: seq,
+                publish: publishers,
+            },
+        );
         let outcome = json!({
             "errcode": 0,
             "errmsg": "ok",
-            "moment_id": format!("moment{seq}"),
+            "moment_id": moment_id,
             "invalid_sender_list": {"user_list": invalid, "department_list": []},
             "invalid_external_contact_list": {"tag_list": []},
         });
@@ -760,6 +799,22 @@ impl State {
             return fail(40058, "invalid jobid");
         };
         Ok(json!({"status": 3, "type": "add_moment_task", "result": outcome}))
+    }
+
+    fn get_moment_task(&mut self, corp_id: &str, body: &Value) -> Reply {
+        let limit = int_field(body, "limit").unwrap_or(500).clamp(1, 1000) as usize;
+        let offset = parse_cursor(str_field(body, "cursor"))?;
+        let corp = self.corp(corp_id);
+        let Some(moment) = str_field(body, "moment_id").and_then(|m| corp.moments.get(m)) else {
+            return fail(40058, "invalid moment_id");
+        };
+        let list: Vec<Value> = moment
+            .publish
+            .iter()
+            .map(|(userid, status)| json!({"userid": userid, "publish_status": status}))
+            .collect();
+        let (task_list, next_cursor) = page(&list, offset, limit);
+        Ok(json!({"task_list": task_list, "next_cursor": next_cursor}))
     }
 
     fn auth_getuserinfo(&mut self, corp_id: &str, query: &HashMap<String, String>) -> Reply {

@@ -343,6 +343,36 @@ impl FakeWeCom {
         })
     }
 
+    // ----- moments -------------------------------------------------------------------
+
+    /// The moment_ids `add_moment_task` created for a corp, oldest first.
+    pub fn moment_ids(&self, corp_id: &str) -> Vec<String> {
+        self.with(|s| {
+            let mut ids: Vec<(u64, String)> = s
+                .corp(corp_id)
+                .moments
+                .iter()
+                .map(|(id, m)| (m.created, id.clone()))
+                .collect();
+            ids.sort();
+            ids.into_iter().map(|(_, id)| id).collect()
+        })
+    }
+
+    /// Sets a member's publication status of a Moments post in `get_moment_task` (0 not
+    /// published, 1 published). `false` if the member was not asked to publish it.
+    pub fn set_moment_publish_status(&self, moment_id: &str, userid: &str, status: i64) -> bool {
+        self.with(|s| {
+            s.corps
+                .values_mut()
+                .filter_map(|c| c.moments.get_mut(moment_id))
+                .filter_map(|m| m.publish.get_mut(userid))
+                .map(|entry| *entry = status)
+                .count()
+                > 0
+        })
+    }
+
     // ----- fault injection ---------------------------------------------------------
 
     /// Every issued token answers 42001 (expired) from now on.

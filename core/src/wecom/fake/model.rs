@@ -346,6 +346,15 @@ pub(super) struct OAuthCode {
     pub reusable: bool,
 }
 
+/// A Moments post created through `add_moment_task`: each sender's publication status
+/// (0 not published, 1 published), as `get_moment_task` reports it.
+#[derive(Clone, Debug)]
+pub(super) struct FakeMoment {
+    /// Server sequence number at creation (orders posts).
+    pub created: u64,
+    pub publish: BTreeMap<String, i64>,
+}
+
 /// One corp's data.
 #[derive(Default, Debug)]
 pub(super) struct CorpData {
@@ -359,6 +368,8 @@ pub(super) struct CorpData {
     pub unionids: HashMap<String, UnionMapping>,
     pub msg_tasks: BTreeMap<String, MsgTask>,
     pub moment_jobs: HashMap<String, Value>,
+    /// moment_id → the post's senders.
+    pub moments: BTreeMap<String, FakeMoment>,
 }
 
 impl CorpData {
