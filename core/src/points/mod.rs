@@ -7,6 +7,7 @@
 //!   idempotency record, re-plan on contention; a retried key answers the first result.
 //! - [`earn`], [`jobs`], [`sweep`]: the rules applied (check-in, profile, follows,
 //!   newcomer, zero-on-leave), bulk operations and resumable jobs, the expiry sweep.
+//! - [`session`]: customer tokens, minted only on a server's word (an API key).
 //! - [`ports`]: what these need, by capability; [`dynamo`] implements them on the ledger
 //!   table (layout in [`keys`]); [`directory`] reads memberships from [`crate::contacts`].
 //!
@@ -27,6 +28,7 @@ pub mod plan;
 pub mod ports;
 pub mod rewards;
 pub mod rules;
+pub mod session;
 pub mod sweep;
 pub mod views;
 

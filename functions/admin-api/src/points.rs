@@ -1,7 +1,10 @@
 //! Admin routes of the points domain: earning rules; award, deduct and clear for many
 //! customers, awards to every member of chosen groups, CSV imports (small ones inline,
 //! large ones as resumable jobs); the rewards catalogue; and the views (a customer's
-//! balance, streaks and ledger; a group's day; groups by check-in rate; a day's flows).
+//! balance, streaks and ledger; a group's day; groups by check-in rate; a day's flows);
+//! and customer sessions for the merchant's H5 pages ([`sessions`]).
+pub mod sessions;
+
 use crate::{AdminApi, Matched, Route};
 use futures::StreamExt;
 use lambda_http::{Body, Request, Response};
@@ -105,6 +108,11 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/points/days/{date}",
         role: Role::Viewer,
+    },
+    Route {
+        method: "POST",
+        path: sessions::PATH,
+        role: Role::Operator,
     },
 ];
 
@@ -220,6 +228,9 @@ pub async fn handle(
     matched: &Matched,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    if matched.route.path == sessions::PATH {
+        return sessions::handle(api, principal, matched, req).await;
+    }
     let tenant = &principal.tenant;
     let points = DynamoPoints::new(api.db.clone());
     let directory = DynamoDirectory::new(api.db.clone());

@@ -2,12 +2,17 @@
 //! completion, follow confirmation, balance and history, rewards and redemption.
 //!
 //! A customer is identified only by a signed, expiring token bound to the tenant and the
-//! customer (`Authorization: Bearer <token>`, see [`scrm_core::tokens`]). The page obtains
-//! it from `POST /v1/session`: after WeChat OAuth on the merchant's official account (or
-//! mini-program) the page's backend has the user's `unionid` and `openid`; this endpoint
-//! asks WeCom (`externalcontact/unionid_to_external_userid`, with the tenant's
-//! customer-contact secret) which customer of the corp that is, and issues the token for
-//! that external_userid. WeChat users who are not (yet) the corp's customers get no token.
+//! customer (`Authorization: Bearer <token>`, see [`scrm_core::tokens`]). This API never
+//! mints one: no unauthenticated request can obtain a customer token. The merchant's H5
+//! backend gets it from the admin API (`POST /v1/customer-sessions`, a tenant API key)
+//! after doing WeChat OAuth itself, and hands it to its page (see
+//! [`scrm_core::points::session`] for why the browser's word is not enough).
+//!
+//! Browsers call it cross-origin (the merchant's H5 domain), so preflight requests
+//! (`OPTIONS`) are answered here and every answer carries `Access-Control-Allow-Origin:
+//! *`. A wildcard is safe: the credential is a bearer token the page sends explicitly,
+//! never a cookie, so another site cannot act with it.
+use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
 use scrm_core::clock::Clock;
 use scrm_core::config::Secret;
@@ -19,15 +24,11 @@ use scrm_core::points::ports::{HistoryRead, RewardStore};
 use scrm_core::points::rules::CustomerProfile;
 use scrm_core::points::{Account, CustomerId, DynamoPoints, IdempotencyKey, Origin, When};
 use scrm_core::tenants::{DynamoTenants, Tenant, TenantId, TenantLookup};
-use scrm_core::tokens::{self, Claims, TokenKind};
-use scrm_core::wecom::api::{CorpCredentials, UnionIdLookup, WeComClient, WeComError};
+use scrm_core::tokens::{self, TokenKind};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tracing::Instrument;
-
-/// How long a customer token is valid.
-pub const TOKEN_TTL: chrono::Duration = chrono::Duration::hours(2);
 
 /// Everything the customer API needs, built once per container.
 pub struct CustomerApi {
@@ -35,19 +36,23 @@ pub struct CustomerApi {
     pub points: DynamoPoints,
     /// The directory (the customer's groups, for the per-group check-in views).
     pub directory: DynamoDirectory,
-    /// Tenants (timezone, WeCom secret).
+    /// Tenants (timezone).
     pub tenants: DynamoTenants,
-    /// WeCom's API (unionid → external_userid).
-    pub wecom: WeComClient,
     /// Time.
     pub clock: Arc<dyn Clock>,
-    /// The key customer tokens are signed with.
+    /// The key customer tokens are verified with (the admin API signs with the same key).
     pub signing_key: Secret,
 }
 
+/// CORS: the methods the routes use.
+pub const CORS_ALLOW_METHODS: &str = "GET, POST, PUT, OPTIONS";
+/// CORS: the request headers a page sends.
+pub const CORS_ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key";
+/// CORS: how long a browser may cache a preflight answer, seconds.
+pub const CORS_MAX_AGE: &str = "600";
+
 /// The routes: (method, path template). Documented in `docs/customer-api.yaml`.
 pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/v1/session"),
     ("POST", "/v1/check-in"),
     ("GET", "/v1/me"),
     ("GET", "/v1/me/ledger"),
@@ -99,8 +104,12 @@ pub async fn handle(
         tenant = tracing::field::Empty,
         route = tracing::field::Empty
     );
-    let result = dispatch(api, &req).instrument(span.clone()).await;
-    Ok(match result {
+    let result = if req.method() == lambda_http::http::Method::OPTIONS {
+        preflight(&req)
+    } else {
+        dispatch(api, &req).instrument(span.clone()).await
+    };
+    let mut resp = match result {
         Ok(resp) => resp,
         Err(err) => {
             let _enter = span.enter();
@@ -111,7 +120,36 @@ pub async fn handle(
             }
             err.into_response()
         }
-    })
+    };
+    resp.headers_mut()
+        .insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    Ok(resp)
+}
+
+/// A CORS preflight: 204 with what the page may send, for any served path; the usual
+/// 404 otherwise. Needs no token (browsers never send one on a preflight).
+fn preflight(req: &Request) -> Result<Response<Body>, ApiError> {
+    match route("OPTIONS", &http::segments(req)) {
+        Err(e) if e.status != 405 => Err(e),
+        _ => {
+            let mut resp = Response::new(Body::Empty);
+            *resp.status_mut() = lambda_http::http::StatusCode::NO_CONTENT;
+            let headers = resp.headers_mut();
+            headers.insert(
+                "access-control-allow-methods",
+                HeaderValue::from_static(CORS_ALLOW_METHODS),
+            );
+            headers.insert(
+                "access-control-allow-headers",
+                HeaderValue::from_static(CORS_ALLOW_HEADERS),
+            );
+            headers.insert(
+                "access-control-max-age",
+                HeaderValue::from_static(CORS_MAX_AGE),
+            );
+            Ok(resp)
+        }
+    }
 }
 
 /// The customer a valid token names, and their tenant.
@@ -150,92 +188,14 @@ async fn authenticate(api: &CustomerApi, req: &Request) -> Result<Caller, ApiErr
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SessionRequest {
-    corp_id: String,
-    unionid: String,
-    openid: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FollowRequest {
     channel: FollowChannel,
-}
-
-fn wecom_error(e: WeComError) -> ApiError {
-    tracing::warn!(error = %e, errcode = ?e.errcode(), "WeCom call failed");
-    if e.is_retryable() {
-        ApiError::new(503, "wecom_unavailable", "WeCom is busy; retry later")
-    } else {
-        ApiError::new(502, "wecom_error", "WeCom refused the look-up")
-    }
-}
-
-async fn session(api: &CustomerApi, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body: SessionRequest = http::parse_json(req)?;
-    let tenant_id =
-        TenantId::parse(&body.corp_id).map_err(|e| ApiError::validation(e.to_string()))?;
-    tracing::Span::current().record("tenant", tenant_id.as_str());
-    let bounded =
-        |v: &str| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic());
-    if !bounded(&body.unionid) || !bounded(&body.openid) {
-        return Err(ApiError::validation("unionid and openid are required"));
-    }
-    let tenant = api
-        .tenants
-        .tenant(&tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("unknown corp"))?;
-    let creds = CorpCredentials::new(tenant_id.as_str(), tenant.contact_secret.expose(), None);
-    let lookup = api
-        .wecom
-        .unionid_to_external_userid(&creds, &body.unionid, &body.openid)
-        .await
-        .map_err(wecom_error)?;
-    let external_userid = match lookup {
-        UnionIdLookup::Customer(id) => id,
-        UnionIdLookup::Pending(_) => {
-            return Err(ApiError::new(
-                403,
-                "not_a_customer",
-                "add the merchant's staff on WeCom first",
-            )
-            .with_details(json!({ "pending": true })))
-        }
-        UnionIdLookup::NotCustomer => {
-            return Err(ApiError::new(
-                403,
-                "not_a_customer",
-                "add the merchant's staff on WeCom first",
-            ))
-        }
-    };
-    let customer = CustomerId::parse(&external_userid)
-        .map_err(|_| ApiError::new(502, "wecom_error", "unexpected external_userid"))?;
-    let expires_at = (api.clock.now() + TOKEN_TTL).timestamp();
-    let token = tokens::issue(
-        &api.signing_key,
-        &Claims {
-            tenant: tenant_id.to_string(),
-            subject: customer.to_string(),
-            kind: TokenKind::Customer,
-            expires_at,
-        },
-    );
-    tracing::info!("customer session issued");
-    Ok(json_response(
-        200,
-        &json!({ "token": token, "expires_at": expires_at, "external_userid": customer }),
-    ))
 }
 
 async fn dispatch(api: &CustomerApi, req: &Request) -> Result<Response<Body>, ApiError> {
     let segs = http::segments(req);
     let (template, params) = route(req.method().as_str(), &segs)?;
     tracing::Span::current().record("route", template);
-    if template == "/v1/session" {
-        return session(api, req).await;
-    }
     let caller = authenticate(api, req).await?;
     let account = &caller.account;
     let when = When::new(api.clock.now(), caller.tenant.settings.tz());

@@ -7,7 +7,6 @@ use scrm_core::contacts::DynamoDirectory;
 use scrm_core::points::DynamoPoints;
 use scrm_core::store::Db;
 use scrm_core::tenants::DynamoTenants;
-use scrm_core::wecom::api::{DynamoTokenCache, WeComClient, WeComConfig};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -16,13 +15,10 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = aws_sdk_config().await;
     let db = Db::from_sdk_config(&sdk, config.tables.clone());
-    let cache = DynamoTokenCache::new(db.client.clone(), db.tables.tenants.clone());
-    let wecom = WeComClient::new(WeComConfig::new(&config.wecom_api_base), Arc::new(cache))?;
     let api = CustomerApi {
         points: DynamoPoints::new(db.clone()),
         directory: DynamoDirectory::new(db.clone()),
         tenants: DynamoTenants::new(db),
-        wecom,
         clock: Arc::new(SystemClock),
         signing_key: config.signing_key.clone(),
     };

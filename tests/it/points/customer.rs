@@ -1,4 +1,4 @@
-//! The customer API: sessions through WeCom's unionid look-up (fake server), tokens,
+//! The customer API: tokens (sessions are minted by the admin API, see `sessions`), CORS,
 //! check-ins (streaks, missed days, the tenant's midnight), profile completion, follows,
 //! balance and history, rewards and redemption.
 use super::{shanghai, World};
@@ -18,78 +18,6 @@ fn check_in_rules() -> Value {
             "cumulative_period": "month"
         }
     })
-}
-
-#[tokio::test]
-async fn a_session_is_issued_for_a_customer_found_through_wecom() {
-    let w = World::new().await;
-    let corp = w.tenant().as_str();
-    w.fake.map_unionid(corp, "union-1", "openid-1", "wmCust1");
-    w.fake
-        .map_unionid_pending(corp, "union-2", "openid-2", "pending-2");
-    let session = |unionid: &str, openid: &str| {
-        request(
-            "POST",
-            "/v1/session",
-            &[("content-type", "application/json")],
-            Some(
-                serde_json::to_vec(&json!({"corp_id": corp, "unionid": unionid, "openid": openid}))
-                    .unwrap(),
-            ),
-        )
-    };
-    let (status, body) = w.customer_call(session("union-1", "openid-1")).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["external_userid"], "wmCust1");
-    let token = body["token"].as_str().unwrap().to_string();
-    let claims = tokens::verify(
-        &Secret::new(TEST_SIGNING_KEY),
-        &token,
-        TokenKind::Customer,
-        w.clock.now(),
-    )
-    .unwrap();
-    assert_eq!(
-        (claims.tenant.as_str(), claims.subject.as_str()),
-        (corp, "wmCust1")
-    );
-    // The token works on the customer endpoints.
-    let (status, me) = w
-        .customer_call(request(
-            "GET",
-            "/v1/me",
-            &[("authorization", &format!("Bearer {token}"))],
-            None,
-        ))
-        .await;
-    assert_eq!((status, me["balance"].as_i64()), (200, Some(0)), "{me}");
-
-    let (status, body) = w.customer_call(session("union-2", "openid-2")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("not_a_customer"))
-    );
-    assert_eq!(body["error"]["details"]["pending"], true);
-    let (status, body) = w.customer_call(session("union-9", "openid-9")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("not_a_customer"))
-    );
-    // WeCom busy beyond the client's retries: a clear 503, no token.
-    w.fake
-        .fail_next("externalcontact/unionid_to_external_userid", 5, -1);
-    let (status, body) = w.customer_call(session("union-1", "openid-1")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (503, Some("wecom_unavailable")),
-        "{body}"
-    );
-    w.fake.clear_faults();
-    let (status, body) = w.customer_call(session("", "openid-9")).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("validation_failed"))
-    );
 }
 
 #[tokio::test]
@@ -559,4 +487,71 @@ async fn a_hundred_concurrent_redemptions_of_ten_in_stock_sell_exactly_ten() {
         .admin_get(&format!("/v1/points/rewards/{id}/redemptions?limit=100"))
         .await;
     assert_eq!(reds["redemptions"].as_array().unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn the_customer_api_answers_cors_preflights_without_a_token() {
+    let w = super::World::new().await;
+    let preflight = request(
+        "OPTIONS",
+        "/v1/rewards/r1/redeem",
+        &[
+            ("origin", "https://h5.shop.example"),
+            ("access-control-request-method", "POST"),
+            (
+                "access-control-request-headers",
+                "authorization, content-type, idempotency-key",
+            ),
+        ],
+        None,
+    );
+    let resp = customer_api_fn::handle(&w.customer, preflight)
+        .await
+        .unwrap();
+    let header = |resp: &lambda_http::Response<lambda_http::Body>, name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(resp.status().as_u16(), 204);
+    assert_eq!(
+        header(&resp, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    let methods = header(&resp, "access-control-allow-methods").unwrap();
+    assert!(
+        methods.contains("POST") && methods.contains("PUT"),
+        "{methods}"
+    );
+    let headers = header(&resp, "access-control-allow-headers").unwrap();
+    for h in ["authorization", "content-type", "idempotency-key"] {
+        assert!(headers.contains(h), "{headers}");
+    }
+    // Unknown paths stay unknown.
+    let resp = customer_api_fn::handle(&w.customer, request("OPTIONS", "/v1/nope", &[], None))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    // Actual answers carry the origin header too, errors included, so the page can read them.
+    let resp = customer_api_fn::handle(&w.customer, request("GET", "/v1/me", &[], None))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(
+        header(&resp, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    let bearer = format!("Bearer {}", w.token("wmCors"));
+    let resp = customer_api_fn::handle(
+        &w.customer,
+        request("GET", "/v1/me", &[("authorization", &bearer)], None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        header(&resp, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
 }

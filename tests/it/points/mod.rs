@@ -1,11 +1,12 @@
 //! Community points through the real handlers against DynamoDB Local (and the fake WeCom
-//! server for customer sessions): the ledger's invariants (property tests, concurrency,
+//! server for customer sessions minted through the admin API): the ledger's invariants (property tests, concurrency,
 //! transaction limits), the earning rules, the customer and admin endpoints, the domain
 //! events, bulk jobs, imports and the expiry sweep.
 mod admin;
 mod customer;
 mod events;
 mod ledger;
+mod sessions;
 mod sweep;
 
 use admin_api_fn::AdminApi;
@@ -21,12 +22,10 @@ use scrm_core::points::{Account, CustomerId, DynamoPoints, When};
 use scrm_core::store::{Db, ItemExt};
 use scrm_core::tenants::{TenantId, TenantSettings};
 use scrm_core::tokens::{self, Claims, TokenKind};
-use scrm_core::wecom::api::{DynamoTokenCache, RetryPolicy, WeComClient, WeComConfig};
 use scrm_core::wecom::fake::FakeWeCom;
 use scrm_tests::*;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// 2026-03-10 10:00 in Asia/Shanghai.
 pub fn shanghai(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -63,16 +62,6 @@ impl World {
         let recorder = Arc::new(RecordingPublisher::new());
         let fake = FakeWeCom::start().await.expect("start fake WeCom");
         fake.add_app(t.id().as_str(), "contact-secret", None);
-        let mut config = WeComConfig::new(fake.base_url());
-        config.retry = RetryPolicy {
-            busy_retries: 1,
-            rate_limit_attempts: 1,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(20),
-            budget: Duration::from_secs(2),
-        };
-        let cache = DynamoTokenCache::new(db.client.clone(), db.tables.tenants.clone());
-        let wecom = WeComClient::new(config, Arc::new(cache)).expect("client");
         let admin = AdminApi {
             tenants: scrm_core::tenants::DynamoTenants::new(db.clone()),
             db: db.clone(),
@@ -85,7 +74,6 @@ impl World {
             points: DynamoPoints::new(db.clone()),
             directory: DynamoDirectory::new(db.clone()),
             tenants: scrm_core::tenants::DynamoTenants::new(db.clone()),
-            wecom,
             clock: clock.clone(),
             signing_key: Secret::new(TEST_SIGNING_KEY),
         };

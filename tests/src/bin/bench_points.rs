@@ -346,16 +346,10 @@ async fn main() {
         .await
         .unwrap();
     let clock = Arc::new(FixedClock::new(Utc::now()));
-    let wecom = scrm_core::wecom::api::WeComClient::new(
-        scrm_core::wecom::api::WeComConfig::new("http://127.0.0.1:9/cgi-bin"),
-        Arc::new(scrm_core::wecom::api::MemoryTokenCache::new()),
-    )
-    .unwrap();
     let api = customer_api_fn::CustomerApi {
         points: DynamoPoints::new(db.clone()),
         directory: DynamoDirectory::new(db.clone()),
         tenants: scrm_core::tenants::DynamoTenants::new(db.clone()),
-        wecom,
         clock: clock.clone(),
         signing_key: Secret::new(scrm_tests::TEST_SIGNING_KEY),
     };
