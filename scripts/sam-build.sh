@@ -8,6 +8,7 @@
 #   scripts/sam-build.sh --config-env prod       # arm64 (needs the aarch64 Rust target)
 #   Extra arguments go to `sam build`.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

@@ -7,6 +7,7 @@
 #   scripts/test.sh -p scrm-core     # extra arguments go to `cargo test`
 #   scripts/test.sh -- points::      # ... including test-name filters
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -19,8 +20,15 @@ ensure_dynamodb_local
 RUN_DIR="$LOCAL_DIR/test"
 mkdir -p "$RUN_DIR"
 DDB_PID=""
+CARGO_PID=""
 cleanup() {
     local status=$?
+    trap - EXIT INT TERM
+    if [[ -n "$CARGO_PID" ]] && kill -0 "$CARGO_PID" 2>/dev/null; then
+        # shellcheck disable=SC2046 # one pid per word
+        kill -TERM "$CARGO_PID" $(descendants "$CARGO_PID") 2>/dev/null || true
+        wait "$CARGO_PID" 2>/dev/null || true
+    fi
     if [[ -n "$DDB_PID" ]]; then
         stop_pid "$DDB_PID" "DynamoDB Local"
     fi
@@ -53,4 +61,19 @@ log "cfn-lint infra/template.yaml (ap-southeast-1, cn-north-1)"
 cfn-lint --regions ap-southeast-1 cn-north-1 -- infra/template.yaml
 
 log "cargo test --workspace $*"
-cargo test --workspace "$@"
+# In the background and waited for, so that an interrupt or SIGTERM stops it and DynamoDB
+# Local at once (bash defers traps while a foreground command runs).
+TEST_LOG="$RUN_DIR/cargo-test.log"
+rm -f "$RUN_DIR/cargo-status"
+(
+    status=0
+    cargo test --workspace "$@" 2>&1 || status=$?
+    echo "$status" >"$RUN_DIR/cargo-status"
+) | tee "$TEST_LOG" &
+wait "$!" || true
+status="$(cat "$RUN_DIR/cargo-status" 2>/dev/null || echo 1)"
+# One closing line for the whole run: cargo prints a result per test binary, and the last
+# ones (doc tests) say "0 passed".
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "all tests: %d passed, %d failed\n", p, f }' "$TEST_LOG"
+exit "$status"
