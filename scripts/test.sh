@@ -64,14 +64,14 @@ log "cargo test --workspace $*"
 # In the background and waited for, so that an interrupt or SIGTERM stops it and DynamoDB
 # Local at once (bash defers traps while a foreground command runs).
 TEST_LOG="$RUN_DIR/cargo-test.log"
-rm -f "$RUN_DIR/cargo-status"
-(
-    status=0
-    cargo test --workspace "$@" 2>&1 || status=$?
-    echo "$status" >"$RUN_DIR/cargo-status"
-) | tee "$TEST_LOG" &
-wait "$!" || true
-status="$(cat "$RUN_DIR/cargo-status" 2>/dev/null || echo 1)"
+cargo test --workspace "$@" >"$TEST_LOG" 2>&1 &
+CARGO_PID=$!
+# Shows the output as it comes; ends by itself once cargo has exited and all is printed.
+tail -n +1 -f --pid="$CARGO_PID" "$TEST_LOG" &
+TAIL_PID=$!
+status=0
+wait "$CARGO_PID" || status=$?
+wait "$TAIL_PID" || true
 # One closing line for the whole run: cargo prints a result per test binary, and the last
 # ones (doc tests) say "0 passed".
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The benchmark command: starts DynamoDB Local in memory on a free port, then runs the
+# benchmarks in release mode; each prints its figures beside a baseline measured in the
+# same run. Stops DynamoDB Local whatever happens.
+#
+#   scripts/bench.sh                     # callbacks, points and SOP dispatch
+#   scripts/bench.sh callbacks sop       # a subset
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+have cargo || die "cargo is required (https://rustup.rs)"
+ensure_venv requirements-dev.txt
+ensure_dynamodb_local
+
+benches=("$@")
+if ((${#benches[@]} == 0)); then
+    benches=(callbacks points sop)
+fi
+for b in "${benches[@]}"; do
+    case "$b" in
+        callbacks | points | sop) ;;
+        *) die "unknown benchmark '$b' (callbacks, points, sop)" ;;
+    esac
+done
+
+RUN_DIR="$LOCAL_DIR/bench"
+mkdir -p "$RUN_DIR"
+DDB_PID=""
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [[ -n "$DDB_PID" ]]; then
+        stop_pid "$DDB_PID" "DynamoDB Local"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A port picked free can be taken before Java binds it: try a few.
+for attempt in 1 2 3; do
+    DDB_PORT="$(free_port)"
+    if start_dynamodb_local "$DDB_PORT" "$RUN_DIR" -inMemory; then
+        break
+    fi
+    stop_pid "$DDB_PID" "DynamoDB Local"
+    DDB_PID=""
+    ((attempt < 3)) || die "DynamoDB Local did not start (log: $RUN_DIR/dynamodb-local.log)"
+done
+log "DynamoDB Local (in memory) on 127.0.0.1:$DDB_PORT"
+
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL LOCAL_LAMBDA_URL EVENT_BUS_NAME || true
+
+cargo build --release -q -p scrm-tests --bins
+for b in "${benches[@]}"; do
+    log "bench_$b"
+    "target/release/bench_$b"
+done
