@@ -196,20 +196,23 @@ pub fn response_json(resp: &lambda_http::Response<Body>) -> (u16, serde_json::Va
 }
 
 /// Polls `check` until it yields `Some`, failing the test after `deadline`. Used instead of
-/// sleeps wherever something becomes true asynchronously.
+/// fixed waits wherever something becomes true asynchronously.
 pub async fn poll_until<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
     let start = Instant::now();
+    // The pace of the checks; the deadline alone decides when to give up.
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        ticks.tick().await;
         if let Some(v) = check().await {
             return v;
         }
         if start.elapsed() > deadline {
             panic!("timed out after {deadline:?} waiting for {what}");
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

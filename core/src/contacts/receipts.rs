@@ -280,13 +280,7 @@ impl DynamoDirectory {
         for (k, v) in values {
             req = req.expression_attribute_values(k, v);
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        StoreError::applied(req.send().await)
     }
 }
 

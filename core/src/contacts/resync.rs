@@ -472,13 +472,7 @@ impl ResyncJobs for DynamoDirectory {
         if let Some(unlicensed) = unlicensed {
             req = req.expression_attribute_values(":unlicensed", ext::json(&unlicensed));
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        StoreError::applied(req.send().await)
     }
 
     async fn end_run(

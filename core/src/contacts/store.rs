@@ -417,13 +417,7 @@ impl DynamoDirectory {
             .set_expression_attribute_values(Some(u.values))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        StoreError::applied(result)
     }
 
     fn tx_update(
@@ -447,18 +441,7 @@ impl DynamoDirectory {
     }
 
     pub(crate) async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
-        let out = self
-            .db
-            .client
-            .get_item()
-            .table_name(self.table())
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(out.item)
+        self.db.get_consistent(self.table(), pk, sk).await
     }
 
     async fn query_partition(&self, pk: String) -> Result<Vec<AttrMap>, StoreError> {

@@ -42,37 +42,11 @@ impl DynamoPoints {
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
-        let out = self
-            .db
-            .client
-            .get_item()
-            .table_name(self.table())
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(out.item)
+        self.db.get_consistent(self.table(), pk, sk).await
     }
 
     async fn put_item(&self, item: AttrMap, condition: Option<&str>) -> Result<bool, StoreError> {
-        let result = self
-            .db
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_string))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        self.db.put_if(self.table(), item, condition).await
     }
 
     async fn query_all(

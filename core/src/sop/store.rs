@@ -412,37 +412,13 @@ impl DynamoSop {
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
-        Ok(self
-            .db
-            .client
-            .get_item()
-            .table_name(self.table())
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?
-            .item)
+        self.db.get_consistent(self.table(), pk, sk).await
     }
 
     async fn put_new(&self, item: AttrMap) -> Result<bool, StoreError> {
-        let r = self
-            .db
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        self.db
+            .put_if(self.table(), item, Some("attribute_not_exists(pk)"))
+            .await
     }
 
     async fn update(
@@ -465,13 +441,7 @@ impl DynamoSop {
         if let Some(c) = condition {
             req = req.condition_expression(c);
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        StoreError::applied(req.send().await)
     }
 
     async fn query_all(

@@ -78,6 +78,22 @@ impl StoreError {
         }
     }
 
+    /// The outcome of a conditional single-item write: `Ok(true)` if it was applied,
+    /// `Ok(false)` if its condition failed, an error otherwise.
+    pub fn applied<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, StoreError>
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::ConditionFailed => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
     /// Maps a `TransactWriteItems` error, keeping the cancellation reasons.
     pub fn from_transact<R>(err: SdkError<TransactWriteItemsError, R>) -> Self
     where

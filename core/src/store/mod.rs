@@ -34,6 +34,46 @@ impl Db {
     }
 }
 
+impl Db {
+    /// A strongly consistent read of one item of `table`.
+    pub async fn get_consistent(
+        &self,
+        table: &str,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<ext::AttrMap>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key(schema::PK, ext::s(pk))
+            .key(schema::SK, ext::s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.item)
+    }
+
+    /// Puts an item under an optional condition: `Ok(false)` if the condition failed.
+    pub async fn put_if(
+        &self,
+        table: &str,
+        item: ext::AttrMap,
+        condition: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        StoreError::applied(
+            self.client
+                .put_item()
+                .table_name(table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_string))
+                .send()
+                .await,
+        )
+    }
+}
+
 /// Formats the partition key of a tenant-scoped entity: `{corp}#{kind}#{id}`.
 pub fn tenant_key(tenant: &str, kind: &str, id: &str) -> String {
     format!("{tenant}#{kind}#{id}")

@@ -255,13 +255,7 @@ impl TenantWrite for DynamoTenants {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        StoreError::applied(result)
     }
 
     async fn update_settings(
