@@ -1,9 +1,11 @@
-//! The one shared library of the WeCom SCRM backend.
+//! The domain and the use cases of the WeCom SCRM, and nothing that talks to a network.
 //!
-//! Organised by domain. Pure rules (crypto, event parsing, points and SOP rules) sit apart
-//! from the adapters that talk to DynamoDB, EventBridge and WeCom's server API, so that the
-//! rules are tested without I/O and the adapters are tested against DynamoDB Local and a
-//! fake WeCom server.
+//! Organised by context (`contacts`, `points`, `sop`, `tags`, `tenants`, `events`). Each
+//! context keeps its ports (the traits its use cases need from stores and from WeCom) in
+//! its `ports.rs`; the implementations live in `scrm-adapters`. WeCom's protocol (callback
+//! crypto, callback XML, server-API request and response shapes, errcodes) is pure code and
+//! lives here in `wecom`. A CI step and a test (`tests/it/layers.rs`) fail if this crate
+//! gains a dependency on an SDK or an HTTP crate.
 #![forbid(unsafe_code)]
 
 pub mod clock;
@@ -12,10 +14,9 @@ pub mod contacts;
 pub mod events;
 pub mod http;
 pub mod points;
+pub mod ports;
 pub mod sop;
-pub mod store;
 pub mod tags;
-pub mod telemetry;
 pub mod tenants;
 pub mod tokens;
 pub mod wecom;

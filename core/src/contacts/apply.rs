@@ -11,10 +11,10 @@
 //! (plus the detail fetched), with ids derived from the callback's dedupe key and the
 //! event's subject, so a re-published event carries the same id.
 use super::source::DirectorySource;
-use super::store::{looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
+use super::ports::{looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
 use super::{RelationStatus, TransferFailure};
 use crate::events::{DomainEvent, RemovedBy};
-use crate::store::StoreError;
+use crate::ports::StoreError;
 use crate::tags::{self, TagChange, TagKind, TagMirror};
 use crate::tenants::TenantId;
 use crate::wecom::api::{CorpCredentials, ExternalContactDetail, GroupChat, WeComError};

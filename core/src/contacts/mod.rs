@@ -2,20 +2,17 @@
 //! from WeCom's API.
 //!
 //! - [`model`]: customers with their follow relations, groups with their memberships.
-//! - [`store`]: the DynamoDB adapter of the directory table (key layout in [`keys`]).
-//!   Writes are idempotent and order-tolerant: each item keeps the time of the newest change
-//!   applied, and an older change is dropped.
+//! - [`ports`]: what the directory needs from its store and from WeCom.
+//! - [`apply`]: a callback's effects on the directory; [`receipts`]: the inbox that lands
+//!   each callback exactly once; [`resync`]: the resumable full re-sync.
 pub mod apply;
-pub mod keys;
 pub mod model;
+pub mod ports;
 pub mod receipts;
 pub mod resync;
-pub mod store;
-
-pub(crate) mod expr;
 pub mod source;
 
 pub use model::*;
-pub use store::{
-    looks_like_customer, DirectoryRead, DirectoryWrite, DynamoDirectory, FollowWrite, MemberWrite,
+pub use ports::{
+    looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite,
 };

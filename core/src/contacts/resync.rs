@@ -28,18 +28,15 @@
 //! The staff list is what WeCom lists with customer contact (phase 2) together with what
 //! the directory knows: follow users seen in callbacks, group owners and staff members
 //! (phase 3), plus any userids given when the job was started.
-use super::keys;
 use super::model::Page;
 use super::source::DirectorySource;
-use super::store::{DirectoryRead, DirectoryWrite, DynamoDirectory, FollowWrite, MemberWrite};
+use super::ports::{DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
 use super::{RelationStatus, StaffState};
 use crate::events::{DomainEvent, EventEnvelope, EventPublisher, PublishError};
-use crate::store::ext::{self, n, s, AttrMap, ItemExt};
-use crate::store::StoreError;
+use crate::ports::StoreError;
 use crate::tags::{self, TagMirror};
 use crate::tenants::TenantId;
 use crate::wecom::api::{limits, CorpCredentials, StaffStatus, WeComError};
-use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
@@ -61,7 +58,8 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    fn as_str(&self) -> &'static str {
+    /// Stored name.
+    pub fn as_str(&self) -> &'static str {
         match self {
             JobStatus::Pending => "pending",
             JobStatus::Running => "running",
@@ -69,7 +67,8 @@ impl JobStatus {
             JobStatus::Failed => "failed",
         }
     }
-    fn parse(raw: &str) -> Result<Self, StoreError> {
+    /// Reads a stored name.
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
         Ok(match raw {
             "pending" => JobStatus::Pending,
             "running" => JobStatus::Running,
@@ -99,7 +98,8 @@ pub enum Phase {
 }
 
 impl Phase {
-    fn as_str(&self) -> &'static str {
+    /// Stored name.
+    pub fn as_str(&self) -> &'static str {
         match self {
             Phase::Tags => "tags",
             Phase::Staff => "staff",
@@ -109,7 +109,8 @@ impl Phase {
             Phase::Done => "done",
         }
     }
-    fn parse(raw: &str) -> Result<Self, StoreError> {
+    /// Reads a stored name.
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
         Ok(match raw {
             "tags" => Phase::Tags,
             "staff" => Phase::Staff,
@@ -248,274 +249,6 @@ pub trait ResyncJobs: Send + Sync {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-fn stamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-fn job_from_item(item: &AttrMap) -> Result<ResyncJob, StoreError> {
-    let list = |name: &str| -> Result<Vec<String>, StoreError> {
-        match item.s_opt(name) {
-            Some(_) => item.json(name),
-            None => Ok(Vec::new()),
-        }
-    };
-    Ok(ResyncJob {
-        job_id: item.s("job_id")?.to_string(),
-        status: JobStatus::parse(item.s("status")?)?,
-        position: Position {
-            phase: Phase::parse(item.s("phase")?)?,
-            cursor: item.s_opt("cursor").unwrap_or_default().to_string(),
-            index: item.n_opt("position_index")?.unwrap_or(0),
-        },
-        staff: list("staff")?,
-        unlicensed: list("unlicensed")?,
-        requested_userids: list("requested_userids")?,
-        progress: Progress {
-            pages: item.n_opt("p_pages")?.unwrap_or(0),
-            tags: item.n_opt("p_tags")?.unwrap_or(0),
-            groups: item.n_opt("p_groups")?.unwrap_or(0),
-            members: item.n_opt("p_members")?.unwrap_or(0),
-            customers: item.n_opt("p_customers")?.unwrap_or(0),
-            skipped: item.n_opt("p_skipped")?.unwrap_or(0),
-            staff: item.n_opt("p_staff")?.unwrap_or(0),
-            departed: item.n_opt("p_departed")?.unwrap_or(0),
-        },
-        invocations: item.n_opt("invocations")?.unwrap_or(0),
-        created_at: item.s("created_at")?.to_string(),
-        updated_at: item.s("updated_at")?.to_string(),
-        finished_at: item.s_opt("finished_at").map(str::to_string),
-        last_error: item.s_opt("last_error").map(str::to_string),
-    })
-}
-
-impl ResyncJobs for DynamoDirectory {
-    async fn create_job(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-        requested_userids: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<ResyncJob, StoreError> {
-        let created = stamp(now);
-        let item = ext::item([
-            ("pk", s(keys::job_pk(t, job_id))),
-            ("sk", s(keys::JOB)),
-            ("gsi1pk", s(keys::jobs_index(t))),
-            ("gsi1sk", s(format!("{created}#{job_id}"))),
-            ("job_id", s(job_id)),
-            ("status", s(JobStatus::Pending.as_str())),
-            ("phase", s(Phase::Tags.as_str())),
-            ("cursor", s("")),
-            ("position_index", n(0)),
-            ("requested_userids", ext::json(&requested_userids)),
-            ("invocations", n(0)),
-            ("lease_until", n(0)),
-            ("created_at", s(&created)),
-            ("updated_at", s(&created)),
-        ]);
-        self.db
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item.clone()))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        job_from_item(&item)
-    }
-
-    async fn job(&self, t: &TenantId, job_id: &str) -> Result<Option<ResyncJob>, StoreError> {
-        self.get(keys::job_pk(t, job_id), keys::JOB)
-            .await?
-            .as_ref()
-            .map(job_from_item)
-            .transpose()
-    }
-
-    async fn jobs(&self, t: &TenantId, limit: usize) -> Result<Page<ResyncJob>, StoreError> {
-        let out = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(keys::jobs_index(t)))
-            .scan_index_forward(false)
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(job_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: None,
-        })
-    }
-
-    async fn lease_job(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-        now: DateTime<Utc>,
-        lease_ms: i64,
-    ) -> Result<Option<(JobLease, ResyncJob)>, StoreError> {
-        let owner = ulid::Ulid::new().to_string();
-        let now_ms = now.timestamp_millis();
-        let result = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::job_pk(t, job_id)))
-            .key("sk", s(keys::JOB))
-            .update_expression(
-                "SET lease_owner = :me, lease_until = :until, #st = :running, \
-                 invocations = invocations + :one, updated_at = :at",
-            )
-            .condition_expression(
-                "attribute_exists(pk) AND (#st = :pending OR #st = :running) AND lease_until < :now",
-            )
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":me", s(&owner))
-            .expression_attribute_values(":until", n(now_ms + lease_ms))
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":at", s(stamp(now)))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => match out.attributes {
-                Some(item) => Ok(Some((JobLease { owner }, job_from_item(&item)?))),
-                None => Ok(None),
-            },
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(None),
-                other => Err(other),
-            },
-        }
-    }
-
-    async fn checkpoint(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-        lease: &JobLease,
-        from: &Position,
-        to: &Position,
-        delta: &Progress,
-        staff: Option<&[String]>,
-        unlicensed: Option<&[String]>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut set = vec![
-            "phase = :to_phase",
-            "#cur = :to_cursor",
-            "position_index = :to_index",
-            "updated_at = :at",
-        ];
-        if staff.is_some() {
-            set.push("staff = :staff");
-        }
-        if unlicensed.is_some() {
-            set.push("unlicensed = :unlicensed");
-        }
-        let expression = format!(
-            "SET {} ADD p_pages :d_pages, p_tags :d_tags, p_groups :d_groups, \
-             p_members :d_members, p_customers :d_customers, p_skipped :d_skipped, \
-             p_staff :d_staff, p_departed :d_departed",
-            set.join(", ")
-        );
-        let mut req = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::job_pk(t, job_id)))
-            .key("sk", s(keys::JOB))
-            .update_expression(expression)
-            .condition_expression(
-                "lease_owner = :me AND phase = :from_phase AND #cur = :from_cursor \
-                 AND position_index = :from_index",
-            )
-            .expression_attribute_names("#cur", "cursor")
-            .expression_attribute_values(":me", s(&lease.owner))
-            .expression_attribute_values(":from_phase", s(from.phase.as_str()))
-            .expression_attribute_values(":from_cursor", s(&from.cursor))
-            .expression_attribute_values(":from_index", n(from.index))
-            .expression_attribute_values(":to_phase", s(to.phase.as_str()))
-            .expression_attribute_values(":to_cursor", s(&to.cursor))
-            .expression_attribute_values(":to_index", n(to.index))
-            .expression_attribute_values(":at", s(stamp(now)))
-            .expression_attribute_values(":d_pages", n(delta.pages))
-            .expression_attribute_values(":d_tags", n(delta.tags))
-            .expression_attribute_values(":d_groups", n(delta.groups))
-            .expression_attribute_values(":d_members", n(delta.members))
-            .expression_attribute_values(":d_customers", n(delta.customers))
-            .expression_attribute_values(":d_skipped", n(delta.skipped))
-            .expression_attribute_values(":d_staff", n(delta.staff))
-            .expression_attribute_values(":d_departed", n(delta.departed));
-        if let Some(staff) = staff {
-            req = req.expression_attribute_values(":staff", ext::json(&staff));
-        }
-        if let Some(unlicensed) = unlicensed {
-            req = req.expression_attribute_values(":unlicensed", ext::json(&unlicensed));
-        }
-        StoreError::applied(req.send().await)
-    }
-
-    async fn end_run(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-        lease: &JobLease,
-        status: JobStatus,
-        error: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut expression = String::from("SET #st = :st, lease_until = :zero, updated_at = :at");
-        if matches!(status, JobStatus::Done | JobStatus::Failed) {
-            expression.push_str(", finished_at = :at");
-        }
-        if error.is_some() {
-            expression.push_str(", last_error = :err");
-        }
-        let mut req = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::job_pk(t, job_id)))
-            .key("sk", s(keys::JOB))
-            .update_expression(expression)
-            .condition_expression("lease_owner = :me")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":st", s(status.as_str()))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":at", s(stamp(now)))
-            .expression_attribute_values(":me", s(&lease.owner));
-        if let Some(err) = error {
-            req = req.expression_attribute_values(":err", s(err));
-        }
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(()),
-                other => Err(other),
-            },
-        }
-    }
 }
 
 /// How much one run may do.

@@ -1,9 +1,9 @@
-//! What the directory reads from WeCom's server API, as one narrow trait: the callback
+//! What the directory reads from WeCom's server API, as one narrow port: the callback
 //! effects fetch a customer's or a group's detail, the re-sync pages through everything.
-//! [`WeComClient`] implements it; tests run it against the fake WeCom server.
+//! The WeCom client implements it (`scrm-adapters`); tests run it against the fake server.
 use crate::wecom::api::{
     BatchGetByUserPage, CorpCredentials, CorpTagGroup, ExternalContactDetail, GroupChat,
-    GroupChatFilter, GroupChatListPage, StaffStatus, WeComClient, WeComError,
+    GroupChatListPage, StaffStatus, WeComError,
 };
 use std::future::Future;
 
@@ -63,75 +63,6 @@ pub trait DirectorySource: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, WeComError>> + Send;
 }
 
-impl DirectorySource for WeComClient {
-    async fn follow_users(&self, creds: &CorpCredentials) -> Result<Vec<String>, WeComError> {
-        self.get_follow_user_list(creds).await
-    }
-
-    async fn staff_status(
-        &self,
-        creds: &CorpCredentials,
-        userid: &str,
-    ) -> Result<StaffStatus, WeComError> {
-        WeComClient::staff_status(self, creds, userid).await
-    }
-
-    async fn customer_detail(
-        &self,
-        creds: &CorpCredentials,
-        external_userid: &str,
-    ) -> Result<ExternalContactDetail, WeComError> {
-        self.get_external_contact_all(creds, external_userid).await
-    }
-
-    async fn group_detail(
-        &self,
-        creds: &CorpCredentials,
-        chat_id: &str,
-    ) -> Result<GroupChat, WeComError> {
-        self.get_group_chat(creds, chat_id, true).await
-    }
-
-    async fn corp_tags(
-        &self,
-        creds: &CorpCredentials,
-        tag_ids: &[String],
-        group_ids: &[String],
-    ) -> Result<Vec<CorpTagGroup>, WeComError> {
-        self.get_corp_tag_list(creds, tag_ids, group_ids).await
-    }
-
-    async fn group_page(
-        &self,
-        creds: &CorpCredentials,
-        cursor: &str,
-        limit: u32,
-    ) -> Result<GroupChatListPage, WeComError> {
-        let filter = GroupChatFilter {
-            limit,
-            ..GroupChatFilter::all()
-        };
-        self.list_group_chats(creds, &filter, cursor).await
-    }
-
-    async fn customers_page(
-        &self,
-        creds: &CorpCredentials,
-        userids: &[String],
-        cursor: &str,
-        limit: u32,
-    ) -> Result<BatchGetByUserPage, WeComError> {
-        self.batch_get_by_user(creds, userids, cursor, limit).await
-    }
-
-    async fn member_customer_ids(
-        &self,
-        creds: &CorpCredentials,
-        userid: &str,
-    ) -> Result<Vec<String>, WeComError> {
-        self.list_external_contacts(creds, userid).await
-    }
-}
 
 /// The customer-contact credentials of a tenant, when it has a contact secret.
 pub fn contact_credentials(tenant: &crate::tenants::Tenant) -> Option<CorpCredentials> {

@@ -6,10 +6,10 @@
 //! Every event carries a deterministic `event_id` (derived from what caused it), so a
 //! consumer that sees the same event twice (EventBridge is at-least-once; WeCom re-delivers
 //! callbacks) can make its effect idempotent on that id.
-pub mod publisher;
+pub mod ports;
 pub mod routing;
 
-pub use publisher::{AnyPublisher, EventPublisher, PublishError, RecordingPublisher};
+pub use ports::{EventPublisher, PublishError, RecordingPublisher};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

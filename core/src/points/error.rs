@@ -1,7 +1,7 @@
 //! The points domain's one error type, and its one mapping to HTTP.
 use super::plan::PlanError;
 use crate::http::ApiError;
-use crate::store::StoreError;
+use crate::ports::StoreError;
 
 /// What a points operation can fail with, said so that the caller knows what to do.
 #[derive(Debug, thiserror::Error)]
@@ -122,15 +122,8 @@ impl From<StoreError> for EventFnError {
     }
 }
 
-impl From<EventFnError> for lambda_http::lambda_runtime::Diagnostic {
-    fn from(e: EventFnError) -> Self {
-        let error_type = match e {
-            EventFnError::Retryable(_) => "Retryable",
-            EventFnError::NonRetryable(_) => "NonRetryable",
-        };
-        lambda_http::lambda_runtime::Diagnostic {
-            error_type: error_type.to_string(),
-            error_message: e.to_string(),
-        }
+impl crate::ports::MayRetry for EventFnError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, EventFnError::Retryable(_))
     }
 }

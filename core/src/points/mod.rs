@@ -15,13 +15,10 @@
 //! balance equals the sum of the entries and the sum of the lots' remaining points; it is
 //! never negative; every change is an entry with its reason, source and operator.
 pub mod bulk;
-pub mod directory;
-pub mod dynamo;
 pub mod earn;
 pub mod error;
 pub mod import;
 pub mod jobs;
-pub mod keys;
 pub mod ledger;
 pub mod model;
 pub mod plan;
@@ -32,7 +29,6 @@ pub mod session;
 pub mod sweep;
 pub mod views;
 
-pub use dynamo::DynamoPoints;
 pub use error::PointsError;
 pub use ledger::When;
 pub use model::{Applied, CustomerId, Entry, EntryKind, IdempotencyKey, Origin, Outcome, Points};

@@ -8,12 +8,16 @@ use super::plan::{AccountState, Plan, Settle};
 use super::rewards::{NewReward, Redemption, Reward, RewardPatch};
 use super::rules::{CheckInState, CustomerProfile, PointsRules};
 use super::views::{DayTotals, GroupDay};
-use crate::store::StoreError;
+use crate::ports::StoreError;
 use crate::tenants::TenantId;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::future::Future;
+
+/// How many shards the expiry index is split into (the sweep works each shard; the
+/// adapter spreads lots over them by a hash of the customer).
+pub const EXPIRY_SHARDS: u32 = 16;
 
 /// A customer's account in a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

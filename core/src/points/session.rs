@@ -14,10 +14,10 @@ use super::model::CustomerId;
 use super::ports::Memberships;
 use crate::config::Secret;
 use crate::http::ApiError;
-use crate::store::StoreError;
+use crate::ports::StoreError;
 use crate::tenants::{Tenant, TenantId};
 use crate::tokens::{self, Claims, TokenKind};
-use crate::wecom::api::{CorpCredentials, UnionIdLookup, WeComClient, WeComError};
+use crate::wecom::api::{UnionIdLookup, WeComError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;
@@ -181,18 +181,6 @@ pub trait UnionIdResolver: Send + Sync {
         tenant: &Tenant,
         who: &WeChatIdentity,
     ) -> impl Future<Output = Result<UnionIdLookup, WeComError>> + Send;
-}
-
-impl UnionIdResolver for WeComClient {
-    async fn resolve(
-        &self,
-        tenant: &Tenant,
-        who: &WeChatIdentity,
-    ) -> Result<UnionIdLookup, WeComError> {
-        let creds = CorpCredentials::new(tenant.id.as_str(), tenant.contact_secret.expose(), None);
-        self.unionid_to_external_userid(&creds, who.unionid(), who.openid())
-            .await
-    }
 }
 
 /// A session for the WeChat user `who` (identity vouched for by the caller's server), if

@@ -5,7 +5,7 @@
 //! where it stopped, and a day already swept is not read again. Each lot is expired by an
 //! idempotent ledger write (key `expire:{date}` in the account), so even a lot swept twice
 //! expires once.
-use super::keys::SHARDS;
+use super::ports::EXPIRY_SHARDS as SHARDS;
 use super::ledger::{expire_lot, When};
 use super::ports::{Account, LedgerStore, SweepCursor, SweepStore};
 use super::PointsError;
@@ -38,7 +38,7 @@ pub struct SweepReport {
 
 fn parse_day(raw: &str) -> Result<NaiveDate, PointsError> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| PointsError::Store(crate::store::StoreError::Corrupt("sweep cursor".into())))
+        .map_err(|_| PointsError::Store(crate::ports::StoreError::Corrupt("sweep cursor".into())))
 }
 
 async fn sweep_shard<S: LedgerStore + SweepStore>(

@@ -8,27 +8,22 @@
 //! - [`quota`]: WeCom's receive limits, per tenant (pure).
 //! - [`figures`]: the execution figures (pure).
 //! - [`reminder`]: the reminder text and the signed link to a staff member's list (pure).
-//! - [`ports`]: the narrow traits the functions take; [`store`] implements the storage ones
-//!   over DynamoDB (layout in [`keys`]), [`directory`] the directory one over the contacts
-//!   module, [`wecom`] the WeCom one over the shared client.
+//! - [`ports`]: the narrow traits the use cases take; `scrm-adapters` implements them over
+//!   DynamoDB, the directory and the WeCom client.
 //!
 //! The flows (in the functions): `sop-dispatch` expands due occurrences into tasks and
 //! sends reminders; `sop-on-event` starts journeys and fails tasks whose group or staff
 //! member went away; `sop-result-sync` reads WeCom's send results; `staff-api` is the task
 //! center; `admin-api` manages plans and shows the figures.
 pub mod content;
-pub mod directory;
 pub mod figures;
-pub mod keys;
 pub mod occurrence;
 pub mod plan;
 pub mod ports;
 pub mod quota;
 pub mod reminder;
 pub mod schedule;
-pub mod store;
 pub mod task;
-pub mod wecom;
 
 pub use content::{Attachment, Content};
 pub use figures::Figures;
@@ -39,5 +34,4 @@ pub use ports::{
     SopWeCom, TaskStore,
 };
 pub use schedule::{LocalDateTime, LocalTime, Schedule};
-pub use store::DynamoSop;
 pub use task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};

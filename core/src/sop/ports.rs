@@ -6,7 +6,7 @@ use super::plan::{Plan, PlanId};
 use super::quota::QuotaSlot;
 use super::task::{DoneBy, Failure, OccurrenceId, Task, TaskKey, TaskStatus};
 use crate::contacts::Page;
-use crate::store::StoreError;
+use crate::ports::StoreError;
 use crate::tenants::{Tenant, TenantId};
 use crate::wecom::api::{
     AddMsgTemplateResult, GroupMsgSendResult, MomentPublish, MomentTask, MomentTaskResult,

@@ -2,8 +2,8 @@
 //! admin requests.
 pub mod apikeys;
 pub mod model;
-pub mod store;
+pub mod ports;
 
 pub use apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role};
 pub use model::{GroupMessageQuota, Tenant, TenantId, TenantSettings, TenantView};
-pub use store::{ApiKeyStore, DynamoTenants, TenantLookup, TenantWrite};
+pub use ports::{authenticate, issue_key, ApiKeyStore, AuthenticateError, TenantLookup, TenantWrite};

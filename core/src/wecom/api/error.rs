@@ -4,18 +4,18 @@ use std::error::Error as StdError;
 /// Errcodes that mean "this access token is no longer good": invalidate, refetch, retry once.
 /// 40001 only counts when it comes from a call other than `gettoken` (WxJava and wechatpy
 /// treat it so); from `gettoken` it means the secret itself is wrong.
-pub(crate) const TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
+pub const TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
 /// Errcodes `gettoken` returns for a wrong corp id or secret.
-pub(crate) const CREDENTIAL_ERRCODES: [i64; 2] = [40001, 40013];
+pub const CREDENTIAL_ERRCODES: [i64; 2] = [40001, 40013];
 /// Frequency and concurrency limits. 45011 is not in WeCom's documented list (it is the
 /// Official Account code for "too frequent") but is treated the same if it ever appears.
-pub(crate) const RATE_LIMIT_ERRCODES: [i64; 3] = [45009, 45033, 45011];
+pub const RATE_LIMIT_ERRCODES: [i64; 3] = [45009, 45033, 45011];
 /// System busy: WeCom's own advice is to retry with backoff, at most three times.
-pub(crate) const BUSY_ERRCODE: i64 = -1;
+pub const BUSY_ERRCODE: i64 = -1;
 /// The caller's egress IP is not in the app's trusted IPs.
-pub(crate) const UNTRUSTED_IP_ERRCODE: i64 = 60020;
+pub const UNTRUSTED_IP_ERRCODE: i64 = 60020;
 /// A mass-message task is still being dispatched; asking again later succeeds.
-pub(crate) const STILL_DISPATCHING_ERRCODE: i64 = 41063;
+pub const STILL_DISPATCHING_ERRCODE: i64 = 41063;
 
 /// Why a call to WeCom's server API failed.
 ///
@@ -79,7 +79,7 @@ pub enum WeComError {
     /// The request did not reach WeCom or the connection broke (the URL, which holds the
     /// token or secret, is stripped from the source).
     #[error("could not reach WeCom")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] Box<dyn StdError + Send + Sync>),
     /// WeCom (or a proxy in front of it) answered with a non-success HTTP status.
     #[error("WeCom {path} answered HTTP {status}")]
     HttpStatus {
@@ -148,15 +148,6 @@ impl WeComError {
             | WeComError::TokenExpired { errcode } => Some(*errcode),
             WeComError::UntrustedIp { .. } => Some(UNTRUSTED_IP_ERRCODE),
             _ => None,
-        }
-    }
-
-    /// Maps a reqwest failure, dropping the URL (it carries the access token or the secret).
-    pub(crate) fn from_reqwest(err: reqwest::Error) -> Self {
-        if err.is_timeout() {
-            WeComError::Timeout
-        } else {
-            WeComError::Transport(err.without_url())
         }
     }
 }

@@ -1,5 +1,6 @@
-//! WeCom's server API: a client with shared token caching, bounded retries and typed
-//! errors, and the request/response shapes of the APIs the product uses.
+//! WeCom's server API as pure protocol: request/response shapes, errcodes and their typed
+//! errors, credentials. The HTTP client that follows the rules below is
+//! `scrm_adapters::wecom::WeComClient`.
 //!
 //! How a call goes:
 //! 1. The app's token comes from the client's in-process layer, else the shared
@@ -16,18 +17,12 @@
 //!    results expose them (`fail_list`, `invalid_users`, `unlicensed_userids`).
 //!
 //! Secrets and tokens are never logged: logs carry the API path, errcode and attempt.
-mod client;
+mod credentials;
 mod error;
-mod methods;
-mod token;
 mod types;
 
-pub use client::{RetryPolicy, TokenPolicy, WeComClient, WeComConfig, DEFAULT_API_BASE};
-pub use error::WeComError;
-pub use token::{
-    secret_fingerprint, AccessToken, CachedToken, CorpCredentials, DynamoTokenCache,
-    MemoryTokenCache, TokenCache, TokenKey,
-};
+pub use credentials::{secret_fingerprint, CorpCredentials, TokenKey};
+pub use error::*;
 pub use types::*;
 
 /// API paths relative to the base (`…/cgi-bin`). The fake server serves the same paths, and

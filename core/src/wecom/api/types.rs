@@ -54,7 +54,7 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-fn invalid(msg: impl Into<String>) -> WeComError {
+pub fn invalid(msg: impl Into<String>) -> WeComError {
     WeComError::InvalidRequest(msg.into())
 }
 
@@ -248,7 +248,7 @@ pub struct BatchGetByUserAll {
 }
 
 #[derive(Serialize)]
-pub(crate) struct BatchGetByUserRequest<'a> {
+pub struct BatchGetByUserRequest<'a> {
     pub userid_list: &'a [String],
     #[serde(skip_serializing_if = "str::is_empty")]
     pub cursor: &'a str,
@@ -272,7 +272,7 @@ pub enum GroupStatusFilter {
 }
 
 impl GroupStatusFilter {
-    fn code(self) -> i64 {
+    pub fn code(self) -> i64 {
         match self {
             GroupStatusFilter::All => 0,
             GroupStatusFilter::AwaitingTransfer => 1,
@@ -311,7 +311,7 @@ impl GroupChatFilter {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), WeComError> {
+    pub fn validate(&self) -> Result<(), WeComError> {
         if !(1..=limits::GROUPCHAT_PAGE).contains(&self.limit) {
             return Err(invalid("groupchat/list limit must be 1..=1000"));
         }
@@ -325,12 +325,12 @@ impl GroupChatFilter {
 }
 
 #[derive(Serialize)]
-pub(crate) struct OwnerFilter<'a> {
+pub struct OwnerFilter<'a> {
     pub userid_list: &'a [String],
 }
 
 #[derive(Serialize)]
-pub(crate) struct GroupChatListRequest<'a> {
+pub struct GroupChatListRequest<'a> {
     pub status_filter: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_filter: Option<OwnerFilter<'a>>,
@@ -340,7 +340,7 @@ pub(crate) struct GroupChatListRequest<'a> {
 }
 
 impl<'a> GroupChatListRequest<'a> {
-    pub(crate) fn new(filter: &'a GroupChatFilter, cursor: &'a str) -> Self {
+    pub fn new(filter: &'a GroupChatFilter, cursor: &'a str) -> Self {
         Self {
             status_filter: filter.status.code(),
             owner_filter: (!filter.owners.is_empty()).then_some(OwnerFilter {
@@ -449,12 +449,12 @@ pub struct GroupChat {
 }
 
 #[derive(Deserialize)]
-pub(crate) struct GroupChatGetResponse {
+pub struct GroupChatGetResponse {
     pub group_chat: GroupChat,
 }
 
 #[derive(Serialize)]
-pub(crate) struct GroupChatGetRequest<'a> {
+pub struct GroupChatGetRequest<'a> {
     pub chat_id: &'a str,
     pub need_name: u8,
 }
@@ -501,7 +501,7 @@ pub struct CorpTagGroup {
 }
 
 #[derive(Serialize)]
-pub(crate) struct CorpTagListRequest<'a> {
+pub struct CorpTagListRequest<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub tag_id: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -509,7 +509,7 @@ pub(crate) struct CorpTagListRequest<'a> {
 }
 
 #[derive(Deserialize)]
-pub(crate) struct CorpTagListResponse {
+pub struct CorpTagListResponse {
     #[serde(default, deserialize_with = "null_as_default")]
     pub tag_group: Vec<CorpTagGroup>,
 }
@@ -531,7 +531,7 @@ pub struct MarkTag {
 }
 
 impl MarkTag {
-    pub(crate) fn validate(&self) -> Result<(), WeComError> {
+    pub fn validate(&self) -> Result<(), WeComError> {
         if self.add_tag.is_empty() && self.remove_tag.is_empty() {
             return Err(invalid("mark_tag needs add_tag or remove_tag"));
         }
@@ -629,7 +629,7 @@ pub enum Attachment {
     },
 }
 
-fn validate_content(
+pub fn validate_content(
     what: &str,
     text: Option<&str>,
     attachments: &[Attachment],
@@ -692,7 +692,7 @@ pub struct WelcomeMessage {
 }
 
 impl WelcomeMessage {
-    pub(crate) fn validate(&self) -> Result<(), WeComError> {
+    pub fn validate(&self) -> Result<(), WeComError> {
         if self.welcome_code.is_empty() {
             return Err(invalid("send_welcome_msg needs a welcome_code"));
         }
@@ -773,7 +773,7 @@ impl AppMessage {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), WeComError> {
+    pub fn validate(&self) -> Result<(), WeComError> {
         if self.touser.is_empty() {
             return Err(invalid("message/send needs at least one member"));
         }
@@ -828,7 +828,7 @@ struct TextCardBody<'a> {
 }
 
 #[derive(Serialize)]
-pub(crate) struct MessageSendRequest<'a> {
+pub struct MessageSendRequest<'a> {
     touser: String,
     msgtype: &'static str,
     agentid: i64,
@@ -842,7 +842,7 @@ pub(crate) struct MessageSendRequest<'a> {
 }
 
 impl<'a> MessageSendRequest<'a> {
-    pub(crate) fn new(message: &'a AppMessage, agentid: i64) -> Self {
+    pub fn new(message: &'a AppMessage, agentid: i64) -> Self {
         let (msgtype, text, textcard) = match &message.body {
             AppMessageBody::Text { content } => (
                 "text",
@@ -887,7 +887,7 @@ fn split_ids(raw: &str) -> Vec<String> {
 }
 
 #[derive(Deserialize)]
-pub(crate) struct MessageSendResponse {
+pub struct MessageSendResponse {
     #[serde(default)]
     invaliduser: String,
     #[serde(default)]
@@ -978,7 +978,7 @@ pub struct MsgTemplate {
 }
 
 impl MsgTemplate {
-    pub(crate) fn validate(&self) -> Result<(), WeComError> {
+    pub fn validate(&self) -> Result<(), WeComError> {
         match self.chat_type {
             ChatType::Single => {
                 if !self.chat_id_list.is_empty() {
@@ -1026,7 +1026,7 @@ pub struct AddMsgTemplateResult {
 }
 
 #[derive(Serialize)]
-pub(crate) struct GroupMsgTaskRequest<'a> {
+pub struct GroupMsgTaskRequest<'a> {
     pub msgid: &'a str,
     pub limit: u32,
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -1058,7 +1058,7 @@ pub struct GroupMsgTaskPage {
 }
 
 #[derive(Serialize)]
-pub(crate) struct GroupMsgSendResultRequest<'a> {
+pub struct GroupMsgSendResultRequest<'a> {
     pub msgid: &'a str,
     pub userid: &'a str,
     pub limit: u32,
@@ -1213,7 +1213,7 @@ pub struct MomentTask {
 }
 
 impl MomentTask {
-    pub(crate) fn validate(&self) -> Result<(), WeComError> {
+    pub fn validate(&self) -> Result<(), WeComError> {
         let text_chars = self.text.as_ref().map_or(0, |t| t.content.chars().count());
         if text_chars == 0 && self.attachments.is_empty() {
             return Err(invalid("a moments post needs text or attachments"));
@@ -1247,7 +1247,7 @@ impl MomentTask {
 }
 
 #[derive(Deserialize)]
-pub(crate) struct AddMomentTaskResponse {
+pub struct AddMomentTaskResponse {
     pub jobid: String,
 }
 
@@ -1312,7 +1312,7 @@ impl MomentTaskResult {
 }
 
 #[derive(Serialize)]
-pub(crate) struct MomentTaskRequest<'a> {
+pub struct MomentTaskRequest<'a> {
     pub moment_id: &'a str,
     pub limit: u32,
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -1351,13 +1351,13 @@ pub struct MomentTaskPage {
 // ----- identity ------------------------------------------------------------------------
 
 #[derive(Deserialize)]
-pub(crate) struct FollowUserListResponse {
+pub struct FollowUserListResponse {
     #[serde(default, deserialize_with = "null_as_default")]
     pub follow_user: Vec<String>,
 }
 
 #[derive(Deserialize)]
-pub(crate) struct GetUserInfoResponse {
+pub struct GetUserInfoResponse {
     #[serde(default, alias = "UserId")]
     pub userid: Option<String>,
     #[serde(default)]
@@ -1429,13 +1429,13 @@ impl StaffStatus {
 }
 
 #[derive(Serialize)]
-pub(crate) struct UnionIdRequest<'a> {
+pub struct UnionIdRequest<'a> {
     pub unionid: &'a str,
     pub openid: &'a str,
 }
 
 #[derive(Deserialize)]
-pub(crate) struct UnionIdResponse {
+pub struct UnionIdResponse {
     #[serde(default)]
     pub external_userid: Option<String>,
     #[serde(default)]

@@ -1,0 +1,1083 @@
+//! The directory table adapter: customers, follow relations, known staff, groups and
+//! memberships. Every write is idempotent and carries the epoch seconds of the change it
+//! applies (`event_at`): a write older than what an item already holds is dropped, so a
+//! late re-delivery or reordered callbacks never move the directory backwards.
+use crate::dynamo::update::{not_older, Update};
+pub mod keys;
+mod receipts;
+mod resync;
+
+use scrm_core::contacts::model::*;
+use scrm_core::contacts::ports::*;
+use scrm_core::events::RemovedBy;
+use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
+use crate::dynamo::{Db, StoreError};
+use scrm_core::tenants::TenantId;
+use scrm_core::wecom::api::{ExternalContact, GroupChat};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update as TxUpdate};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::HashSet;
+
+/// How many single-item writes run at once when a whole member list is written.
+const WRITE_CONCURRENCY: usize = 8;
+
+/// The DynamoDB adapter of the directory table (also the callback receipts and re-sync
+/// jobs, see `receipts` and `resync`).
+#[derive(Debug, Clone)]
+pub struct DynamoDirectory {
+    pub(crate) db: Db,
+}
+
+impl DynamoDirectory {
+    /// Builds the adapter.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.db.tables.directory
+    }
+
+    /// Sends an update; `Ok(false)` when its condition failed.
+    pub(crate) async fn update(
+        &self,
+        pk: String,
+        sk: impl Into<String>,
+        u: Update,
+        condition: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .db
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(pk))
+            .key("sk", s(sk.into()))
+            .update_expression(u.expression())
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(Some(u.names))
+            .set_expression_attribute_values(Some(u.values))
+            .send()
+            .await;
+        crate::dynamo::applied(result)
+    }
+
+    fn tx_update(
+        &self,
+        pk: String,
+        sk: &str,
+        u: Update,
+        condition: Option<String>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = TxUpdate::builder()
+            .table_name(self.table())
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression(u.expression())
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(Some(u.names))
+            .set_expression_attribute_values(Some(u.values))
+            .build()
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    pub(crate) async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
+        self.db.get_consistent(self.table(), pk, sk).await
+    }
+
+    async fn query_partition(&self, pk: String) -> Result<Vec<AttrMap>, StoreError> {
+        self.db
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|r| r.map_err(crate::dynamo::from_sdk))
+            .collect()
+    }
+
+    async fn membership_transition(
+        &self,
+        member_update: TransactWriteItem,
+        group_update: TransactWriteItem,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .db
+            .client
+            .transact_write_items()
+            .transact_items(member_update)
+            .transact_items(group_update)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match crate::dynamo::from_transact(e) {
+                err if err.condition_failed_at(0) => Ok(false),
+                err => Err(err),
+            },
+        }
+    }
+}
+
+fn opt_s(v: Option<&str>) -> Option<AttributeValue> {
+    v.map(s)
+}
+
+fn customer_keys(u: &mut Update, t: &TenantId, external_userid: &str) {
+    u.set("gsi1pk", s(keys::customers_index(t)))
+        .set("gsi1sk", s(external_userid))
+        .set("external_userid", s(external_userid));
+}
+
+fn group_keys(u: &mut Update, t: &TenantId, chat_id: &str) {
+    u.set("gsi1pk", s(keys::groups_index(t)))
+        .set("gsi1sk", s(chat_id))
+        .set("chat_id", s(chat_id));
+}
+
+fn member_keys(u: &mut Update, t: &TenantId, chat_id: &str, member_id: &str, is_customer: bool) {
+    u.set("gsi1pk", s(keys::member_groups_index(t, member_id)))
+        .set("gsi1sk", s(chat_id))
+        .set("chat_id", s(chat_id))
+        .set("member_id", s(member_id))
+        .set("is_customer", AttributeValue::Bool(is_customer));
+}
+
+/// Like [`member_keys`], but the member's type is only a guess: it does not overwrite a
+/// type already stored.
+fn member_keys_guessed(u: &mut Update, t: &TenantId, chat_id: &str, member_id: &str, guess: bool) {
+    u.set("gsi1pk", s(keys::member_groups_index(t, member_id)))
+        .set("gsi1sk", s(chat_id))
+        .set("chat_id", s(chat_id))
+        .set("member_id", s(member_id))
+        .set_if_absent("is_customer", AttributeValue::Bool(guess));
+}
+
+fn active_member_update(t: &TenantId, chat_id: &str, m: &MemberWrite, at: i64) -> (Update, String) {
+    let mut u = Update::new();
+    member_keys(&mut u, t, chat_id, &m.member_id, m.is_customer);
+    u.set("active", AttributeValue::Bool(true))
+        .set("event_at", n(at))
+        .set("updated_at", n(at))
+        .set_opt("join_time", m.join_time.map(n))
+        .set_opt("join_scene", m.join_scene.map(n))
+        .set_opt("invitor", opt_s(m.invitor.as_deref()))
+        .set_opt("group_nickname", opt_s(m.group_nickname.as_deref()))
+        .set_opt("name", opt_s(m.name.as_deref()))
+        .set_opt("state", opt_s(m.state.as_deref()))
+        .remove("left_at")
+        .remove("quit_scene");
+    let cond = not_older(&mut u, at);
+    (u, cond)
+}
+
+impl DirectoryWrite for DynamoDirectory {
+    async fn put_customer_detail(
+        &self,
+        t: &TenantId,
+        c: &ExternalContact,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        customer_keys(&mut u, t, &c.external_userid);
+        u.set("name", s(&c.name))
+            .set("contact_type", n(c.contact_type))
+            .set("gender", n(c.gender))
+            .set_opt("avatar", opt_s(c.avatar.as_deref()))
+            .set_opt("unionid", opt_s(c.unionid.as_deref()))
+            .set_opt("corp_name", opt_s(c.corp_name.as_deref()))
+            .set_opt("position", opt_s(c.position.as_deref()))
+            .set("needs_sync", AttributeValue::Bool(false))
+            .set("event_at", n(at))
+            .set("updated_at", n(at));
+        let cond = not_older(&mut u, at);
+        self.update(
+            keys::customer_pk(t, &c.external_userid),
+            keys::PROFILE,
+            u,
+            Some(cond),
+        )
+        .await
+    }
+
+    async fn touch_customer(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        needs_sync: bool,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut u = Update::new();
+        customer_keys(&mut u, t, external_userid);
+        if needs_sync {
+            u.set("needs_sync", AttributeValue::Bool(true));
+        } else {
+            u.set_if_absent("needs_sync", AttributeValue::Bool(false));
+        }
+        u.set_if_absent("updated_at", n(at));
+        self.update(
+            keys::customer_pk(t, external_userid),
+            keys::PROFILE,
+            u,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn put_follow(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+        f: &FollowWrite,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        u.set("gsi1pk", s(keys::customers_index(t)))
+            .set("gsi1sk", s(format!("{external_userid}#{userid}")))
+            .set("gsi2pk", s(keys::staff_customers_index(t, userid)))
+            .set("gsi2sk", s(external_userid))
+            .set("external_userid", s(external_userid))
+            .set("userid", s(userid))
+            .set("status", s(f.status.as_str()))
+            .set_opt("remark", opt_s(f.remark.as_deref()))
+            .set_opt("description", opt_s(f.description.as_deref()))
+            .set_opt("tags", f.tags.as_ref().map(item::json))
+            .set_opt("add_way", f.add_way.map(n))
+            .set_opt("state", opt_s(f.state.as_deref()))
+            .set_opt("oper_userid", opt_s(f.oper_userid.as_deref()))
+            .set("needs_sync", AttributeValue::Bool(f.needs_sync))
+            .set("event_at", n(at))
+            .set("updated_at", n(at));
+        if let Some(created) = f.createtime {
+            if f.needs_sync {
+                // A callback's own time is only a stand-in for WeCom's createtime.
+                u.set_if_absent("createtime", n(created));
+            } else {
+                u.set("createtime", n(created));
+            }
+        }
+        if f.status != RelationStatus::Removed {
+            u.remove("removed_by")
+                .remove("removed_source")
+                .remove("removed_at");
+        }
+        let cond = not_older(&mut u, at);
+        self.update(
+            keys::customer_pk(t, external_userid),
+            &keys::follow_sk(userid),
+            u,
+            Some(cond),
+        )
+        .await
+    }
+
+    async fn mark_follow_needs_sync(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut u = Update::new();
+        u.set("gsi1pk", s(keys::customers_index(t)))
+            .set("gsi1sk", s(format!("{external_userid}#{userid}")))
+            .set("gsi2pk", s(keys::staff_customers_index(t, userid)))
+            .set("gsi2sk", s(external_userid))
+            .set("external_userid", s(external_userid))
+            .set("userid", s(userid))
+            .set_if_absent("status", s(RelationStatus::Active.as_str()))
+            .set("needs_sync", AttributeValue::Bool(true))
+            .set("updated_at", n(at));
+        self.update(
+            keys::customer_pk(t, external_userid),
+            keys::follow_sk(userid),
+            u,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_follow(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+        by: RemovedBy,
+        source: Option<&str>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        u.set("gsi1pk", s(keys::customers_index(t)))
+            .set("gsi1sk", s(format!("{external_userid}#{userid}")))
+            .set("gsi2pk", s(keys::staff_customers_index(t, userid)))
+            .set("gsi2sk", s(external_userid))
+            .set("external_userid", s(external_userid))
+            .set("userid", s(userid))
+            .set("status", s(RelationStatus::Removed.as_str()))
+            .set("removed_by", item::json(&by))
+            .set("removed_at", n(at))
+            .set_if_absent("needs_sync", AttributeValue::Bool(false))
+            .set("event_at", n(at))
+            .set("updated_at", n(at));
+        match source {
+            Some(src) => u.set("removed_source", s(src)),
+            None => u.remove("removed_source"),
+        };
+        let cond = not_older(&mut u, at);
+        self.update(
+            keys::customer_pk(t, external_userid),
+            &keys::follow_sk(userid),
+            u,
+            Some(cond),
+        )
+        .await
+    }
+
+    async fn record_transfer_failure(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        failure: &TransferFailure,
+    ) -> Result<(), StoreError> {
+        let mut u = Update::new();
+        customer_keys(&mut u, t, external_userid);
+        u.set("last_transfer_failure", item::json(failure))
+            .set_if_absent("needs_sync", AttributeValue::Bool(false))
+            .set_if_absent("updated_at", n(failure.at));
+        let cond = {
+            let name = u.named("last_transfer_failure_at");
+            u.set("last_transfer_failure_at", n(failure.at));
+            u.value(":tf_at", n(failure.at));
+            format!("(attribute_not_exists({name}) OR {name} <= :tf_at)")
+        };
+        self.update(
+            keys::customer_pk(t, external_userid),
+            keys::PROFILE,
+            u,
+            Some(cond),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn touch_staff(&self, t: &TenantId, userid: &str, at: i64) -> Result<(), StoreError> {
+        let mut u = Update::new();
+        u.set("gsi1pk", s(keys::staffs_index(t)))
+            .set("gsi1sk", s(userid))
+            .set("userid", s(userid))
+            .set_if_absent("first_seen_at", n(at));
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, None)
+            .await?;
+        Ok(())
+    }
+
+    async fn record_staff_status(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        status: StaffState,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        if status == StaffState::Departed {
+            return self.record_staff_departure(t, userid, at).await;
+        }
+        let mut u = Update::new();
+        u.set("gsi1pk", s(keys::staffs_index(t)))
+            .set("gsi1sk", s(userid))
+            .set("userid", s(userid))
+            .set_if_absent("first_seen_at", n(at))
+            .set("staff_status", s(status.as_str()))
+            .set("status_at", n(at))
+            .remove("departed_at")
+            .remove("departure_published");
+        let cond = staff_not_older(&mut u, at);
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+            .await
+    }
+
+    async fn record_staff_departure(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        u.set("gsi1pk", s(keys::staffs_index(t)))
+            .set("gsi1sk", s(userid))
+            .set("userid", s(userid))
+            .set_if_absent("first_seen_at", n(at))
+            .set("staff_status", s(StaffState::Departed.as_str()))
+            .set("status_at", n(at))
+            .set("departed_at", n(at))
+            .set("departure_published", AttributeValue::Bool(false));
+        let older = staff_not_older(&mut u, at);
+        let st = u.named("staff_status");
+        u.value(":departed", s(StaffState::Departed.as_str()));
+        let cond = format!("{older} AND (attribute_not_exists({st}) OR {st} <> :departed)");
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+            .await
+    }
+
+    async fn mark_departure_published(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        departed_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut u = Update::new();
+        u.set("departure_published", AttributeValue::Bool(true));
+        let st = u.named("staff_status");
+        let dep = u.named("departed_at");
+        u.value(":departed", s(StaffState::Departed.as_str()))
+            .value(":dep", n(departed_at));
+        let cond = format!("{st} = :departed AND {dep} = :dep");
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+            .await?;
+        Ok(())
+    }
+
+    async fn put_group_detail(
+        &self,
+        t: &TenantId,
+        chat: &GroupChat,
+        status: Option<i64>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        group_keys(&mut u, t, &chat.chat_id);
+        u.set("name", s(&chat.name))
+            .set("owner", s(&chat.owner))
+            .set("gsi2pk", s(keys::owner_index(t, &chat.owner)))
+            .set("gsi2sk", s(&chat.chat_id))
+            .set("create_time", n(chat.create_time))
+            .set("member_count", n(chat.member_list.len() as i64))
+            .set_opt("member_version", opt_s(chat.member_version.as_deref()))
+            .set("needs_sync", AttributeValue::Bool(false))
+            .set("event_at", n(at))
+            .set("members_at", n(at))
+            .set("updated_at", n(at));
+        match status {
+            Some(st) => u.set("status", n(st)),
+            None => u.set_if_absent("status", n(0)),
+        };
+        match &chat.notice {
+            Some(notice) => u.set("notice", s(notice)),
+            None => u.remove("notice"),
+        };
+        u.remove("dismissed");
+        let cond = not_older(&mut u, at);
+        self.update(
+            keys::group_pk(t, &chat.chat_id),
+            keys::PROFILE,
+            u,
+            Some(cond),
+        )
+        .await
+    }
+
+    async fn touch_group(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        needs_sync: bool,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut u = Update::new();
+        group_keys(&mut u, t, chat_id);
+        if needs_sync {
+            u.set("needs_sync", AttributeValue::Bool(true));
+        } else {
+            u.set_if_absent("needs_sync", AttributeValue::Bool(false));
+        }
+        u.set_if_absent("member_count", n(0))
+            .set_if_absent("status", n(0))
+            .set_if_absent("updated_at", n(at));
+        self.update(keys::group_pk(t, chat_id), keys::PROFILE, u, None)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_member_version(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        version: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        group_keys(&mut u, t, chat_id);
+        u.set("member_version", s(version))
+            .set("members_at", n(at))
+            .set_if_absent("member_count", n(0))
+            .set_if_absent("status", n(0))
+            .set_if_absent("needs_sync", AttributeValue::Bool(false));
+        let name = u.named("members_at");
+        u.value(":mv_at", n(at));
+        let cond = format!("(attribute_not_exists({name}) OR {name} <= :mv_at)");
+        self.update(keys::group_pk(t, chat_id), keys::PROFILE, u, Some(cond))
+            .await
+    }
+
+    async fn dismiss_group(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        group_keys(&mut u, t, chat_id);
+        u.set("dismissed", AttributeValue::Bool(true))
+            .set("dismissed_at", n(at))
+            .set_if_absent("member_count", n(0))
+            .set_if_absent("status", n(0))
+            .set_if_absent("needs_sync", AttributeValue::Bool(false))
+            .set("event_at", n(at))
+            .set("updated_at", n(at));
+        let cond = not_older(&mut u, at);
+        self.update(keys::group_pk(t, chat_id), keys::PROFILE, u, Some(cond))
+            .await
+    }
+
+    async fn member_joined(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        m: &MemberWrite,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let (mut u, newer) = active_member_update(t, chat_id, m, at);
+        let active = u.named("active");
+        u.value(":f", AttributeValue::Bool(false));
+        let cond = format!("(attribute_not_exists({active}) OR {active} = :f) AND {newer}");
+        let member = self.tx_update(
+            keys::group_pk(t, chat_id),
+            &keys::member_sk(&m.member_id),
+            u,
+            Some(cond),
+        )?;
+        let mut g = Update::new();
+        group_keys(&mut g, t, chat_id);
+        g.add("member_count", 1)
+            .set_if_absent("status", n(0))
+            .set_if_absent("needs_sync", AttributeValue::Bool(false))
+            .set_if_absent("updated_at", n(at));
+        let group = self.tx_update(keys::group_pk(t, chat_id), keys::PROFILE, g, None)?;
+        self.membership_transition(member, group).await
+    }
+
+    async fn member_left(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        member_id: &str,
+        is_customer: bool,
+        quit_scene: Option<i64>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let left = |cond_active: bool| {
+            let mut u = Update::new();
+            member_keys_guessed(&mut u, t, chat_id, member_id, is_customer);
+            u.set("active", AttributeValue::Bool(false))
+                .set("left_at", n(at))
+                .set("event_at", n(at))
+                .set("updated_at", n(at));
+            match quit_scene {
+                Some(q) => u.set("quit_scene", n(q)),
+                None => u.remove("quit_scene"),
+            };
+            let newer = not_older(&mut u, at);
+            let cond = if cond_active {
+                let active = u.named("active");
+                u.value(":t", AttributeValue::Bool(true));
+                format!("{active} = :t AND {newer}")
+            } else {
+                newer
+            };
+            (u, cond)
+        };
+        let (u, cond) = left(true);
+        let member = self.tx_update(
+            keys::group_pk(t, chat_id),
+            &keys::member_sk(member_id),
+            u,
+            Some(cond),
+        )?;
+        let mut g = Update::new();
+        group_keys(&mut g, t, chat_id);
+        g.add("member_count", -1);
+        let group = self.tx_update(keys::group_pk(t, chat_id), keys::PROFILE, g, None)?;
+        if self.membership_transition(member, group).await? {
+            return Ok(true);
+        }
+        // Not a current member (unknown, or already gone): record the departure anyway,
+        // unless a newer change is stored, without touching the count.
+        let (u, cond) = left(false);
+        self.update(
+            keys::group_pk(t, chat_id),
+            &keys::member_sk(member_id),
+            u,
+            Some(cond),
+        )
+        .await?;
+        Ok(false)
+    }
+
+    async fn put_members(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        members: &[MemberWrite],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let writes: Vec<_> = members
+            .iter()
+            .map(|m| {
+                let (u, cond) = active_member_update(t, chat_id, m, at);
+                self.update(
+                    keys::group_pk(t, chat_id),
+                    keys::member_sk(&m.member_id),
+                    u,
+                    Some(cond),
+                )
+            })
+            .collect();
+        futures::stream::iter(writes)
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .try_collect::<Vec<bool>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_absent_members_left(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        present: &HashSet<String>,
+        at: i64,
+    ) -> Result<usize, StoreError> {
+        let items = self.query_partition(keys::group_pk(t, chat_id)).await?;
+        let gone: Vec<(String, bool)> = items
+            .iter()
+            .filter(|i| i.s_opt("sk").is_some_and(|sk| sk.starts_with(keys::MEMBER)))
+            .filter(|i| i.bool_opt("active").unwrap_or(false))
+            .filter_map(|i| {
+                let id = i.s_opt("member_id")?;
+                (!present.contains(id))
+                    .then(|| (id.to_string(), i.bool_opt("is_customer").unwrap_or(false)))
+            })
+            .collect();
+        let count = gone.len();
+        let writes: Vec<_> = gone
+            .into_iter()
+            .map(|(id, is_customer)| async move {
+                let mut u = Update::new();
+                member_keys(&mut u, t, chat_id, &id, is_customer);
+                u.set("active", AttributeValue::Bool(false))
+                    .set("left_at", n(at))
+                    .set("event_at", n(at))
+                    .set("updated_at", n(at))
+                    .remove("quit_scene");
+                let cond = not_older(&mut u, at);
+                self.update(
+                    keys::group_pk(t, chat_id),
+                    keys::member_sk(&id),
+                    u,
+                    Some(cond),
+                )
+                .await
+            })
+            .collect();
+        futures::stream::iter(writes)
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .try_collect::<Vec<bool>>()
+            .await?;
+        Ok(count)
+    }
+}
+
+// ----- reading ---------------------------------------------------------------------------
+
+/// The condition "this status check is not older than the one the staff item holds".
+fn staff_not_older(u: &mut Update, at: i64) -> String {
+    let n = u.named("status_at");
+    u.value(":status_at_cond", AttributeValue::N(at.to_string()));
+    format!("(attribute_not_exists({n}) OR {n} <= :status_at_cond)")
+}
+
+fn staff_from_item(item: &AttrMap) -> Result<StaffMember, StoreError> {
+    let status = match item.s_opt("staff_status") {
+        Some(raw) => Some(
+            StaffState::parse(raw)
+                .ok_or_else(|| StoreError::Corrupt(format!("staff status {raw}")))?,
+        ),
+        None => None,
+    };
+    Ok(StaffMember {
+        userid: item.s("userid")?.to_string(),
+        status,
+        status_at: item.n_opt("status_at")?,
+        departed_at: item.n_opt("departed_at")?,
+        departure_published: matches!(
+            item.get("departure_published"),
+            Some(AttributeValue::Bool(true))
+        ),
+        first_seen_at: item.n_opt("first_seen_at")?,
+    })
+}
+
+fn opt_string(item: &AttrMap, name: &str) -> Option<String> {
+    item.s_opt(name).map(str::to_string)
+}
+
+fn customer_from_item(item: &AttrMap) -> Result<Customer, StoreError> {
+    Ok(Customer {
+        external_userid: item.s("external_userid")?.to_string(),
+        name: opt_string(item, "name"),
+        avatar: opt_string(item, "avatar"),
+        contact_type: item.n_opt("contact_type")?,
+        gender: item.n_opt("gender")?,
+        unionid: opt_string(item, "unionid"),
+        corp_name: opt_string(item, "corp_name"),
+        position: opt_string(item, "position"),
+        needs_sync: item.bool_opt("needs_sync").unwrap_or(false),
+        last_transfer_failure: match item.s_opt("last_transfer_failure") {
+            Some(_) => Some(item.json("last_transfer_failure")?),
+            None => None,
+        },
+        updated_at: item.n_opt("updated_at")?.unwrap_or(0),
+    })
+}
+
+fn follow_from_item(item: &AttrMap) -> Result<FollowRelation, StoreError> {
+    Ok(FollowRelation {
+        external_userid: item.s("external_userid")?.to_string(),
+        userid: item.s("userid")?.to_string(),
+        status: RelationStatus::parse(item.s("status")?)
+            .ok_or_else(|| StoreError::Corrupt("follow status".into()))?,
+        remark: opt_string(item, "remark"),
+        description: opt_string(item, "description"),
+        tags: match item.s_opt("tags") {
+            Some(_) => item.json("tags")?,
+            None => Vec::new(),
+        },
+        add_way: item.n_opt("add_way")?,
+        state: opt_string(item, "state"),
+        createtime: item.n_opt("createtime")?,
+        oper_userid: opt_string(item, "oper_userid"),
+        removed_by: match item.s_opt("removed_by") {
+            Some(_) => Some(item.json("removed_by")?),
+            None => None,
+        },
+        removed_source: opt_string(item, "removed_source"),
+        removed_at: item.n_opt("removed_at")?,
+        needs_sync: item.bool_opt("needs_sync").unwrap_or(false),
+        updated_at: item.n_opt("updated_at")?.unwrap_or(0),
+    })
+}
+
+fn group_from_item(item: &AttrMap) -> Result<Group, StoreError> {
+    Ok(Group {
+        chat_id: item.s("chat_id")?.to_string(),
+        name: opt_string(item, "name"),
+        owner: opt_string(item, "owner"),
+        notice: opt_string(item, "notice"),
+        create_time: item.n_opt("create_time")?,
+        member_count: item.n_opt("member_count")?.unwrap_or(0).max(0),
+        status: item.n_opt("status")?.unwrap_or(0),
+        dismissed: item.bool_opt("dismissed").unwrap_or(false),
+        member_version: opt_string(item, "member_version"),
+        needs_sync: item.bool_opt("needs_sync").unwrap_or(false),
+        updated_at: item.n_opt("updated_at")?.unwrap_or(0),
+    })
+}
+
+fn membership_from_item(item: &AttrMap) -> Result<Membership, StoreError> {
+    Ok(Membership {
+        chat_id: item.s("chat_id")?.to_string(),
+        member_id: item.s("member_id")?.to_string(),
+        is_customer: item.bool_opt("is_customer").unwrap_or(false),
+        active: item.bool_opt("active").unwrap_or(false),
+        join_time: item.n_opt("join_time")?,
+        join_scene: item.n_opt("join_scene")?,
+        invitor: opt_string(item, "invitor"),
+        group_nickname: opt_string(item, "group_nickname"),
+        name: opt_string(item, "name"),
+        state: opt_string(item, "state"),
+        left_at: item.n_opt("left_at")?,
+        quit_scene: item.n_opt("quit_scene")?,
+        updated_at: item.n_opt("updated_at")?.unwrap_or(0),
+    })
+}
+
+fn customer_view(items: &[AttrMap]) -> Result<Option<CustomerView>, StoreError> {
+    let mut customer = None;
+    let mut follows = Vec::new();
+    for item in items {
+        match item.s_opt("sk") {
+            Some(keys::PROFILE) => customer = Some(customer_from_item(item)?),
+            Some(sk) if sk.starts_with(keys::FOLLOW) => follows.push(follow_from_item(item)?),
+            _ => {}
+        }
+    }
+    follows.sort_by(|a, b| a.userid.cmp(&b.userid));
+    Ok(customer.map(|customer| CustomerView {
+        customer,
+        follow_users: follows,
+    }))
+}
+
+impl DirectoryRead for DynamoDirectory {
+    async fn customer(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+    ) -> Result<Option<CustomerView>, StoreError> {
+        let items = self
+            .query_partition(keys::customer_pk(t, external_userid))
+            .await?;
+        customer_view(&items)
+    }
+
+    async fn customers(
+        &self,
+        t: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<CustomerView>, StoreError> {
+        // The index interleaves each customer's profile and follow relations, sorted by
+        // customer: read until one customer more than the page holds has started.
+        let mut grouped: Vec<(String, Vec<AttrMap>)> = Vec::new();
+        let start = after.map(keys::after_customer);
+        let mut exclusive: Option<AttrMap> = None;
+        'pages: loop {
+            let mut q = self
+                .db
+                .client
+                .query()
+                .table_name(self.table())
+                .index_name("gsi1")
+                .limit(((limit + 1) * 3).min(1000) as i32)
+                .set_exclusive_start_key(exclusive.take())
+                .expression_attribute_values(":pk", s(keys::customers_index(t)));
+            q = match &start {
+                Some(from) => q
+                    .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
+                    .expression_attribute_values(":after", s(from)),
+                None => q.key_condition_expression("gsi1pk = :pk"),
+            };
+            let out = q.send().await.map_err(crate::dynamo::from_sdk)?;
+            for item in out.items.unwrap_or_default() {
+                let ext_id = item.s("external_userid")?.to_string();
+                match grouped.last_mut() {
+                    Some((id, items)) if *id == ext_id => items.push(item),
+                    _ => {
+                        if grouped.len() == limit + 1 {
+                            break 'pages;
+                        }
+                        grouped.push((ext_id, vec![item]));
+                    }
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) => exclusive = Some(key),
+                None => break,
+            }
+        }
+        let has_more = grouped.len() > limit;
+        grouped.truncate(limit);
+        let mut items = Vec::with_capacity(grouped.len());
+        for (_, group) in &grouped {
+            if let Some(view) = customer_view(group)? {
+                items.push(view);
+            }
+        }
+        let next_cursor = has_more
+            .then(|| grouped.last().map(|(id, _)| id.clone()))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn group_profile(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> Result<Option<Group>, StoreError> {
+        self.get(keys::group_pk(t, chat_id), keys::PROFILE)
+            .await?
+            .as_ref()
+            .map(group_from_item)
+            .transpose()
+    }
+
+    async fn group(&self, t: &TenantId, chat_id: &str) -> Result<Option<GroupView>, StoreError> {
+        let items = self.query_partition(keys::group_pk(t, chat_id)).await?;
+        let mut group = None;
+        let mut members = Vec::new();
+        for item in &items {
+            match item.s_opt("sk") {
+                Some(keys::PROFILE) => group = Some(group_from_item(item)?),
+                Some(sk) if sk.starts_with(keys::MEMBER) => {
+                    members.push(membership_from_item(item)?)
+                }
+                _ => {}
+            }
+        }
+        members.sort_by(|a, b| {
+            b.active
+                .cmp(&a.active)
+                .then(a.join_time.cmp(&b.join_time))
+                .then(a.member_id.cmp(&b.member_id))
+        });
+        Ok(group.map(|group| GroupView { group, members }))
+    }
+
+    async fn groups(
+        &self,
+        t: &TenantId,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Group>, StoreError> {
+        let (index, pk_attr, sk_attr, pk) = match owner {
+            Some(o) => ("gsi2", "gsi2pk", "gsi2sk", keys::owner_index(t, o)),
+            None => ("gsi1", "gsi1pk", "gsi1sk", keys::groups_index(t)),
+        };
+        let mut q = self
+            .db
+            .client
+            .query()
+            .table_name(self.table())
+            .index_name(index)
+            .expression_attribute_values(":pk", s(pk));
+        q = match after {
+            Some(a) => q
+                .key_condition_expression(format!("{pk_attr} = :pk AND {sk_attr} > :after"))
+                .expression_attribute_values(":after", s(a)),
+            None => q.key_condition_expression(format!("{pk_attr} = :pk")),
+        };
+        let mut stream = q.into_paginator().items().send();
+        let mut items = Vec::new();
+        let mut has_more = false;
+        while let Some(item) = stream.next().await {
+            let item = item.map_err(crate::dynamo::from_sdk)?;
+            if items.len() == limit {
+                has_more = true;
+                break;
+            }
+            items.push(group_from_item(&item)?);
+        }
+        let next_cursor = has_more
+            .then(|| items.last().map(|g: &Group| g.chat_id.clone()))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn member_groups(
+        &self,
+        t: &TenantId,
+        member_id: &str,
+    ) -> Result<Vec<MemberGroup>, StoreError> {
+        let items: Vec<AttrMap> = self
+            .db
+            .client
+            .query()
+            .table_name(self.table())
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(keys::member_groups_index(t, member_id)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|r| r.map_err(crate::dynamo::from_sdk))
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let membership = membership_from_item(item)?;
+            let group = self.group_profile(t, &membership.chat_id).await?;
+            out.push(MemberGroup {
+                group_name: group.as_ref().and_then(|g| g.name.clone()),
+                group_dismissed: group.map(|g| g.dismissed).unwrap_or(false),
+                membership,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn known_staff(&self, t: &TenantId) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = self
+            .db
+            .client
+            .query()
+            .table_name(self.table())
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(keys::staffs_index(t)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|r| {
+                r.map_err(crate::dynamo::from_sdk)
+                    .map(|i| opt_string(&i, "userid").unwrap_or_default())
+            })
+            .collect::<Result<_, _>>()?;
+        ids.retain(|id| !id.is_empty());
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    async fn staff_member(
+        &self,
+        t: &TenantId,
+        userid: &str,
+    ) -> Result<Option<StaffMember>, StoreError> {
+        self.get(keys::staff_pk(t, userid), keys::PROFILE)
+            .await?
+            .as_ref()
+            .map(staff_from_item)
+            .transpose()
+    }
+
+    async fn staff_members(&self, t: &TenantId) -> Result<Vec<StaffMember>, StoreError> {
+        let items: Vec<AttrMap> = self
+            .db
+            .client
+            .query()
+            .table_name(self.table())
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk")
+            .expression_attribute_values(":pk", s(keys::staffs_index(t)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|r| r.map_err(crate::dynamo::from_sdk))
+            .collect::<Result<_, _>>()?;
+        let mut out = items
+            .iter()
+            .filter(|i| i.s_opt("userid").is_some_and(|u| !u.is_empty()))
+            .map(staff_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.userid.cmp(&b.userid));
+        Ok(out)
+    }
+}

@@ -1,0 +1,173 @@
+//! The table definitions: the one source of truth. `scrm tables create` and the test
+//! harness create tables from these; `tests/it/infra.rs` proves `infra/template.yaml`
+//! declares exactly the same keys, indexes and TTL attribute.
+use scrm_core::ports::StoreError;
+use scrm_core::config::TableNames;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+/// The partition-key attribute of every table.
+pub const PK: &str = "pk";
+/// The sort-key attribute of every table.
+pub const SK: &str = "sk";
+/// The TTL attribute (epoch seconds) of every table.
+pub const TTL: &str = "ttl";
+
+/// A global secondary index: string hash and range keys, all attributes projected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GsiDef {
+    /// Index name.
+    pub name: &'static str,
+    /// Hash-key attribute.
+    pub pk: &'static str,
+    /// Range-key attribute.
+    pub sk: &'static str,
+}
+
+/// The first generic sparse index.
+pub const GSI1: GsiDef = GsiDef {
+    name: "gsi1",
+    pk: "gsi1pk",
+    sk: "gsi1sk",
+};
+/// The second generic sparse index.
+pub const GSI2: GsiDef = GsiDef {
+    name: "gsi2",
+    pk: "gsi2pk",
+    sk: "gsi2sk",
+};
+
+/// One table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableDef {
+    /// The CloudFormation logical id in `infra/template.yaml`.
+    pub logical_id: &'static str,
+    /// The name after the prefix (`scrm-<suffix>`).
+    pub suffix: &'static str,
+    /// Its global secondary indexes.
+    pub gsis: &'static [GsiDef],
+}
+
+/// Tenants, API keys, cached access tokens.
+pub const TENANTS: TableDef = TableDef {
+    logical_id: "TenantsTable",
+    suffix: "tenants",
+    gsis: &[],
+};
+/// Customers, groups, memberships, callback receipts, sync jobs.
+pub const DIRECTORY: TableDef = TableDef {
+    logical_id: "DirectoryTable",
+    suffix: "directory",
+    gsis: &[GSI1, GSI2],
+};
+/// The points ledger.
+pub const LEDGER: TableDef = TableDef {
+    logical_id: "LedgerTable",
+    suffix: "ledger",
+    gsis: &[GSI1, GSI2],
+};
+/// SOP plans, occurrences and tasks.
+pub const TASKS: TableDef = TableDef {
+    logical_id: "TasksTable",
+    suffix: "tasks",
+    gsis: &[GSI1, GSI2],
+};
+
+/// Every table.
+pub const ALL: [TableDef; 4] = [TENANTS, DIRECTORY, LEDGER, TASKS];
+
+impl TableDef {
+    /// This table's name in a set of names.
+    pub fn name_in<'a>(&self, names: &'a TableNames) -> &'a str {
+        match self.suffix {
+            "tenants" => &names.tenants,
+            "directory" => &names.directory,
+            "ledger" => &names.ledger,
+            _ => &names.tasks,
+        }
+    }
+
+    /// The string attributes the table defines (keys of the table and of its indexes).
+    pub fn attribute_names(&self) -> Vec<&'static str> {
+        let mut names = vec![PK, SK];
+        for gsi in self.gsis {
+            names.push(gsi.pk);
+            names.push(gsi.sk);
+        }
+        names
+    }
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// Creates every table that does not exist yet and turns TTL on; existing tables are left
+/// alone, so it can be run again at any time.
+pub async fn create_tables(client: &Client, names: &TableNames) -> Result<Vec<String>, StoreError> {
+    let mut created = Vec::new();
+    for def in ALL {
+        let name = def.name_in(names);
+        let mut req = client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(PK, KeyType::Hash)?)
+            .key_schema(key(SK, KeyType::Range)?);
+        for attr in def.attribute_names() {
+            req = req.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(attr)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
+            );
+        }
+        for gsi in def.gsis {
+            req = req.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(gsi.name)
+                    .key_schema(key(gsi.pk, KeyType::Hash)?)
+                    .key_schema(key(gsi.sk, KeyType::Range)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
+            );
+        }
+        match req.send().await {
+            Ok(_) => created.push(name.to_string()),
+            Err(err) => {
+                use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+                if err.code() == Some("ResourceInUseException") {
+                    continue;
+                }
+                return Err(crate::dynamo::from_sdk(err));
+            }
+        }
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
+            )
+            .send()
+            .await
+            .map_err(crate::dynamo::from_sdk)?;
+    }
+    Ok(created)
+}

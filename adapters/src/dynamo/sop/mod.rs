@@ -1,0 +1,1429 @@
+//! The DynamoDB adapter of the tasks table (key layout in [`keys`]).
+//!
+//! Exactly-once rests on three things: deterministic keys (a task's key is its plan,
+//! occurrence, target and staff member), conditional writes (`attribute_not_exists` on every
+//! create, a status condition on every transition) and claims with an expiry on outbox
+//! entries, so that re-fired, overlapping and retried dispatch runs create and send nothing
+//! twice. Quota counters are reserved in the same transaction as the task they count.
+pub mod directory;
+pub mod keys;
+
+use scrm_core::sop::occurrence::{Branch, JourneyRun, Occurrence, OutboxItem, OutboxKind, OutboxState};
+use scrm_core::sop::plan::{Plan, PlanId, PlanSpec, PlanStatus};
+use scrm_core::sop::ports::{Created, DueEntry, GroupTagStore, NewTask, OutboxStore, PlanStore, TaskStore};
+use scrm_core::sop::task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};
+use scrm_core::contacts::Page;
+use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
+use crate::dynamo::{Db, StoreError};
+use scrm_core::tenants::TenantId;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update as UpdateAction,
+};
+use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// How long tasks, occurrences and runs are kept (figures look back this far).
+const KEEP: Duration = Duration::days(400);
+/// How long quota counters are kept (their periods are at most a month).
+const KEEP_COUNTERS: Duration = Duration::days(70);
+/// Most actions per transaction (DynamoDB allows 100).
+const MAX_ACTIONS: usize = 99;
+/// Rounds of retrying conflicting transactions before giving up as retryable.
+const MAX_ROUNDS: u32 = 8;
+
+/// A small builder for update expressions.
+#[derive(Debug, Default)]
+struct Upd {
+    sets: Vec<String>,
+    removes: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Upd {
+    fn name(&mut self, attr: &str) -> String {
+        let n = format!("#{attr}");
+        self.names.insert(n.clone(), attr.to_string());
+        n
+    }
+    fn set(&mut self, attr: &str, v: AttributeValue) -> &mut Self {
+        let n = self.name(attr);
+        let p = format!(":{attr}");
+        self.values.insert(p.clone(), v);
+        self.sets.push(format!("{n} = {p}"));
+        self
+    }
+    fn set_opt(&mut self, attr: &str, v: Option<AttributeValue>) -> &mut Self {
+        match v {
+            Some(v) => self.set(attr, v),
+            None => self.remove(attr),
+        }
+    }
+    fn remove(&mut self, attr: &str) -> &mut Self {
+        let n = self.name(attr);
+        self.removes.push(n);
+        self
+    }
+    fn value(&mut self, placeholder: &str, v: AttributeValue) -> &mut Self {
+        self.values.insert(placeholder.to_string(), v);
+        self
+    }
+    fn expression(&self) -> String {
+        let mut e = String::new();
+        if !self.sets.is_empty() {
+            e.push_str("SET ");
+            e.push_str(&self.sets.join(", "));
+        }
+        if !self.removes.is_empty() {
+            if !e.is_empty() {
+                e.push(' ');
+            }
+            e.push_str("REMOVE ");
+            e.push_str(&self.removes.join(", "));
+        }
+        e
+    }
+}
+
+fn sdk<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn ts(at: DateTime<Utc>) -> AttributeValue {
+    n(at.timestamp())
+}
+
+fn from_ts(secs: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| StoreError::Corrupt("timestamp".into()))
+}
+
+fn opt_ts(item: &AttrMap, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    item.n_opt(name)?.map(from_ts).transpose()
+}
+
+fn bool_attr(b: bool) -> AttributeValue {
+    AttributeValue::Bool(b)
+}
+
+/// The parts of a plan kept as JSON (status, version and next due are attributes, because
+/// conditions and the due index use them).
+#[derive(Serialize, Deserialize)]
+struct PlanData {
+    name: String,
+    spec: PlanSpec,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn plan_item(t: &TenantId, p: &Plan) -> AttrMap {
+    let data = PlanData {
+        name: p.name.clone(),
+        spec: p.spec.clone(),
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+    };
+    let mut item = item::item([
+        ("pk", s(keys::plan_pk(t, &p.plan_id))),
+        ("sk", s(keys::PLAN)),
+        ("plan_id", s(p.plan_id.as_str())),
+        ("kind", item::json(&p.spec.kind())),
+        ("status", s(p.status.as_str())),
+        ("version", n(p.version)),
+        ("data", item::json(&data)),
+        ("gsi2pk", s(keys::plans_index(t))),
+        ("gsi2sk", s(p.plan_id.as_str())),
+    ]);
+    if let Some(due) = p.next_due {
+        item.insert("next_due".into(), ts(due));
+        if p.status == PlanStatus::Active {
+            item.insert("gsi1pk".into(), s(keys::due_index(t)));
+            item.insert(
+                "gsi1sk".into(),
+                s(keys::due_sk(due, "P", p.plan_id.as_str())),
+            );
+        }
+    }
+    item
+}
+
+fn plan_from_item(item: &AttrMap) -> Result<Plan, StoreError> {
+    let data: PlanData = item.json("data")?;
+    Ok(Plan {
+        plan_id: PlanId::parse(item.s("plan_id")?)
+            .ok_or_else(|| StoreError::Corrupt("plan_id".into()))?,
+        name: data.name,
+        spec: data.spec,
+        status: PlanStatus::parse(item.s("status")?)
+            .ok_or_else(|| StoreError::Corrupt("plan status".into()))?,
+        version: item.n("version")?,
+        next_due: opt_ts(item, "next_due")?,
+        created_at: data.created_at,
+        updated_at: data.updated_at,
+    })
+}
+
+fn journey_stage(p: &Plan) -> Option<&str> {
+    match &p.spec {
+        PlanSpec::Journey { stage, .. } => Some(stage.as_str()),
+        _ => None,
+    }
+}
+
+fn run_item(t: &TenantId, r: &JourneyRun) -> AttrMap {
+    let mut item = item::item([
+        ("pk", s(keys::run_pk(t, &r.run_id))),
+        ("sk", s(keys::RUN)),
+        ("run_id", s(&r.run_id)),
+        ("plan_id", s(r.plan_id.as_str())),
+        ("external_userid", s(&r.external_userid)),
+        ("entered_at", ts(r.entered_at)),
+        ("branch", s(r.branch.as_str())),
+        ("next_step", n(r.next_step as i64)),
+        (
+            "gsi2pk",
+            s(keys::customer_runs_index(t, &r.external_userid)),
+        ),
+        ("gsi2sk", s(&r.run_id)),
+        ("ttl", ts(r.entered_at + KEEP)),
+    ]);
+    if let Some(u) = &r.replied_to {
+        item.insert("replied_to".into(), s(u));
+    }
+    if let Some(due) = r.next_due {
+        item.insert("next_due".into(), ts(due));
+        item.insert("gsi1pk".into(), s(keys::due_index(t)));
+        item.insert("gsi1sk".into(), s(keys::due_sk(due, "J", &r.run_id)));
+    }
+    item
+}
+
+fn run_from_item(item: &AttrMap) -> Result<JourneyRun, StoreError> {
+    Ok(JourneyRun {
+        run_id: item.s("run_id")?.to_string(),
+        plan_id: PlanId::parse(item.s("plan_id")?)
+            .ok_or_else(|| StoreError::Corrupt("plan_id".into()))?,
+        external_userid: item.s("external_userid")?.to_string(),
+        entered_at: from_ts(item.n("entered_at")?)?,
+        branch: match item.s("branch")? {
+            "replied" => Branch::Replied,
+            _ => Branch::Silent,
+        },
+        replied_to: item.s_opt("replied_to").map(str::to_string),
+        next_step: usize::try_from(item.n("next_step")?).unwrap_or(0),
+        next_due: opt_ts(item, "next_due")?,
+    })
+}
+
+fn task_key_of(task: &Task) -> TaskKey {
+    TaskKey {
+        plan_id: task.plan_id.clone(),
+        occurrence_id: task.occurrence_id.clone(),
+        target: task.target.clone(),
+        staff: task.staff.clone(),
+    }
+}
+
+fn staff_sk(task: &Task, status: TaskStatus) -> String {
+    format!(
+        "{}#{:012}#{}#{}#{}",
+        status.index_prefix(),
+        task.scheduled_at.timestamp(),
+        task.plan_id,
+        task.occurrence_id,
+        task.target.key()
+    )
+}
+
+fn task_item(t: &TenantId, task: &Task, quota: &[(String, String)]) -> AttrMap {
+    let key = task_key_of(task);
+    let mut item = item::item([
+        ("pk", s(keys::occ_pk(t, &task.plan_id, &task.occurrence_id))),
+        ("sk", s(keys::task_sk(&task.target, &task.staff))),
+        ("task_id", s(key.id())),
+        ("plan_id", s(task.plan_id.as_str())),
+        ("plan_name", s(&task.plan_name)),
+        ("occurrence_id", s(task.occurrence_id.as_str())),
+        ("target", s(task.target.key())),
+        ("staff", s(&task.staff)),
+        ("status", s(task.status.as_str())),
+        ("scheduled_at", ts(task.scheduled_at)),
+        ("late", bool_attr(task.late)),
+        ("created_at", ts(task.created_at)),
+        ("gsi1pk", s(keys::staff_index(t, &task.staff))),
+        ("gsi1sk", s(staff_sk(task, task.status))),
+        ("ttl", ts(task.scheduled_at + KEEP)),
+    ]);
+    if let Some(name) = &task.target_name {
+        item.insert("target_name".into(), s(name));
+    }
+    if let Some(b) = &task.branch {
+        item.insert("branch".into(), s(b));
+    }
+    if let Some(f) = &task.failure {
+        item.insert("failure".into(), item::json(f));
+    }
+    if let Some(at) = task.done_at {
+        item.insert("done_at".into(), ts(at));
+    }
+    if let Some(by) = task.done_by {
+        item.insert("done_by".into(), item::json(&by));
+    }
+    if !quota.is_empty() {
+        item.insert(
+            "quota".into(),
+            AttributeValue::L(
+                quota
+                    .iter()
+                    .map(|(pk, sk)| s(format!("{pk}\t{sk}")))
+                    .collect(),
+            ),
+        );
+    }
+    if task.status == TaskStatus::Pending {
+        item.insert(
+            "gsi2pk".into(),
+            s(keys::target_index(t, &task.target.key())),
+        );
+        item.insert(
+            "gsi2sk".into(),
+            s(format!(
+                "{:012}#{}#{}#{}",
+                task.scheduled_at.timestamp(),
+                task.plan_id,
+                task.occurrence_id,
+                task.staff
+            )),
+        );
+    }
+    item
+}
+
+fn task_from_item(item: &AttrMap) -> Result<Task, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("task {what}"));
+    Ok(Task {
+        task_id: item.s("task_id")?.to_string(),
+        plan_id: PlanId::parse(item.s("plan_id")?).ok_or_else(|| corrupt("plan_id"))?,
+        plan_name: item.s("plan_name")?.to_string(),
+        occurrence_id: OccurrenceId::parse(item.s("occurrence_id")?)
+            .ok_or_else(|| corrupt("occurrence_id"))?,
+        target: Target::parse_key(item.s("target")?).ok_or_else(|| corrupt("target"))?,
+        target_name: item.s_opt("target_name").map(str::to_string),
+        staff: item.s("staff")?.to_string(),
+        status: TaskStatus::parse(item.s("status")?).ok_or_else(|| corrupt("status"))?,
+        scheduled_at: from_ts(item.n("scheduled_at")?)?,
+        late: item.bool_opt("late").unwrap_or(false),
+        branch: item.s_opt("branch").map(str::to_string),
+        created_at: from_ts(item.n("created_at")?)?,
+        done_at: opt_ts(item, "done_at")?,
+        done_by: item
+            .s_opt("done_by")
+            .map(|_| item.json::<DoneBy>("done_by"))
+            .transpose()?,
+        failure: item
+            .s_opt("failure")
+            .map(|_| item.json::<Failure>("failure"))
+            .transpose()?,
+    })
+}
+
+fn quota_of(item: &AttrMap) -> Vec<(String, String)> {
+    item.strings("quota")
+        .into_iter()
+        .filter_map(|q| {
+            q.split_once('\t')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
+        .collect()
+}
+
+fn outbox_sk(kind: &OutboxKind) -> String {
+    format!("{}{}", keys::OUTBOX, kind.key())
+}
+
+fn outbox_index_sk(at: DateTime<Utc>, item: &OutboxItem) -> String {
+    format!(
+        "{:012}#{}#{}#{}",
+        at.timestamp(),
+        item.plan_id,
+        item.occurrence_id,
+        item.kind.key()
+    )
+}
+
+fn outbox_item(t: &TenantId, o: &OutboxItem) -> AttrMap {
+    let mut item = item::item([
+        ("pk", s(keys::occ_pk(t, &o.plan_id, &o.occurrence_id))),
+        ("sk", s(outbox_sk(&o.kind))),
+        ("plan_id", s(o.plan_id.as_str())),
+        ("occurrence_id", s(o.occurrence_id.as_str())),
+        ("kind", item::json(&o.kind)),
+        ("state", s(o.state.as_str())),
+        ("attempts", n(i64::from(o.attempts))),
+    ]);
+    if let Some(at) = o.next_attempt_at {
+        item.insert("next_attempt_at".into(), ts(at));
+        if o.state == OutboxState::Pending {
+            item.insert("gsi1pk".into(), s(keys::outbox_index(t)));
+            item.insert("gsi1sk".into(), s(outbox_index_sk(at, o)));
+        }
+    }
+    if let Some(at) = o.sent_at {
+        item.insert("ttl".into(), ts(at + KEEP));
+    } else if let Some(at) = o.next_attempt_at {
+        item.insert("ttl".into(), ts(at + KEEP));
+    }
+    item
+}
+
+fn outbox_from_item(item: &AttrMap) -> Result<OutboxItem, StoreError> {
+    Ok(OutboxItem {
+        plan_id: PlanId::parse(item.s("plan_id")?)
+            .ok_or_else(|| StoreError::Corrupt("outbox plan_id".into()))?,
+        occurrence_id: OccurrenceId::parse(item.s("occurrence_id")?)
+            .ok_or_else(|| StoreError::Corrupt("outbox occurrence_id".into()))?,
+        kind: item.json("kind")?,
+        state: OutboxState::parse(item.s("state")?)
+            .ok_or_else(|| StoreError::Corrupt("outbox state".into()))?,
+        attempts: u32::try_from(item.n("attempts")?).unwrap_or(0),
+        next_attempt_at: opt_ts(item, "next_attempt_at")?,
+        last_errcode: item.n_opt("last_errcode")?,
+        last_error: item.s_opt("last_error").map(str::to_string),
+        wecom_id: item.s_opt("wecom_id").map(str::to_string),
+        moment_id: item.s_opt("moment_id").map(str::to_string),
+        sent_at: opt_ts(item, "sent_at")?,
+        next_sync_at: opt_ts(item, "next_sync_at")?,
+    })
+}
+
+/// The DynamoDB adapter of the tasks table.
+#[derive(Debug, Clone)]
+pub struct DynamoSop {
+    db: Db,
+}
+
+impl DynamoSop {
+    /// Builds the adapter.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    fn table(&self) -> &str {
+        &self.db.tables.tasks
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
+        self.db.get_consistent(self.table(), pk, sk).await
+    }
+
+    async fn put_new(&self, item: AttrMap) -> Result<bool, StoreError> {
+        self.db
+            .put_if(self.table(), item, Some("attribute_not_exists(pk)"))
+            .await
+    }
+
+    async fn update(
+        &self,
+        pk: String,
+        sk: String,
+        u: Upd,
+        condition: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .db
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression(u.expression())
+            .set_expression_attribute_names(Some(u.names))
+            .set_expression_attribute_values((!u.values.is_empty()).then_some(u.values));
+        if let Some(c) = condition {
+            req = req.condition_expression(c);
+        }
+        crate::dynamo::applied(req.send().await)
+    }
+
+    async fn query_all(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        forward: bool,
+        limit: Option<usize>,
+    ) -> Result<Vec<AttrMap>, StoreError> {
+        let mut q = self
+            .db
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression(condition)
+            .scan_index_forward(forward);
+        if let Some(i) = index {
+            q = q.index_name(i);
+        } else {
+            q = q.consistent_read(true);
+        }
+        if let Some(l) = limit {
+            q = q.limit(i32::try_from(l.min(1000)).unwrap_or(1000));
+        }
+        for (k, v) in values {
+            q = q.expression_attribute_values(k, v);
+        }
+        let mut stream = q.into_paginator().items().send();
+        let mut out = Vec::new();
+        while let Some(item) = stream.next().await {
+            out.push(item.map_err(crate::dynamo::from_sdk)?);
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn put_action(
+        &self,
+        item: AttrMap,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut p = Put::builder().table_name(self.table()).set_item(Some(item));
+        if let Some(c) = condition {
+            p = p.condition_expression(c);
+        }
+        Ok(TransactWriteItem::builder()
+            .put(p.build().map_err(sdk)?)
+            .build())
+    }
+
+    fn delete_action(&self, pk: String, sk: String) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .delete(
+                Delete::builder()
+                    .table_name(self.table())
+                    .key("pk", s(pk))
+                    .key("sk", s(sk))
+                    .build()
+                    .map_err(sdk)?,
+            )
+            .build())
+    }
+
+    fn quota_action(
+        &self,
+        t: &TenantId,
+        counter: &str,
+        period: &str,
+        limit: u32,
+        at: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .update(
+                UpdateAction::builder()
+                    .table_name(self.table())
+                    .key("pk", s(keys::quota_pk(t, counter)))
+                    .key("sk", s(period))
+                    .update_expression(
+                        "SET #c = if_not_exists(#c, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl)",
+                    )
+                    .condition_expression("attribute_not_exists(#c) OR #c < :limit")
+                    .expression_attribute_names("#c", "count")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":limit", n(i64::from(limit)))
+                    .expression_attribute_values(":ttl", ts(at + KEEP_COUNTERS))
+                    .build()
+                    .map_err(sdk)?,
+            )
+            .build())
+    }
+
+    fn release_action(&self, pk: &str, sk: &str) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .update(
+                UpdateAction::builder()
+                    .table_name(self.table())
+                    .key("pk", s(pk))
+                    .key("sk", s(sk))
+                    .update_expression("SET #c = #c - :one")
+                    .condition_expression("#c > :zero")
+                    .expression_attribute_names("#c", "count")
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":one", n(1))
+                    .build()
+                    .map_err(sdk)?,
+            )
+            .build())
+    }
+
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        self.db
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(crate::dynamo::from_transact)
+    }
+
+    /// One round of task creation: as many tasks per transaction as fit. Returns the
+    /// outcome per input index; `None` means "try again next round".
+    async fn create_round(
+        &self,
+        t: &TenantId,
+        tasks: &[&NewTask],
+    ) -> Result<Vec<Option<Created>>, StoreError> {
+        let mut outcomes: Vec<Option<Created>> = vec![None; tasks.len()];
+        // Build batches of whole tasks whose items are all distinct.
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        let mut current: Vec<usize> = Vec::new();
+        let mut actions = 0usize;
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        for (i, nt) in tasks.iter().enumerate() {
+            let mut keys_of: Vec<(String, String)> = nt
+                .slots
+                .iter()
+                .map(|sl| (keys::quota_pk(t, &sl.counter), sl.period.clone()))
+                .collect();
+            keys_of.push((
+                keys::occ_pk(t, &nt.task.plan_id, &nt.task.occurrence_id),
+                keys::task_sk(&nt.task.target, &nt.task.staff),
+            ));
+            let need = keys_of.len();
+            if actions + need > MAX_ACTIONS || keys_of.iter().any(|k| seen.contains(k)) {
+                batches.push(std::mem::take(&mut current));
+                actions = 0;
+                seen.clear();
+            }
+            seen.extend(keys_of);
+            current.push(i);
+            actions += need;
+        }
+        if !current.is_empty() {
+            batches.push(current);
+        }
+        let results = futures::stream::iter(batches.into_iter().map(|batch| async move {
+            let mut acts = Vec::new();
+            // (input index, first action index, action count)
+            let mut layout = Vec::new();
+            for &i in &batch {
+                let nt = tasks[i];
+                let at = nt.task.created_at;
+                let quota: Vec<(String, String)> = nt
+                    .slots
+                    .iter()
+                    .map(|sl| (keys::quota_pk(t, &sl.counter), sl.period.clone()))
+                    .collect();
+                layout.push((i, acts.len(), 1 + nt.slots.len()));
+                acts.push(self.put_action(
+                    task_item(t, &nt.task, &quota),
+                    Some("attribute_not_exists(pk)"),
+                )?);
+                for sl in &nt.slots {
+                    acts.push(self.quota_action(t, &sl.counter, &sl.period, sl.limit, at)?);
+                }
+            }
+            let result = self.transact(acts).await;
+            Ok::<_, StoreError>((layout, result))
+        }))
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await;
+        for r in results {
+            let (layout, result) = r?;
+            match result {
+                Ok(()) => {
+                    for (i, _, _) in layout {
+                        outcomes[i] = Some(Created::Pending);
+                    }
+                }
+                Err(StoreError::TransactionCanceled { reasons }) => {
+                    for (i, first, count) in layout {
+                        let failed = |k: usize| {
+                            reasons
+                                .get(first + k)
+                                .is_some_and(|r| r == "ConditionalCheckFailed")
+                        };
+                        if failed(0) {
+                            outcomes[i] = Some(Created::Existed);
+                        } else if let Some(slot) = (1..count).find(|k| failed(*k)) {
+                            let nt = tasks[i];
+                            let failure = nt.slots[slot - 1].rule.failure();
+                            let mut task = nt.task.clone();
+                            task.status = TaskStatus::Failed;
+                            task.failure = Some(failure.clone());
+                            let created = self.put_new(task_item(t, &task, &[])).await?;
+                            outcomes[i] = Some(if created {
+                                Created::QuotaFailed(failure)
+                            } else {
+                                Created::Existed
+                            });
+                        }
+                        // Otherwise this task was fine but cancelled with its batch: retry.
+                    }
+                }
+                Err(e) if e.is_retryable() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(outcomes)
+    }
+}
+
+impl PlanStore for DynamoSop {
+    async fn create_plan(&self, t: &TenantId, plan: &Plan) -> Result<(), StoreError> {
+        let mut acts = vec![self.put_action(plan_item(t, plan), Some("attribute_not_exists(pk)"))?];
+        if let Some(stage) = journey_stage(plan) {
+            acts.push(self.put_action(
+                item::item([
+                    ("pk", s(keys::stage_pk(t, stage))),
+                    ("sk", s(keys::stage_sk(&plan.plan_id))),
+                    ("plan_id", s(plan.plan_id.as_str())),
+                ]),
+                None,
+            )?);
+        }
+        self.transact(acts).await
+    }
+
+    async fn plan(&self, t: &TenantId, id: &PlanId) -> Result<Option<Plan>, StoreError> {
+        self.get(keys::plan_pk(t, id), keys::PLAN)
+            .await?
+            .as_ref()
+            .map(plan_from_item)
+            .transpose()
+    }
+
+    async fn plans(
+        &self,
+        t: &TenantId,
+        before: Option<&PlanId>,
+        limit: usize,
+    ) -> Result<Page<Plan>, StoreError> {
+        let mut values = vec![(":pk", s(keys::plans_index(t)))];
+        let cond = match before {
+            Some(b) => {
+                values.push((":b", s(b.as_str())));
+                "gsi2pk = :pk AND gsi2sk < :b"
+            }
+            None => "gsi2pk = :pk",
+        };
+        let items = self
+            .query_all(Some("gsi2"), cond, values, false, Some(limit + 1))
+            .await?;
+        let mut plans = items
+            .iter()
+            .map(plan_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = plans.len() > limit;
+        plans.truncate(limit);
+        let next_cursor = more
+            .then(|| plans.last().map(|p| p.plan_id.to_string()))
+            .flatten();
+        Ok(Page {
+            items: plans,
+            next_cursor,
+        })
+    }
+
+    async fn replace_plan(
+        &self,
+        t: &TenantId,
+        plan: &Plan,
+        previous: &Plan,
+    ) -> Result<bool, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(plan_item(t, plan)))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", n(previous.version))
+            .build()
+            .map_err(sdk)?;
+        let mut acts = vec![TransactWriteItem::builder().put(put).build()];
+        let old_stage = journey_stage(previous);
+        let new_stage = journey_stage(plan).filter(|_| plan.status != PlanStatus::Ended);
+        if old_stage != new_stage {
+            if let Some(old) = old_stage {
+                acts.push(
+                    self.delete_action(keys::stage_pk(t, old), keys::stage_sk(&plan.plan_id))?,
+                );
+            }
+            if let Some(new) = new_stage {
+                acts.push(self.put_action(
+                    item::item([
+                        ("pk", s(keys::stage_pk(t, new))),
+                        ("sk", s(keys::stage_sk(&plan.plan_id))),
+                        ("plan_id", s(plan.plan_id.as_str())),
+                    ]),
+                    None,
+                )?);
+            }
+        }
+        match self.transact(acts).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.condition_failed_at(0) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn advance_plan(
+        &self,
+        t: &TenantId,
+        id: &PlanId,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let mut u = Upd::default();
+        match to {
+            Some(due) => {
+                u.set("next_due", ts(due))
+                    .set("gsi1sk", s(keys::due_sk(due, "P", id.as_str())));
+            }
+            None => {
+                u.remove("next_due").remove("gsi1pk").remove("gsi1sk");
+            }
+        }
+        u.value(":from", ts(from));
+        // Only an active plan still waiting at `from` moves (an edit or a pause changed it
+        // otherwise, and re-indexed it itself).
+        u.value(":active", s(PlanStatus::Active.as_str()));
+        let status = u.name("status");
+        self.update(
+            keys::plan_pk(t, id),
+            keys::PLAN.to_string(),
+            u,
+            Some(&format!("#next_due = :from AND {status} = :active")),
+        )
+        .await
+    }
+
+    async fn due(
+        &self,
+        t: &TenantId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueEntry>, StoreError> {
+        let items = self
+            .query_all(
+                Some("gsi1"),
+                "gsi1pk = :pk AND gsi1sk <= :max",
+                vec![
+                    (":pk", s(keys::due_index(t))),
+                    (":max", s(format!("{:012}#~", now.timestamp()))),
+                ],
+                true,
+                Some(limit),
+            )
+            .await?;
+        items
+            .iter()
+            .map(|item| match item.s("sk")? {
+                keys::PLAN => plan_from_item(item).map(DueEntry::Plan),
+                _ => run_from_item(item).map(DueEntry::Run),
+            })
+            .collect()
+    }
+
+    async fn journey_plans(&self, t: &TenantId, stage: &str) -> Result<Vec<Plan>, StoreError> {
+        let items = self
+            .query_all(
+                None,
+                "pk = :pk",
+                vec![(":pk", s(keys::stage_pk(t, stage)))],
+                true,
+                None,
+            )
+            .await?;
+        let mut plans = Vec::new();
+        for item in items {
+            if let Some(id) = PlanId::parse(item.s("plan_id")?) {
+                if let Some(p) = self.plan(t, &id).await? {
+                    if p.status == PlanStatus::Active {
+                        plans.push(p);
+                    }
+                }
+            }
+        }
+        Ok(plans)
+    }
+}
+
+impl TaskStore for DynamoSop {
+    async fn put_occurrence(&self, t: &TenantId, occ: &Occurrence) -> Result<bool, StoreError> {
+        self.put_new(item::item([
+            ("pk", s(keys::plan_pk(t, &occ.plan_id))),
+            ("sk", s(keys::occ_sk(&occ.occurrence_id))),
+            ("occurrence_id", s(occ.occurrence_id.as_str())),
+            ("data", item::json(occ)),
+            ("ttl", ts(occ.scheduled_at + KEEP)),
+        ]))
+        .await
+    }
+
+    async fn occurrence(
+        &self,
+        t: &TenantId,
+        plan: &PlanId,
+        occ: &OccurrenceId,
+    ) -> Result<Option<Occurrence>, StoreError> {
+        self.get(keys::plan_pk(t, plan), &keys::occ_sk(occ))
+            .await?
+            .map(|item| item.json("data"))
+            .transpose()
+    }
+
+    async fn occurrences(
+        &self,
+        t: &TenantId,
+        plan: &PlanId,
+        before: Option<&OccurrenceId>,
+        limit: usize,
+    ) -> Result<Page<Occurrence>, StoreError> {
+        let mut values = vec![(":pk", s(keys::plan_pk(t, plan))), (":lo", s(keys::OCC))];
+        let cond = match before {
+            Some(b) => {
+                values.push((":hi", s(keys::occ_sk(b))));
+                "pk = :pk AND sk BETWEEN :lo AND :hi"
+            }
+            None => {
+                values.push((":hi", s(format!("{}~", keys::OCC))));
+                "pk = :pk AND sk BETWEEN :lo AND :hi"
+            }
+        };
+        let items = self
+            .query_all(None, cond, values, false, Some(limit + 2))
+            .await?;
+        let mut occs = Vec::new();
+        for item in &items {
+            let o: Occurrence = item.json("data")?;
+            if before.is_some_and(|b| *b == o.occurrence_id) {
+                continue;
+            }
+            occs.push(o);
+        }
+        let more = occs.len() > limit;
+        occs.truncate(limit);
+        let next_cursor = more
+            .then(|| occs.last().map(|o| o.occurrence_id.to_string()))
+            .flatten();
+        Ok(Page {
+            items: occs,
+            next_cursor,
+        })
+    }
+
+    async fn create_tasks(
+        &self,
+        t: &TenantId,
+        tasks: Vec<NewTask>,
+    ) -> Result<Vec<Created>, StoreError> {
+        let mut outcomes: Vec<Option<Created>> = vec![None; tasks.len()];
+        for round in 0..MAX_ROUNDS {
+            let open: Vec<usize> = (0..tasks.len())
+                .filter(|i| outcomes[*i].is_none())
+                .collect();
+            if open.is_empty() {
+                break;
+            }
+            if round > 0 {
+                let ms = 20u64 << round.min(6);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            let refs: Vec<&NewTask> = open.iter().map(|i| &tasks[*i]).collect();
+            let got = self.create_round(t, &refs).await?;
+            for (j, o) in got.into_iter().enumerate() {
+                outcomes[open[j]] = o;
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.ok_or_else(|| {
+                    StoreError::Retryable("task creation kept conflicting; retry the run".into())
+                })
+            })
+            .collect()
+    }
+
+    async fn occurrence_tasks(
+        &self,
+        t: &TenantId,
+        plan: &PlanId,
+        occ: &OccurrenceId,
+    ) -> Result<Vec<Task>, StoreError> {
+        self.query_all(
+            None,
+            "pk = :pk AND begins_with(sk, :p)",
+            vec![
+                (":pk", s(keys::occ_pk(t, plan, occ))),
+                (":p", s(keys::TASK)),
+            ],
+            true,
+            None,
+        )
+        .await?
+        .iter()
+        .map(task_from_item)
+        .collect()
+    }
+
+    async fn task(&self, t: &TenantId, key: &TaskKey) -> Result<Option<Task>, StoreError> {
+        self.get(
+            keys::occ_pk(t, &key.plan_id, &key.occurrence_id),
+            &keys::task_sk(&key.target, &key.staff),
+        )
+        .await?
+        .as_ref()
+        .map(task_from_item)
+        .transpose()
+    }
+
+    async fn staff_tasks(
+        &self,
+        t: &TenantId,
+        staff: &str,
+        status: TaskStatus,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Task>, StoreError> {
+        let prefix = format!("{}#", status.index_prefix());
+        let hi = match cursor {
+            Some(c) if c.starts_with(&prefix) => c.to_string(),
+            _ => format!("{prefix}~"),
+        };
+        let items = self
+            .query_all(
+                Some("gsi1"),
+                "gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
+                vec![
+                    (":pk", s(keys::staff_index(t, staff))),
+                    (":lo", s(prefix)),
+                    (":hi", s(hi)),
+                ],
+                false,
+                Some(limit + 2),
+            )
+            .await?;
+        let mut tasks = Vec::new();
+        let mut last_sk = None;
+        let mut more = false;
+        for item in &items {
+            let sk = item.s("gsi1sk")?.to_string();
+            if cursor == Some(sk.as_str()) {
+                continue;
+            }
+            if tasks.len() == limit {
+                more = true;
+                break;
+            }
+            tasks.push(task_from_item(item)?);
+            last_sk = Some(sk);
+        }
+        Ok(Page {
+            items: tasks,
+            next_cursor: if more { last_sk } else { None },
+        })
+    }
+
+    async fn pending_group_tasks(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> Result<Vec<Task>, StoreError> {
+        let target = Target::Group {
+            chat_id: chat_id.to_string(),
+        };
+        self.query_all(
+            Some("gsi2"),
+            "gsi2pk = :pk",
+            vec![(":pk", s(keys::target_index(t, &target.key())))],
+            true,
+            None,
+        )
+        .await?
+        .iter()
+        .map(task_from_item)
+        .filter(|r| !matches!(r, Ok(task) if task.status != TaskStatus::Pending))
+        .collect()
+    }
+
+    async fn complete_task(
+        &self,
+        t: &TenantId,
+        key: &TaskKey,
+        by: DoneBy,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(task) = self.task(t, key).await? else {
+            return Ok(false);
+        };
+        let mut u = Upd::default();
+        u.set("status", s(TaskStatus::Done.as_str()))
+            .set("done_at", ts(at))
+            .set("done_by", item::json(&by))
+            .set("gsi1sk", s(staff_sk(&task, TaskStatus::Done)))
+            .remove("gsi2pk")
+            .remove("gsi2sk")
+            .value(":pending", s(TaskStatus::Pending.as_str()));
+        self.update(
+            keys::occ_pk(t, &key.plan_id, &key.occurrence_id),
+            keys::task_sk(&key.target, &key.staff),
+            u,
+            Some("#status = :pending"),
+        )
+        .await
+    }
+
+    async fn fail_task(
+        &self,
+        t: &TenantId,
+        key: &TaskKey,
+        failure: &Failure,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let pk = keys::occ_pk(t, &key.plan_id, &key.occurrence_id);
+        let sk = keys::task_sk(&key.target, &key.staff);
+        let Some(item) = self.get(pk.clone(), &sk).await? else {
+            return Ok(false);
+        };
+        let task = task_from_item(&item)?;
+        if task.status != TaskStatus::Pending {
+            return Ok(false);
+        }
+        let mut u = Upd::default();
+        u.set("status", s(TaskStatus::Failed.as_str()))
+            .set("failure", item::json(failure))
+            .set("failed_at", ts(at))
+            .set("gsi1sk", s(staff_sk(&task, TaskStatus::Failed)))
+            .remove("gsi2pk")
+            .remove("gsi2sk")
+            .remove("quota")
+            .value(":pending", s(TaskStatus::Pending.as_str()));
+        let quota = if failure.releases_quota() {
+            quota_of(&item)
+        } else {
+            Vec::new()
+        };
+        if quota.is_empty() {
+            return self.update(pk, sk, u, Some("#status = :pending")).await;
+        }
+        let task_update = UpdateAction::builder()
+            .table_name(self.table())
+            .key("pk", s(pk.clone()))
+            .key("sk", s(sk.clone()))
+            .update_expression(u.expression())
+            .condition_expression("#status = :pending")
+            .set_expression_attribute_names(Some(u.names.clone()))
+            .set_expression_attribute_values(Some(u.values.clone()))
+            .build()
+            .map_err(sdk)?;
+        let mut acts = vec![TransactWriteItem::builder().update(task_update).build()];
+        for (qpk, qsk) in &quota {
+            acts.push(self.release_action(qpk, qsk)?);
+        }
+        match self.transact(acts).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.condition_failed_at(0) => Ok(false),
+            // A counter already at zero (expired or never reserved): fail the task alone.
+            Err(e) if e.any_condition_failed() => {
+                self.update(pk, sk, u, Some("#status = :pending")).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn put_run(&self, t: &TenantId, run: &JourneyRun) -> Result<bool, StoreError> {
+        self.put_new(run_item(t, run)).await
+    }
+
+    async fn customer_runs(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+    ) -> Result<Vec<JourneyRun>, StoreError> {
+        self.query_all(
+            Some("gsi2"),
+            "gsi2pk = :pk",
+            vec![(":pk", s(keys::customer_runs_index(t, external_userid)))],
+            true,
+            None,
+        )
+        .await?
+        .iter()
+        .map(run_from_item)
+        .collect()
+    }
+
+    async fn set_branch(
+        &self,
+        t: &TenantId,
+        run_id: &str,
+        branch: Branch,
+        replied_to: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut u = Upd::default();
+        u.set("branch", s(branch.as_str()));
+        if let Some(r) = replied_to {
+            u.set("replied_to", s(r));
+        }
+        self.update(
+            keys::run_pk(t, run_id),
+            keys::RUN.to_string(),
+            u,
+            Some("attribute_exists(pk)"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn advance_run(
+        &self,
+        t: &TenantId,
+        run_id: &str,
+        from: usize,
+        to_step: usize,
+        to_due: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let mut u = Upd::default();
+        u.set("next_step", n(to_step as i64));
+        match to_due {
+            Some(due) => {
+                u.set("next_due", ts(due))
+                    .set("gsi1pk", s(keys::due_index(t)))
+                    .set("gsi1sk", s(keys::due_sk(due, "J", run_id)));
+            }
+            None => {
+                u.remove("next_due").remove("gsi1pk").remove("gsi1sk");
+            }
+        }
+        u.value(":from", n(from as i64));
+        self.update(
+            keys::run_pk(t, run_id),
+            keys::RUN.to_string(),
+            u,
+            Some("#next_step = :from"),
+        )
+        .await
+    }
+}
+
+impl OutboxStore for DynamoSop {
+    async fn put_outbox(&self, t: &TenantId, item: &OutboxItem) -> Result<bool, StoreError> {
+        self.put_new(outbox_item(t, item)).await
+    }
+
+    async fn outbox_due(
+        &self,
+        t: &TenantId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.query_all(
+            Some("gsi1"),
+            "gsi1pk = :pk AND gsi1sk <= :max",
+            vec![
+                (":pk", s(keys::outbox_index(t))),
+                (":max", s(format!("{:012}#~", now.timestamp()))),
+            ],
+            true,
+            Some(limit),
+        )
+        .await?
+        .iter()
+        .map(outbox_from_item)
+        .collect()
+    }
+
+    async fn claim_outbox(
+        &self,
+        t: &TenantId,
+        plan: &PlanId,
+        occ: &OccurrenceId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        let r = self
+            .db
+            .client
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(keys::occ_pk(t, plan, occ)))
+            .key("sk", s(format!("{}{key}", keys::OUTBOX)))
+            .update_expression("SET claim_until = :until, attempts = attempts + :one")
+            .condition_expression(
+                "#st = :pending AND next_attempt_at <= :now \
+                 AND (attribute_not_exists(claim_until) OR claim_until < :now)",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":pending", s(OutboxState::Pending.as_str()))
+            .expression_attribute_values(":now", ts(now))
+            .expression_attribute_values(":until", ts(now + scrm_core::sop::occurrence::CLAIM_FOR))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match r {
+            Ok(out) => out.attributes.as_ref().map(outbox_from_item).transpose(),
+            Err(e) => match crate::dynamo::from_sdk(e) {
+                StoreError::ConditionFailed => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn settle_outbox(&self, t: &TenantId, o: &OutboxItem) -> Result<(), StoreError> {
+        let mut u = Upd::default();
+        u.set("state", s(o.state.as_str()))
+            .set("attempts", n(i64::from(o.attempts)))
+            .set_opt("next_attempt_at", o.next_attempt_at.map(ts))
+            .set_opt("last_errcode", o.last_errcode.map(n))
+            .set_opt("last_error", o.last_error.as_deref().map(s))
+            .set_opt("wecom_id", o.wecom_id.as_deref().map(s))
+            .set_opt("moment_id", o.moment_id.as_deref().map(s))
+            .set_opt("sent_at", o.sent_at.map(ts))
+            .set_opt("next_sync_at", o.next_sync_at.map(ts))
+            .remove("claim_until");
+        match (o.state, o.next_attempt_at, o.next_sync_at) {
+            (OutboxState::Pending, Some(at), _) => {
+                u.set("gsi1pk", s(keys::outbox_index(t)))
+                    .set("gsi1sk", s(outbox_index_sk(at, o)));
+            }
+            (OutboxState::Sent, _, Some(at)) => {
+                u.set("gsi1pk", s(keys::sync_index(t)))
+                    .set("gsi1sk", s(outbox_index_sk(at, o)));
+            }
+            _ => {
+                u.remove("gsi1pk").remove("gsi1sk");
+            }
+        }
+        self.update(
+            keys::occ_pk(t, &o.plan_id, &o.occurrence_id),
+            outbox_sk(&o.kind),
+            u,
+            Some("attribute_exists(pk)"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn sync_due(
+        &self,
+        t: &TenantId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.query_all(
+            Some("gsi1"),
+            "gsi1pk = :pk AND gsi1sk <= :max",
+            vec![
+                (":pk", s(keys::sync_index(t))),
+                (":max", s(format!("{:012}#~", now.timestamp()))),
+            ],
+            true,
+            Some(limit),
+        )
+        .await?
+        .iter()
+        .map(outbox_from_item)
+        .collect()
+    }
+
+    async fn occurrence_outbox(
+        &self,
+        t: &TenantId,
+        plan: &PlanId,
+        occ: &OccurrenceId,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.query_all(
+            None,
+            "pk = :pk AND begins_with(sk, :p)",
+            vec![
+                (":pk", s(keys::occ_pk(t, plan, occ))),
+                (":p", s(keys::OUTBOX)),
+            ],
+            true,
+            None,
+        )
+        .await?
+        .iter()
+        .map(outbox_from_item)
+        .collect()
+    }
+}
+
+impl GroupTagStore for DynamoSop {
+    async fn set_group_tags(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        tags: &[String],
+    ) -> Result<(), StoreError> {
+        let current: HashSet<String> = self.group_tags(t, chat_id).await?.into_iter().collect();
+        let wanted: HashSet<String> = tags.iter().cloned().collect();
+        for old in current.difference(&wanted) {
+            self.db
+                .client
+                .delete_item()
+                .table_name(self.table())
+                .key("pk", s(keys::group_tags_pk(t, chat_id)))
+                .key("sk", s(keys::tag_sk(old)))
+                .send()
+                .await
+                .map_err(crate::dynamo::from_sdk)?;
+        }
+        for new in wanted.difference(&current) {
+            self.db
+                .client
+                .put_item()
+                .table_name(self.table())
+                .set_item(Some(item::item([
+                    ("pk", s(keys::group_tags_pk(t, chat_id))),
+                    ("sk", s(keys::tag_sk(new))),
+                    ("tag", s(new)),
+                    ("chat_id", s(chat_id)),
+                    ("gsi2pk", s(keys::tagged_index(t, new))),
+                    ("gsi2sk", s(chat_id)),
+                ])))
+                .send()
+                .await
+                .map_err(crate::dynamo::from_sdk)?;
+        }
+        Ok(())
+    }
+
+    async fn group_tags(&self, t: &TenantId, chat_id: &str) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .query_all(
+                None,
+                "pk = :pk",
+                vec![(":pk", s(keys::group_tags_pk(t, chat_id)))],
+                true,
+                None,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|i| i.s("tag").map(str::to_string))
+            .collect()
+    }
+
+    async fn tagged_groups(&self, t: &TenantId, tag: &str) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .query_all(
+                Some("gsi2"),
+                "gsi2pk = :pk",
+                vec![(":pk", s(keys::tagged_index(t, tag)))],
+                true,
+                None,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|i| i.s("chat_id").map(str::to_string))
+            .collect()
+    }
+}

@@ -1,0 +1,22 @@
+//! The implementations of `scrm-core`'s ports, and the edge every function shares.
+//!
+//! - [`dynamo`]: one small DynamoDB toolkit ([`dynamo::Table`]-style helpers on [`dynamo::Db`],
+//!   one update-expression builder, item attribute helpers, one error mapping, the table
+//!   definitions) and the adapters of the directory, ledger, tasks and tenants tables.
+//! - [`wecom`]: the WeCom server-API client (token cache, retries, typed errcodes) and its
+//!   implementations of the contexts' WeCom ports; the fake WeCom server behind the
+//!   `fake-wecom` feature.
+//! - [`events`]: the EventBridge publisher (and the local one for `cargo lambda watch`).
+//! - [`lambda`]: the one mapping of a use case's error to Lambda's `Diagnostic`.
+//! - [`http`] (feature `http`): the one HTTP edge of the function-URL functions.
+//! - [`bootstrap`]: configuration, SDK clients and adapters, built once per container.
+#![forbid(unsafe_code)]
+
+pub mod bootstrap;
+pub mod dynamo;
+pub mod events;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod lambda;
+pub mod telemetry;
+pub mod wecom;

@@ -1,0 +1,520 @@
+//! A fake of WeCom's server API on loopback, for the tests, the benchmarks and the local
+//! stack. It speaks WeCom's JSON and errcodes (HTTP 200 with `errcode`), checks tokens on
+//! every call, and serves the same paths as [`scrm_core::wecom::api::paths`] under `/cgi-bin`.
+//!
+//! WeCom is an external service, so its state lives in memory here: seed it with members,
+//! customers, groups and tags; inject faults (expired tokens, errcodes, delays); and read
+//! back what was called and sent.
+mod demo;
+mod handlers;
+mod model;
+
+pub use demo::{DEMO_AGENT_ID, DEMO_APP_SECRET, DEMO_CONTACT_SECRET, DEMO_CORP_ID};
+pub use model::{
+    FakeCustomer, FakeFollow, FakeGroup, FakeMember, FakeStaff, FakeStaffStatus, FakeTag,
+    FakeTagGroup,
+};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use model::{App, OAuthCode, State, UnionMapping, UnionTarget};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+type Shared = Arc<Mutex<State>>;
+
+/// A running fake WeCom server. Dropping it stops the server.
+pub struct FakeWeCom {
+    base_url: String,
+    addr: SocketAddr,
+    state: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for FakeWeCom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeWeCom")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakeWeCom {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock(state: &Shared) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/cgi-bin/{*path}", any(dispatch))
+        .with_state(state)
+}
+
+/// Serves the fake with the demo data on `addr` until the process ends: what
+/// `scrm fake-wecom --port N` runs for the local stack.
+pub async fn serve(addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let state: Shared = Arc::new(Mutex::new(State::new()));
+    demo::seed(&mut lock(&state));
+    tracing::info!(
+        base_url = %format!("http://{local}/cgi-bin"),
+        corp_id = DEMO_CORP_ID,
+        agent_id = DEMO_AGENT_ID,
+        "fake WeCom listening with demo data (secrets: fake::DEMO_CONTACT_SECRET, fake::DEMO_APP_SECRET)"
+    );
+    axum::serve(listener, router(state)).await
+}
+
+impl FakeWeCom {
+    /// Starts an empty fake on a free loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts an empty fake on `addr`.
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state: Shared = Arc::new(Mutex::new(State::new()));
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "fake WeCom server stopped");
+            }
+        });
+        Ok(Self {
+            base_url: format!("http://{addr}/cgi-bin"),
+            addr,
+            state,
+            task,
+        })
+    }
+
+    /// The API base to give the client (`http://127.0.0.1:PORT/cgi-bin`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut lock(&self.state))
+    }
+
+    // ----- seeding -----------------------------------------------------------------
+
+    /// Seeds the demo corp ([`DEMO_CORP_ID`]): members, customers, groups, the four tag
+    /// families, reusable OAuth codes `demo-code-{userid}` and a unionid mapping.
+    pub fn seed_demo(&self) {
+        self.with(demo::seed);
+    }
+
+    /// Registers an app whose secret `gettoken` accepts (a corp may have several: the
+    /// customer-contact secret and a self-built app with its agent id).
+    pub fn add_app(&self, corp_id: &str, secret: &str, agent_id: Option<i64>) {
+        self.with(|s| {
+            s.apps.push(App {
+                corp_id: corp_id.into(),
+                secret: secret.into(),
+                agent_id,
+            });
+            s.corp(corp_id);
+        });
+    }
+
+    /// Adds or replaces a member.
+    pub fn add_staff(&self, corp_id: &str, staff: FakeStaff) {
+        self.with(|s| {
+            s.corp(corp_id).staff.insert(staff.userid.clone(), staff);
+        });
+    }
+
+    /// Adds or replaces a customer.
+    pub fn add_customer(&self, corp_id: &str, customer: FakeCustomer) {
+        self.with(|s| {
+            s.corp(corp_id)
+                .customers
+                .insert(customer.external_userid.clone(), customer);
+        });
+    }
+
+    /// Adds or replaces a group.
+    pub fn add_group(&self, corp_id: &str, group: FakeGroup) {
+        self.with(|s| {
+            s.corp(corp_id).groups.insert(group.chat_id.clone(), group);
+        });
+    }
+
+    /// Adds a corp tag group.
+    pub fn add_tag_group(&self, corp_id: &str, group: FakeTagGroup) {
+        self.with(|s| s.corp(corp_id).tag_groups.push(group));
+    }
+
+    /// Changes a member (for example its status); `false` if unknown.
+    pub fn update_staff(
+        &self,
+        corp_id: &str,
+        userid: &str,
+        f: impl FnOnce(&mut FakeStaff),
+    ) -> bool {
+        self.with(|s| s.corp(corp_id).staff.get_mut(userid).map(f).is_some())
+    }
+
+    /// Changes a customer; `false` if unknown.
+    pub fn update_customer(
+        &self,
+        corp_id: &str,
+        external_userid: &str,
+        f: impl FnOnce(&mut FakeCustomer),
+    ) -> bool {
+        self.with(|s| {
+            s.corp(corp_id)
+                .customers
+                .get_mut(external_userid)
+                .map(f)
+                .is_some()
+        })
+    }
+
+    /// Changes a group and moves its `member_version` on, as WeCom does on any change;
+    /// `false` if unknown.
+    pub fn update_group(
+        &self,
+        corp_id: &str,
+        chat_id: &str,
+        f: impl FnOnce(&mut FakeGroup),
+    ) -> bool {
+        self.with(|s| {
+            let seq = s.next_seq();
+            match s.corp(corp_id).groups.get_mut(chat_id) {
+                Some(group) => {
+                    f(group);
+                    group.member_version = format!("v{seq}");
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+
+    /// Removes a customer; `false` if unknown.
+    pub fn remove_customer(&self, corp_id: &str, external_userid: &str) -> bool {
+        self.with(|s| s.corp(corp_id).customers.remove(external_userid).is_some())
+    }
+
+    /// Removes (dismisses) a group; `false` if unknown.
+    pub fn remove_group(&self, corp_id: &str, chat_id: &str) -> bool {
+        self.with(|s| s.corp(corp_id).groups.remove(chat_id).is_some())
+    }
+
+    /// A welcome code `send_welcome_msg` accepts once.
+    pub fn add_welcome_code(&self, corp_id: &str, code: &str) {
+        self.with(|s| {
+            s.corp(corp_id).welcome_codes.insert(code.into(), false);
+        });
+    }
+
+    /// A single-use OAuth code that `auth/getuserinfo` maps to `userid`.
+    pub fn add_oauth_code(&self, corp_id: &str, code: &str, userid: &str) {
+        self.with(|s| {
+            s.corp(corp_id).oauth_codes.insert(
+                code.into(),
+                OAuthCode {
+                    userid: userid.into(),
+                    reusable: false,
+                },
+            );
+        });
+    }
+
+    /// Maps `unionid` + `openid` to a customer for `unionid_to_external_userid`.
+    pub fn map_unionid(&self, corp_id: &str, unionid: &str, openid: &str, external_userid: &str) {
+        self.map_union(
+            corp_id,
+            unionid,
+            openid,
+            UnionTarget::Customer(external_userid.into()),
+        );
+    }
+
+    /// Maps `unionid` + `openid` to a pending id (not a customer yet).
+    pub fn map_unionid_pending(
+        &self,
+        corp_id: &str,
+        unionid: &str,
+        openid: &str,
+        pending_id: &str,
+    ) {
+        self.map_union(
+            corp_id,
+            unionid,
+            openid,
+            UnionTarget::Pending(pending_id.into()),
+        );
+    }
+
+    fn map_union(&self, corp_id: &str, unionid: &str, openid: &str, target: UnionTarget) {
+        self.with(|s| {
+            s.corp(corp_id).unionids.insert(
+                unionid.into(),
+                UnionMapping {
+                    openid: openid.into(),
+                    target,
+                },
+            );
+        });
+    }
+
+    /// How many followers `externalcontact/get` returns per page (WeCom: 500).
+    pub fn set_follow_user_page_size(&self, size: usize) {
+        self.with(|s| s.follow_page_size = size.max(1));
+    }
+
+    // ----- mass-message results ----------------------------------------------------
+
+    /// The msgids `add_msg_template` created for a corp, oldest first.
+    pub fn groupmsg_ids(&self, corp_id: &str) -> Vec<String> {
+        self.with(|s| {
+            let mut ids: Vec<(u64, String)> = s
+                .corp(corp_id)
+                .msg_tasks
+                .iter()
+                .map(|(id, task)| (task.created, id.clone()))
+                .collect();
+            ids.sort();
+            ids.into_iter().map(|(_, id)| id).collect()
+        })
+    }
+
+    /// Sets the delivery status of one target (external_userid or chat_id) of a mass
+    /// message: 0 not sent, 1 sent (stamps `send_time`), 2 not a friend, 3 quota reached.
+    /// `false` if there is no such record.
+    pub fn set_groupmsg_send_status(
+        &self,
+        msgid: &str,
+        userid: &str,
+        target: &str,
+        status: i64,
+    ) -> bool {
+        self.with(|s| {
+            let now = chrono::Utc::now().timestamp();
+            s.corps
+                .values_mut()
+                .filter_map(|c| c.msg_tasks.get_mut(msgid))
+                .flat_map(|t| t.results.iter_mut())
+                .filter(|r| r.userid == userid && r.target == target)
+                .map(|r| {
+                    r.status = status;
+                    r.send_time = (status == 1).then_some(now);
+                })
+                .count()
+                > 0
+        })
+    }
+
+    /// Sets a member's status in `get_groupmsg_task` (0 not sent, 2 sent). `false` if
+    /// there is no such member on the task.
+    pub fn set_groupmsg_task_status(&self, msgid: &str, userid: &str, status: i64) -> bool {
+        self.with(|s| {
+            let now = chrono::Utc::now().timestamp();
+            s.corps
+                .values_mut()
+                .filter_map(|c| c.msg_tasks.get_mut(msgid))
+                .filter_map(|t| t.senders.get_mut(userid))
+                .map(|entry| *entry = (status, (status == 2).then_some(now)))
+                .count()
+                > 0
+        })
+    }
+
+    // ----- moments -------------------------------------------------------------------
+
+    /// The moment_ids `add_moment_task` created for a corp, oldest first.
+    pub fn moment_ids(&self, corp_id: &str) -> Vec<String> {
+        self.with(|s| {
+            let mut ids: Vec<(u64, String)> = s
+                .corp(corp_id)
+                .moments
+                .iter()
+                .map(|(id, m)| (m.created, id.clone()))
+                .collect();
+            ids.sort();
+            ids.into_iter().map(|(_, id)| id).collect()
+        })
+    }
+
+    /// Sets a member's publication status of a Moments post in `get_moment_task` (0 not
+    /// published, 1 published). `false` if the member was not asked to publish it.
+    pub fn set_moment_publish_status(&self, moment_id: &str, userid: &str, status: i64) -> bool {
+        self.with(|s| {
+            s.corps
+                .values_mut()
+                .filter_map(|c| c.moments.get_mut(moment_id))
+                .filter_map(|m| m.publish.get_mut(userid))
+                .map(|entry| *entry = status)
+                .count()
+                > 0
+        })
+    }
+
+    // ----- fault injection ---------------------------------------------------------
+
+    /// Every issued token answers 42001 (expired) from now on.
+    pub fn expire_all_tokens(&self) {
+        self.with(|s| {
+            let past = Instant::now()
+                .checked_sub(Duration::from_secs(1))
+                .unwrap_or_else(Instant::now);
+            for t in s.tokens.values_mut() {
+                t.expires_at = past;
+            }
+        });
+    }
+
+    /// Every issued token answers 40014 (invalid) from now on.
+    pub fn invalidate_all_tokens(&self) {
+        self.with(|s| s.tokens.clear());
+    }
+
+    /// The next `times` calls of `path` (e.g. [`scrm_core::wecom::api::paths::GROUPCHAT_LIST`],
+    /// or `gettoken`) answer `errcode` (-1, 45009, 60020, 40014, …) instead of being served.
+    pub fn fail_next(&self, path: &str, times: usize, errcode: i64) {
+        self.with(|s| {
+            let queue = s.faults.entry(path.to_string()).or_default();
+            queue.extend(std::iter::repeat_n(errcode, times));
+        });
+    }
+
+    /// Every call of `path` waits `delay` before answering (to provoke client timeouts).
+    pub fn set_delay(&self, path: &str, delay: Duration) {
+        self.with(|s| {
+            s.delays.insert(path.to_string(), delay);
+        });
+    }
+
+    /// Every call waits `delay` before answering.
+    pub fn set_delay_all(&self, delay: Duration) {
+        self.with(|s| s.delay_all = Some(delay));
+    }
+
+    /// Removes all delays and pending injected errcodes.
+    pub fn clear_faults(&self) {
+        self.with(|s| {
+            s.delays.clear();
+            s.delay_all = None;
+            s.faults.clear();
+        });
+    }
+
+    // ----- observation -------------------------------------------------------------
+
+    /// How many calls `path` received (including those answered with an injected errcode
+    /// or a token error).
+    pub fn calls(&self, path: &str) -> usize {
+        self.with(|s| s.calls.get(path).copied().unwrap_or(0))
+    }
+
+    /// The bodies received on `path` (POST), or the query parameters without the token
+    /// (GET, as a JSON object), oldest first. `gettoken` is not recorded.
+    pub fn requests(&self, path: &str) -> Vec<Value> {
+        self.with(|s| s.requests.get(path).cloned().unwrap_or_default())
+    }
+
+    /// Forgets call counts and recorded requests.
+    pub fn reset_counters(&self) {
+        self.with(|s| {
+            s.calls.clear();
+            s.requests.clear();
+        });
+    }
+
+    /// A customer as the fake now holds it (to assert `mark_tag` effects).
+    pub fn customer(&self, corp_id: &str, external_userid: &str) -> Option<FakeCustomer> {
+        self.with(|s| s.corp(corp_id).customers.get(external_userid).cloned())
+    }
+}
+
+fn reply(code: i64, msg: &str, seq: u64) -> Response {
+    Json(json!({"errcode": code, "errmsg": handlers::errmsg(code, msg, seq)})).into_response()
+}
+
+async fn dispatch(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    Path(path): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let Some(expected) = handlers::method_of(&path) else {
+        return (StatusCode::NOT_FOUND, "no such API").into_response();
+    };
+    let parsed: Result<Value, _> = if body.is_empty() {
+        Ok(Value::Null)
+    } else {
+        serde_json::from_slice(&body)
+    };
+    let (delay, fault, seq) = {
+        let mut s = lock(&state);
+        *s.calls.entry(path.clone()).or_default() += 1;
+        if path != scrm_core::wecom::api::paths::GETTOKEN {
+            let record = match (&parsed, method == Method::POST) {
+                (Ok(v), true) => v.clone(),
+                (Err(_), true) => Value::String(String::from_utf8_lossy(&body).into_owned()),
+                (_, false) => json!(query
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "access_token")
+                    .collect::<HashMap<_, _>>()),
+            };
+            s.requests.entry(path.clone()).or_default().push(record);
+        }
+        let delay = s.delays.get(&path).copied().or(s.delay_all);
+        let fault = s.faults.get_mut(&path).and_then(|q| q.pop_front());
+        (delay, fault, s.next_seq())
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(code) = fault {
+        return reply(code, handlers::fault_message(code), seq);
+    }
+    if method.as_str() != expected {
+        return reply(40058, "http method not allowed for this api", seq);
+    }
+    let Ok(body) = parsed else {
+        return reply(47001, "data format error", seq);
+    };
+    let mut s = lock(&state);
+    let result = if path == scrm_core::wecom::api::paths::GETTOKEN {
+        s.gettoken(&query)
+    } else {
+        match s.authenticate(&query) {
+            Ok(token) => s.route(&path, &token, &query, &body),
+            Err(e) => Err(e),
+        }
+    };
+    match result {
+        Ok(Value::Object(mut fields)) => {
+            fields.insert("errcode".into(), json!(0));
+            fields.insert("errmsg".into(), json!("ok"));
+            Json(Value::Object(fields)).into_response()
+        }
+        Ok(other) => Json(json!({"errcode": 0, "errmsg": "ok", "data": other})).into_response(),
+        Err((code, msg)) => reply(code, &msg, seq),
+    }
+}

@@ -1,0 +1,15 @@
+//! WeCom's server API over HTTP: the client (token cache in DynamoDB with a refresh lease,
+//! bounded retries with backoff, typed errcodes) and its implementations of the contexts'
+//! WeCom ports. The fake WeCom server (feature `fake-wecom`) speaks the same JSON and
+//! errcodes on loopback for tests, benchmarks and the local stack.
+mod client;
+#[cfg(feature = "fake-wecom")]
+pub mod fake;
+mod methods;
+mod session;
+mod sop;
+mod source;
+mod token;
+
+pub use client::{RetryPolicy, TokenPolicy, WeComClient, WeComConfig, DEFAULT_API_BASE};
+pub use token::{AccessToken, CachedToken, DynamoTokenCache, MemoryTokenCache, TokenCache};

@@ -1,0 +1,372 @@
+//! The directory's ports: what the callback inbox, the re-sync and the other contexts need
+//! from the directory store and from WeCom's directory APIs. The DynamoDB and WeCom
+//! adapters implement them in `scrm-adapters`.
+use super::model::*;
+use crate::events::RemovedBy;
+use crate::ports::StoreError;
+use crate::tenants::TenantId;
+use crate::wecom::api::{ExternalContact, FollowInfo, FollowUser, GroupChat, GroupMember};
+use std::collections::HashSet;
+use std::future::Future;
+
+
+/// What to write on a follow relation. `None` fields are left as they are, so a callback
+/// that only knows the channel does not erase a remark fetched earlier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowWrite {
+    /// The relation's state.
+    pub status: RelationStatus,
+    /// Remark.
+    pub remark: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Tags (replaced as a whole when given).
+    pub tags: Option<Vec<RelationTag>>,
+    /// add_way.
+    pub add_way: Option<i64>,
+    /// Channel `state`.
+    pub state: Option<String>,
+    /// When the member added the customer (epoch seconds).
+    pub createtime: Option<i64>,
+    /// Who initiated the add.
+    pub oper_userid: Option<String>,
+    /// Whether WeCom's detail is still missing.
+    pub needs_sync: bool,
+}
+
+impl FollowWrite {
+    /// What a callback alone tells: the state and the channel, detail to be synced.
+    pub fn from_callback(status: RelationStatus, state: Option<String>, at: i64) -> Self {
+        Self {
+            status,
+            remark: None,
+            description: None,
+            tags: None,
+            add_way: None,
+            state,
+            createtime: Some(at),
+            oper_userid: None,
+            needs_sync: true,
+        }
+    }
+
+    /// A relation as `externalcontact/get` returns it (tags with names).
+    pub fn from_follow_user(f: &FollowUser, status: RelationStatus) -> Self {
+        Self {
+            status,
+            remark: Some(f.remark.clone()),
+            description: Some(f.description.clone()),
+            tags: Some(
+                f.tags
+                    .iter()
+                    .map(|t| RelationTag {
+                        tag_id: t.tag_id.clone(),
+                        group_name: Some(t.group_name.clone()),
+                        tag_name: Some(t.tag_name.clone()),
+                        tag_type: t.tag_type,
+                    })
+                    .collect(),
+            ),
+            add_way: Some(f.add_way),
+            state: f.state.clone(),
+            createtime: Some(f.createtime),
+            oper_userid: f.oper_userid.clone(),
+            needs_sync: false,
+        }
+    }
+
+    /// A relation as `batch/get_by_user` returns it: tag ids only, named through `name_of`
+    /// (the corp tag mirror), which gives `(group name, tag name)`.
+    pub fn from_follow_info(
+        f: &FollowInfo,
+        name_of: impl Fn(&str) -> Option<(String, String)>,
+    ) -> Self {
+        Self {
+            status: RelationStatus::Active,
+            remark: Some(f.remark.clone()),
+            description: Some(f.description.clone()),
+            tags: Some(
+                f.tag_id
+                    .iter()
+                    .map(|id| {
+                        let names = name_of(id);
+                        RelationTag {
+                            tag_id: Some(id.clone()),
+                            group_name: names.as_ref().map(|n| n.0.clone()),
+                            tag_name: names.map(|n| n.1),
+                            tag_type: 1,
+                        }
+                    })
+                    .collect(),
+            ),
+            add_way: Some(f.add_way),
+            state: f.state.clone(),
+            createtime: Some(f.createtime),
+            oper_userid: f.oper_userid.clone(),
+            needs_sync: false,
+        }
+    }
+}
+
+/// What to write on a membership that is (or becomes) active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberWrite {
+    /// userid or external_userid.
+    pub member_id: String,
+    /// Whether a customer.
+    pub is_customer: bool,
+    /// Join time (epoch seconds).
+    pub join_time: Option<i64>,
+    /// Join scene.
+    pub join_scene: Option<i64>,
+    /// Who invited them.
+    pub invitor: Option<String>,
+    /// Nickname in the group.
+    pub group_nickname: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// The 「加入群聊」 state.
+    pub state: Option<String>,
+}
+
+impl MemberWrite {
+    /// A member as `groupchat/get` lists them.
+    pub fn from_api(m: &GroupMember) -> Self {
+        Self {
+            member_id: m.userid.clone(),
+            is_customer: m.member_type == 2,
+            join_time: Some(m.join_time),
+            join_scene: Some(m.join_scene),
+            invitor: m.invitor.as_ref().map(|i| i.userid.clone()),
+            group_nickname: Some(m.group_nickname.clone()).filter(|n| !n.is_empty()),
+            name: m.name.clone().filter(|n| !n.is_empty()),
+            state: m.state.clone(),
+        }
+    }
+}
+
+/// Whether an id names a customer when WeCom did not say: external_userids start with
+/// `wm` (WeChat customers) or `wo` (WeCom customers); staff userids are chosen by the corp.
+/// Used only when the member's type could not be fetched.
+pub fn looks_like_customer(member_id: &str) -> bool {
+    member_id.starts_with("wm") || member_id.starts_with("wo")
+}
+
+/// The directory writes the callback effects and the re-sync make.
+pub trait DirectoryWrite: Send + Sync {
+    /// Writes a customer's profile as WeCom returned it; `Ok(false)` if a newer one is
+    /// already stored.
+    fn put_customer_detail(
+        &self,
+        t: &TenantId,
+        contact: &ExternalContact,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Makes sure the customer exists; `needs_sync` flags that WeCom's detail is missing.
+    fn touch_customer(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        needs_sync: bool,
+        at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes a follow relation; `Ok(false)` if a newer change is already stored.
+    fn put_follow(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+        follow: &FollowWrite,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Flags a follow relation whose change could not be fetched from WeCom (its state is
+    /// left as it is; a new relation counts as active).
+    fn mark_follow_needs_sync(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks a follow relation removed, keeping it with who removed whom.
+    fn remove_follow(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+        by: RemovedBy,
+        source: Option<&str>,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records a failed transfer on the customer.
+    fn record_transfer_failure(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        failure: &TransferFailure,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Remembers a staff member (the re-sync lists customers per known member).
+    fn touch_staff(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a staff member's status as checked at `at` (not `Departed`: see
+    /// [`DirectoryWrite::record_staff_departure`]). A member seen again after a departure
+    /// is active again and loses the departure. `Ok(false)` if a newer check is stored.
+    fn record_staff_status(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        status: StaffState,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records that a staff member left, unless the directory already has them departed
+    /// (or a newer check): `Ok(true)` exactly once per departure. The departure stays
+    /// unpublished until [`DirectoryWrite::mark_departure_published`].
+    fn record_staff_departure(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Notes that `StaffDeparted` was published for the departure recorded at
+    /// `departed_at` (nothing if the member is no longer recorded departed then).
+    fn mark_departure_published(
+        &self,
+        t: &TenantId,
+        userid: &str,
+        departed_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes a group as `groupchat/get` returned it (its member count is the list's
+    /// length); `Ok(false)` if a newer change is already stored.
+    fn put_group_detail(
+        &self,
+        t: &TenantId,
+        chat: &GroupChat,
+        status: Option<i64>,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Makes sure the group exists; `needs_sync` flags that WeCom's detail is missing.
+    fn touch_group(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        needs_sync: bool,
+        at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records the member-list version after a membership change, unless a newer change
+    /// already set it.
+    fn set_member_version(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        version: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Marks a group dismissed.
+    fn dismiss_group(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Someone joined: activates the membership and counts them, once; `Ok(false)` if they
+    /// were already in (or a newer change is stored).
+    fn member_joined(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        member: &MemberWrite,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Someone left: deactivates the membership and uncounts them, once; `Ok(false)` if
+    /// they were not in (the departure is still recorded). `is_customer` is a guess used
+    /// only when the membership is unknown.
+    fn member_left(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        member_id: &str,
+        is_customer: bool,
+        quit_scene: Option<i64>,
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Writes a whole member list as current (the count is set by `put_group_detail`).
+    fn put_members(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        members: &[MemberWrite],
+        at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks every active member not in `present` as left; returns how many.
+    fn mark_absent_members_left(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        present: &HashSet<String>,
+        at: i64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// The directory look-ups.
+pub trait DirectoryRead: Send + Sync {
+    /// A customer with every follow relation.
+    fn customer(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+    ) -> impl Future<Output = Result<Option<CustomerView>, StoreError>> + Send;
+    /// A page of customers with their follow relations, ordered by id.
+    fn customers(
+        &self,
+        t: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<CustomerView>, StoreError>> + Send;
+    /// A group without its members.
+    fn group_profile(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<Option<Group>, StoreError>> + Send;
+    /// A group with its members, current and past.
+    fn group(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<Option<GroupView>, StoreError>> + Send;
+    /// A page of groups (of one owner, if given), ordered by id.
+    fn groups(
+        &self,
+        t: &TenantId,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Group>, StoreError>> + Send;
+    /// The groups someone is or was a member of.
+    fn member_groups(
+        &self,
+        t: &TenantId,
+        member_id: &str,
+    ) -> impl Future<Output = Result<Vec<MemberGroup>, StoreError>> + Send;
+    /// Every staff member the directory has seen.
+    fn known_staff(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// A staff member with their recorded status (strongly consistent).
+    fn staff_member(
+        &self,
+        t: &TenantId,
+        userid: &str,
+    ) -> impl Future<Output = Result<Option<StaffMember>, StoreError>> + Send;
+    /// Every staff member the directory has seen, with their status, ordered by userid
+    /// (read from an index: a write a moment old may not show yet).
+    fn staff_members(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<Vec<StaffMember>, StoreError>> + Send;
+}
