@@ -40,7 +40,12 @@ impl<E: MayRetry> From<E> for FnError {
 impl From<FnError> for Diagnostic {
     fn from(e: FnError) -> Self {
         Diagnostic {
-            error_type: if e.retryable { "Retryable" } else { "NonRetryable" }.to_string(),
+            error_type: if e.retryable {
+                "Retryable"
+            } else {
+                "NonRetryable"
+            }
+            .to_string(),
             error_message: e.message,
         }
     }

@@ -3,12 +3,12 @@
 use anyhow::{bail, Context};
 use chrono::Utc;
 use clap::{Args, Subcommand};
-use scrm_core::config::{aws_sdk_config, Secret, TableNames};
-use scrm_core::store::{schema, Db};
-use scrm_core::tenants::store::issue_key;
-use scrm_core::tenants::{
-    DynamoTenants, Role, Tenant, TenantId, TenantLookup, TenantSettings, TenantWrite,
-};
+use scrm_adapters::bootstrap::aws_sdk_config;
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::dynamo::{schema, Db};
+use scrm_core::config::{Secret, TableNames};
+use scrm_core::tenants::ports::issue_key;
+use scrm_core::tenants::{Role, Tenant, TenantId, TenantLookup, TenantSettings, TenantWrite};
 use scrm_core::wecom::crypto::EncodingAesKey;
 
 /// `scrm tables …`
@@ -196,8 +196,8 @@ pub async fn fake_wecom(port: u16) -> anyhow::Result<()> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     println!(
         "fake WeCom on http://{addr}/cgi-bin (demo corp {})",
-        scrm_core::wecom::fake::DEMO_CORP_ID
+        scrm_adapters::wecom::fake::DEMO_CORP_ID
     );
-    scrm_core::wecom::fake::serve(addr).await?;
+    scrm_adapters::wecom::fake::serve(addr).await?;
     Ok(())
 }

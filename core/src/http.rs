@@ -113,4 +113,3 @@ impl From<AuthenticateError> for ApiError {
         }
     }
 }
-

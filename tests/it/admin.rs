@@ -1,10 +1,11 @@
 //! The admin API's authentication, tenant confinement and tenant routes, and the OpenAPI
 //! file kept in step with the router.
 use admin_api_fn::{handle, routes, AdminApi};
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::events::AnyPublisher;
 use scrm_core::clock::SystemClock;
 use scrm_core::config::Secret;
-use scrm_core::events::AnyPublisher;
-use scrm_core::tenants::{DynamoTenants, Role};
+use scrm_core::tenants::Role;
 use scrm_tests::*;
 use std::sync::Arc;
 

@@ -3,17 +3,19 @@
 //! landing (duplicates, concurrent deliveries, a delivery that died midway), rejections
 //! that write nothing, unknown events, and WeCom's API failing during a callback.
 use crate::directory::{admin_call, world, World};
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoTags;
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::wecom::fake::*;
 use scrm_core::clock::Clock;
 use scrm_core::contacts::receipts::{NewReceipt, ReceiptStatus, ReceiptStore};
-use scrm_core::contacts::{DirectoryRead, DynamoDirectory};
+use scrm_core::contacts::DirectoryRead;
 use scrm_core::events::{
     DomainEvent, EventEnvelope, EventPublisher, PublishError, RecordingPublisher, RemovedBy,
 };
-use scrm_core::tags::DynamoTags;
-use scrm_core::tenants::{DynamoTenants, TenantId};
+use scrm_core::tenants::TenantId;
 use scrm_core::wecom::api::paths;
 use scrm_core::wecom::crypto::CallbackCrypto;
-use scrm_core::wecom::fake::*;
 use scrm_tests::*;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use wecom_callback_fn::{handle, CallbackHandler, CallbackPolicy};
 
-type Handler<P> = CallbackHandler<DynamoTenants, scrm_core::wecom::api::WeComClient, P>;
+type Handler<P> = CallbackHandler<DynamoTenants, scrm_adapters::wecom::WeComClient, P>;
 
 fn policy() -> CallbackPolicy {
     CallbackPolicy {

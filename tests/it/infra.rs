@@ -1,8 +1,8 @@
 //! The SAM template agrees with the code: the tables it declares are exactly the schema's
 //! (the one source of truth), its EventBridge rules deliver exactly the routes of the
 //! code's routing table, and it builds every function crate.
+use scrm_adapters::dynamo::schema::{self, TableDef};
 use scrm_core::events::routing::ROUTES;
-use scrm_core::store::schema::{self, TableDef};
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -303,7 +303,7 @@ async fn local_set_up_creates_exactly_the_schema_tables() {
 async fn the_local_publisher_follows_the_routing_table() {
     use axum::extract::{Path, State};
     use axum::routing::post;
-    use scrm_core::events::publisher::LocalLambdaPublisher;
+    use scrm_adapters::events::LocalLambdaPublisher;
     use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher};
     use std::sync::{Arc, Mutex};
 

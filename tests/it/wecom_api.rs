@@ -1,8 +1,9 @@
 //! The WeCom API client against the fake WeCom server, with tokens shared through the
 //! tenants table in DynamoDB Local.
 use aws_sdk_dynamodb::types::AttributeValue;
+use scrm_adapters::wecom::fake::*;
+use scrm_adapters::wecom::*;
 use scrm_core::wecom::api::*;
-use scrm_core::wecom::fake::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ struct World {
     corp: String,
     contact: CorpCredentials,
     app: CorpCredentials,
-    db: scrm_core::store::Db,
+    db: scrm_adapters::dynamo::Db,
 }
 
 const AGENT_ID: i64 = 1_000_017;

@@ -7,12 +7,11 @@
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use chrono::Utc;
 use lambda_http::{Body, Request, RequestExt};
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::dynamo::{schema, Db};
 use scrm_core::config::{Secret, TableNames};
-use scrm_core::store::{schema, Db};
-use scrm_core::tenants::store::issue_key;
-use scrm_core::tenants::{
-    ApiKey, DynamoTenants, Role, Tenant, TenantId, TenantSettings, TenantWrite,
-};
+use scrm_core::tenants::ports::issue_key;
+use scrm_core::tenants::{ApiKey, Role, Tenant, TenantId, TenantSettings, TenantWrite};
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};

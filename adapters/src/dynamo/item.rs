@@ -1,7 +1,7 @@
 //! Reading and writing item attributes without repeating `AttributeValue` matching
 //! everywhere. A missing or mistyped attribute is a [`StoreError::Corrupt`] naming it.
-use scrm_core::ports::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use scrm_core::ports::StoreError;
 use std::collections::HashMap;
 
 /// A DynamoDB item.

@@ -25,8 +25,8 @@ pub use tags::DynamoTags;
 pub use tenants::DynamoTenants;
 pub use update::Update;
 
-use scrm_core::config::TableNames;
 use aws_sdk_dynamodb::Client;
+use scrm_core::config::TableNames;
 
 /// A DynamoDB client plus the table names: the handle every DynamoDB adapter is built from.
 #[derive(Debug, Clone)]

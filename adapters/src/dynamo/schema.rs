@@ -1,13 +1,13 @@
 //! The table definitions: the one source of truth. `scrm tables create` and the test
 //! harness create tables from these; `tests/it/infra.rs` proves `infra/template.yaml`
 //! declares exactly the same keys, indexes and TTL attribute.
-use scrm_core::ports::StoreError;
-use scrm_core::config::TableNames;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
+use scrm_core::config::TableNames;
+use scrm_core::ports::StoreError;
 
 /// The partition-key attribute of every table.
 pub const PK: &str = "pk";

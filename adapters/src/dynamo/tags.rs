@@ -5,19 +5,18 @@
 //! Items live in the directory table under `{corp}#TAGS`: `GROUP#{group_id}` per tag group,
 //! `TAG#{tag_id}` per tag, and `META` (when the mirror was last fully synced, and whether a
 //! change could not be fetched and a re-sync is needed). Deleted tags are kept, flagged.
-use crate::dynamo::update::Update;
-use scrm_core::tags::*;
 use crate::dynamo::item::{n, s, AttrMap, ItemExt};
+use crate::dynamo::update::Update;
 use crate::dynamo::{Db, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use scrm_core::tags::*;
 use scrm_core::tenants::TenantId;
 use scrm_core::wecom::api::CorpTagGroup;
-use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{HashMap, HashSet};
 
 const GROUP: &str = "GROUP#";
 const TAG: &str = "TAG#";
 const META: &str = "META";
-
 
 /// The DynamoDB adapter of the tag mirror (directory table).
 #[derive(Debug, Clone)]
@@ -236,4 +235,3 @@ impl TagMirror for DynamoTags {
         })
     }
 }
-

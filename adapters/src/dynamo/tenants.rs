@@ -1,13 +1,13 @@
 //! The tenants table adapter. Tenants are read on every callback (token and key), so a warm
 //! container keeps them for a short time instead of reading DynamoDB per request.
-use scrm_core::tenants::apikeys::{ApiKey, ApiKeyRecord, Role};
-use scrm_core::tenants::ports::*;
-use scrm_core::tenants::model::{Tenant, TenantId, TenantSettings};
-use scrm_core::config::Secret;
 use crate::dynamo::item::{self, AttrMap, ItemExt};
 use crate::dynamo::{Db, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
+use scrm_core::config::Secret;
+use scrm_core::tenants::apikeys::{ApiKey, ApiKeyRecord, Role};
+use scrm_core::tenants::model::{Tenant, TenantId, TenantSettings};
+use scrm_core::tenants::ports::*;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -241,7 +241,9 @@ impl ApiKeyStore for DynamoTenants {
             .send();
         let mut keys = Vec::new();
         while let Some(item) = pages.next().await {
-            keys.push(key_record_from_item(&item.map_err(crate::dynamo::from_sdk)?)?);
+            keys.push(key_record_from_item(
+                &item.map_err(crate::dynamo::from_sdk)?,
+            )?);
         }
         keys.sort_by_key(|k| k.created_at);
         Ok(keys)

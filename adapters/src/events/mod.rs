@@ -1,8 +1,10 @@
 //! Publishing domain events: to EventBridge when deployed, to the local functions in local
 //! runs, to a recorder in tests.
-use scrm_core::events::{routing, EventEnvelope, EventPublisher, PublishError, RecordingPublisher, SOURCE};
-use scrm_core::config::EventSink;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use scrm_core::config::EventSink;
+use scrm_core::events::{
+    routing, EventEnvelope, EventPublisher, PublishError, RecordingPublisher, SOURCE,
+};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,9 +1,21 @@
 //! The HTTP edge of the function-URL functions: the one rendering of core's [`ApiError`] as
 //! a response, JSON bodies, paths, query parameters and request ids.
-pub use scrm_core::http::{ApiError, MAX_JSON_BODY};
 use lambda_http::{Body, Request, RequestExt, Response};
+pub use scrm_core::http::{ApiError, MAX_JSON_BODY};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+/// Renders an [`ApiError`] as a response (the one place that does).
+pub trait IntoResponse {
+    /// The response.
+    fn into_response(self) -> Response<Body>;
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response<Body> {
+        error_response(self)
+    }
+}
 
 /// The response of an error: `{"error": {"code", "message", "details"?}}`. 5xx bodies are
 /// opaque; their cause goes to the log only.

@@ -1,14 +1,14 @@
 //! The HTTP core of the client: one reqwest client, the errcode envelope, bounded retries
 //! with backoff, and token acquisition with single-flight refreshes.
+use super::token::{AccessToken, CachedToken, TokenCache};
+use rand::Rng;
+use reqwest::Method;
+use scrm_core::wecom::api::paths;
+use scrm_core::wecom::api::{CorpCredentials, TokenKey};
 use scrm_core::wecom::api::{
     WeComError, BUSY_ERRCODE, CREDENTIAL_ERRCODES, RATE_LIMIT_ERRCODES, TOKEN_ERRCODES,
     UNTRUSTED_IP_ERRCODE,
 };
-use scrm_core::wecom::api::paths;
-use super::token::{AccessToken, CachedToken, TokenCache};
-use scrm_core::wecom::api::{CorpCredentials, TokenKey};
-use rand::Rng;
-use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -345,11 +345,7 @@ impl WeComClient {
                 status: status.as_u16(),
             });
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(from_reqwest)?
-            .to_vec();
+        let bytes = response.bytes().await.map_err(from_reqwest)?.to_vec();
         let envelope: Envelope =
             serde_json::from_slice(&bytes).map_err(|source| WeComError::Decode {
                 path: call.path,

@@ -1,8 +1,8 @@
 //! One method per WeCom API, plus helpers that follow cursors to the end.
 use super::client::{Call, WeComClient};
-use scrm_core::wecom::api::WeComError;
 use scrm_core::wecom::api::paths;
 use scrm_core::wecom::api::CorpCredentials;
+use scrm_core::wecom::api::WeComError;
 use scrm_core::wecom::api::*;
 use serde::Deserialize;
 

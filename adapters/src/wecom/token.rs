@@ -5,12 +5,11 @@
 //! [`TokenCache`] (DynamoDB in production), with an in-process layer in the client in front
 //! of it. Refreshes are coordinated with a short conditional lease so that one container
 //! refreshes while the others wait for its token.
-use scrm_core::wecom::api::{TokenKey, WeComError};
 use crate::dynamo::item::{n, s, ItemExt};
 use crate::dynamo::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::BoxFuture;
-use sha2::Digest;
+use scrm_core::wecom::api::{TokenKey, WeComError};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
@@ -392,6 +391,7 @@ impl TokenCache for DynamoTokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scrm_core::wecom::api::CorpCredentials;
 
     #[test]
     fn token_key_uses_a_short_fingerprint_and_never_the_secret() {

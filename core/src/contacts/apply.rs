@@ -10,8 +10,8 @@
 //! a crashed attempt) changes nothing more. The domain events are a function of the change
 //! (plus the detail fetched), with ids derived from the callback's dedupe key and the
 //! event's subject, so a re-published event carries the same id.
-use super::source::DirectorySource;
 use super::ports::{looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
+use super::source::DirectorySource;
 use super::{RelationStatus, TransferFailure};
 use crate::events::{DomainEvent, RemovedBy};
 use crate::ports::StoreError;

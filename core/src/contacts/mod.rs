@@ -13,6 +13,4 @@ pub mod resync;
 pub mod source;
 
 pub use model::*;
-pub use ports::{
-    looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite,
-};
+pub use ports::{looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};

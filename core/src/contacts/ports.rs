@@ -9,7 +9,6 @@ use crate::wecom::api::{ExternalContact, FollowInfo, FollowUser, GroupChat, Grou
 use std::collections::HashSet;
 use std::future::Future;
 
-
 /// What to write on a follow relation. `None` fields are left as they are, so a callback
 /// that only knows the channel does not erase a remark fetched earlier.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -184,4 +184,3 @@ pub trait ReceiptStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Page<ReceiptView>, StoreError>> + Send;
 }
-

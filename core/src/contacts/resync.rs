@@ -29,8 +29,8 @@
 //! the directory knows: follow users seen in callbacks, group owners and staff members
 //! (phase 3), plus any userids given when the job was started.
 use super::model::Page;
-use super::source::DirectorySource;
 use super::ports::{DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
+use super::source::DirectorySource;
 use super::{RelationStatus, StaffState};
 use crate::events::{DomainEvent, EventEnvelope, EventPublisher, PublishError};
 use crate::ports::StoreError;

@@ -63,7 +63,6 @@ pub trait DirectorySource: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, WeComError>> + Send;
 }
 
-
 /// The customer-contact credentials of a tenant, when it has a contact secret.
 pub fn contact_credentials(tenant: &crate::tenants::Tenant) -> Option<CorpCredentials> {
     let secret = tenant.contact_secret.expose();

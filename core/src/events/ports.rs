@@ -4,7 +4,6 @@ use super::EventEnvelope;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-
 /// Publishing failed; the caller should retry (the events carry deterministic ids, so
 /// consumers dedupe a second delivery).
 #[derive(Debug, thiserror::Error)]
@@ -75,4 +74,3 @@ impl<P: EventPublisher> EventPublisher for Arc<P> {
         (**self).publish(events)
     }
 }
-

@@ -5,8 +5,8 @@
 //! where it stopped, and a day already swept is not read again. Each lot is expired by an
 //! idempotent ledger write (key `expire:{date}` in the account), so even a lot swept twice
 //! expires once.
-use super::ports::EXPIRY_SHARDS as SHARDS;
 use super::ledger::{expire_lot, When};
+use super::ports::EXPIRY_SHARDS as SHARDS;
 use super::ports::{Account, LedgerStore, SweepCursor, SweepStore};
 use super::PointsError;
 use crate::tenants::TenantId;

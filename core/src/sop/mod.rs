@@ -23,6 +23,7 @@ pub mod ports;
 pub mod quota;
 pub mod reminder;
 pub mod schedule;
+pub mod targets;
 pub mod task;
 
 pub use content::{Attachment, Content};

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 
-
 /// The partition of a tenant's tag mirror.
 pub fn tags_pk(t: &TenantId) -> String {
     format!("{t}#TAGS")

@@ -6,4 +6,6 @@ pub mod ports;
 
 pub use apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role};
 pub use model::{GroupMessageQuota, Tenant, TenantId, TenantSettings, TenantView};
-pub use ports::{authenticate, issue_key, ApiKeyStore, AuthenticateError, TenantLookup, TenantWrite};
+pub use ports::{
+    authenticate, issue_key, ApiKeyStore, AuthenticateError, TenantLookup, TenantWrite,
+};

@@ -103,4 +103,3 @@ pub async fn issue_key<K: ApiKeyStore>(
     keys.put_key(&key, &record).await?;
     Ok((key, record))
 }
-

@@ -3,4 +3,3 @@
 pub mod api;
 pub mod crypto;
 pub mod events;
-

@@ -5,13 +5,15 @@
 //! Every look-up is keyed by the principal's tenant: another tenant's ids find nothing.
 use crate::{AdminApi, Matched, Route};
 use lambda_http::{Body, Request, Response};
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoTags;
+use scrm_adapters::http::{self, json_response, ApiError};
 use scrm_core::contacts::receipts::ReceiptStore;
 use scrm_core::contacts::resync::{JobStatus, ResyncJobs};
 use scrm_core::contacts::source::contact_credentials;
-use scrm_core::contacts::{DirectoryRead, DynamoDirectory};
+use scrm_core::contacts::DirectoryRead;
 use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher};
-use scrm_core::http::{self, json_response, ApiError};
-use scrm_core::tags::{DynamoTags, TagMirror};
+use scrm_core::tags::TagMirror;
 use scrm_core::tenants::{Principal, Role, TenantLookup};
 use serde::Deserialize;
 use serde_json::json;

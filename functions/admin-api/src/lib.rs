@@ -9,14 +9,18 @@ pub mod points;
 pub mod sop;
 pub mod tenant;
 
+pub mod wire;
+
 use lambda_http::{Body, Request, Response};
+use scrm_adapters::dynamo::Db;
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::events::AnyPublisher;
+use scrm_adapters::http::IntoResponse;
+use scrm_adapters::http::{self, ApiError};
 use scrm_core::clock::Clock;
 use scrm_core::config::Secret;
-use scrm_core::events::AnyPublisher;
-use scrm_core::http::{self, ApiError};
-use scrm_core::store::Db;
-use scrm_core::tenants::store::authenticate;
-use scrm_core::tenants::{DynamoTenants, Principal, Role};
+use scrm_core::tenants::ports::authenticate;
+use scrm_core::tenants::{Principal, Role};
 use std::sync::Arc;
 use tracing::Instrument;
 

@@ -8,8 +8,10 @@ pub mod sessions;
 use crate::{AdminApi, Matched, Route};
 use futures::StreamExt;
 use lambda_http::{Body, Request, Response};
-use scrm_core::contacts::DynamoDirectory;
-use scrm_core::http::{self, json_response, ApiError};
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoPoints;
+use scrm_adapters::dynamo::StoreError;
+use scrm_adapters::http::{self, json_response, ApiError};
 use scrm_core::points::bulk::{submit, BulkAnswer, BulkRequest};
 use scrm_core::points::import::{self, MalformedCsv};
 use scrm_core::points::jobs::{fingerprint, JobItem, JobOp};
@@ -18,10 +20,7 @@ use scrm_core::points::ports::{
 };
 use scrm_core::points::rewards::{NewReward, RewardPatch};
 use scrm_core::points::views::{rank_by_low_rate, rate, GroupRate};
-use scrm_core::points::{
-    Account, CustomerId, DynamoPoints, IdempotencyKey, Origin, Points, PointsRules, When,
-};
-use scrm_core::store::StoreError;
+use scrm_core::points::{Account, CustomerId, IdempotencyKey, Origin, Points, PointsRules, When};
 use scrm_core::tenants::{Principal, Role, TenantId, TenantLookup};
 use serde::Deserialize;
 use serde_json::json;

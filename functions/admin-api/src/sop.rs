@@ -5,10 +5,11 @@
 use crate::{AdminApi, Matched, Route};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
-use scrm_core::http::{self, json_response, ApiError};
+use scrm_adapters::dynamo::DynamoSop;
+use scrm_adapters::http::{self, json_response, ApiError};
 use scrm_core::sop::{
-    DynamoSop, Figures, GroupTagStore, Occurrence, OccurrenceId, OutboxStore, Plan, PlanId,
-    PlanInput, PlanSpec, PlanStatus, PlanStore, Problem, TaskStore,
+    Figures, GroupTagStore, Occurrence, OccurrenceId, OutboxStore, Plan, PlanId, PlanInput,
+    PlanSpec, PlanStatus, PlanStore, Problem, TaskStore,
 };
 use scrm_core::tenants::{Principal, Role, Tenant, TenantLookup};
 use serde::{Deserialize, Serialize};

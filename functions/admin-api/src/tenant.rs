@@ -1,8 +1,8 @@
 //! Admin routes of the tenant itself: its profile (never a secret), settings and API keys.
 use crate::{AdminApi, Matched, Route};
 use lambda_http::{Body, Request, Response};
-use scrm_core::http::{self, json_response, ApiError};
-use scrm_core::tenants::store::issue_key;
+use scrm_adapters::http::{self, json_response, ApiError};
+use scrm_core::tenants::ports::issue_key;
 use scrm_core::tenants::{
     ApiKeyStore, GroupMessageQuota, Principal, Role, TenantLookup, TenantSettings, TenantView,
     TenantWrite,

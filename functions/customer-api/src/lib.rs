@@ -12,18 +12,23 @@
 //! (`OPTIONS`) are answered here and every answer carries `Access-Control-Allow-Origin:
 //! *`. A wildcard is safe: the credential is a bearer token the page sends explicitly,
 //! never a cookie, so another site cannot act with it.
+pub mod wire;
+
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoPoints;
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::http::IntoResponse;
+use scrm_adapters::http::{self, json_response, ApiError};
 use scrm_core::clock::Clock;
 use scrm_core::config::Secret;
-use scrm_core::contacts::DynamoDirectory;
-use scrm_core::http::{self, json_response, ApiError};
 use scrm_core::points::earn::{check_in_customer, confirm_follow, save_profile, FollowChannel};
 use scrm_core::points::ledger::redeem;
 use scrm_core::points::ports::{HistoryRead, RewardStore};
 use scrm_core::points::rules::CustomerProfile;
-use scrm_core::points::{Account, CustomerId, DynamoPoints, IdempotencyKey, Origin, When};
-use scrm_core::tenants::{DynamoTenants, Tenant, TenantId, TenantLookup};
+use scrm_core::points::{Account, CustomerId, IdempotencyKey, Origin, When};
+use scrm_core::tenants::{Tenant, TenantId, TenantLookup};
 use scrm_core::tokens::{self, TokenKind};
 use serde::Deserialize;
 use serde_json::json;

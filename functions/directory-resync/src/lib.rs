@@ -2,14 +2,16 @@
 //! (`ResyncRequested`, from the admin API or from itself) for a bounded time, checkpointing
 //! after every WeCom page, then re-publishes `ResyncRequested` to continue where it stopped.
 //! The job logic lives in `scrm_core::contacts::resync`.
+pub mod wire;
+
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoTags;
+use scrm_adapters::dynamo::StoreError;
 use scrm_core::clock::Clock;
 use scrm_core::contacts::resync::{Resync, ResyncError, RunBudget, RunOutcome};
 use scrm_core::contacts::source::{contact_credentials, DirectorySource};
-use scrm_core::contacts::DynamoDirectory;
 use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher, PublishError};
-use scrm_core::store::StoreError;
-use scrm_core::tags::DynamoTags;
 use scrm_core::tenants::{TenantId, TenantLookup};
 use serde_json::{json, Value};
 use std::sync::Arc;

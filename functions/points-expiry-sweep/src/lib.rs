@@ -3,6 +3,8 @@
 //! Reads only the lots indexed as expiring on the days swept (sharded index), so its cost
 //! follows the expiring lots, not the table. A re-run of a swept day reads nothing; a run
 //! stopped halfway resumes from the tenant's cursor.
+pub mod wire;
+
 use futures::StreamExt;
 use lambda_runtime::LambdaEvent;
 use scrm_core::clock::Clock;

@@ -3,6 +3,8 @@
 //! budget runs out it announces the job again and stops, and the next invocation resumes
 //! at the first unfinished chunk. A crash or a redelivered event resumes the same way, and
 //! every item is idempotent, so nothing is paid twice.
+pub mod wire;
+
 use lambda_runtime::LambdaEvent;
 use scrm_core::clock::Clock;
 use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher};

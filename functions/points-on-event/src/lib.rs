@@ -3,6 +3,8 @@
 //! customer leaves a group (when the tenant says so), and the joins and leaves of each
 //! group's day for the views. Idempotent on the event: a redelivered event pays nothing
 //! twice and records nothing twice.
+pub mod wire;
+
 use lambda_runtime::LambdaEvent;
 use scrm_core::events::{DomainEvent, EventEnvelope};
 use scrm_core::points::earn::{newcomer, zero_on_leave, NewcomerTrigger};

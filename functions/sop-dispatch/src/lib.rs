@@ -21,22 +21,24 @@
 //! WeCom call on an expiring claim.
 //!
 //! [`MAX_ATTEMPTS`]: scrm_core::sop::occurrence::MAX_ATTEMPTS
+pub mod wire;
+
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use scrm_adapters::dynamo::StoreError;
 use scrm_core::clock::Clock;
 use scrm_core::config::Secret;
-use scrm_core::sop::directory::resolve_groups;
 use scrm_core::sop::occurrence::{retry_at, SYNC_EVERY};
 use scrm_core::sop::quota;
 use scrm_core::sop::reminder::{reminder_text, task_list_url};
 use scrm_core::sop::schedule::local_date;
+use scrm_core::sop::targets::resolve_groups;
 use scrm_core::sop::{
     Created, DueEntry, Failure, GroupDirectory, GroupTagStore, JourneyRun, NewTask, Occurrence,
     OccurrenceId, OutboxItem, OutboxKind, OutboxState, OutboxStore, Plan, PlanId, PlanSpec,
     PlanStatus, PlanStore, SopWeCom, Target, Task, TaskKey, TaskStatus, TaskStore,
 };
-use scrm_core::store::StoreError;
 use scrm_core::tenants::{Tenant, TenantId, TenantLookup};
 use scrm_core::wecom::api::{
     ChatType, MomentAudience, MomentSenders, MomentTask, MomentVisibleRange, MsgTemplate,

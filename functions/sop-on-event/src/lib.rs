@@ -12,14 +12,16 @@
 //!
 //! Every effect is idempotent (deterministic run ids; task transitions conditional on
 //! "pending"), so EventBridge's at-least-once delivery changes nothing twice.
+pub mod wire;
+
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use scrm_adapters::dynamo::StoreError;
 use scrm_core::clock::Clock;
 use scrm_core::events::{DomainEvent, EventEnvelope};
 use scrm_core::sop::{
     Branch, Failure, JourneyRun, PlanSpec, PlanStore, TaskKey, TaskStatus, TaskStore,
 };
-use scrm_core::store::StoreError;
 use scrm_core::tenants::{TenantId, TenantLookup};
 use serde::Serialize;
 use std::sync::Arc;

@@ -1,23 +1,6 @@
-//! Wiring only: configuration, clients built once, then the handler.
-use lambda_runtime::{run, service_fn, Error};
-use scrm_core::clock::SystemClock;
-use scrm_core::config::{aws_sdk_config, Config};
-use scrm_core::sop::DynamoSop;
-use scrm_core::store::Db;
-use scrm_core::tenants::DynamoTenants;
-use sop_on_event_fn::{handle, OnEvent};
-use std::sync::Arc;
-
+//! The function's binary (local runs with `cargo lambda watch`); the deployment runs the
+//! same wiring from the shared multi-call binary (`functions/lambda`).
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    scrm_core::telemetry::init();
-    let config = Config::from_env()?;
-    let sdk = aws_sdk_config().await;
-    let db = Db::from_sdk_config(&sdk, config.tables.clone());
-    let handler = OnEvent {
-        store: DynamoSop::new(db.clone()),
-        tenants: DynamoTenants::new(db),
-        clock: Arc::new(SystemClock),
-    };
-    run(service_fn(|event| handle(&handler, event))).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    sop_on_event_fn::wire::run().await
 }

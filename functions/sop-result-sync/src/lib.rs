@@ -12,14 +12,16 @@
 //! An entry is synced until all its targets are settled or [`SYNC_FOR`] has passed.
 //!
 //! [`SYNC_FOR`]: scrm_core::sop::occurrence::SYNC_FOR
+pub mod wire;
+
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use scrm_adapters::dynamo::StoreError;
 use scrm_core::clock::Clock;
 use scrm_core::sop::occurrence::{SYNC_EVERY, SYNC_FOR};
 use scrm_core::sop::{
     DoneBy, Failure, OutboxItem, OutboxKind, OutboxStore, SopWeCom, Target, TaskKey, TaskStore,
 };
-use scrm_core::store::StoreError;
 use scrm_core::tenants::{Tenant, TenantId, TenantLookup};
 use scrm_core::wecom::api::{MomentPublish, SendStatus};
 use serde::{Deserialize, Serialize};

@@ -12,11 +12,14 @@
 //!   first, each with the prepared content ready to copy;
 //! - `GET /v1/tasks/{task_id}` → one task;
 //! - `POST /v1/tasks/{task_id}/done` → marks it pushed (idempotent).
+pub mod wire;
+
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
+use scrm_adapters::http::IntoResponse;
+use scrm_adapters::http::{self, json_response, ApiError};
 use scrm_core::clock::Clock;
 use scrm_core::config::Secret;
-use scrm_core::http::{self, json_response, ApiError};
 use scrm_core::sop::reminder::{staff_token, STAFF_LINK_TTL};
 use scrm_core::sop::{
     Content, DoneBy, Failure, Occurrence, OccurrenceId, PlanId, SopWeCom, Target, Task, TaskKey,

@@ -21,16 +21,19 @@ mod parse;
 pub use open::{Opened, RejectReason};
 pub use parse::{change_of, parse_callback};
 
+pub mod wire;
+
 use lambda_http::{Body, Request, Response};
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoTags;
+use scrm_adapters::dynamo::StoreError;
+use scrm_adapters::http::IntoResponse;
+use scrm_adapters::http::{self, text_response, ApiError};
 use scrm_core::clock::Clock;
 use scrm_core::contacts::apply::{Applier, Produced};
 use scrm_core::contacts::receipts::{Acquired, NewReceipt, ReceiptStatus, ReceiptStore};
 use scrm_core::contacts::source::{contact_credentials, DirectorySource};
-use scrm_core::contacts::DynamoDirectory;
 use scrm_core::events::{EventEnvelope, EventPublisher};
-use scrm_core::http::{self, text_response, ApiError};
-use scrm_core::store::StoreError;
-use scrm_core::tags::DynamoTags;
 use scrm_core::tenants::{Tenant, TenantId, TenantLookup};
 use std::sync::Arc;
 use std::time::Duration;

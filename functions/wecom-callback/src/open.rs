@@ -2,8 +2,8 @@
 //! parsing of `scrm_core::wecom` (the same code `scrm wecom decrypt` runs). Every way a
 //! request can be wrong maps to one [`RejectReason`] with a stable code.
 use lambda_http::Request;
+use scrm_adapters::http::{self, ApiError};
 use scrm_core::contacts::apply::Change;
-use scrm_core::http::{self, ApiError};
 use scrm_core::tenants::Tenant;
 use scrm_core::wecom::crypto::{CallbackCrypto, CryptoError};
 

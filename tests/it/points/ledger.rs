@@ -5,15 +5,15 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use scrm_adapters::dynamo::Db;
+use scrm_adapters::dynamo::DynamoPoints;
 use scrm_core::points::ledger::{apply, Operation};
 use scrm_core::points::plan::MAX_LOT_UPDATES;
 use scrm_core::points::ports::{Account, RulesStore};
 use scrm_core::points::sweep::sweep_tenant;
 use scrm_core::points::{
-    CustomerId, DynamoPoints, EntryKind, IdempotencyKey, Origin, Outcome, Points, PointsError,
-    PointsRules, When,
+    CustomerId, EntryKind, IdempotencyKey, Origin, Outcome, Points, PointsError, PointsRules, When,
 };
-use scrm_core::store::Db;
 use scrm_core::tenants::TenantSettings;
 use std::collections::HashMap;
 

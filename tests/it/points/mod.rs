@@ -13,16 +13,19 @@ use admin_api_fn::AdminApi;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use customer_api_fn::CustomerApi;
+use scrm_adapters::dynamo::points::keys;
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoPoints;
+use scrm_adapters::dynamo::{Db, ItemExt};
+use scrm_adapters::events::AnyPublisher;
+use scrm_adapters::wecom::fake::FakeWeCom;
 use scrm_core::clock::{Clock, FixedClock};
 use scrm_core::config::Secret;
-use scrm_core::contacts::{DirectoryWrite, DynamoDirectory, MemberWrite};
-use scrm_core::events::{AnyPublisher, RecordingPublisher};
-use scrm_core::points::keys;
-use scrm_core::points::{Account, CustomerId, DynamoPoints, When};
-use scrm_core::store::{Db, ItemExt};
+use scrm_core::contacts::{DirectoryWrite, MemberWrite};
+use scrm_core::events::RecordingPublisher;
+use scrm_core::points::{Account, CustomerId, When};
 use scrm_core::tenants::{TenantId, TenantSettings};
 use scrm_core::tokens::{self, Claims, TokenKind};
-use scrm_core::wecom::fake::FakeWeCom;
 use scrm_tests::*;
 use serde_json::Value;
 use std::sync::Arc;
@@ -63,7 +66,7 @@ impl World {
         let fake = FakeWeCom::start().await.expect("start fake WeCom");
         fake.add_app(t.id().as_str(), "contact-secret", None);
         let admin = AdminApi {
-            tenants: scrm_core::tenants::DynamoTenants::new(db.clone()),
+            tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
             db: db.clone(),
             publisher: AnyPublisher::Recording(recorder.clone()),
             wecom_api_base: fake.base_url().to_string(),
@@ -73,7 +76,7 @@ impl World {
         let customer = CustomerApi {
             points: DynamoPoints::new(db.clone()),
             directory: DynamoDirectory::new(db.clone()),
-            tenants: scrm_core::tenants::DynamoTenants::new(db.clone()),
+            tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
             clock: clock.clone(),
             signing_key: Secret::new(TEST_SIGNING_KEY),
         };

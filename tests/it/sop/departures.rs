@@ -3,12 +3,12 @@
 //! assigns nothing new to them.
 use super::*;
 use directory_resync_fn::{handle as resync_handle, ResyncSettings, Resyncer};
+use scrm_adapters::dynamo::DynamoTags;
+use scrm_adapters::wecom::fake::FakeStaffStatus;
 use scrm_core::contacts::{DirectoryRead, StaffState};
 use scrm_core::events::{EventPublisher, RecordingPublisher};
 use scrm_core::sop::TaskStatus;
-use scrm_core::tags::DynamoTags;
 use scrm_core::wecom::api::paths;
-use scrm_core::wecom::fake::FakeStaffStatus;
 
 impl World {
     /// The `directory-resync` function, publishing into `recorder`.

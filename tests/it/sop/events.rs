@@ -217,7 +217,7 @@ async fn journeys_start_on_stage_entry_and_switch_branch_when_the_customer_repli
 
 #[tokio::test]
 async fn a_journey_message_wecom_reports_over_quota_fails_with_that_reason() {
-    use scrm_core::wecom::fake::{FakeCustomer, FakeFollow};
+    use scrm_adapters::wecom::fake::{FakeCustomer, FakeFollow};
     let settings = TenantSettings {
         create_wecom_group_messages: true,
         ..TenantSettings::default()

@@ -14,15 +14,23 @@ mod staff;
 use admin_api_fn::AdminApi;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Context, LambdaEvent};
+use scrm_adapters::dynamo::Db;
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoSop;
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::events::AnyPublisher;
+use scrm_adapters::wecom::fake::{FakeStaff, FakeWeCom};
+use scrm_adapters::wecom::MemoryTokenCache;
+use scrm_adapters::wecom::RetryPolicy;
+use scrm_adapters::wecom::WeComClient;
+use scrm_adapters::wecom::WeComConfig;
 use scrm_core::clock::{Clock, FixedClock};
 use scrm_core::config::Secret;
-use scrm_core::contacts::{DirectoryWrite, DynamoDirectory, FollowWrite, RelationStatus};
-use scrm_core::events::{AnyPublisher, DomainEvent, EventEnvelope};
-use scrm_core::sop::{DynamoSop, OccurrenceId, PlanId, Task, TaskStore};
-use scrm_core::store::Db;
-use scrm_core::tenants::{DynamoTenants, TenantSettings};
-use scrm_core::wecom::api::{GroupChat, MemoryTokenCache, RetryPolicy, WeComClient, WeComConfig};
-use scrm_core::wecom::fake::{FakeStaff, FakeWeCom};
+use scrm_core::contacts::{DirectoryWrite, FollowWrite, RelationStatus};
+use scrm_core::events::{DomainEvent, EventEnvelope};
+use scrm_core::sop::{OccurrenceId, PlanId, Task, TaskStore};
+use scrm_core::tenants::TenantSettings;
+use scrm_core::wecom::api::GroupChat;
 use scrm_tests::*;
 use serde_json::{json, Value};
 use sop_dispatch_fn::Dispatcher;
@@ -112,7 +120,7 @@ impl World {
             .expect("put group");
         self.fake.add_group(
             self.corp(),
-            scrm_core::wecom::fake::FakeGroup::new(chat, format!("群{chat}"), owner),
+            scrm_adapters::wecom::fake::FakeGroup::new(chat, format!("群{chat}"), owner),
         );
     }
 

@@ -7,13 +7,16 @@
 //! `BENCH_ITERATIONS` (in-process passes over the messages, default 2000), `BENCH_N`
 //! (end-to-end callbacks, default 1000), `BENCH_CONCURRENCY` (default 8).
 use futures::StreamExt;
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoTags;
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::wecom::MemoryTokenCache;
+use scrm_adapters::wecom::WeComClient;
+use scrm_adapters::wecom::WeComConfig;
 use scrm_core::clock::SystemClock;
 use scrm_core::config::Secret;
-use scrm_core::contacts::DynamoDirectory;
 use scrm_core::events::RecordingPublisher;
-use scrm_core::tags::DynamoTags;
-use scrm_core::tenants::{DynamoTenants, Tenant, TenantSettings, TenantWrite};
-use scrm_core::wecom::api::{MemoryTokenCache, WeComClient, WeComConfig};
+use scrm_core::tenants::{Tenant, TenantSettings, TenantWrite};
 use scrm_core::wecom::crypto::CallbackCrypto;
 use scrm_core::wecom::events::CallbackEvent;
 use scrm_tests::{db, new_tenant_id, request, TEST_AES_KEY, TEST_TOKEN};

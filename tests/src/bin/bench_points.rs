@@ -12,17 +12,20 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{TimeZone, Utc};
 use futures::StreamExt;
+use scrm_adapters::dynamo::points::keys;
+use scrm_adapters::dynamo::Db;
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoPoints;
+use scrm_adapters::events::AnyPublisher;
 use scrm_core::clock::{Clock, FixedClock};
 use scrm_core::config::Secret;
-use scrm_core::contacts::{DirectoryWrite, DynamoDirectory};
-use scrm_core::events::{AnyPublisher, RecordingPublisher};
+use scrm_core::contacts::DirectoryWrite;
+use scrm_core::events::RecordingPublisher;
 use scrm_core::points::bulk::{run_job, submit, BulkAnswer, BulkRequest, Stop};
 use scrm_core::points::jobs::{fingerprint, JobItem, JobOp};
-use scrm_core::points::keys;
 use scrm_core::points::ports::RulesStore;
 use scrm_core::points::sweep::sweep_tenant;
-use scrm_core::points::{CustomerId, DynamoPoints, Origin, PointsRules, When};
-use scrm_core::store::Db;
+use scrm_core::points::{CustomerId, Origin, PointsRules, When};
 use scrm_core::tenants::{TenantId, TenantSettings};
 use scrm_core::tokens::{self, Claims, TokenKind};
 use std::collections::HashMap;
@@ -349,7 +352,7 @@ async fn main() {
     let api = customer_api_fn::CustomerApi {
         points: DynamoPoints::new(db.clone()),
         directory: DynamoDirectory::new(db.clone()),
-        tenants: scrm_core::tenants::DynamoTenants::new(db.clone()),
+        tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
         clock: clock.clone(),
         signing_key: Secret::new(scrm_tests::TEST_SIGNING_KEY),
     };

@@ -8,16 +8,22 @@
 //! `BENCH_PLANS` (default 10000), `BENCH_DUE` (default 100).
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use futures::StreamExt;
+use scrm_adapters::dynamo::Db;
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoSop;
+use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::wecom::fake::{FakeStaff, FakeWeCom};
+use scrm_adapters::wecom::MemoryTokenCache;
+use scrm_adapters::wecom::WeComClient;
+use scrm_adapters::wecom::WeComConfig;
 use scrm_core::clock::FixedClock;
 use scrm_core::config::Secret;
-use scrm_core::contacts::{DirectoryWrite, DynamoDirectory};
+use scrm_core::contacts::DirectoryWrite;
 use scrm_core::sop::plan::GroupTargets;
 use scrm_core::sop::schedule::LocalTime;
-use scrm_core::sop::{Content, DynamoSop, Plan, PlanId, PlanSpec, PlanStatus, PlanStore, Schedule};
-use scrm_core::store::Db;
-use scrm_core::tenants::{DynamoTenants, TenantSettings};
-use scrm_core::wecom::api::{GroupChat, MemoryTokenCache, WeComClient, WeComConfig};
-use scrm_core::wecom::fake::{FakeStaff, FakeWeCom};
+use scrm_core::sop::{Content, Plan, PlanId, PlanSpec, PlanStatus, PlanStore, Schedule};
+use scrm_core::tenants::TenantSettings;
+use scrm_core::wecom::api::GroupChat;
 use scrm_tests::{db, tenant_with, TestTenant, TEST_SIGNING_KEY};
 use sop_dispatch_fn::{DispatchInput, DispatchReport, Dispatcher};
 use std::sync::Arc;

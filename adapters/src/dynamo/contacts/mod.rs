@@ -7,15 +7,15 @@ pub mod keys;
 mod receipts;
 mod resync;
 
+use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
+use crate::dynamo::{Db, StoreError};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update as TxUpdate};
+use futures::{StreamExt, TryStreamExt};
 use scrm_core::contacts::model::*;
 use scrm_core::contacts::ports::*;
 use scrm_core::events::RemovedBy;
-use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::{Db, StoreError};
 use scrm_core::tenants::TenantId;
 use scrm_core::wecom::api::{ExternalContact, GroupChat};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update as TxUpdate};
-use futures::{StreamExt, TryStreamExt};
 use std::collections::HashSet;
 
 /// How many single-item writes run at once when a whole member list is written.

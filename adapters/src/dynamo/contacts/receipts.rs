@@ -21,17 +21,17 @@
 //!
 //! A failed attempt releases its lease at once, so WeCom's next re-delivery need not wait.
 use super::keys;
-use scrm_core::contacts::model::Page;
-use scrm_core::contacts::receipts::*;
 use super::DynamoDirectory;
-use scrm_core::events::EventEnvelope;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::StoreError;
-use scrm_core::tenants::TenantId;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
+use scrm_core::contacts::model::Page;
+use scrm_core::contacts::receipts::*;
+use scrm_core::events::EventEnvelope;
+use scrm_core::tenants::TenantId;
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }

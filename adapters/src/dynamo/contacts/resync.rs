@@ -29,14 +29,14 @@
 //! the directory knows: follow users seen in callbacks, group owners and staff members
 //! (phase 3), plus any userids given when the job was started.
 use super::keys;
-use scrm_core::contacts::model::Page;
-use scrm_core::contacts::resync::*;
 use super::DynamoDirectory;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::StoreError;
-use scrm_core::tenants::TenantId;
 use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
+use scrm_core::contacts::model::Page;
+use scrm_core::contacts::resync::*;
+use scrm_core::tenants::TenantId;
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -305,4 +305,3 @@ impl ResyncJobs for DynamoDirectory {
         }
     }
 }
-

@@ -3,14 +3,14 @@
 //! API. Checking many customers at once (bulk awards, imports) reads the directory's
 //! customer items in batches of 100 through the directory's own key functions, instead of
 //! one query per customer.
-use scrm_core::points::model::CustomerId;
-use scrm_core::points::ports::Memberships;
 use crate::dynamo::contacts::{keys as dir_keys, DynamoDirectory};
-use scrm_core::contacts::DirectoryRead;
 use crate::dynamo::item::s;
 use crate::dynamo::{AttrMap, ItemExt, StoreError};
-use scrm_core::tenants::TenantId;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
+use scrm_core::contacts::DirectoryRead;
+use scrm_core::points::model::CustomerId;
+use scrm_core::points::ports::Memberships;
+use scrm_core::tenants::TenantId;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 

@@ -140,7 +140,7 @@ mod tests {
         let c = CustomerId::parse("wm1").unwrap();
         assert!(account_pk(&t, &c).starts_with("ww0001#"));
         assert!(tx_sk(9) < tx_sk(10));
-        assert!(lot_sk("2026-01-02") < lot_sk(super::super::model::NEVER));
+        assert!(lot_sk("2026-01-02") < lot_sk(scrm_core::points::model::NEVER));
         assert!(shard(&c) < SHARDS);
         assert_eq!(shard(&c), shard(&CustomerId::parse("wm1").unwrap()));
     }

@@ -8,19 +8,19 @@ use scrm_core::points::jobs::{ItemResult, Job, JobItem, JobOp, RequestRecord};
 pub mod directory;
 pub mod keys;
 
+use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
+use crate::dynamo::{Db, StoreError};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest,
+};
+use chrono::{DateTime, NaiveDate, Utc};
 use scrm_core::points::model::{CustomerId, Entry, EntryKind, Lot, LotTake, NEVER};
 use scrm_core::points::plan::{AccountState, Settle};
 use scrm_core::points::ports::*;
 use scrm_core::points::rewards::{NewReward, Redemption, Reward, RewardPatch};
 use scrm_core::points::rules::{CheckInState, CustomerProfile, PointsRules};
 use scrm_core::points::views::{DayTotals, GroupDay};
-use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::{Db, StoreError};
 use scrm_core::tenants::TenantId;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest,
-};
-use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -10,10 +10,10 @@
 //! | Stage index | `{t}#STAGE#{stage}` | `PLAN#{plan}` | | |
 //! | Quota counter | `{t}#QUOTA#G#{chat}` or `{t}#QUOTA#C#{customer}` | `M2025-07`, `W2025-27`, `D2025-07-01`, `S#{staff}#D2025-07-01` | | |
 //! | Group tag | `{t}#GTAGS#{chat}` | `TAG#{tag}` | | `{t}#GTAG#{tag}` / `{chat}` |
+use chrono::{DateTime, Utc};
 use scrm_core::sop::plan::PlanId;
 use scrm_core::sop::task::{OccurrenceId, Target};
 use scrm_core::tenants::TenantId;
-use chrono::{DateTime, Utc};
 
 /// The sort key of a plan.
 pub const PLAN: &str = "PLAN";

@@ -8,19 +8,23 @@
 pub mod directory;
 pub mod keys;
 
-use scrm_core::sop::occurrence::{Branch, JourneyRun, Occurrence, OutboxItem, OutboxKind, OutboxState};
-use scrm_core::sop::plan::{Plan, PlanId, PlanSpec, PlanStatus};
-use scrm_core::sop::ports::{Created, DueEntry, GroupTagStore, NewTask, OutboxStore, PlanStore, TaskStore};
-use scrm_core::sop::task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};
-use scrm_core::contacts::Page;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::{Db, StoreError};
-use scrm_core::tenants::TenantId;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update as UpdateAction,
 };
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
+use scrm_core::contacts::Page;
+use scrm_core::sop::occurrence::{
+    Branch, JourneyRun, Occurrence, OutboxItem, OutboxKind, OutboxState,
+};
+use scrm_core::sop::plan::{Plan, PlanId, PlanSpec, PlanStatus};
+use scrm_core::sop::ports::{
+    Created, DueEntry, GroupTagStore, NewTask, OutboxStore, PlanStore, TaskStore,
+};
+use scrm_core::sop::task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};
+use scrm_core::tenants::TenantId;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 

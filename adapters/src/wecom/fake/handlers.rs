@@ -2,8 +2,8 @@
 //! written with `json!` and WeCom's literal field names, independently of the client's
 //! types, so that a misnamed field on either side fails the tests.
 use super::model::*;
-use scrm_core::wecom::api::paths;
 use rand::Rng;
+use scrm_core::wecom::api::paths;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

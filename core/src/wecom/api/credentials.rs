@@ -69,4 +69,3 @@ impl TokenKey {
         format!("TOKEN#{}", self.fingerprint)
     }
 }
-

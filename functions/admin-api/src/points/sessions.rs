@@ -9,12 +9,15 @@
 //! The browser never obtains a token by itself: see [`scrm_core::points::session`].
 use crate::{AdminApi, Matched};
 use lambda_http::{Body, Request, Response};
-use scrm_core::contacts::DynamoDirectory;
-use scrm_core::http::{self, json_response, ApiError};
+use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::http::{self, json_response, ApiError};
+use scrm_adapters::wecom::DynamoTokenCache;
+use scrm_adapters::wecom::RetryPolicy;
+use scrm_adapters::wecom::WeComClient;
+use scrm_adapters::wecom::WeComConfig;
 use scrm_core::points::session::{self, CustomerSession, SessionError, WeChatIdentity};
 use scrm_core::points::CustomerId;
 use scrm_core::tenants::{Principal, TenantLookup};
-use scrm_core::wecom::api::{DynamoTokenCache, RetryPolicy, WeComClient, WeComConfig};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,21 @@
+//! Wiring only: the container's adapters and clients, built once per cold start, handed to
+//! the handler. `main.rs` and the deployment's multi-call binary both start here.
+use crate::{handle, ResyncSettings, Resyncer};
+use scrm_adapters::bootstrap::{Container, WeComUse};
+use scrm_core::clock::SystemClock;
+use std::sync::Arc;
+
+/// Builds the handler once and serves invocations.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    let c = Container::from_env().await?;
+    let resyncer = Resyncer {
+        tenants: c.tenants(),
+        dir: c.directory(),
+        tags: c.tags(),
+        source: c.wecom(WeComUse::Background)?,
+        publisher: c.publisher(),
+        clock: Arc::new(SystemClock),
+        settings: ResyncSettings::default(),
+    };
+    lambda_runtime::run(lambda_runtime::service_fn(|event| handle(&resyncer, event))).await
+}

@@ -1,0 +1,24 @@
+//! Wiring only: the container's adapters and clients, built once per cold start, handed to
+//! the handler. `main.rs` and the deployment's multi-call binary both start here.
+use crate::{handle, Dispatcher};
+use scrm_adapters::bootstrap::{Container, WeComUse};
+use scrm_core::clock::SystemClock;
+use std::sync::Arc;
+
+/// Builds the handler once and serves invocations.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    let c = Container::from_env().await?;
+    let dispatcher = Dispatcher {
+        store: c.sop(),
+        directory: c.directory(),
+        wecom: c.wecom(WeComUse::Background)?,
+        tenants: c.tenants(),
+        clock: Arc::new(SystemClock),
+        signing_key: c.config.signing_key.clone(),
+        public_base_url: c.config.public_base_url.clone(),
+    };
+    lambda_runtime::run(lambda_runtime::service_fn(|event| {
+        handle(&dispatcher, event)
+    }))
+    .await
+}
