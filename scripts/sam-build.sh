@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds every function the way a deployment does: `sam build` (samconfig.toml, x86_64 by
 # default) runs cargo-lambda from the workspace root for each function of
-# infra/template.yaml. Then prints each function's bootstrap size, raw and zipped (Lambda
-# limits: 50 MB zipped for direct upload, 250 MB unzipped).
+# infra/template.yaml. All of them ship the one multi-call binary `scrm-lambda`, so the first
+# build compiles and links it and the other ten find it fresh. Then prints each function's
+# bootstrap size, raw and zipped, and fails if one passes MAX_BOOTSTRAP_MIB (default 8; the
+# project's budget, far under Lambda's limits of 50 MB zipped and 250 MB unzipped).
 #
 #   scripts/sam-build.sh                         # dev config: x86_64
 #   scripts/sam-build.sh --config-env prod       # arm64 (needs the aarch64 Rust target)
@@ -25,10 +27,11 @@ log "sam build $*"
 sam build "$@"
 elapsed=$((SECONDS - start))
 
-python3 - "$ROOT/.aws-sam/build" <<'EOF'
+python3 - "$ROOT/.aws-sam/build" "${MAX_BOOTSTRAP_MIB:-8}" <<'EOF'
 import io, os, sys, zipfile
 
 build = sys.argv[1]
+limit_mib = float(sys.argv[2])
 rows = []
 for name in sorted(os.listdir(build)):
     path = os.path.join(build, name, "bootstrap")
@@ -45,5 +48,8 @@ print(f"{'function':<28} {'bootstrap':>12} {'zipped':>12}")
 for name, raw, zipped in rows:
     print(f"{name:<28} {raw / 2**20:>9.2f} MiB {zipped / 2**20:>9.2f} MiB")
 print(f"{len(rows)} functions, {sum(r[1] for r in rows) / 2**20:.2f} MiB in all")
+over = [name for name, raw, _ in rows if raw > limit_mib * 2**20]
+if over:
+    sys.exit(f"bootstrap over {limit_mib:g} MiB: {', '.join(over)}")
 EOF
 log "sam build took ${elapsed}s"

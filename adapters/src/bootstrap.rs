@@ -5,6 +5,13 @@
 use crate::dynamo::{Db, DynamoDirectory, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants};
 use crate::events::AnyPublisher;
 use crate::wecom::{DynamoTokenCache, RetryPolicy, WeComClient, WeComConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::region::Region;
+use aws_sdk_dynamodb::config::BehaviorVersion;
+use aws_types::sdk_config::SdkConfig;
 use scrm_core::config::{Config, ConfigError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +35,8 @@ pub enum WeComUse {
 pub struct Container {
     /// The configuration read from the environment.
     pub config: Config,
-    /// The AWS SDK configuration (credentials, region, endpoints).
-    pub sdk: aws_config::SdkConfig,
+    /// The AWS SDK configuration (credentials, region, retries, timeouts).
+    pub sdk: SdkConfig,
     /// The DynamoDB client and table names.
     pub db: Db,
 }
@@ -50,8 +57,8 @@ impl Container {
     pub async fn from_env() -> Result<Self, BootError> {
         crate::telemetry::init();
         let config = Config::from_env()?;
-        let sdk = aws_sdk_config().await;
-        let db = Db::from_sdk_config(&sdk, config.tables.clone());
+        let sdk = aws_sdk_config()?;
+        let db = Db::new(dynamodb_client(&sdk), config.tables.clone());
         Ok(Self { config, sdk, db })
     }
 
@@ -108,11 +115,27 @@ pub fn wecom_config(base_url: &str, usage: WeComUse) -> WeComConfig {
     config
 }
 
-/// Loads the AWS SDK configuration once per container. DynamoDB Local is selected by the
-/// standard `AWS_ENDPOINT_URL_DYNAMODB` variable, which aws-config reads itself.
-pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
-    aws_config::defaults(BehaviorVersion::latest())
+/// The AWS SDK configuration, from the environment Lambda gives every function: the region
+/// (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). Lambda needs nothing else, so the deployed
+/// binaries carry no credential chain (no `aws-config`, no STS client); the `scrm` CLI, run
+/// by people with profiles, keeps the full chain.
+pub fn aws_sdk_config() -> Result<SdkConfig, ConfigError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .ok_or_else(|| ConfigError("AWS_REGION must be set".into()))?;
+    let (Some(key_id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
+    else {
+        return Err(ConfigError(
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (Lambda sets them)".into(),
+        ));
+    };
+    let credentials = Credentials::new(key_id, secret, var("AWS_SESSION_TOKEN"), None, "environment");
+    Ok(SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()
@@ -121,6 +144,18 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
                 .operation_timeout(Duration::from_secs(15))
                 .build(),
         )
-        .load()
-        .await
+        .build())
+}
+
+/// The DynamoDB client: `AWS_ENDPOINT_URL_DYNAMODB` (the standard variable) points it at
+/// DynamoDB Local in tests and local runs.
+pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(url) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
 }

@@ -3,7 +3,6 @@
 use anyhow::{bail, Context};
 use chrono::Utc;
 use clap::{Args, Subcommand};
-use scrm_adapters::bootstrap::aws_sdk_config;
 use scrm_adapters::dynamo::DynamoTenants;
 use scrm_adapters::dynamo::{schema, Db};
 use scrm_core::config::{Secret, TableNames};
@@ -87,7 +86,11 @@ pub struct TenantAdd {
 }
 
 async fn db(prefix: &str) -> Db {
-    let sdk = aws_sdk_config().await;
+    // Operators run the CLI with profiles, SSO or roles: the full credential chain, which
+    // the deployed functions do without (they read Lambda's environment).
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
     let mut tables = TableNames::from_env();
     if std::env::var("TENANTS_TABLE").is_err() {
         tables = TableNames::with_prefix(prefix);

@@ -211,8 +211,8 @@ async fn verify(
     http: &reqwest::Client,
     url: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let expected = rand::thread_rng()
-        .gen_range(1_000_000_000_000_000_000u64..u64::MAX)
+    let expected = rand::rng()
+        .random_range(1_000_000_000_000_000_000u64..u64::MAX)
         .to_string();
     let timestamp = now_timestamp();
     let nonce = random_nonce();

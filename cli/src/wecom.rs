@@ -224,8 +224,8 @@ pub fn now_timestamp() -> String {
 /// A nonce like WeCom's: up to ten random digits.
 pub fn random_nonce() -> String {
     use rand::Rng;
-    rand::thread_rng()
-        .gen_range(100_000_000u64..10_000_000_000)
+    rand::rng()
+        .random_range(100_000_000u64..10_000_000_000)
         .to_string()
 }
 

@@ -148,10 +148,43 @@ fn the_template_declares_exactly_the_schema_tables() {
     }
 }
 
+/// Which function a template resource is: every function ships the one multi-call binary
+/// (`scrm-lambda`) and names itself in `SCRM_FUNCTION`.
 fn function_binary(resource: &Value) -> Option<String> {
-    resource["Metadata"]["BuildProperties"]["Binary"]
+    assert_eq!(
+        resource["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        Some("scrm-lambda"),
+        "every function deploys the multi-call binary"
+    );
+    resource["Properties"]["Environment"]["Variables"]["SCRM_FUNCTION"]
         .as_str()
         .map(str::to_string)
+}
+
+#[test]
+fn every_function_of_the_template_is_one_the_binary_can_be() {
+    let t = template();
+    let main = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../functions/lambda/src/main.rs"
+    ))
+    .expect("the multi-call binary's source");
+    let mut names = BTreeSet::new();
+    for (id, f) in resources_of_type(&t, "AWS::Serverless::Function") {
+        let name = function_binary(f).unwrap_or_else(|| panic!("{id} has no SCRM_FUNCTION"));
+        assert!(
+            main.contains(&format!("\"{name}\" => ")),
+            "{id}: SCRM_FUNCTION {name} is not dispatched by functions/lambda"
+        );
+        assert!(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions"))
+                .join(&name)
+                .is_dir(),
+            "{id}: no crate functions/{name}"
+        );
+        names.insert(name);
+    }
+    assert_eq!(names.len(), 11, "eleven distinct functions: {names:?}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod admin;
 mod callback;
 mod directory;
 mod infra;
+mod layers;
 mod points;
 mod sop;
 mod wecom_api;

@@ -137,7 +137,7 @@ pub enum AnyPublisher {
 
 impl AnyPublisher {
     /// Builds the publisher the configuration asks for.
-    pub fn from_config(sink: &EventSink, sdk: &aws_config::SdkConfig) -> Self {
+    pub fn from_config(sink: &EventSink, sdk: &aws_types::sdk_config::SdkConfig) -> Self {
         match sink {
             EventSink::EventBridge { bus_name } => AnyPublisher::EventBridge(
                 EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), bus_name),

@@ -163,7 +163,7 @@ fn backoff_delay(policy: &RetryPolicy, retry: u32) -> Duration {
     let capped = exp.min(policy.max_delay);
     let half = capped / 2;
     let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
-    let jitter = Duration::from_millis(rand::thread_rng().gen_range(0..=jitter_ms));
+    let jitter = Duration::from_millis(rand::rng().random_range(0..=jitter_ms));
     half + jitter
 }
 

@@ -178,7 +178,7 @@ impl When {
 
 async fn backoff(attempt: u32) {
     let cap = (5u64 << attempt.min(6)).min(250);
-    let ms = rand::thread_rng().gen_range(1..=cap);
+    let ms = rand::rng().random_range(1..=cap);
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 

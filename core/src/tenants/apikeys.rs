@@ -60,7 +60,7 @@ impl ApiKey {
     /// Mints a new random key for a tenant.
     pub fn generate(tenant: &TenantId) -> Self {
         let mut secret = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut secret);
+        rand::rng().fill_bytes(&mut secret);
         Self {
             tenant: tenant.clone(),
             full: format!("{PREFIX}{}_{}", tenant, hex::encode(secret)),

@@ -451,7 +451,7 @@ impl CallbackCrypto {
         nonce: &str,
     ) -> EncryptedMessage {
         let mut prefix = [0u8; PREFIX_LEN];
-        rand::thread_rng().fill_bytes(&mut prefix);
+        rand::rng().fill_bytes(&mut prefix);
         self.encrypt_message_with_prefix(plaintext, timestamp, nonce, prefix)
     }
 

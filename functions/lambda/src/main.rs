@@ -1,0 +1,44 @@
+//! The deployment's one binary. Every function of `infra/template.yaml` ships this same
+//! `bootstrap` and says which function it is in `SCRM_FUNCTION`; each keeps its own role,
+//! triggers and settings. One binary instead of eleven makes the deployment build link once
+//! (minutes instead of twenty) and share one copy of the SDKs; the per-function crates still
+//! build their own binaries for local runs (`cargo lambda watch`).
+use lambda_runtime::Error;
+
+/// The functions this binary can be, by the name the template gives in `SCRM_FUNCTION`.
+const FUNCTIONS: [&str; 11] = [
+    "wecom-callback",
+    "admin-api",
+    "customer-api",
+    "staff-api",
+    "points-on-event",
+    "points-jobs",
+    "points-expiry-sweep",
+    "sop-dispatch",
+    "sop-on-event",
+    "sop-result-sync",
+    "directory-resync",
+];
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let name = std::env::var("SCRM_FUNCTION").unwrap_or_default();
+    match name.as_str() {
+        "wecom-callback" => wecom_callback_fn::wire::run().await,
+        "admin-api" => admin_api_fn::wire::run().await,
+        "customer-api" => customer_api_fn::wire::run().await,
+        "staff-api" => staff_api_fn::wire::run().await,
+        "points-on-event" => points_on_event_fn::wire::run().await,
+        "points-jobs" => points_jobs_fn::wire::run().await,
+        "points-expiry-sweep" => points_expiry_sweep_fn::wire::run().await,
+        "sop-dispatch" => sop_dispatch_fn::wire::run().await,
+        "sop-on-event" => sop_on_event_fn::wire::run().await,
+        "sop-result-sync" => sop_result_sync_fn::wire::run().await,
+        "directory-resync" => directory_resync_fn::wire::run().await,
+        other => Err(format!(
+            "SCRM_FUNCTION is {other:?}; it must be one of {}",
+            FUNCTIONS.join(", ")
+        )
+        .into()),
+    }
+}
