@@ -9,9 +9,11 @@
 //! - [`events`]: the EventBridge publisher (and the local one for `cargo lambda watch`).
 //! - [`lambda`]: the one mapping of a use case's error to Lambda's `Diagnostic`.
 //! - [`http`] (feature `http`): the one HTTP edge of the function-URL functions.
+//! - [`aws_http`]: the AWS SDK's HTTP client (reqwest on rustls with *ring*: one TLS stack).
 //! - [`bootstrap`]: configuration, SDK clients and adapters, built once per container.
 #![forbid(unsafe_code)]
 
+pub mod aws_http;
 pub mod bootstrap;
 pub mod dynamo;
 pub mod events;

@@ -74,6 +74,7 @@ pub struct LocalLambdaPublisher {
 impl LocalLambdaPublisher {
     /// Builds the publisher for a `cargo lambda watch` base URL.
     pub fn new(base_url: impl Into<String>) -> Self {
+        crate::aws_http::install_crypto_provider();
         Self {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))

@@ -202,6 +202,7 @@ impl WeComClient {
     /// A client with `config`, sharing tokens through `cache`
     /// ([`super::DynamoTokenCache`] in functions, [`super::MemoryTokenCache`] in tools).
     pub fn new(config: WeComConfig, cache: Arc<dyn TokenCache>) -> Result<Self, WeComError> {
+        crate::aws_http::install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
