@@ -69,19 +69,22 @@ impl HttpConnector for ReqwestConnector {
     }
 }
 
+/// (connect timeout, read timeout): what a pooled client is built for.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
 /// The SDK's HTTP client: one pooled reqwest client per distinct pair of timeouts the SDK
 /// asks for (in practice one per container).
 pub fn sdk_http_client() -> SharedHttpClient {
     install_crypto_provider();
-    let cache: Mutex<HashMap<(Option<Duration>, Option<Duration>), SharedHttpConnector>> =
-        Mutex::new(HashMap::new());
+    let cache: Mutex<HashMap<Timeouts, SharedHttpConnector>> = Mutex::new(HashMap::new());
     http_client_fn(move |settings: &HttpConnectorSettings, _components| {
         let key = (settings.connect_timeout(), settings.read_timeout());
         let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .entry(key)
             .or_insert_with(|| {
-                let mut builder = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(60));
+                let mut builder =
+                    reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(60));
                 if let Some(t) = key.0 {
                     builder = builder.connect_timeout(t);
                 }

@@ -7,10 +7,10 @@ use crate::events::AnyPublisher;
 use crate::wecom::{DynamoTokenCache, RetryPolicy, WeComClient, WeComConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
+use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::region::Region;
-use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_types::sdk_config::SdkConfig;
 use scrm_core::config::{Config, ConfigError};
 use std::sync::Arc;
@@ -22,6 +22,10 @@ pub enum WeComUse {
     /// Background work (schedules, events, the admin API): WeCom's default timeouts and
     /// bounded retries with backoff.
     Background,
+    /// A person waits for the answer (a customer page asking for its session): WeCom's busy
+    /// answers are retried briefly and then reported (503), for the page to retry, rather
+    /// than holding the request for the background budget.
+    PersonWaiting,
     /// Reads made while a WeCom callback waits for its answer (WeCom re-delivers after
     /// 5 s): short timeouts, barely retried, within `budget`.
     WhileCallbackWaits {
@@ -101,16 +105,28 @@ impl Container {
 /// The client settings for a use.
 pub fn wecom_config(base_url: &str, usage: WeComUse) -> WeComConfig {
     let mut config = WeComConfig::new(base_url);
-    if let WeComUse::WhileCallbackWaits { budget } = usage {
-        config.connect_timeout = Duration::from_millis(800);
-        config.request_timeout = budget;
-        config.retry = RetryPolicy {
-            busy_retries: 1,
-            rate_limit_attempts: 1,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(200),
-            budget,
-        };
+    match usage {
+        WeComUse::Background => {}
+        WeComUse::PersonWaiting => {
+            config.retry = RetryPolicy {
+                busy_retries: 2,
+                rate_limit_attempts: 2,
+                base_delay: Duration::from_millis(200),
+                max_delay: Duration::from_secs(1),
+                budget: Duration::from_secs(4),
+            };
+        }
+        WeComUse::WhileCallbackWaits { budget } => {
+            config.connect_timeout = Duration::from_millis(800);
+            config.request_timeout = budget;
+            config.retry = RetryPolicy {
+                busy_retries: 1,
+                rate_limit_attempts: 1,
+                base_delay: Duration::from_millis(100),
+                max_delay: Duration::from_millis(200),
+                budget,
+            };
+        }
     }
     config
 }
@@ -131,7 +147,13 @@ pub fn aws_sdk_config() -> Result<SdkConfig, ConfigError> {
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (Lambda sets them)".into(),
         ));
     };
-    let credentials = Credentials::new(key_id, secret, var("AWS_SESSION_TOKEN"), None, "environment");
+    let credentials = Credentials::new(
+        key_id,
+        secret,
+        var("AWS_SESSION_TOKEN"),
+        None,
+        "environment",
+    );
     Ok(SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))

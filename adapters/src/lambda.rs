@@ -3,6 +3,15 @@
 //! idempotent) or `NonRetryable` (the same input would fail the same way).
 use lambda_runtime::Diagnostic;
 use scrm_core::ports::MayRetry;
+use std::future::Future;
+use std::pin::Pin;
+
+/// One invocation of an event function, boxed. The use cases that nest the WeCom client's
+/// and DynamoDB's futures deeply (a re-sync run, a points job) give a future type that,
+/// unboxed inside the runtime's own future, overflows the compiler's query depth limit in
+/// the multi-call binary; a boxed invocation is one allocation per event.
+pub type Invocation<'a> =
+    Pin<Box<dyn Future<Output = Result<serde_json::Value, FnError>> + Send + 'a>>;
 
 /// A failed invocation, as the event functions return it.
 #[derive(Debug)]

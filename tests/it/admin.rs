@@ -1,28 +1,32 @@
 //! The admin API's authentication, tenant confinement and tenant routes, and the OpenAPI
 //! file kept in step with the router.
 use admin_api_fn::{handle, routes, AdminApi};
-use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::dynamo::Db;
 use scrm_adapters::events::AnyPublisher;
 use scrm_core::clock::SystemClock;
-use scrm_core::config::Secret;
 use scrm_core::tenants::Role;
 use scrm_tests::*;
 use std::sync::Arc;
 
-async fn api() -> AdminApi {
-    let db = db().await;
-    AdminApi {
-        tenants: DynamoTenants::new(db.clone()),
-        db,
-        publisher: AnyPublisher::Discard,
-        wecom_api_base: "http://127.0.0.1:9/cgi-bin".into(),
-        clock: Arc::new(SystemClock),
-        signing_key: Secret::new(TEST_SIGNING_KEY),
-    }
+/// The admin API and the tables it works on.
+struct Api {
+    db: Db,
+    api: Arc<AdminApi>,
 }
 
-async fn call(api: &AdminApi, req: lambda_http::Request) -> (u16, serde_json::Value) {
-    let resp = handle(api, req).await.unwrap();
+async fn api() -> Api {
+    let db = db().await;
+    let api = admin_api(
+        &db,
+        AnyPublisher::Discard,
+        "http://127.0.0.1:9/cgi-bin",
+        Arc::new(SystemClock),
+    );
+    Api { db, api }
+}
+
+async fn call(api: &Api, req: lambda_http::Request) -> (u16, serde_json::Value) {
+    let resp = handle(&api.api, req).await.unwrap();
     response_json(&resp)
 }
 

@@ -952,7 +952,7 @@ async fn a_delivery_that_died_midway_is_completed_after_its_lease() {
         &[],
     );
     // A first delivery took the receipt and died before any effect.
-    let opened = wecom_callback_fn::parse_callback(x.clone()).unwrap();
+    let opened = scrm_core::contacts::callback::parse_callback(x.clone()).unwrap();
     let receipt = NewReceipt {
         kind: opened.kind.clone(),
         unknown: false,

@@ -64,15 +64,13 @@ pub(crate) async fn world() -> World {
 
 impl World {
     /// The admin API, publishing into the recorder.
-    pub fn admin(&self) -> AdminApi {
-        AdminApi {
-            db: self.db.clone(),
-            tenants: DynamoTenants::new(self.db.clone()),
-            publisher: AnyPublisher::Recording(self.recorder.clone()),
-            wecom_api_base: self.fake.base_url().to_string(),
-            clock: self.clock.clone(),
-            signing_key: Secret::new(TEST_SIGNING_KEY),
-        }
+    pub fn admin(&self) -> Arc<AdminApi> {
+        admin_api(
+            &self.db,
+            AnyPublisher::Recording(self.recorder.clone()),
+            self.fake.base_url(),
+            self.clock.clone(),
+        )
     }
 
     /// The re-sync function over any WeCom source.
@@ -97,7 +95,7 @@ impl World {
     }
 }
 
-pub(crate) async fn admin_call(api: &AdminApi, req: lambda_http::Request) -> (u16, Value) {
+pub(crate) async fn admin_call(api: &Arc<AdminApi>, req: lambda_http::Request) -> (u16, Value) {
     let resp = admin_api_fn::handle(api, req).await.unwrap();
     response_json(&resp)
 }
@@ -239,7 +237,10 @@ pub(crate) async fn drive_resync<S: DirectorySource>(
             // A retryable failure: Lambda's retry delivers the same event again.
             Err(e) => {
                 assert!(
-                    matches!(e, directory_resync_fn::ResyncFnError::Retryable(_)),
+                    matches!(
+                        e,
+                        scrm_core::contacts::resync_run::ResyncRunError::Retryable(_)
+                    ),
                     "{e}"
                 );
                 pending.push(job.clone());

@@ -25,7 +25,10 @@ fn normal_dependencies(package: &str) -> Vec<String> {
 #[test]
 fn core_has_no_sdk_lambda_or_http_dependency() {
     let deps = normal_dependencies("scrm-core");
-    assert!(deps.iter().any(|d| d == "scrm-core"), "the tree lists the crate itself");
+    assert!(
+        deps.iter().any(|d| d == "scrm-core"),
+        "the tree lists the crate itself"
+    );
     let bad: Vec<&String> = deps
         .iter()
         .filter(|d| FORBIDDEN.iter().any(|f| d.starts_with(f)))

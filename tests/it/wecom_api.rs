@@ -113,8 +113,14 @@ async fn token_is_fetched_once_and_shared_across_clients_through_dynamodb() {
         w.db.client
             .get_item()
             .table_name(&w.db.tables.tenants)
-            .key("pk", AttributeValue::S(w.corp.clone()))
-            .key("sk", AttributeValue::S(key.sort_key()))
+            .key(
+                scrm_adapters::dynamo::schema::PK,
+                AttributeValue::S(w.corp.clone()),
+            )
+            .key(
+                scrm_adapters::dynamo::schema::SK,
+                AttributeValue::S(key.sort_key()),
+            )
             .send()
             .await
             .unwrap()

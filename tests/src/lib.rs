@@ -4,16 +4,22 @@
 //!
 //! Tests share the tables and isolate themselves by tenant: every key starts with the
 //! tenant, so a fresh random corp id per test is a fresh, empty world.
+use admin_api_fn::AdminApi;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use chrono::Utc;
 use lambda_http::{Body, Request, RequestExt};
-use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::bootstrap::{wecom_config, WeComUse};
 use scrm_adapters::dynamo::{schema, Db};
+use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants};
+use scrm_adapters::events::AnyPublisher;
+use scrm_adapters::wecom::{DynamoTokenCache, WeComClient};
+use scrm_core::clock::Clock;
 use scrm_core::config::{Secret, TableNames};
 use scrm_core::tenants::ports::issue_key;
 use scrm_core::tenants::{ApiKey, Role, Tenant, TenantId, TenantSettings, TenantWrite};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The table prefix the tests use.
@@ -51,9 +57,17 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 /// A store handle on the test tables, creating them on first use.
+///
+/// Built the way the deployed functions build theirs (`scrm_adapters::bootstrap`: the SDK
+/// configuration from the environment `scripts/test.sh` exports, and the SDK's HTTP client on
+/// reqwest with *ring*), so that every integration test goes through that client.
 pub async fn db() -> Db {
-    let sdk = sdk_config().await;
-    let db = Db::from_sdk_config(&sdk, TableNames::with_prefix(TABLE_PREFIX));
+    let sdk = scrm_adapters::bootstrap::aws_sdk_config()
+        .expect("AWS_REGION and test credentials are exported by scripts/test.sh");
+    let db = Db::new(
+        scrm_adapters::bootstrap::dynamodb_client(&sdk),
+        TableNames::with_prefix(TABLE_PREFIX),
+    );
     TABLES
         .get_or_init(|| async {
             schema::create_tables(&db.client, &db.tables)
@@ -125,6 +139,33 @@ pub async fn key_with_role(db: &Db, tenant: &TenantId, role: Role) -> ApiKey {
         .await
         .expect("issue key")
         .0
+}
+
+/// The admin API over the test tables, wired as `admin-api`'s `wire` does: its WeCom
+/// client (at `wecom_api_base`) shares tokens through the tenants table.
+pub fn admin_api(
+    db: &Db,
+    publisher: AnyPublisher,
+    wecom_api_base: &str,
+    clock: Arc<dyn Clock>,
+) -> Arc<AdminApi> {
+    let tokens = DynamoTokenCache::new(db.client.clone(), db.tables.tenants.clone());
+    let wecom = WeComClient::new(
+        wecom_config(wecom_api_base, WeComUse::PersonWaiting),
+        Arc::new(tokens),
+    )
+    .expect("WeCom client");
+    Arc::new(AdminApi {
+        tenants: DynamoTenants::new(db.clone()),
+        directory: DynamoDirectory::new(db.clone()),
+        tags: DynamoTags::new(db.clone()),
+        points: DynamoPoints::new(db.clone()),
+        sop: DynamoSop::new(db.clone()),
+        publisher,
+        wecom,
+        clock,
+        signing_key: Secret::new(TEST_SIGNING_KEY),
+    })
 }
 
 /// Builds a function-URL style request for a handler.

@@ -40,6 +40,16 @@ where
     }
 }
 
+/// `Ok(())` if a conditional write was applied, [`StoreError::ConditionFailed`] if not: for
+/// writes whose failed condition is an error to their caller.
+pub fn ensure_applied(applied: bool) -> Result<(), StoreError> {
+    if applied {
+        Ok(())
+    } else {
+        Err(StoreError::ConditionFailed)
+    }
+}
+
 /// Maps a `TransactWriteItems` error, keeping the cancellation reasons.
 pub fn from_transact<R>(err: SdkError<TransactWriteItemsError, R>) -> StoreError
 where

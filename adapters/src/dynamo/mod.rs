@@ -1,7 +1,9 @@
-//! DynamoDB: the client and table names ([`Db`]), the table definitions (the one source of
-//! truth for the template's tables and for local set-up), item helpers, the one
-//! update-expression builder, the one mapping of SDK errors to core's [`StoreError`], and
-//! the adapters of the four tables.
+//! DynamoDB: the client and table names ([`Db`]), the one toolkit every adapter uses
+//! ([`Table`]: reads, conditional writes, queries with paging, transactions, batches with
+//! retries), the table definitions (the one source of truth for the template's tables, for
+//! local set-up and for key attribute names), item helpers, the one update-expression and
+//! condition builder ([`Update`], [`Cond`]), the one mapping of SDK errors to core's
+//! [`StoreError`], and the adapters of the four tables.
 //!
 //! Every partition key starts with the tenant (the WeCom corp id), so a tenant's data can
 //! never be reached through another tenant's keys.
@@ -11,19 +13,21 @@ pub mod item;
 pub mod points;
 pub mod schema;
 pub mod sop;
+pub mod table;
 pub mod tags;
 pub mod tenants;
 pub mod update;
 
 pub use contacts::DynamoDirectory;
-pub use error::{applied, from_sdk, from_transact};
+pub use error::{applied, ensure_applied, from_sdk, from_transact};
 pub use item::{AttrMap, ItemExt};
 pub use points::DynamoPoints;
 pub use scrm_core::ports::StoreError;
 pub use sop::DynamoSop;
+pub use table::{key, PutOutcome, Query, QueryPage, Table};
 pub use tags::DynamoTags;
 pub use tenants::DynamoTenants;
-pub use update::Update;
+pub use update::{Cond, Update};
 
 use aws_sdk_dynamodb::Client;
 use scrm_core::config::TableNames;
@@ -44,48 +48,35 @@ impl Db {
     }
 
     /// Builds the client from an SDK configuration.
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, tables: TableNames) -> Self {
+    pub fn from_sdk_config(sdk: &aws_types::sdk_config::SdkConfig, tables: TableNames) -> Self {
         Self::new(Client::new(sdk), tables)
     }
 }
 
 impl Db {
-    /// A strongly consistent read of one item of `table`.
-    pub async fn get_consistent(
-        &self,
-        table: &str,
-        pk: String,
-        sk: &str,
-    ) -> Result<Option<item::AttrMap>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(table)
-            .key(schema::PK, item::s(pk))
-            .key(schema::SK, item::s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(from_sdk)?;
-        Ok(out.item)
+    /// One of the tables, by name.
+    pub fn table(&self, name: &str) -> Table {
+        Table::new(self.client.clone(), name)
     }
 
-    /// Puts an item under an optional condition: `Ok(false)` if the condition failed.
-    pub async fn put_if(
-        &self,
-        table: &str,
-        item: item::AttrMap,
-        condition: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        applied(
-            self.client
-                .put_item()
-                .table_name(table)
-                .set_item(Some(item))
-                .set_condition_expression(condition.map(str::to_string))
-                .send()
-                .await,
-        )
+    /// The tenants table.
+    pub fn tenants(&self) -> Table {
+        self.table(&self.tables.tenants)
+    }
+
+    /// The directory table.
+    pub fn directory(&self) -> Table {
+        self.table(&self.tables.directory)
+    }
+
+    /// The ledger table.
+    pub fn ledger(&self) -> Table {
+        self.table(&self.tables.ledger)
+    }
+
+    /// The tasks table.
+    pub fn tasks(&self) -> Table {
+        self.table(&self.tables.tasks)
     }
 }
 

@@ -27,17 +27,26 @@ pub struct GsiDef {
     pub sk: &'static str,
 }
 
+/// The hash-key attribute of [`GSI1`].
+pub const GSI1_PK: &str = "gsi1pk";
+/// The range-key attribute of [`GSI1`].
+pub const GSI1_SK: &str = "gsi1sk";
+/// The hash-key attribute of [`GSI2`].
+pub const GSI2_PK: &str = "gsi2pk";
+/// The range-key attribute of [`GSI2`].
+pub const GSI2_SK: &str = "gsi2sk";
+
 /// The first generic sparse index.
 pub const GSI1: GsiDef = GsiDef {
     name: "gsi1",
-    pk: "gsi1pk",
-    sk: "gsi1sk",
+    pk: GSI1_PK,
+    sk: GSI1_SK,
 };
 /// The second generic sparse index.
 pub const GSI2: GsiDef = GsiDef {
     name: "gsi2",
-    pk: "gsi2pk",
-    sk: "gsi2sk",
+    pk: GSI2_PK,
+    sk: GSI2_SK,
 };
 
 /// One table.

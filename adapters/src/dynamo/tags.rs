@@ -6,8 +6,8 @@
 //! `TAG#{tag_id}` per tag, and `META` (when the mirror was last fully synced, and whether a
 //! change could not be fetched and a re-sync is needed). Deleted tags are kept, flagged.
 use crate::dynamo::item::{n, s, AttrMap, ItemExt};
-use crate::dynamo::update::Update;
-use crate::dynamo::{Db, StoreError};
+use crate::dynamo::schema::SK;
+use crate::dynamo::{Db, Query, StoreError, Table, Update};
 use aws_sdk_dynamodb::types::AttributeValue;
 use scrm_core::tags::*;
 use scrm_core::tenants::TenantId;
@@ -21,47 +21,26 @@ const META: &str = "META";
 /// The DynamoDB adapter of the tag mirror (directory table).
 #[derive(Debug, Clone)]
 pub struct DynamoTags {
-    db: Db,
+    table: Table,
 }
 
 impl DynamoTags {
     /// Builds the adapter.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            table: db.directory(),
+        }
     }
 
     async fn update(&self, pk: String, sk: String, u: Update) -> Result<(), StoreError> {
-        self.db
-            .client
-            .update_item()
-            .table_name(&self.db.tables.directory)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .update_expression(u.expression())
-            .set_expression_attribute_names(Some(u.names))
-            .set_expression_attribute_values(Some(u.values))
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
+        self.table.update(pk, sk, &u).await?;
         Ok(())
     }
 
     async fn items(&self, t: &TenantId) -> Result<Vec<AttrMap>, StoreError> {
-        self.db
-            .client
-            .query()
-            .table_name(&self.db.tables.directory)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(tags_pk(t)))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
+        self.table
+            .query_all(Query::partition(tags_pk(t)).consistent())
             .await
-            .into_iter()
-            .map(|r| r.map_err(crate::dynamo::from_sdk))
-            .collect()
     }
 
     async fn set_deleted(&self, t: &TenantId, sk: String, at: i64) -> Result<(), StoreError> {
@@ -117,10 +96,10 @@ impl TagMirror for DynamoTags {
             TagKind::Group => {
                 self.set_deleted(t, format!("{GROUP}{id}"), at).await?;
                 for item in self.items(t).await? {
-                    if item.s_opt("sk").is_some_and(|sk| sk.starts_with(TAG))
+                    if item.s_opt(SK).is_some_and(|sk| sk.starts_with(TAG))
                         && item.s_opt("group_id") == Some(id)
                     {
-                        self.set_deleted(t, item.s("sk")?.to_string(), at).await?;
+                        self.set_deleted(t, item.s(SK)?.to_string(), at).await?;
                     }
                 }
                 Ok(())
@@ -143,7 +122,7 @@ impl TagMirror for DynamoTags {
             }
         }
         for item in self.items(t).await? {
-            let sk = item.s("sk")?;
+            let sk = item.s(SK)?;
             let in_scope = match only_group {
                 Some(gid) => sk.starts_with(TAG) && item.s_opt("group_id") == Some(gid),
                 None => sk.starts_with(TAG) || sk.starts_with(GROUP),
@@ -173,7 +152,7 @@ impl TagMirror for DynamoTags {
         let mut groups: HashMap<String, CorpTagGroupView> = HashMap::new();
         let mut tags: Vec<(String, CorpTagView)> = Vec::new();
         for item in &items {
-            let sk = item.s("sk")?;
+            let sk = item.s(SK)?;
             if sk.starts_with(GROUP) {
                 let view = CorpTagGroupView {
                     group_id: item.s("group_id")?.to_string(),
@@ -212,18 +191,8 @@ impl TagMirror for DynamoTags {
     }
 
     async fn mirror_state(&self, t: &TenantId) -> Result<TagMirrorState, StoreError> {
-        let out = self
-            .db
-            .client
-            .get_item()
-            .table_name(&self.db.tables.directory)
-            .key("pk", s(tags_pk(t)))
-            .key("sk", s(META))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
-        Ok(match out.item {
+        let item = self.table.get_consistent(tags_pk(t), META).await?;
+        Ok(match item {
             Some(item) => TagMirrorState {
                 synced_at: item.n_opt("synced_at")?,
                 stale: item.bool_opt("stale").unwrap_or(false),

@@ -1,9 +1,12 @@
 //! The tenants table adapter. Tenants are read on every callback (token and key), so a warm
 //! container keeps them for a short time instead of reading DynamoDB per request.
 use crate::dynamo::item::{self, AttrMap, ItemExt};
-use crate::dynamo::{Db, StoreError};
+use crate::dynamo::schema::{PK, SK};
+use crate::dynamo::update::item_exists;
+use crate::dynamo::{ensure_applied, Cond, Db, Query, StoreError, Table, Update};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use scrm_core::config::Secret;
 use scrm_core::tenants::apikeys::{ApiKey, ApiKeyRecord, Role};
 use scrm_core::tenants::model::{Tenant, TenantId, TenantSettings};
@@ -18,7 +21,7 @@ const APIKEY: &str = "APIKEY#";
 const CACHE_TTL: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct DynamoTenants {
-    db: Db,
+    table: Table,
     cache: Mutex<HashMap<TenantId, (Instant, Tenant)>>,
 }
 
@@ -26,13 +29,9 @@ impl DynamoTenants {
     /// Builds the adapter.
     pub fn new(db: Db) -> Self {
         Self {
-            db,
+            table: db.tenants(),
             cache: Mutex::new(HashMap::new()),
         }
-    }
-
-    fn table(&self) -> &str {
-        &self.db.tables.tenants
     }
 
     fn cached(&self, id: &TenantId) -> Option<Tenant> {
@@ -56,8 +55,8 @@ impl DynamoTenants {
 
 fn tenant_to_item(t: &Tenant) -> AttrMap {
     let mut item = item::item([
-        ("pk", item::s(t.id.as_str())),
-        ("sk", item::s(PROFILE)),
+        (PK, item::s(t.id.as_str())),
+        (SK, item::s(PROFILE)),
         ("name", item::s(&t.name)),
         ("callback_token", item::s(t.callback_token.expose())),
         ("encoding_aes_key", item::s(t.encoding_aes_key.expose())),
@@ -75,7 +74,7 @@ fn tenant_to_item(t: &Tenant) -> AttrMap {
 }
 
 fn tenant_from_item(item: &AttrMap) -> Result<Tenant, StoreError> {
-    let id = TenantId::parse(item.s("pk")?)
+    let id = TenantId::parse(item.s(PK)?)
         .map_err(|_| StoreError::Corrupt("tenant pk is not a corp id".into()))?;
     Ok(Tenant {
         id,
@@ -97,17 +96,9 @@ impl TenantLookup for DynamoTenants {
         if let Some(t) = self.cached(id) {
             return Ok(Some(t));
         }
-        let out = self
-            .db
-            .client
-            .get_item()
-            .table_name(self.table())
-            .key("pk", item::s(id.as_str()))
-            .key("sk", item::s(PROFILE))
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
-        match out.item {
+        // Eventually consistent: a warm container keeps a tenant for a minute anyway.
+        let item = self.table.get(id.as_str(), PROFILE).await?;
+        match item {
             Some(item) => {
                 let tenant = tenant_from_item(&item)?;
                 self.remember(&tenant);
@@ -120,21 +111,13 @@ impl TenantLookup for DynamoTenants {
     async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
         // The tenants table is small (one profile item per corp, a few keys and tokens), so
         // a filtered scan is the simplest correct listing.
+        let mut profiles = Cond::new();
+        profiles
+            .value(":p", item::s(PROFILE))
+            .when(format!("{SK} = :p"));
         let mut ids = Vec::new();
-        let mut pages = self
-            .db
-            .client
-            .scan()
-            .table_name(self.table())
-            .filter_expression("sk = :p")
-            .expression_attribute_values(":p", item::s(PROFILE))
-            .projection_expression("pk")
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(crate::dynamo::from_sdk)?;
-            if let Ok(id) = TenantId::parse(item.s("pk")?) {
+        for item in self.table.scan_all(&profiles, Some(PK)).await? {
+            if let Ok(id) = TenantId::parse(item.s(PK)?) {
                 ids.push(id);
             }
         }
@@ -145,16 +128,7 @@ impl TenantLookup for DynamoTenants {
 
 impl TenantWrite for DynamoTenants {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<bool, StoreError> {
-        let result = self
-            .db
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(tenant_to_item(tenant)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        crate::dynamo::applied(result)
+        self.table.put_new(tenant_to_item(tenant)).await
     }
 
     async fn update_settings(
@@ -162,18 +136,9 @@ impl TenantWrite for DynamoTenants {
         id: &TenantId,
         settings: &TenantSettings,
     ) -> Result<(), StoreError> {
-        self.db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", item::s(id.as_str()))
-            .key("sk", item::s(PROFILE))
-            .update_expression("SET settings = :s")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":s", item::json(settings))
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
+        let mut u = Update::new();
+        u.set("settings", item::json(settings)).when(item_exists());
+        ensure_applied(self.table.update(id.as_str(), PROFILE, &u).await?)?;
         self.forget(id);
         Ok(())
     }
@@ -193,90 +158,50 @@ fn key_record_from_item(item: &AttrMap) -> Result<ApiKeyRecord, StoreError> {
 
 impl ApiKeyStore for DynamoTenants {
     async fn put_key(&self, key: &ApiKey, record: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.db
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item::item([
-                ("pk", item::s(key.tenant().as_str())),
-                ("sk", item::s(format!("{APIKEY}{}", key.hash()))),
-                ("key_id", item::s(&record.key_id)),
-                ("name", item::s(&record.name)),
-                ("role", item::s(record.role.as_str())),
-                ("created_at", item::s(record.created_at.to_rfc3339())),
-                ("revoked", AttributeValue::Bool(record.revoked)),
-            ])))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
-        Ok(())
+        let item = item::item([
+            (PK, item::s(key.tenant().as_str())),
+            (SK, item::s(format!("{APIKEY}{}", key.hash()))),
+            ("key_id", item::s(&record.key_id)),
+            ("name", item::s(&record.name)),
+            ("role", item::s(record.role.as_str())),
+            ("created_at", item::s(record.created_at.to_rfc3339())),
+            ("revoked", AttributeValue::Bool(record.revoked)),
+        ]);
+        ensure_applied(self.table.put_new(item).await?)
     }
 
     async fn find_key(&self, key: &ApiKey) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let out = self
-            .db
-            .client
-            .get_item()
-            .table_name(self.table())
-            .key("pk", item::s(key.tenant().as_str()))
-            .key("sk", item::s(format!("{APIKEY}{}", key.hash())))
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
-        out.item.as_ref().map(key_record_from_item).transpose()
+        let item = self
+            .table
+            .get(key.tenant().as_str(), format!("{APIKEY}{}", key.hash()))
+            .await?;
+        item.as_ref().map(key_record_from_item).transpose()
     }
 
     async fn list_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let mut pages = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :k)")
-            .expression_attribute_values(":pk", item::s(tenant.as_str()))
-            .expression_attribute_values(":k", item::s(APIKEY))
-            .into_paginator()
-            .items()
-            .send();
-        let mut keys = Vec::new();
-        while let Some(item) = pages.next().await {
-            keys.push(key_record_from_item(
-                &item.map_err(crate::dynamo::from_sdk)?,
-            )?);
-        }
+        let mut keys = self
+            .table
+            .query_all(Query::partition(tenant.as_str()).sk_begins_with(APIKEY))
+            .await?
+            .iter()
+            .map(key_record_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         keys.sort_by_key(|k| k.created_at);
         Ok(keys)
     }
 
     async fn revoke_key(&self, tenant: &TenantId, key_id: &str) -> Result<bool, StoreError> {
-        let mut pages = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :k)")
-            .filter_expression("key_id = :id")
-            .expression_attribute_values(":pk", item::s(tenant.as_str()))
-            .expression_attribute_values(":k", item::s(format!("{APIKEY}{key_id}")))
-            .expression_attribute_values(":id", item::s(key_id))
-            .into_paginator()
-            .items()
-            .send();
+        let q = Query::partition(tenant.as_str())
+            .sk_begins_with(format!("{APIKEY}{key_id}"))
+            .filter("key_id = :id")
+            .value(":id", item::s(key_id));
+        let mut matches = self.table.items(q);
         // Key ids are unique prefixes of the hash: the first match is the key.
-        if let Some(item) = pages.next().await {
-            let item = item.map_err(crate::dynamo::from_sdk)?;
-            self.db
-                .client
-                .update_item()
-                .table_name(self.table())
-                .key("pk", item::s(tenant.as_str()))
-                .key("sk", item::s(item.s("sk")?))
-                .update_expression("SET revoked = :t")
-                .expression_attribute_values(":t", AttributeValue::Bool(true))
-                .send()
-                .await
-                .map_err(crate::dynamo::from_sdk)?;
+        if let Some(item) = matches.next().await {
+            let item = item?;
+            let mut u = Update::new();
+            u.set("revoked", AttributeValue::Bool(true));
+            self.table.update(tenant.as_str(), item.s(SK)?, &u).await?;
             return Ok(true);
         }
         Ok(false)

@@ -1,5 +1,16 @@
 //! The HTTP edge of the function-URL functions: the one rendering of core's [`ApiError`] as
 //! a response, JSON bodies, paths, query parameters and request ids.
+//!
+//! The APIs (admin, customer, staff) are axum routers built from one route table each and
+//! served by [`Edge`] (see [`edge`]); their handlers read requests through [`Head`],
+//! [`RawBody`] and [`Json`] (see [`extract`]). The helpers on `lambda_http`'s own request
+//! below serve the functions that take requests without a router (the WeCom callback).
+pub mod edge;
+pub mod extract;
+
+pub use edge::{json, record_tenant, record_user, Cors, Edge, HttpError, Reply, Route, Routes};
+pub use extract::{json_body, Head, Json, RawBody};
+
 use lambda_http::{Body, Request, RequestExt, Response};
 pub use scrm_core::http::{ApiError, MAX_JSON_BODY};
 use serde::de::DeserializeOwned;
@@ -20,11 +31,16 @@ impl IntoResponse for ApiError {
 /// The response of an error: `{"error": {"code", "message", "details"?}}`. 5xx bodies are
 /// opaque; their cause goes to the log only.
 pub fn error_response(err: ApiError) -> Response<Body> {
+    json_response(err.status, &error_body(&err))
+}
+
+/// The body of an error: `{"error": {"code", "message", "details"?}}`.
+pub(crate) fn error_body(err: &ApiError) -> serde_json::Value {
     let mut error = serde_json::json!({ "code": err.code, "message": err.message });
-    if let Some(details) = err.details {
-        error["details"] = details;
+    if let Some(details) = &err.details {
+        error["details"] = details.clone();
     }
-    json_response(err.status, &serde_json::json!({ "error": error }))
+    serde_json::json!({ "error": error })
 }
 
 /// A JSON response.
@@ -54,24 +70,7 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 /// Parses a JSON body into `T`, rejecting an oversized, empty or malformed body with a
 /// clear 4xx (never a panic, never a partial change).
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
-    let bytes = body_bytes(req);
-    if bytes.len() > MAX_JSON_BODY {
-        return Err(ApiError::too_large(MAX_JSON_BODY));
-    }
-    if bytes.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_json",
-            "a JSON body is required",
-        ));
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let code = if e.is_syntax() || e.is_eof() {
-            "invalid_json"
-        } else {
-            "validation_failed"
-        };
-        ApiError::bad_request(code, format!("invalid request body: {e}"))
-    })
+    json_body(body_bytes(req), MAX_JSON_BODY)
 }
 
 /// The request path split into non-empty segments.
@@ -110,7 +109,12 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 /// A bounded page size from the `limit` query parameter.
 pub fn page_limit(req: &Request, default: i32, max: i32) -> Result<i32, ApiError> {
-    match query(req, "limit") {
+    bounded_limit(query(req, "limit"), default, max)
+}
+
+/// A page size from a raw `limit`: `default` if absent, else an integer from 1 to `max`.
+pub(crate) fn bounded_limit(raw: Option<String>, default: i32, max: i32) -> Result<i32, ApiError> {
+    match raw {
         None => Ok(default),
         Some(raw) => match raw.parse::<i32>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),

@@ -5,9 +5,9 @@
 //! [`TokenCache`] (DynamoDB in production), with an in-process layer in the client in front
 //! of it. Refreshes are coordinated with a short conditional lease so that one container
 //! refreshes while the others wait for its token.
-use crate::dynamo::item::{n, s, ItemExt};
-use crate::dynamo::StoreError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::dynamo::item::{self, n, s, ItemExt};
+use crate::dynamo::schema::{PK, SK};
+use crate::dynamo::{Cond, StoreError, Table, Update};
 use futures::future::BoxFuture;
 use scrm_core::wecom::api::{TokenKey, WeComError};
 use std::collections::HashMap;
@@ -214,21 +214,23 @@ const TTL_GRACE_SECS: i64 = 24 * 3600;
 /// refresh is in flight, `lease_until`.
 #[derive(Clone, Debug)]
 pub struct DynamoTokenCache {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    table: Table,
 }
 
 impl DynamoTokenCache {
     /// A cache in `tenants_table`.
     pub fn new(client: aws_sdk_dynamodb::Client, tenants_table: String) -> Self {
         Self {
-            client,
-            table: tenants_table,
+            table: Table::new(client, tenants_table),
         }
     }
 
-    fn key_attrs(key: &TokenKey) -> [(&'static str, AttributeValue); 2] {
-        [("pk", s(key.corp_id())), ("sk", s(key.sort_key()))]
+    /// Applies `u` to the token item: `Ok(false)` if its condition failed.
+    async fn update(&self, key: &TokenKey, u: &Update) -> Result<bool, WeComError> {
+        self.table
+            .update(key.corp_id(), key.sort_key(), u)
+            .await
+            .map_err(cache_error)
     }
 }
 
@@ -242,18 +244,12 @@ impl TokenCache for DynamoTokenCache {
         key: &'a TokenKey,
     ) -> BoxFuture<'a, Result<Option<CachedToken>, WeComError>> {
         Box::pin(async move {
-            let [pk, sk] = Self::key_attrs(key);
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key(pk.0, pk.1)
-                .key(sk.0, sk.1)
-                .consistent_read(true)
-                .send()
+            let item = self
+                .table
+                .get_consistent(key.corp_id(), key.sort_key())
                 .await
-                .map_err(|e| cache_error(crate::dynamo::from_sdk(e)))?;
-            let Some(item) = out.item else {
+                .map_err(cache_error)?;
+            let Some(item) = item else {
                 return Ok(None);
             };
             let Some(token) = item.s_opt(ATTR_TOKEN) else {
@@ -273,26 +269,25 @@ impl TokenCache for DynamoTokenCache {
         token: &'a CachedToken,
     ) -> BoxFuture<'a, Result<(), WeComError>> {
         Box::pin(async move {
-            let [pk, sk] = Self::key_attrs(key);
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .item(pk.0, pk.1)
-                .item(sk.0, sk.1)
-                .item(ATTR_TOKEN, s(token.token.expose()))
-                .item(ATTR_EXPIRES_AT, n(token.expires_at))
-                .item(ATTR_TTL, n(token.expires_at + TTL_GRACE_SECS))
-                // Never replace a token that lives longer (a peer's later refresh).
-                .condition_expression("attribute_not_exists(#exp) OR #exp <= :exp")
-                .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
-                .expression_attribute_values(":exp", n(token.expires_at))
-                .send()
-                .await;
-            match result.map_err(crate::dynamo::from_sdk) {
-                Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-                Err(e) => Err(cache_error(e)),
-            }
+            let item = item::item([
+                (PK, s(key.corp_id())),
+                (SK, s(key.sort_key())),
+                (ATTR_TOKEN, s(token.token.expose())),
+                (ATTR_EXPIRES_AT, n(token.expires_at)),
+                (ATTR_TTL, n(token.expires_at + TTL_GRACE_SECS)),
+            ]);
+            // Never replace a token that lives longer (a peer's later refresh).
+            let mut longer_lived = Cond::new();
+            let exp = longer_lived.name(ATTR_EXPIRES_AT);
+            longer_lived
+                .value(":exp", n(token.expires_at))
+                .when(format!("attribute_not_exists({exp}) OR {exp} <= :exp"));
+            // A failed condition (a longer-lived token is stored) is fine.
+            self.table
+                .put_if(item, &longer_lived)
+                .await
+                .map(|_| ())
+                .map_err(cache_error)
         })
     }
 
@@ -302,25 +297,14 @@ impl TokenCache for DynamoTokenCache {
         token: &'a AccessToken,
     ) -> BoxFuture<'a, Result<(), WeComError>> {
         Box::pin(async move {
-            let [pk, sk] = Self::key_attrs(key);
             // Keep the item (and any lease on it); drop only the rejected token.
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(pk.0, pk.1)
-                .key(sk.0, sk.1)
-                .update_expression("REMOVE #tok, #exp")
-                .condition_expression("#tok = :tok")
-                .expression_attribute_names("#tok", ATTR_TOKEN)
-                .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
-                .expression_attribute_values(":tok", s(token.expose()))
-                .send()
-                .await;
-            match result.map_err(crate::dynamo::from_sdk) {
-                Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-                Err(e) => Err(cache_error(e)),
-            }
+            let mut u = Update::new();
+            u.remove(ATTR_TOKEN).remove(ATTR_EXPIRES_AT);
+            let tok = u.name(ATTR_TOKEN);
+            u.value(":tok", s(token.expose()))
+                .when(format!("{tok} = :tok"));
+            // A failed condition (another token is stored by now) is fine.
+            self.update(key, &u).await.map(|_| ())
         })
     }
 
@@ -332,32 +316,18 @@ impl TokenCache for DynamoTokenCache {
         fresh_until: i64,
     ) -> BoxFuture<'a, Result<bool, WeComError>> {
         Box::pin(async move {
-            let [pk, sk] = Self::key_attrs(key);
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(pk.0, pk.1)
-                .key(sk.0, sk.1)
-                .update_expression("SET #lease = :until, #ttl = if_not_exists(#ttl, :ttl)")
-                .condition_expression(
-                    "(attribute_not_exists(#lease) OR #lease < :now) \
-                     AND (attribute_not_exists(#exp) OR #exp < :fresh)",
-                )
-                .expression_attribute_names("#lease", ATTR_LEASE_UNTIL)
-                .expression_attribute_names("#ttl", ATTR_TTL)
-                .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
-                .expression_attribute_values(":until", n(lease_until))
-                .expression_attribute_values(":ttl", n(lease_until + TTL_GRACE_SECS))
-                .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":fresh", n(fresh_until))
-                .send()
-                .await;
-            match result.map_err(crate::dynamo::from_sdk) {
-                Ok(_) => Ok(true),
-                Err(StoreError::ConditionFailed) => Ok(false),
-                Err(e) => Err(cache_error(e)),
-            }
+            let mut u = Update::new();
+            u.set(ATTR_LEASE_UNTIL, n(lease_until))
+                .set_if_not_exists(ATTR_TTL, n(lease_until + TTL_GRACE_SECS));
+            let lease = u.name(ATTR_LEASE_UNTIL);
+            let exp = u.name(ATTR_EXPIRES_AT);
+            u.value(":now", n(now))
+                .value(":fresh", n(fresh_until))
+                .when(format!(
+                    "(attribute_not_exists({lease}) OR {lease} < :now) \
+                     AND (attribute_not_exists({exp}) OR {exp} < :fresh)"
+                ));
+            self.update(key, &u).await
         })
     }
 
@@ -367,23 +337,13 @@ impl TokenCache for DynamoTokenCache {
         lease_until: i64,
     ) -> BoxFuture<'a, Result<(), WeComError>> {
         Box::pin(async move {
-            let [pk, sk] = Self::key_attrs(key);
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key(pk.0, pk.1)
-                .key(sk.0, sk.1)
-                .update_expression("REMOVE #lease")
-                .condition_expression("#lease = :until")
-                .expression_attribute_names("#lease", ATTR_LEASE_UNTIL)
-                .expression_attribute_values(":until", n(lease_until))
-                .send()
-                .await;
-            match result.map_err(crate::dynamo::from_sdk) {
-                Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
-                Err(e) => Err(cache_error(e)),
-            }
+            let mut u = Update::new();
+            u.remove(ATTR_LEASE_UNTIL);
+            let lease = u.name(ATTR_LEASE_UNTIL);
+            u.value(":until", n(lease_until))
+                .when(format!("{lease} = :until"));
+            // A failed condition (the lease is no longer ours) is fine.
+            self.update(key, &u).await.map(|_| ())
         })
     }
 }

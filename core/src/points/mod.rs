@@ -14,19 +14,24 @@
 //! The ledger's invariants: entries are append-only and numbered without gaps; the
 //! balance equals the sum of the entries and the sum of the lots' remaining points; it is
 //! never negative; every change is an entry with its reason, source and operator.
+pub mod admin;
 pub mod bulk;
 pub mod earn;
 pub mod error;
 pub mod import;
+pub mod job_run;
 pub mod jobs;
 pub mod ledger;
 pub mod model;
+pub mod on_event;
+pub mod orders;
 pub mod plan;
 pub mod ports;
 pub mod rewards;
 pub mod rules;
 pub mod session;
 pub mod sweep;
+pub mod sweep_all;
 pub mod views;
 
 pub use error::PointsError;

@@ -11,20 +11,30 @@
 //! - [`ports`]: the narrow traits the use cases take; `scrm-adapters` implements them over
 //!   DynamoDB, the directory and the WeCom client.
 //!
-//! The flows (in the functions): `sop-dispatch` expands due occurrences into tasks and
-//! sends reminders; `sop-on-event` starts journeys and fails tasks whose group or staff
-//! member went away; `sop-result-sync` reads WeCom's send results; `staff-api` is the task
-//! center; `admin-api` manages plans and shows the figures.
+//! The flows are use cases here, generic over those ports; each function only parses its
+//! trigger, calls one and maps the result:
+//! - [`dispatch`] (`sop-dispatch`): expands due occurrences into tasks and sends reminders
+//!   and the WeCom tasks through the outbox, with its retries.
+//! - [`on_event`] (`sop-on-event`): starts journeys and fails tasks whose group or staff
+//!   member went away.
+//! - [`result_sync`] (`sop-result-sync`): reads WeCom's send results and settles tasks.
+//!
+//! `staff-api` is the task center; `admin-api` manages plans and shows the figures.
+pub mod admin;
 pub mod content;
+pub mod dispatch;
 pub mod figures;
 pub mod occurrence;
+pub mod on_event;
 pub mod plan;
 pub mod ports;
 pub mod quota;
 pub mod reminder;
+pub mod result_sync;
 pub mod schedule;
 pub mod targets;
 pub mod task;
+pub mod task_center;
 
 pub use content::{Attachment, Content};
 pub use figures::Figures;

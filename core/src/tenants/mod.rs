@@ -1,5 +1,6 @@
 //! Tenants (one per WeCom corp), their secrets and settings, API keys and authentication of
 //! admin requests.
+pub mod admin;
 pub mod apikeys;
 pub mod model;
 pub mod ports;

@@ -1,9 +1,12 @@
 //! The admin API (function URL): tenants and API keys, directory look-ups and re-sync,
 //! points administration, SOP plans and figures. Every route authenticates with a
-//! tenant-scoped API key and only ever touches that key's tenant.
+//! tenant-scoped API key ([`Key`], with the least role the route needs) and only ever
+//! touches that key's tenant.
 //!
-//! Routes are declared per domain module (`ROUTES`), so that the OpenAPI file can be
-//! checked against them, and dispatched here.
+//! Each domain module adds its routes to one table ([`routes`], which `docs/openapi.yaml`
+//! is checked against); the table becomes the router served by the shared HTTP edge
+//! (`scrm_adapters::http`). The rules live in `scrm_core`'s use cases; the handlers here
+//! read the request, call one, and shape the answer.
 pub mod directory;
 pub mod points;
 pub mod sop;
@@ -11,171 +14,141 @@ pub mod tenant;
 
 pub mod wire;
 
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use lambda_http::{Body, Request, Response};
-use scrm_adapters::dynamo::Db;
-use scrm_adapters::dynamo::DynamoTenants;
+use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants};
 use scrm_adapters::events::AnyPublisher;
-use scrm_adapters::http::IntoResponse;
-use scrm_adapters::http::{self, ApiError};
+use scrm_adapters::http::{record_tenant, Edge, HttpError, Route, Routes};
+use scrm_adapters::wecom::WeComClient;
 use scrm_core::clock::Clock;
 use scrm_core::config::Secret;
 use scrm_core::tenants::ports::authenticate;
 use scrm_core::tenants::{Principal, Role};
+use std::marker::PhantomData;
 use std::sync::Arc;
-use tracing::Instrument;
 
-/// One documented route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
-    /// HTTP method.
-    pub method: &'static str,
-    /// Path template as in the OpenAPI file (`/v1/customers/{external_userid}`).
-    pub path: &'static str,
-    /// The least role allowed.
-    pub role: Role,
-}
-
-/// Everything the admin API needs, built once per container.
+/// Everything the admin API needs, built once per container (see [`wire`]).
 pub struct AdminApi {
-    /// Tables.
-    pub db: Db,
     /// Tenants and API keys.
     pub tenants: DynamoTenants,
+    /// Customers, groups, received callbacks, re-sync jobs.
+    pub directory: DynamoDirectory,
+    /// The corp tag mirror.
+    pub tags: DynamoTags,
+    /// The ledger.
+    pub points: DynamoPoints,
+    /// Plans, occurrences, tasks, group tags.
+    pub sop: DynamoSop,
     /// Domain events.
     pub publisher: AnyPublisher,
-    /// WeCom API base URL (re-sync, look-ups).
-    pub wecom_api_base: String,
+    /// WeCom (customer sessions map WeChat users to customers).
+    pub wecom: WeComClient,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// HMAC key for signed links and tokens.
     pub signing_key: Secret,
 }
 
+/// The state every handler gets.
+pub type Api = State<Arc<AdminApi>>;
+/// The admin API's route table.
+pub type Table = Routes<Arc<AdminApi>>;
+
+/// The least role a route needs, as a type (see [`Key`]).
+pub trait Least: Send + Sync + 'static {
+    /// The role.
+    const ROLE: Role;
+}
+/// Reads.
+pub struct Viewer;
+/// Day-to-day changes.
+pub struct Operator;
+/// Settings and keys.
+pub struct Admin;
+impl Least for Viewer {
+    const ROLE: Role = Role::Viewer;
+}
+impl Least for Operator {
+    const ROLE: Role = Role::Operator;
+}
+impl Least for Admin {
+    const ROLE: Role = Role::Admin;
+}
+
+/// The caller: a valid API key (`Authorization: Bearer scrm_…`) of role `R` or above.
+/// Its tenant goes on the request's span.
+pub struct Key<R> {
+    /// Who the key is.
+    pub principal: Principal,
+    least: PhantomData<R>,
+}
+
+impl<R> Key<R> {
+    /// What changes are attributed to.
+    pub fn operator(&self) -> String {
+        format!("key:{}", self.principal.key_id)
+    }
+}
+
+impl<R> std::ops::Deref for Key<R> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<R: Least> FromRequestParts<Arc<AdminApi>> for Key<R> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        api: &Arc<AdminApi>,
+    ) -> Result<Self, Self::Rejection> {
+        let authorization = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        let principal = authenticate(&api.tenants, authorization).await?;
+        record_tenant(principal.tenant.as_str());
+        principal.require(R::ROLE)?;
+        Ok(Key {
+            principal,
+            least: PhantomData,
+        })
+    }
+}
+
+fn table() -> Table {
+    let t = Routes::new("admin");
+    let t = tenant::routes(t);
+    let t = directory::routes(t);
+    let t = points::routes(t);
+    sop::routes(t)
+}
+
 /// Every route of the admin API.
 pub fn routes() -> Vec<Route> {
-    let mut all = Vec::new();
-    all.extend_from_slice(tenant::ROUTES);
-    all.extend_from_slice(directory::ROUTES);
-    all.extend_from_slice(points::ROUTES);
-    all.extend_from_slice(sop::ROUTES);
-    all
+    table().routes()
 }
 
-/// Matches a path against a template, returning the `{param}` values in order.
-pub fn match_path(template: &str, segments: &[String]) -> Option<Vec<String>> {
-    let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
-    if parts.len() != segments.len() {
-        return None;
-    }
-    let mut params = Vec::new();
-    for (part, seg) in parts.iter().zip(segments) {
-        if part.starts_with('{') && part.ends_with('}') {
-            params.push(seg.clone());
-        } else if part != seg {
-            return None;
-        }
-    }
-    Some(params)
+/// The admin API over `api`, with the edge around it.
+pub fn router(api: Arc<AdminApi>) -> Edge {
+    table().into_edge(api)
 }
 
-/// A matched route with its path parameters.
-#[derive(Debug, Clone)]
-pub struct Matched {
-    /// The route.
-    pub route: Route,
-    /// Path parameters in order.
-    pub params: Vec<String>,
-}
-
-fn find_route(method: &str, segments: &[String]) -> Result<Matched, ApiError> {
-    let mut path_matched = false;
-    for route in routes() {
-        if let Some(params) = match_path(route.path, segments) {
-            path_matched = true;
-            if route.method == method {
-                return Ok(Matched { route, params });
-            }
-        }
-    }
-    if path_matched {
-        Err(ApiError::method_not_allowed())
-    } else {
-        Err(ApiError::not_found("no such endpoint"))
-    }
-}
-
-/// The function's handler: authenticate, authorise, dispatch, map errors once.
+/// Answers one request through a router built for it (tests; the deployment builds the
+/// router once, in [`wire`]).
 pub async fn handle(
-    api: &AdminApi,
+    api: &Arc<AdminApi>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible> {
-    let request_id = http::request_id(&req);
-    let span = tracing::info_span!("admin", request_id = %request_id, tenant = tracing::field::Empty, route = tracing::field::Empty);
-    let result = async {
-        let segments = http::segments(&req);
-        let method = req.method().as_str().to_string();
-        let matched = find_route(&method, &segments)?;
-        tracing::Span::current().record("route", matched.route.path);
-        let principal = authenticate(&api.tenants, http::header(&req, "authorization")).await?;
-        tracing::Span::current().record("tenant", principal.tenant.as_str());
-        principal.require(matched.route.role)?;
-        dispatch(api, &principal, &matched, &req).await
-    }
-    .instrument(span.clone())
-    .await;
-    let response = match result {
-        Ok(resp) => resp,
-        Err(err) => {
-            let _enter = span.enter();
-            if err.status >= 500 {
-                tracing::error!(code = err.code, "request failed");
-            } else {
-                tracing::info!(status = err.status, code = err.code, "request rejected");
-            }
-            err.into_response()
-        }
-    };
-    Ok(response)
-}
-
-async fn dispatch(
-    api: &AdminApi,
-    principal: &Principal,
-    matched: &Matched,
-    req: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let path = matched.route.path;
-    if tenant::ROUTES.iter().any(|r| r.path == path) {
-        return tenant::handle(api, principal, matched, req).await;
-    }
-    if directory::ROUTES.iter().any(|r| r.path == path) {
-        return directory::handle(api, principal, matched, req).await;
-    }
-    if points::ROUTES.iter().any(|r| r.path == path) {
-        return points::handle(api, principal, matched, req).await;
-    }
-    if sop::ROUTES.iter().any(|r| r.path == path) {
-        return sop::handle(api, principal, matched, req).await;
-    }
-    Err(ApiError::not_found("no such endpoint"))
+    Ok(router(api.clone()).respond(req).await)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates_match_segments() {
-        let segs: Vec<String> = ["v1", "customers", "wm1"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(
-            match_path("/v1/customers/{id}", &segs),
-            Some(vec!["wm1".to_string()])
-        );
-        assert_eq!(match_path("/v1/customers", &segs), None);
-    }
 
     #[test]
     fn no_two_routes_share_method_and_path() {
@@ -185,5 +158,6 @@ mod tests {
                 assert!(!(a.method == b.method && a.path == b.path), "{a:?} twice");
             }
         }
+        assert!(all.len() > 40, "{}", all.len());
     }
 }

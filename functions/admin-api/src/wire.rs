@@ -1,20 +1,23 @@
 //! Wiring only: the container's adapters and clients, built once per cold start, handed to
-//! the handler. `main.rs` and the deployment's multi-call binary both start here.
-use crate::{handle, AdminApi};
-use scrm_adapters::bootstrap::Container;
+//! the router. `main.rs` and the deployment's multi-call binary both start here.
+use crate::{router, AdminApi};
+use scrm_adapters::bootstrap::{Container, WeComUse};
 use scrm_core::clock::SystemClock;
 use std::sync::Arc;
 
-/// Builds the handler once and serves requests.
+/// Builds the API once and serves requests.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
     let api = AdminApi {
         tenants: c.tenants(),
-        db: c.db.clone(),
+        directory: c.directory(),
+        tags: c.tags(),
+        points: c.points(),
+        sop: c.sop(),
         publisher: c.publisher(),
-        wecom_api_base: c.config.wecom_api_base.clone(),
+        wecom: c.wecom(WeComUse::PersonWaiting)?,
         clock: Arc::new(SystemClock),
         signing_key: c.config.signing_key.clone(),
     };
-    lambda_http::run(lambda_http::service_fn(|req| handle(&api, req))).await
+    router(Arc::new(api)).serve().await
 }

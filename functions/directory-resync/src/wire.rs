@@ -2,6 +2,7 @@
 //! the handler. `main.rs` and the deployment's multi-call binary both start here.
 use crate::{handle, ResyncSettings, Resyncer};
 use scrm_adapters::bootstrap::{Container, WeComUse};
+use scrm_adapters::lambda::{FnError, Invocation};
 use scrm_core::clock::SystemClock;
 use std::sync::Arc;
 
@@ -17,5 +18,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         clock: Arc::new(SystemClock),
         settings: ResyncSettings::default(),
     };
-    lambda_runtime::run(lambda_runtime::service_fn(|event| handle(&resyncer, event))).await
+    let resyncer = &resyncer;
+    lambda_runtime::run(lambda_runtime::service_fn(|event| -> Invocation<'_> {
+        Box::pin(async move { handle(resyncer, event).await.map_err(FnError::from) })
+    }))
+    .await
 }

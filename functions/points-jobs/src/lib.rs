@@ -2,16 +2,18 @@
 //! `PointsJobCreated`. Works chunk by chunk, saving progress after each; when its time
 //! budget runs out it announces the job again and stops, and the next invocation resumes
 //! at the first unfinished chunk. A crash or a redelivered event resumes the same way, and
-//! every item is idempotent, so nothing is paid twice.
+//! every item is idempotent, so nothing is paid twice. The run lives in
+//! `scrm_core::points::job_run`; this parses the event and the invocation's deadline.
 pub mod wire;
 
 use lambda_runtime::LambdaEvent;
 use scrm_core::clock::Clock;
 use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher};
-use scrm_core::points::bulk::{run_job, JobRun, Stop};
+use scrm_core::points::bulk::Stop;
 use scrm_core::points::error::EventFnError;
+use scrm_core::points::job_run::{run_announced, Announced};
 use scrm_core::points::ports::{JobStore, LedgerStore, RulesStore};
-use scrm_core::tenants::{TenantId, TenantLookup};
+use scrm_core::tenants::TenantLookup;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -64,45 +66,23 @@ where
         deadline: deadline_of(&event.context),
         max_chunks: limits.max_chunks,
     };
-    async {
-        let tenant = TenantId::parse(&envelope.tenant)
-            .map_err(|e| EventFnError::NonRetryable(e.to_string()))?;
-        let Some(t) = tenants.tenant(&tenant).await? else {
-            return Err(EventFnError::NonRetryable("unknown tenant".into()));
-        };
-        let run = run_job(
-            points,
-            &tenant,
-            job_id,
-            t.settings.tz(),
-            || clock.now(),
-            stop,
-        )
-        .await?;
-        match run {
-            JobRun::Done(job) => {
-                tracing::info!(total = job.total, applied = job.progress.applied, "job done");
-                Ok(json!({ "job_id": job.job_id, "status": "done", "progress": job.progress }))
-            }
-            JobRun::Paused(job) => {
-                let next = EventEnvelope::new(
-                    format!("points-job:{}:from:{}", job.job_id, job.next_chunk),
-                    tenant.as_str(),
-                    clock.now(),
-                    DomainEvent::PointsJobCreated {
-                        job_id: job.job_id.clone(),
-                    },
-                );
-                publisher
-                    .publish(&[next])
-                    .await
-                    .map_err(|e| EventFnError::Retryable(e.to_string()))?;
-                tracing::info!(next_chunk = job.next_chunk, of = job.chunks, "job paused; continues");
-                Ok(json!({ "job_id": job.job_id, "status": "paused", "next_chunk": job.next_chunk }))
-            }
-            JobRun::Missing => Err(EventFnError::NonRetryable(format!("no job {job_id}"))),
-        }
-    }
+    let run = run_announced(
+        points,
+        tenants,
+        publisher,
+        clock,
+        &envelope.tenant,
+        job_id,
+        stop,
+    )
     .instrument(span)
-    .await
+    .await?;
+    Ok(match run {
+        Announced::Done(job) => {
+            json!({ "job_id": job.job_id, "status": "done", "progress": job.progress })
+        }
+        Announced::Paused(job) => {
+            json!({ "job_id": job.job_id, "status": "paused", "next_chunk": job.next_chunk })
+        }
+    })
 }

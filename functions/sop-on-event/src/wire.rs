@@ -1,8 +1,9 @@
 //! Wiring only: the container's adapters and clients, built once per cold start, handed to
 //! the handler. `main.rs` and the deployment's multi-call binary both start here.
-use crate::{handle, OnEvent};
+use crate::handle;
 use scrm_adapters::bootstrap::Container;
 use scrm_core::clock::SystemClock;
+use scrm_core::sop::on_event::OnEvent;
 use std::sync::Arc;
 
 /// Builds the handler once and serves invocations.

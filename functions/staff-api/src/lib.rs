@@ -1,10 +1,11 @@
-//! The `staff-api` function: the task center (任务中心).
+//! The `staff-api` function: the task center (任务中心; use cases in
+//! [`scrm_core::sop::task_center`]).
 //!
 //! A staff member is identified either by the signed link of their reminder (a staff token,
 //! as `Authorization: Bearer <token>` or `?token=`), or by WeCom OAuth (`?corp_id=&code=`,
 //! the code exchanged for their userid through `auth/getuserinfo`; the answer then carries
-//! a fresh token for the next calls, since codes work once). They only ever see and change
-//! their own tasks.
+//! a fresh token for the next calls, since codes work once): the [`Staff`] extractor. They
+//! only ever see and change their own tasks.
 //!
 //! Routes:
 //! - `POST /v1/session` `{corp_id, code}` → `{token, userid, expires_at}`;
@@ -14,24 +15,21 @@
 //! - `POST /v1/tasks/{task_id}/done` → marks it pushed (idempotent).
 pub mod wire;
 
-use chrono::{DateTime, Utc};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use lambda_http::{Body, Request, Response};
-use scrm_adapters::http::IntoResponse;
-use scrm_adapters::http::{self, json_response, ApiError};
+use scrm_adapters::http::{json, record_tenant, record_user, Edge, Head, HttpError, Json};
+use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
 use scrm_core::config::Secret;
-use scrm_core::sop::reminder::{staff_token, STAFF_LINK_TTL};
-use scrm_core::sop::{
-    Content, DoneBy, Failure, Occurrence, OccurrenceId, PlanId, SopWeCom, Target, Task, TaskKey,
-    TaskStatus, TaskStore,
-};
-use scrm_core::tenants::{Tenant, TenantId, TenantLookup};
-use scrm_core::tokens::{self, TokenError, TokenKind};
-use scrm_core::wecom::api::{OAuthIdentity, WeComError};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use scrm_core::sop::reminder::STAFF_LINK_TTL;
+use scrm_core::sop::task_center::{parse_status, StaffIdentity, TaskCenter, TaskCenterError};
+use scrm_core::sop::{SopWeCom, TaskStore};
+use scrm_core::tenants::TenantLookup;
+use serde::Deserialize;
 use std::sync::Arc;
-use tracing::Instrument;
+
+pub use scrm_core::sop::task_center::TaskView;
 
 /// Everything the function needs, built once per container.
 pub struct StaffApi<S, W, T> {
@@ -47,43 +45,100 @@ pub struct StaffApi<S, W, T> {
     pub signing_key: Secret,
 }
 
-/// Who is calling.
-struct Identity {
-    tenant: Tenant,
-    userid: String,
-    /// A token issued for an OAuth login.
-    fresh_token: Option<String>,
+impl<S: TaskStore, W: SopWeCom, T: TenantLookup> StaffApi<S, W, T> {
+    /// The task center over this API's ports.
+    pub fn center(&self) -> TaskCenter<'_, S, W, T> {
+        TaskCenter {
+            store: &self.store,
+            wecom: &self.wecom,
+            tenants: &self.tenants,
+            signing_key: &self.signing_key,
+            clock: &*self.clock,
+        }
+    }
 }
 
-/// A task as the task center shows it.
-#[derive(Debug, Serialize)]
-pub struct TaskView {
-    /// The opaque id.
-    pub task_id: String,
-    /// The plan.
-    pub plan_id: String,
-    /// Its name.
-    pub plan_name: String,
-    /// The occurrence.
-    pub occurrence_id: String,
-    /// What to push to.
-    pub target: Target,
-    /// The group's name, when known.
-    pub target_name: Option<String>,
-    /// 待推送 pending, 已推送 done, or failed.
-    pub status: TaskStatus,
-    /// When it was scheduled.
-    pub scheduled_at: DateTime<Utc>,
-    /// Dispatched late (after an outage).
-    pub late: bool,
-    /// The content to copy.
-    pub content: Option<Content>,
-    /// When it was done, and by whom.
-    pub done_at: Option<DateTime<Utc>>,
-    /// `staff` or `wecom`.
-    pub done_by: Option<DoneBy>,
-    /// Why it failed.
-    pub failure: Option<Failure>,
+type Api<S, W, T> = State<Arc<StaffApi<S, W, T>>>;
+
+fn table<S, W, T>() -> Routes<Arc<StaffApi<S, W, T>>>
+where
+    S: TaskStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+{
+    Routes::new("staff")
+        .post("/v1/session", session::<S, W, T>)
+        .get("/v1/tasks", list::<S, W, T>)
+        .get("/v1/tasks/{task_id}", task::<S, W, T>)
+        .post("/v1/tasks/{task_id}/done", done::<S, W, T>)
+}
+
+/// The routes.
+pub fn routes() -> Vec<Route> {
+    use scrm_adapters::dynamo::{DynamoSop, DynamoTenants};
+    table::<DynamoSop, scrm_adapters::wecom::WeComClient, DynamoTenants>().routes()
+}
+
+/// The task center over `api`, with the edge around it.
+pub fn router<S, W, T>(api: Arc<StaffApi<S, W, T>>) -> Edge
+where
+    S: TaskStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+{
+    table().into_edge(api)
+}
+
+/// Answers one request through a router built for it (tests; the deployment builds the
+/// router once, in [`wire`]).
+pub async fn handle<S, W, T>(
+    api: &Arc<StaffApi<S, W, T>>,
+    req: Request,
+) -> Result<Response<Body>, std::convert::Infallible>
+where
+    S: TaskStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+{
+    Ok(router(api.clone()).respond(req).await)
+}
+
+/// The calling staff member (see the module's documentation); their tenant and userid go
+/// on the request's span.
+pub struct Staff(pub StaffIdentity);
+
+impl<S, W, T> FromRequestParts<Arc<StaffApi<S, W, T>>> for Staff
+where
+    S: TaskStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        api: &Arc<StaffApi<S, W, T>>,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(head) = Head::from_request_parts(parts, api).await;
+        let header_token = head
+            .header("authorization")
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(|t| t.trim().to_string());
+        let center = api.center();
+        let who = if let Some(token) = header_token.or_else(|| head.query("token")) {
+            center.by_token(&token).await?
+        } else if let (Some(corp), Some(code)) = (head.query("corp_id"), head.query("code")) {
+            center.by_oauth(&corp, &code).await?
+        } else {
+            return Err(TaskCenterError::NoCredentials.into());
+        };
+        record_tenant(who.tenant.id.as_str());
+        record_user(&who.userid);
+        Ok(Staff(who))
+    }
 }
 
 #[derive(Deserialize)]
@@ -93,289 +148,62 @@ struct SessionRequest {
     code: String,
 }
 
-fn token_error(e: TokenError) -> ApiError {
-    match e {
-        TokenError::Expired => ApiError::new(
-            401,
-            "token_expired",
-            "the link has expired; open the task center from WeCom again",
-        ),
-        TokenError::Invalid | TokenError::WrongKind => {
-            ApiError::new(401, "unauthenticated", "invalid staff token")
-        }
-    }
-}
-
-fn wecom_error(e: WeComError) -> ApiError {
-    match e.errcode() {
-        Some(40029) | Some(40163) | Some(41008) => ApiError::new(
-            401,
-            "invalid_code",
-            "the WeCom login code is invalid or already used",
-        ),
-        _ if e.is_retryable() => ApiError::unavailable(),
-        _ => {
-            tracing::error!(error = %e, "WeCom OAuth failed");
-            ApiError::new(502, "wecom_error", "WeCom could not confirm who you are")
-        }
-    }
-}
-
-/// The function's handler.
-pub async fn handle<S: TaskStore, W: SopWeCom, T: TenantLookup>(
-    api: &StaffApi<S, W, T>,
-    req: Request,
-) -> Result<Response<Body>, std::convert::Infallible> {
-    let request_id = http::request_id(&req);
-    let span = tracing::info_span!("staff", request_id = %request_id, tenant = tracing::field::Empty, userid = tracing::field::Empty);
-    let result = api.route(&req).instrument(span.clone()).await;
-    Ok(match result {
-        Ok(resp) => resp,
-        Err(err) => {
-            let _enter = span.enter();
-            if err.status >= 500 {
-                tracing::error!(code = err.code, "request failed");
-            } else {
-                tracing::info!(status = err.status, code = err.code, "request rejected");
-            }
-            err.into_response()
-        }
-    })
-}
-
-impl<S: TaskStore, W: SopWeCom, T: TenantLookup> StaffApi<S, W, T> {
-    async fn route(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let segs = http::segments(req);
-        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        let method = req.method().as_str();
-        match (method, segs.as_slice()) {
-            ("POST", ["v1", "session"]) => self.session(req).await,
-            ("GET", ["v1", "tasks"]) => {
-                let who = self.identify(req).await?;
-                self.list(req, &who).await
-            }
-            ("GET", ["v1", "tasks", id]) => {
-                let who = self.identify(req).await?;
-                let task = self.own_task(&who, id).await?;
-                let view = self.views(&who.tenant.id, vec![task]).await?.remove(0);
-                Ok(json_response(200, &view))
-            }
-            ("POST", ["v1", "tasks", id, "done"]) => {
-                let who = self.identify(req).await?;
-                self.done(&who, id).await
-            }
-            (_, ["v1", "session"]) | (_, ["v1", "tasks"]) | (_, ["v1", "tasks", _]) => {
-                Err(ApiError::method_not_allowed())
-            }
-            (_, ["v1", "tasks", _, "done"]) => Err(ApiError::method_not_allowed()),
-            _ => Err(ApiError::not_found("no such endpoint")),
-        }
-    }
-
-    async fn tenant(&self, raw: &str) -> Result<Tenant, ApiError> {
-        let id = TenantId::parse(raw).map_err(|_| ApiError::validation("invalid corp_id"))?;
-        self.tenants
-            .tenant(&id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("unknown corp"))
-    }
-
-    async fn oauth(&self, corp_id: &str, code: &str) -> Result<Identity, ApiError> {
-        let tenant = self.tenant(corp_id).await?;
-        match self
-            .wecom
-            .oauth_identity(&tenant, code)
-            .await
-            .map_err(wecom_error)?
-        {
-            OAuthIdentity::Member { userid, .. } => {
-                let token = staff_token(&self.signing_key, &tenant.id, &userid, self.clock.now());
-                Ok(Identity {
-                    tenant,
-                    userid,
-                    fresh_token: Some(token),
-                })
-            }
-            OAuthIdentity::NonMember { .. } => Err(ApiError::new(
-                403,
-                "not_staff",
-                "this WeCom account is not a member of the corp",
-            )),
-        }
-    }
-
-    async fn identify(&self, req: &Request) -> Result<Identity, ApiError> {
-        let header_token = http::header(req, "authorization")
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(|t| t.trim().to_string());
-        let token = header_token.or_else(|| http::query(req, "token"));
-        let who = if let Some(token) = token {
-            let claims = tokens::verify(
-                &self.signing_key,
-                &token,
-                TokenKind::Staff,
-                self.clock.now(),
-            )
-            .map_err(token_error)?;
-            let tenant = self
-                .tenant(&claims.tenant)
-                .await
-                .map_err(|_| ApiError::new(401, "unauthenticated", "invalid staff token"))?;
-            Identity {
-                tenant,
-                userid: claims.subject,
-                fresh_token: None,
-            }
-        } else if let (Some(corp), Some(code)) =
-            (http::query(req, "corp_id"), http::query(req, "code"))
-        {
-            self.oauth(&corp, &code).await?
-        } else {
-            return Err(ApiError::new(
-                401,
-                "unauthenticated",
-                "open the task center from your reminder or from WeCom (token or OAuth code)",
-            ));
-        };
-        let span = tracing::Span::current();
-        span.record("tenant", who.tenant.id.as_str());
-        span.record("userid", who.userid.as_str());
-        Ok(who)
-    }
-
-    async fn session(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let body: SessionRequest = http::parse_json(req)?;
-        let who = self.oauth(&body.corp_id, &body.code).await?;
-        Ok(json_response(
-            200,
-            &serde_json::json!({
-                "token": who.fresh_token,
-                "userid": who.userid,
-                "expires_at": self.clock.now() + STAFF_LINK_TTL,
-            }),
-        ))
-    }
-
-    async fn list(&self, req: &Request, who: &Identity) -> Result<Response<Body>, ApiError> {
-        let status = match http::query(req, "status").as_deref() {
-            None | Some("pending") => TaskStatus::Pending,
-            Some("done") => TaskStatus::Done,
-            Some("failed") => TaskStatus::Failed,
-            Some(other) => {
-                return Err(ApiError::validation(format!(
-                    "status `{other}` is not pending, done or failed"
-                )))
-            }
-        };
-        let limit = http::page_limit(req, 50, 200)?;
-        let cursor = http::query(req, "cursor");
-        let page = self
-            .store
-            .staff_tasks(
-                &who.tenant.id,
-                &who.userid,
-                status,
-                cursor.as_deref(),
-                usize::try_from(limit).unwrap_or(50),
-            )
-            .await?;
-        let tasks = self.views(&who.tenant.id, page.items).await?;
-        let mut body = serde_json::json!({
+async fn session<S, W, T>(State(api): Api<S, W, T>, Json(body): Json<SessionRequest>) -> Reply
+where
+    S: TaskStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+{
+    let who = api.center().by_oauth(&body.corp_id, &body.code).await?;
+    Ok(json(
+        200,
+        &serde_json::json!({
+            "token": who.fresh_token,
             "userid": who.userid,
-            "status": status,
-            "tasks": tasks,
-            "next_cursor": page.next_cursor,
-        });
-        if let Some(token) = &who.fresh_token {
-            body["token"] = serde_json::json!(token);
-        }
-        Ok(json_response(200, &body))
-    }
+            "expires_at": api.clock.now() + STAFF_LINK_TTL,
+        }),
+    ))
+}
 
-    /// A task of the caller's; anyone else's is "not found" (its existence is not told).
-    async fn own_task(&self, who: &Identity, id: &str) -> Result<Task, ApiError> {
-        let key = TaskKey::parse(id)
-            .filter(|k| k.staff == who.userid)
-            .ok_or_else(|| ApiError::not_found("no such task"))?;
-        self.store
-            .task(&who.tenant.id, &key)
-            .await?
-            .ok_or_else(|| ApiError::not_found("no such task"))
+async fn list<S, W, T>(State(api): Api<S, W, T>, Staff(who): Staff, head: Head) -> Reply
+where
+    S: TaskStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+{
+    let status = parse_status(head.query("status").as_deref())?;
+    let limit = usize::try_from(head.page_limit(50, 200)?).unwrap_or(50);
+    let cursor = head.query("cursor");
+    let page = api
+        .center()
+        .list(&who, status, cursor.as_deref(), limit)
+        .await?;
+    let mut body = serde_json::json!({
+        "userid": who.userid,
+        "status": status,
+        "tasks": page.items,
+        "next_cursor": page.next_cursor,
+    });
+    if let Some(token) = &who.fresh_token {
+        body["token"] = serde_json::json!(token);
     }
+    Ok(json(200, &body))
+}
 
-    async fn done(&self, who: &Identity, id: &str) -> Result<Response<Body>, ApiError> {
-        let task = self.own_task(who, id).await?;
-        let key = TaskKey {
-            plan_id: task.plan_id.clone(),
-            occurrence_id: task.occurrence_id.clone(),
-            target: task.target.clone(),
-            staff: task.staff.clone(),
-        };
-        let now = self.clock.now();
-        if !self
-            .store
-            .complete_task(&who.tenant.id, &key, DoneBy::Staff, now)
-            .await?
-        {
-            let current = self.own_task(who, id).await?;
-            match current.status {
-                TaskStatus::Done => {}
-                TaskStatus::Failed => {
-                    return Err(ApiError::conflict(
-                        "task_not_pending",
-                        format!(
-                            "the task failed and cannot be marked done: {}",
-                            current
-                                .failure
-                                .as_ref()
-                                .map(|f| f.message.as_str())
-                                .unwrap_or("unknown reason")
-                        ),
-                    ))
-                }
-                TaskStatus::Pending => return Err(ApiError::unavailable()),
-            }
-        } else {
-            tracing::info!(task_id = %id, "task marked done by staff");
-        }
-        let task = self.own_task(who, id).await?;
-        let view = self.views(&who.tenant.id, vec![task]).await?.remove(0);
-        Ok(json_response(200, &view))
-    }
+async fn task<S, W, T>(State(api): Api<S, W, T>, Staff(who): Staff, head: Head) -> Reply
+where
+    S: TaskStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+{
+    Ok(json(200, &api.center().task(&who, head.param(0)).await?))
+}
 
-    async fn views(&self, t: &TenantId, tasks: Vec<Task>) -> Result<Vec<TaskView>, ApiError> {
-        let mut occs: HashMap<(PlanId, OccurrenceId), Option<Occurrence>> = HashMap::new();
-        let mut out = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            let k = (task.plan_id.clone(), task.occurrence_id.clone());
-            if !occs.contains_key(&k) {
-                let o = self.store.occurrence(t, &k.0, &k.1).await?;
-                occs.insert(k.clone(), o);
-            }
-            let content = occs
-                .get(&k)
-                .and_then(Option::as_ref)
-                .and_then(|o| o.content_for(task.branch.as_deref()))
-                .cloned();
-            out.push(TaskView {
-                task_id: task.task_id,
-                plan_id: task.plan_id.to_string(),
-                plan_name: task.plan_name,
-                occurrence_id: task.occurrence_id.to_string(),
-                target: task.target,
-                target_name: task.target_name,
-                status: task.status,
-                scheduled_at: task.scheduled_at,
-                late: task.late,
-                content,
-                done_at: task.done_at,
-                done_by: task.done_by,
-                failure: task.failure,
-            });
-        }
-        Ok(out)
-    }
+async fn done<S, W, T>(State(api): Api<S, W, T>, Staff(who): Staff, head: Head) -> Reply
+where
+    S: TaskStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+{
+    Ok(json(200, &api.center().done(&who, head.param(0)).await?))
 }

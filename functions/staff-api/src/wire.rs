@@ -1,11 +1,11 @@
 //! Wiring only: the container's adapters and clients, built once per cold start, handed to
-//! the handler. `main.rs` and the deployment's multi-call binary both start here.
-use crate::{handle, StaffApi};
+//! the router. `main.rs` and the deployment's multi-call binary both start here.
+use crate::{router, StaffApi};
 use scrm_adapters::bootstrap::{Container, WeComUse};
 use scrm_core::clock::SystemClock;
 use std::sync::Arc;
 
-/// Builds the handler once and serves requests.
+/// Builds the task center once and serves requests.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
     let api = StaffApi {
@@ -15,5 +15,5 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         clock: Arc::new(SystemClock),
         signing_key: c.config.signing_key.clone(),
     };
-    lambda_http::run(lambda_http::service_fn(|req| handle(&api, req))).await
+    router(Arc::new(api)).serve().await
 }

@@ -1,26 +1,12 @@
 //! From an HTTP request to a verified, decrypted, parsed callback, with the crypto and event
-//! parsing of `scrm_core::wecom` (the same code `scrm wecom decrypt` runs). Every way a
-//! request can be wrong maps to one [`RejectReason`] with a stable code.
+//! parsing of `scrm_core::wecom` (the same code `scrm wecom decrypt` runs) and
+//! `scrm_core::contacts::callback`. Every way a request can be wrong maps to one
+//! [`RejectReason`] with a stable code.
 use lambda_http::Request;
 use scrm_adapters::http::{self, ApiError};
-use scrm_core::contacts::apply::Change;
+use scrm_core::contacts::callback::{parse_callback, Callback};
 use scrm_core::tenants::Tenant;
 use scrm_core::wecom::crypto::{CallbackCrypto, CryptoError};
-
-/// A callback that passed every check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opened {
-    /// The decrypted XML.
-    pub xml: String,
-    /// `Event/ChangeType` (or `MsgType` for a message).
-    pub kind: String,
-    /// The content-derived dedupe key.
-    pub dedupe_key: String,
-    /// CreateTime (epoch seconds).
-    pub event_time: i64,
-    /// The change, or `None` for an event the system does not know.
-    pub change: Option<Change>,
-}
 
 /// Why a request is not a valid callback for this tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,12 +83,14 @@ pub fn verify_url(tenant: &Tenant, req: &Request) -> Result<String, RejectReason
 }
 
 /// POST: verify, decrypt, check the receiver, parse.
-pub fn open_callback(tenant: &Tenant, req: &Request) -> Result<Opened, RejectReason> {
+pub fn open_callback(tenant: &Tenant, req: &Request) -> Result<Callback, RejectReason> {
     let signature = param(req, "msg_signature")?;
     let timestamp = param(req, "timestamp")?;
     let nonce = param(req, "nonce")?;
     let xml = crypto_of(tenant)?
         .decrypt_message(&signature, &timestamp, &nonce, http::body_bytes(req))
         .map_err(RejectReason::Crypto)?;
-    crate::parse::parse_callback(xml)
+    // An unknown event parses (stored and acknowledged); only unreadable XML, or a known
+    // event missing an identifying element, is rejected.
+    parse_callback(xml).map_err(|e| RejectReason::BadMessage(format!("{} ({})", e, e.code())))
 }

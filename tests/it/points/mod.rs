@@ -47,8 +47,8 @@ pub struct World {
     pub clock: Arc<FixedClock>,
     pub points: DynamoPoints,
     pub dir: DynamoDirectory,
-    pub admin: AdminApi,
-    pub customer: CustomerApi,
+    pub admin: Arc<AdminApi>,
+    pub customer: Arc<CustomerApi>,
     pub recorder: Arc<RecordingPublisher>,
     pub fake: FakeWeCom,
 }
@@ -65,21 +65,19 @@ impl World {
         let recorder = Arc::new(RecordingPublisher::new());
         let fake = FakeWeCom::start().await.expect("start fake WeCom");
         fake.add_app(t.id().as_str(), "contact-secret", None);
-        let admin = AdminApi {
-            tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
-            db: db.clone(),
-            publisher: AnyPublisher::Recording(recorder.clone()),
-            wecom_api_base: fake.base_url().to_string(),
-            clock: clock.clone(),
-            signing_key: Secret::new(TEST_SIGNING_KEY),
-        };
-        let customer = CustomerApi {
+        let admin = admin_api(
+            &db,
+            AnyPublisher::Recording(recorder.clone()),
+            fake.base_url(),
+            clock.clone(),
+        );
+        let customer = Arc::new(CustomerApi {
             points: DynamoPoints::new(db.clone()),
             directory: DynamoDirectory::new(db.clone()),
             tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
             clock: clock.clone(),
             signing_key: Secret::new(TEST_SIGNING_KEY),
-        };
+        });
         World {
             points: DynamoPoints::new(db.clone()),
             dir: DynamoDirectory::new(db.clone()),
@@ -225,7 +223,7 @@ pub async fn check_invariants(db: &Db, account: &Account) -> i64 {
     let mut entries = Vec::new();
     let mut lots = 0;
     for item in &items {
-        let sk = item.s("sk").unwrap();
+        let sk = item.s(scrm_adapters::dynamo::schema::SK).unwrap();
         if sk == "BAL" {
             balance = Some(item.n("balance").unwrap());
             debt = item.n_opt("lot_debt").unwrap().unwrap_or(0);

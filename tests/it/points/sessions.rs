@@ -222,7 +222,8 @@ async fn no_unauthenticated_request_and_no_viewer_key_obtains_a_customer_token()
         .await;
     assert_eq!((status, code(&body)), (404, Some("not_found")), "{body}");
     // Every customer route refuses a request without a token.
-    for (method, path) in customer_api_fn::ROUTES {
+    for route in customer_api_fn::routes() {
+        let (method, path) = (route.method, route.path);
         let path = path.replace("{reward_id}", "r1");
         let (status, body) = w
             .customer_call(json_request(method, &path, "", &wechat))

@@ -146,14 +146,12 @@ async fn edits_apply_to_future_occurrences_only_and_pause_resume_end_work() {
 async fn viewers_read_operators_write_and_plans_are_listed_newest_first() {
     let w = World::new(TenantSettings::default(), "2026-02-01T00:00:00Z").await;
     let viewer = key_with_role(&w.db, w.t.id(), Role::Viewer).await;
-    let api = AdminApi {
-        db: w.db.clone(),
-        tenants: DynamoTenants::new(w.db.clone()),
-        publisher: AnyPublisher::Discard,
-        wecom_api_base: w.fake.base_url().to_string(),
-        clock: w.clock.clone(),
-        signing_key: Secret::new(TEST_SIGNING_KEY),
-    };
+    let api = admin_api(
+        &w.db,
+        AnyPublisher::Discard,
+        w.fake.base_url(),
+        w.clock.clone(),
+    );
     let resp = admin_api_fn::handle(
         &api,
         json_request(

@@ -272,7 +272,10 @@ async fn a_departure_whose_publication_failed_is_published_by_the_retry_with_the
         .await
         .unwrap_err();
     assert!(
-        matches!(err, directory_resync_fn::ResyncFnError::Retryable(_)),
+        matches!(
+            err,
+            scrm_core::contacts::resync_run::ResyncRunError::Retryable(_)
+        ),
         "{err}"
     );
     assert_eq!(w.staff_state("bob").await, Some(StaffState::Departed));

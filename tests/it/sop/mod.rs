@@ -11,7 +11,6 @@ mod quota;
 mod schedules;
 mod staff;
 
-use admin_api_fn::AdminApi;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use scrm_adapters::dynamo::Db;
@@ -28,14 +27,14 @@ use scrm_core::clock::{Clock, FixedClock};
 use scrm_core::config::Secret;
 use scrm_core::contacts::{DirectoryWrite, FollowWrite, RelationStatus};
 use scrm_core::events::{DomainEvent, EventEnvelope};
+use scrm_core::sop::dispatch::Dispatcher;
+use scrm_core::sop::on_event::OnEvent;
+use scrm_core::sop::result_sync::ResultSync;
 use scrm_core::sop::{OccurrenceId, PlanId, Task, TaskStore};
 use scrm_core::tenants::TenantSettings;
 use scrm_core::wecom::api::GroupChat;
 use scrm_tests::*;
 use serde_json::{json, Value};
-use sop_dispatch_fn::Dispatcher;
-use sop_on_event_fn::OnEvent;
-use sop_result_sync_fn::ResultSync;
 use staff_api_fn::StaffApi;
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,14 +186,12 @@ impl World {
 
     /// An admin API call.
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let api = AdminApi {
-            db: self.db.clone(),
-            tenants: DynamoTenants::new(self.db.clone()),
-            publisher: AnyPublisher::Discard,
-            wecom_api_base: self.fake.base_url().to_string(),
-            clock: self.clock.clone(),
-            signing_key: Secret::new(TEST_SIGNING_KEY),
-        };
+        let api = admin_api(
+            &self.db,
+            AnyPublisher::Discard,
+            self.fake.base_url(),
+            self.clock.clone(),
+        );
         let bearer = self.t.bearer();
         let req = match body {
             Some(b) => json_request(method, path, &bearer, &b),
@@ -212,13 +209,13 @@ impl World {
 
     /// A staff API call.
     pub async fn staff_call(&self, req: lambda_http::Request) -> (u16, Value) {
-        let api = StaffApi {
+        let api = Arc::new(StaffApi {
             store: self.store(),
             wecom: self.wecom.clone(),
             tenants: DynamoTenants::new(self.db.clone()),
             clock: self.clock.clone(),
             signing_key: Secret::new(TEST_SIGNING_KEY),
-        };
+        });
         response_json(&staff_api_fn::handle(&api, req).await.expect("infallible"))
     }
 

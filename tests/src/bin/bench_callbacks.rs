@@ -272,8 +272,14 @@ async fn main() -> anyhow::Result<()> {
             client
                 .put_item()
                 .table_name(table)
-                .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-                .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("X".into()))
+                .item(
+                    scrm_adapters::dynamo::schema::PK,
+                    aws_sdk_dynamodb::types::AttributeValue::S(pk),
+                )
+                .item(
+                    scrm_adapters::dynamo::schema::SK,
+                    aws_sdk_dynamodb::types::AttributeValue::S("X".into()),
+                )
                 .item(
                     "v",
                     aws_sdk_dynamodb::types::AttributeValue::N(i.to_string()),

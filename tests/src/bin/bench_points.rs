@@ -174,8 +174,8 @@ async fn main() {
                         .put(
                             Put::builder()
                                 .table_name(table)
-                                .item("pk", s(&pk))
-                                .item("sk", s(sk))
+                                .item(scrm_adapters::dynamo::schema::PK, s(&pk))
+                                .item(scrm_adapters::dynamo::schema::SK, s(sk))
                                 .item(extra.0, extra.1)
                                 .condition_expression("attribute_not_exists(pk)")
                                 .build()
@@ -188,8 +188,8 @@ async fn main() {
                         .update(
                             Update::builder()
                                 .table_name(table)
-                                .key("pk", s(&pk))
-                                .key("sk", s(sk))
+                                .key(scrm_adapters::dynamo::schema::PK, s(&pk))
+                                .key(scrm_adapters::dynamo::schema::SK, s(sk))
                                 .update_expression(expr)
                                 .expression_attribute_values(":a", n(10))
                                 .build()
@@ -238,23 +238,29 @@ async fn main() {
             let c = CustomerId::parse(&format!("wmExp{i:06}")).unwrap();
             let pk = keys::account_pk(tenant, &c);
             items.push(HashMap::from([
-                ("pk".to_string(), s(&pk)),
-                ("sk".to_string(), s(keys::BAL)),
+                (scrm_adapters::dynamo::schema::PK.to_string(), s(&pk)),
+                (scrm_adapters::dynamo::schema::SK.to_string(), s(keys::BAL)),
                 ("balance".to_string(), n(5)),
                 ("version".to_string(), n(1)),
                 ("lot_debt".to_string(), n(0)),
             ]));
             items.push(HashMap::from([
-                ("pk".to_string(), s(&pk)),
-                ("sk".to_string(), s(keys::lot_sk(&day_s))),
+                (scrm_adapters::dynamo::schema::PK.to_string(), s(&pk)),
+                (
+                    scrm_adapters::dynamo::schema::SK.to_string(),
+                    s(keys::lot_sk(&day_s)),
+                ),
                 ("remaining".to_string(), n(5)),
                 ("expires_on".to_string(), s(&day_s)),
                 ("customer".to_string(), s(c.as_str())),
                 (
-                    "gsi1pk".to_string(),
+                    scrm_adapters::dynamo::schema::GSI1_PK.to_string(),
                     s(keys::expiry_index(tenant, &day_s, keys::shard(&c))),
                 ),
-                ("gsi1sk".to_string(), s(c.as_str())),
+                (
+                    scrm_adapters::dynamo::schema::GSI1_SK.to_string(),
+                    s(c.as_str()),
+                ),
             ]));
         }
         // Live lots expiring on later days, indexed like real ones.
@@ -264,16 +270,25 @@ async fn main() {
                 .format("%Y-%m-%d")
                 .to_string();
             items.push(HashMap::from([
-                ("pk".to_string(), s(keys::account_pk(tenant, &c))),
-                ("sk".to_string(), s(keys::lot_sk(&date))),
+                (
+                    scrm_adapters::dynamo::schema::PK.to_string(),
+                    s(keys::account_pk(tenant, &c)),
+                ),
+                (
+                    scrm_adapters::dynamo::schema::SK.to_string(),
+                    s(keys::lot_sk(&date)),
+                ),
                 ("remaining".to_string(), n(5)),
                 ("expires_on".to_string(), s(&date)),
                 ("customer".to_string(), s(c.as_str())),
                 (
-                    "gsi1pk".to_string(),
+                    scrm_adapters::dynamo::schema::GSI1_PK.to_string(),
                     s(keys::expiry_index(tenant, &date, keys::shard(&c))),
                 ),
-                ("gsi1sk".to_string(), s(c.as_str())),
+                (
+                    scrm_adapters::dynamo::schema::GSI1_SK.to_string(),
+                    s(c.as_str()),
+                ),
             ]));
         }
         items
@@ -349,13 +364,14 @@ async fn main() {
         .await
         .unwrap();
     let clock = Arc::new(FixedClock::new(Utc::now()));
-    let api = customer_api_fn::CustomerApi {
+    // The router is built once, as a warm container has it.
+    let api = customer_api_fn::router(Arc::new(customer_api_fn::CustomerApi {
         points: DynamoPoints::new(db.clone()),
         directory: DynamoDirectory::new(db.clone()),
         tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
         clock: clock.clone(),
         signing_key: Secret::new(scrm_tests::TEST_SIGNING_KEY),
-    };
+    }));
     let mut latencies = Vec::with_capacity(CHECK_INS);
     for i in 0..CHECK_INS {
         let token = tokens::issue(
@@ -370,7 +386,7 @@ async fn main() {
         let bearer = format!("Bearer {token}");
         let req = scrm_tests::request("POST", "/v1/check-in", &[("authorization", &bearer)], None);
         let started = Instant::now();
-        let resp = customer_api_fn::handle(&api, req).await.unwrap();
+        let resp = api.respond(req).await;
         latencies.push(started.elapsed());
         assert_eq!(resp.status(), 200);
     }
@@ -382,8 +398,11 @@ async fn main() {
         db.client
             .get_item()
             .table_name(&table)
-            .key("pk", s(keys::points_pk(&tenant)))
-            .key("sk", s(keys::RULES))
+            .key(
+                scrm_adapters::dynamo::schema::PK,
+                s(keys::points_pk(&tenant)),
+            )
+            .key(scrm_adapters::dynamo::schema::SK, s(keys::RULES))
             .send()
             .await
             .unwrap();

@@ -19,13 +19,13 @@ use scrm_adapters::wecom::WeComConfig;
 use scrm_core::clock::FixedClock;
 use scrm_core::config::Secret;
 use scrm_core::contacts::DirectoryWrite;
+use scrm_core::sop::dispatch::{DispatchInput, DispatchReport, Dispatcher};
 use scrm_core::sop::plan::GroupTargets;
 use scrm_core::sop::schedule::LocalTime;
 use scrm_core::sop::{Content, Plan, PlanId, PlanSpec, PlanStatus, PlanStore, Schedule};
 use scrm_core::tenants::TenantSettings;
 use scrm_core::wecom::api::GroupChat;
 use scrm_tests::{db, tenant_with, TestTenant, TEST_SIGNING_KEY};
-use sop_dispatch_fn::{DispatchInput, DispatchReport, Dispatcher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -2,14 +2,14 @@
 //! memberships. Every write is idempotent and carries the epoch seconds of the change it
 //! applies (`event_at`): a write older than what an item already holds is dropped, so a
 //! late re-delivery or reordered callbacks never move the directory backwards.
-use crate::dynamo::update::{not_older, Update};
 pub mod keys;
 mod receipts;
 mod resync;
 
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::{Db, StoreError};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update as TxUpdate};
+use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, SK};
+use crate::dynamo::{Db, Query, StoreError, Table, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use futures::{StreamExt, TryStreamExt};
 use scrm_core::contacts::model::*;
 use scrm_core::contacts::ports::*;
@@ -25,83 +25,35 @@ const WRITE_CONCURRENCY: usize = 8;
 /// jobs, see `receipts` and `resync`).
 #[derive(Debug, Clone)]
 pub struct DynamoDirectory {
-    pub(crate) db: Db,
+    pub(crate) table: Table,
 }
 
 impl DynamoDirectory {
     /// Builds the adapter.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            table: db.directory(),
+        }
     }
 
-    pub(crate) fn table(&self) -> &str {
-        &self.db.tables.directory
-    }
-
-    /// Sends an update; `Ok(false)` when its condition failed.
+    /// Applies an update under its condition; `Ok(false)` when the condition failed.
     pub(crate) async fn update(
         &self,
         pk: String,
         sk: impl Into<String>,
-        u: Update,
-        condition: Option<String>,
+        u: &Update,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(pk))
-            .key("sk", s(sk.into()))
-            .update_expression(u.expression())
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(Some(u.names))
-            .set_expression_attribute_values(Some(u.values))
-            .send()
-            .await;
-        crate::dynamo::applied(result)
-    }
-
-    fn tx_update(
-        &self,
-        pk: String,
-        sk: &str,
-        u: Update,
-        condition: Option<String>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = TxUpdate::builder()
-            .table_name(self.table())
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .update_expression(u.expression())
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(Some(u.names))
-            .set_expression_attribute_values(Some(u.values))
-            .build()
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        self.table.update(pk, sk, u).await
     }
 
     pub(crate) async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
-        self.db.get_consistent(self.table(), pk, sk).await
+        self.table.get_consistent(pk, sk).await
     }
 
     async fn query_partition(&self, pk: String) -> Result<Vec<AttrMap>, StoreError> {
-        self.db
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(pk))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
+        self.table
+            .query_all(Query::partition(pk).consistent())
             .await
-            .into_iter()
-            .map(|r| r.map_err(crate::dynamo::from_sdk))
-            .collect()
     }
 
     async fn membership_transition(
@@ -109,22 +61,21 @@ impl DynamoDirectory {
         member_update: TransactWriteItem,
         group_update: TransactWriteItem,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .db
-            .client
-            .transact_write_items()
-            .transact_items(member_update)
-            .transact_items(group_update)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match crate::dynamo::from_transact(e) {
-                err if err.condition_failed_at(0) => Ok(false),
-                err => Err(err),
-            },
+        match self.table.transact(vec![member_update, group_update]).await {
+            Ok(()) => Ok(true),
+            Err(err) if err.condition_failed_at(0) => Ok(false),
+            Err(err) => Err(err),
         }
     }
+}
+
+/// The condition "this change is not older than what the item already holds": the item
+/// keeps the epoch seconds of the newest change applied in `event_at`, so a late
+/// re-delivery or a reordered callback never overwrites newer facts.
+fn not_older(u: &mut Update, at: i64) {
+    let n = u.name("event_at");
+    u.value(":at", AttributeValue::N(at.to_string()));
+    u.when(format!("(attribute_not_exists({n}) OR {n} <= :at)"));
 }
 
 fn opt_s(v: Option<&str>) -> Option<AttributeValue> {
@@ -132,20 +83,20 @@ fn opt_s(v: Option<&str>) -> Option<AttributeValue> {
 }
 
 fn customer_keys(u: &mut Update, t: &TenantId, external_userid: &str) {
-    u.set("gsi1pk", s(keys::customers_index(t)))
-        .set("gsi1sk", s(external_userid))
+    u.set(GSI1_PK, s(keys::customers_index(t)))
+        .set(GSI1_SK, s(external_userid))
         .set("external_userid", s(external_userid));
 }
 
 fn group_keys(u: &mut Update, t: &TenantId, chat_id: &str) {
-    u.set("gsi1pk", s(keys::groups_index(t)))
-        .set("gsi1sk", s(chat_id))
+    u.set(GSI1_PK, s(keys::groups_index(t)))
+        .set(GSI1_SK, s(chat_id))
         .set("chat_id", s(chat_id));
 }
 
 fn member_keys(u: &mut Update, t: &TenantId, chat_id: &str, member_id: &str, is_customer: bool) {
-    u.set("gsi1pk", s(keys::member_groups_index(t, member_id)))
-        .set("gsi1sk", s(chat_id))
+    u.set(GSI1_PK, s(keys::member_groups_index(t, member_id)))
+        .set(GSI1_SK, s(chat_id))
         .set("chat_id", s(chat_id))
         .set("member_id", s(member_id))
         .set("is_customer", AttributeValue::Bool(is_customer));
@@ -154,29 +105,29 @@ fn member_keys(u: &mut Update, t: &TenantId, chat_id: &str, member_id: &str, is_
 /// Like [`member_keys`], but the member's type is only a guess: it does not overwrite a
 /// type already stored.
 fn member_keys_guessed(u: &mut Update, t: &TenantId, chat_id: &str, member_id: &str, guess: bool) {
-    u.set("gsi1pk", s(keys::member_groups_index(t, member_id)))
-        .set("gsi1sk", s(chat_id))
+    u.set(GSI1_PK, s(keys::member_groups_index(t, member_id)))
+        .set(GSI1_SK, s(chat_id))
         .set("chat_id", s(chat_id))
         .set("member_id", s(member_id))
-        .set_if_absent("is_customer", AttributeValue::Bool(guess));
+        .set_if_not_exists("is_customer", AttributeValue::Bool(guess));
 }
 
-fn active_member_update(t: &TenantId, chat_id: &str, m: &MemberWrite, at: i64) -> (Update, String) {
+fn active_member_update(t: &TenantId, chat_id: &str, m: &MemberWrite, at: i64) -> Update {
     let mut u = Update::new();
     member_keys(&mut u, t, chat_id, &m.member_id, m.is_customer);
     u.set("active", AttributeValue::Bool(true))
         .set("event_at", n(at))
         .set("updated_at", n(at))
-        .set_opt("join_time", m.join_time.map(n))
-        .set_opt("join_scene", m.join_scene.map(n))
-        .set_opt("invitor", opt_s(m.invitor.as_deref()))
-        .set_opt("group_nickname", opt_s(m.group_nickname.as_deref()))
-        .set_opt("name", opt_s(m.name.as_deref()))
-        .set_opt("state", opt_s(m.state.as_deref()))
+        .set_if_some("join_time", m.join_time.map(n))
+        .set_if_some("join_scene", m.join_scene.map(n))
+        .set_if_some("invitor", opt_s(m.invitor.as_deref()))
+        .set_if_some("group_nickname", opt_s(m.group_nickname.as_deref()))
+        .set_if_some("name", opt_s(m.name.as_deref()))
+        .set_if_some("state", opt_s(m.state.as_deref()))
         .remove("left_at")
         .remove("quit_scene");
-    let cond = not_older(&mut u, at);
-    (u, cond)
+    not_older(&mut u, at);
+    u
 }
 
 impl DirectoryWrite for DynamoDirectory {
@@ -191,21 +142,16 @@ impl DirectoryWrite for DynamoDirectory {
         u.set("name", s(&c.name))
             .set("contact_type", n(c.contact_type))
             .set("gender", n(c.gender))
-            .set_opt("avatar", opt_s(c.avatar.as_deref()))
-            .set_opt("unionid", opt_s(c.unionid.as_deref()))
-            .set_opt("corp_name", opt_s(c.corp_name.as_deref()))
-            .set_opt("position", opt_s(c.position.as_deref()))
+            .set_if_some("avatar", opt_s(c.avatar.as_deref()))
+            .set_if_some("unionid", opt_s(c.unionid.as_deref()))
+            .set_if_some("corp_name", opt_s(c.corp_name.as_deref()))
+            .set_if_some("position", opt_s(c.position.as_deref()))
             .set("needs_sync", AttributeValue::Bool(false))
             .set("event_at", n(at))
             .set("updated_at", n(at));
-        let cond = not_older(&mut u, at);
-        self.update(
-            keys::customer_pk(t, &c.external_userid),
-            keys::PROFILE,
-            u,
-            Some(cond),
-        )
-        .await
+        not_older(&mut u, at);
+        self.update(keys::customer_pk(t, &c.external_userid), keys::PROFILE, &u)
+            .await
     }
 
     async fn touch_customer(
@@ -220,16 +166,11 @@ impl DirectoryWrite for DynamoDirectory {
         if needs_sync {
             u.set("needs_sync", AttributeValue::Bool(true));
         } else {
-            u.set_if_absent("needs_sync", AttributeValue::Bool(false));
+            u.set_if_not_exists("needs_sync", AttributeValue::Bool(false));
         }
-        u.set_if_absent("updated_at", n(at));
-        self.update(
-            keys::customer_pk(t, external_userid),
-            keys::PROFILE,
-            u,
-            None,
-        )
-        .await?;
+        u.set_if_not_exists("updated_at", n(at));
+        self.update(keys::customer_pk(t, external_userid), keys::PROFILE, &u)
+            .await?;
         Ok(())
     }
 
@@ -242,26 +183,26 @@ impl DirectoryWrite for DynamoDirectory {
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
-        u.set("gsi1pk", s(keys::customers_index(t)))
-            .set("gsi1sk", s(format!("{external_userid}#{userid}")))
-            .set("gsi2pk", s(keys::staff_customers_index(t, userid)))
-            .set("gsi2sk", s(external_userid))
+        u.set(GSI1_PK, s(keys::customers_index(t)))
+            .set(GSI1_SK, s(format!("{external_userid}#{userid}")))
+            .set(GSI2_PK, s(keys::staff_customers_index(t, userid)))
+            .set(GSI2_SK, s(external_userid))
             .set("external_userid", s(external_userid))
             .set("userid", s(userid))
             .set("status", s(f.status.as_str()))
-            .set_opt("remark", opt_s(f.remark.as_deref()))
-            .set_opt("description", opt_s(f.description.as_deref()))
-            .set_opt("tags", f.tags.as_ref().map(item::json))
-            .set_opt("add_way", f.add_way.map(n))
-            .set_opt("state", opt_s(f.state.as_deref()))
-            .set_opt("oper_userid", opt_s(f.oper_userid.as_deref()))
+            .set_if_some("remark", opt_s(f.remark.as_deref()))
+            .set_if_some("description", opt_s(f.description.as_deref()))
+            .set_if_some("tags", f.tags.as_ref().map(item::json))
+            .set_if_some("add_way", f.add_way.map(n))
+            .set_if_some("state", opt_s(f.state.as_deref()))
+            .set_if_some("oper_userid", opt_s(f.oper_userid.as_deref()))
             .set("needs_sync", AttributeValue::Bool(f.needs_sync))
             .set("event_at", n(at))
             .set("updated_at", n(at));
         if let Some(created) = f.createtime {
             if f.needs_sync {
                 // A callback's own time is only a stand-in for WeCom's createtime.
-                u.set_if_absent("createtime", n(created));
+                u.set_if_not_exists("createtime", n(created));
             } else {
                 u.set("createtime", n(created));
             }
@@ -271,12 +212,11 @@ impl DirectoryWrite for DynamoDirectory {
                 .remove("removed_source")
                 .remove("removed_at");
         }
-        let cond = not_older(&mut u, at);
+        not_older(&mut u, at);
         self.update(
             keys::customer_pk(t, external_userid),
-            &keys::follow_sk(userid),
-            u,
-            Some(cond),
+            keys::follow_sk(userid),
+            &u,
         )
         .await
     }
@@ -289,20 +229,19 @@ impl DirectoryWrite for DynamoDirectory {
         at: i64,
     ) -> Result<(), StoreError> {
         let mut u = Update::new();
-        u.set("gsi1pk", s(keys::customers_index(t)))
-            .set("gsi1sk", s(format!("{external_userid}#{userid}")))
-            .set("gsi2pk", s(keys::staff_customers_index(t, userid)))
-            .set("gsi2sk", s(external_userid))
+        u.set(GSI1_PK, s(keys::customers_index(t)))
+            .set(GSI1_SK, s(format!("{external_userid}#{userid}")))
+            .set(GSI2_PK, s(keys::staff_customers_index(t, userid)))
+            .set(GSI2_SK, s(external_userid))
             .set("external_userid", s(external_userid))
             .set("userid", s(userid))
-            .set_if_absent("status", s(RelationStatus::Active.as_str()))
+            .set_if_not_exists("status", s(RelationStatus::Active.as_str()))
             .set("needs_sync", AttributeValue::Bool(true))
             .set("updated_at", n(at));
         self.update(
             keys::customer_pk(t, external_userid),
             keys::follow_sk(userid),
-            u,
-            None,
+            &u,
         )
         .await?;
         Ok(())
@@ -318,28 +257,27 @@ impl DirectoryWrite for DynamoDirectory {
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
-        u.set("gsi1pk", s(keys::customers_index(t)))
-            .set("gsi1sk", s(format!("{external_userid}#{userid}")))
-            .set("gsi2pk", s(keys::staff_customers_index(t, userid)))
-            .set("gsi2sk", s(external_userid))
+        u.set(GSI1_PK, s(keys::customers_index(t)))
+            .set(GSI1_SK, s(format!("{external_userid}#{userid}")))
+            .set(GSI2_PK, s(keys::staff_customers_index(t, userid)))
+            .set(GSI2_SK, s(external_userid))
             .set("external_userid", s(external_userid))
             .set("userid", s(userid))
             .set("status", s(RelationStatus::Removed.as_str()))
             .set("removed_by", item::json(&by))
             .set("removed_at", n(at))
-            .set_if_absent("needs_sync", AttributeValue::Bool(false))
+            .set_if_not_exists("needs_sync", AttributeValue::Bool(false))
             .set("event_at", n(at))
             .set("updated_at", n(at));
         match source {
             Some(src) => u.set("removed_source", s(src)),
             None => u.remove("removed_source"),
         };
-        let cond = not_older(&mut u, at);
+        not_older(&mut u, at);
         self.update(
             keys::customer_pk(t, external_userid),
-            &keys::follow_sk(userid),
-            u,
-            Some(cond),
+            keys::follow_sk(userid),
+            &u,
         )
         .await
     }
@@ -353,31 +291,26 @@ impl DirectoryWrite for DynamoDirectory {
         let mut u = Update::new();
         customer_keys(&mut u, t, external_userid);
         u.set("last_transfer_failure", item::json(failure))
-            .set_if_absent("needs_sync", AttributeValue::Bool(false))
-            .set_if_absent("updated_at", n(failure.at));
-        let cond = {
-            let name = u.named("last_transfer_failure_at");
-            u.set("last_transfer_failure_at", n(failure.at));
-            u.value(":tf_at", n(failure.at));
-            format!("(attribute_not_exists({name}) OR {name} <= :tf_at)")
-        };
-        self.update(
-            keys::customer_pk(t, external_userid),
-            keys::PROFILE,
-            u,
-            Some(cond),
-        )
-        .await?;
+            .set_if_not_exists("needs_sync", AttributeValue::Bool(false))
+            .set_if_not_exists("updated_at", n(failure.at));
+        let name = u.name("last_transfer_failure_at");
+        u.set("last_transfer_failure_at", n(failure.at))
+            .value(":tf_at", n(failure.at))
+            .when(format!(
+                "(attribute_not_exists({name}) OR {name} <= :tf_at)"
+            ));
+        self.update(keys::customer_pk(t, external_userid), keys::PROFILE, &u)
+            .await?;
         Ok(())
     }
 
     async fn touch_staff(&self, t: &TenantId, userid: &str, at: i64) -> Result<(), StoreError> {
         let mut u = Update::new();
-        u.set("gsi1pk", s(keys::staffs_index(t)))
-            .set("gsi1sk", s(userid))
+        u.set(GSI1_PK, s(keys::staffs_index(t)))
+            .set(GSI1_SK, s(userid))
             .set("userid", s(userid))
-            .set_if_absent("first_seen_at", n(at));
-        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, None)
+            .set_if_not_exists("first_seen_at", n(at));
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, &u)
             .await?;
         Ok(())
     }
@@ -393,16 +326,16 @@ impl DirectoryWrite for DynamoDirectory {
             return self.record_staff_departure(t, userid, at).await;
         }
         let mut u = Update::new();
-        u.set("gsi1pk", s(keys::staffs_index(t)))
-            .set("gsi1sk", s(userid))
+        u.set(GSI1_PK, s(keys::staffs_index(t)))
+            .set(GSI1_SK, s(userid))
             .set("userid", s(userid))
-            .set_if_absent("first_seen_at", n(at))
+            .set_if_not_exists("first_seen_at", n(at))
             .set("staff_status", s(status.as_str()))
             .set("status_at", n(at))
             .remove("departed_at")
             .remove("departure_published");
-        let cond = staff_not_older(&mut u, at);
-        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+        staff_not_older(&mut u, at);
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, &u)
             .await
     }
 
@@ -413,19 +346,19 @@ impl DirectoryWrite for DynamoDirectory {
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
-        u.set("gsi1pk", s(keys::staffs_index(t)))
-            .set("gsi1sk", s(userid))
+        u.set(GSI1_PK, s(keys::staffs_index(t)))
+            .set(GSI1_SK, s(userid))
             .set("userid", s(userid))
-            .set_if_absent("first_seen_at", n(at))
+            .set_if_not_exists("first_seen_at", n(at))
             .set("staff_status", s(StaffState::Departed.as_str()))
             .set("status_at", n(at))
             .set("departed_at", n(at))
             .set("departure_published", AttributeValue::Bool(false));
-        let older = staff_not_older(&mut u, at);
-        let st = u.named("staff_status");
-        u.value(":departed", s(StaffState::Departed.as_str()));
-        let cond = format!("{older} AND (attribute_not_exists({st}) OR {st} <> :departed)");
-        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+        staff_not_older(&mut u, at);
+        let st = u.name("staff_status");
+        u.value(":departed", s(StaffState::Departed.as_str()))
+            .when(format!("(attribute_not_exists({st}) OR {st} <> :departed)"));
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, &u)
             .await
     }
 
@@ -437,12 +370,12 @@ impl DirectoryWrite for DynamoDirectory {
     ) -> Result<(), StoreError> {
         let mut u = Update::new();
         u.set("departure_published", AttributeValue::Bool(true));
-        let st = u.named("staff_status");
-        let dep = u.named("departed_at");
+        let st = u.name("staff_status");
+        let dep = u.name("departed_at");
         u.value(":departed", s(StaffState::Departed.as_str()))
-            .value(":dep", n(departed_at));
-        let cond = format!("{st} = :departed AND {dep} = :dep");
-        self.update(keys::staff_pk(t, userid), keys::PROFILE, u, Some(cond))
+            .value(":dep", n(departed_at))
+            .when(format!("{st} = :departed AND {dep} = :dep"));
+        self.update(keys::staff_pk(t, userid), keys::PROFILE, &u)
             .await?;
         Ok(())
     }
@@ -458,32 +391,27 @@ impl DirectoryWrite for DynamoDirectory {
         group_keys(&mut u, t, &chat.chat_id);
         u.set("name", s(&chat.name))
             .set("owner", s(&chat.owner))
-            .set("gsi2pk", s(keys::owner_index(t, &chat.owner)))
-            .set("gsi2sk", s(&chat.chat_id))
+            .set(GSI2_PK, s(keys::owner_index(t, &chat.owner)))
+            .set(GSI2_SK, s(&chat.chat_id))
             .set("create_time", n(chat.create_time))
             .set("member_count", n(chat.member_list.len() as i64))
-            .set_opt("member_version", opt_s(chat.member_version.as_deref()))
+            .set_if_some("member_version", opt_s(chat.member_version.as_deref()))
             .set("needs_sync", AttributeValue::Bool(false))
             .set("event_at", n(at))
             .set("members_at", n(at))
             .set("updated_at", n(at));
         match status {
             Some(st) => u.set("status", n(st)),
-            None => u.set_if_absent("status", n(0)),
+            None => u.set_if_not_exists("status", n(0)),
         };
         match &chat.notice {
             Some(notice) => u.set("notice", s(notice)),
             None => u.remove("notice"),
         };
         u.remove("dismissed");
-        let cond = not_older(&mut u, at);
-        self.update(
-            keys::group_pk(t, &chat.chat_id),
-            keys::PROFILE,
-            u,
-            Some(cond),
-        )
-        .await
+        not_older(&mut u, at);
+        self.update(keys::group_pk(t, &chat.chat_id), keys::PROFILE, &u)
+            .await
     }
 
     async fn touch_group(
@@ -498,12 +426,12 @@ impl DirectoryWrite for DynamoDirectory {
         if needs_sync {
             u.set("needs_sync", AttributeValue::Bool(true));
         } else {
-            u.set_if_absent("needs_sync", AttributeValue::Bool(false));
+            u.set_if_not_exists("needs_sync", AttributeValue::Bool(false));
         }
-        u.set_if_absent("member_count", n(0))
-            .set_if_absent("status", n(0))
-            .set_if_absent("updated_at", n(at));
-        self.update(keys::group_pk(t, chat_id), keys::PROFILE, u, None)
+        u.set_if_not_exists("member_count", n(0))
+            .set_if_not_exists("status", n(0))
+            .set_if_not_exists("updated_at", n(at));
+        self.update(keys::group_pk(t, chat_id), keys::PROFILE, &u)
             .await?;
         Ok(())
     }
@@ -519,13 +447,14 @@ impl DirectoryWrite for DynamoDirectory {
         group_keys(&mut u, t, chat_id);
         u.set("member_version", s(version))
             .set("members_at", n(at))
-            .set_if_absent("member_count", n(0))
-            .set_if_absent("status", n(0))
-            .set_if_absent("needs_sync", AttributeValue::Bool(false));
-        let name = u.named("members_at");
-        u.value(":mv_at", n(at));
-        let cond = format!("(attribute_not_exists({name}) OR {name} <= :mv_at)");
-        self.update(keys::group_pk(t, chat_id), keys::PROFILE, u, Some(cond))
+            .set_if_not_exists("member_count", n(0))
+            .set_if_not_exists("status", n(0))
+            .set_if_not_exists("needs_sync", AttributeValue::Bool(false));
+        let name = u.name("members_at");
+        u.value(":mv_at", n(at)).when(format!(
+            "(attribute_not_exists({name}) OR {name} <= :mv_at)"
+        ));
+        self.update(keys::group_pk(t, chat_id), keys::PROFILE, &u)
             .await
     }
 
@@ -539,13 +468,13 @@ impl DirectoryWrite for DynamoDirectory {
         group_keys(&mut u, t, chat_id);
         u.set("dismissed", AttributeValue::Bool(true))
             .set("dismissed_at", n(at))
-            .set_if_absent("member_count", n(0))
-            .set_if_absent("status", n(0))
-            .set_if_absent("needs_sync", AttributeValue::Bool(false))
+            .set_if_not_exists("member_count", n(0))
+            .set_if_not_exists("status", n(0))
+            .set_if_not_exists("needs_sync", AttributeValue::Bool(false))
             .set("event_at", n(at))
             .set("updated_at", n(at));
-        let cond = not_older(&mut u, at);
-        self.update(keys::group_pk(t, chat_id), keys::PROFILE, u, Some(cond))
+        not_older(&mut u, at);
+        self.update(keys::group_pk(t, chat_id), keys::PROFILE, &u)
             .await
     }
 
@@ -556,23 +485,24 @@ impl DirectoryWrite for DynamoDirectory {
         m: &MemberWrite,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let (mut u, newer) = active_member_update(t, chat_id, m, at);
-        let active = u.named("active");
-        u.value(":f", AttributeValue::Bool(false));
-        let cond = format!("(attribute_not_exists({active}) OR {active} = :f) AND {newer}");
-        let member = self.tx_update(
+        let mut u = active_member_update(t, chat_id, m, at);
+        let active = u.name("active");
+        u.value(":f", AttributeValue::Bool(false))
+            .when(format!("(attribute_not_exists({active}) OR {active} = :f)"));
+        let member = self.table.tx_update(
             keys::group_pk(t, chat_id),
-            &keys::member_sk(&m.member_id),
-            u,
-            Some(cond),
+            keys::member_sk(&m.member_id),
+            &u,
         )?;
         let mut g = Update::new();
         group_keys(&mut g, t, chat_id);
         g.add("member_count", 1)
-            .set_if_absent("status", n(0))
-            .set_if_absent("needs_sync", AttributeValue::Bool(false))
-            .set_if_absent("updated_at", n(at));
-        let group = self.tx_update(keys::group_pk(t, chat_id), keys::PROFILE, g, None)?;
+            .set_if_not_exists("status", n(0))
+            .set_if_not_exists("needs_sync", AttributeValue::Bool(false))
+            .set_if_not_exists("updated_at", n(at));
+        let group = self
+            .table
+            .tx_update(keys::group_pk(t, chat_id), keys::PROFILE, &g)?;
         self.membership_transition(member, group).await
     }
 
@@ -596,40 +526,32 @@ impl DirectoryWrite for DynamoDirectory {
                 Some(q) => u.set("quit_scene", n(q)),
                 None => u.remove("quit_scene"),
             };
-            let newer = not_older(&mut u, at);
-            let cond = if cond_active {
-                let active = u.named("active");
-                u.value(":t", AttributeValue::Bool(true));
-                format!("{active} = :t AND {newer}")
-            } else {
-                newer
-            };
-            (u, cond)
+            not_older(&mut u, at);
+            if cond_active {
+                let active = u.name("active");
+                u.value(":t", AttributeValue::Bool(true))
+                    .when(format!("{active} = :t"));
+            }
+            u
         };
-        let (u, cond) = left(true);
-        let member = self.tx_update(
-            keys::group_pk(t, chat_id),
-            &keys::member_sk(member_id),
-            u,
-            Some(cond),
-        )?;
+        let u = left(true);
+        let member =
+            self.table
+                .tx_update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)?;
         let mut g = Update::new();
         group_keys(&mut g, t, chat_id);
         g.add("member_count", -1);
-        let group = self.tx_update(keys::group_pk(t, chat_id), keys::PROFILE, g, None)?;
+        let group = self
+            .table
+            .tx_update(keys::group_pk(t, chat_id), keys::PROFILE, &g)?;
         if self.membership_transition(member, group).await? {
             return Ok(true);
         }
         // Not a current member (unknown, or already gone): record the departure anyway,
         // unless a newer change is stored, without touching the count.
-        let (u, cond) = left(false);
-        self.update(
-            keys::group_pk(t, chat_id),
-            &keys::member_sk(member_id),
-            u,
-            Some(cond),
-        )
-        .await?;
+        let u = left(false);
+        self.update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)
+            .await?;
         Ok(false)
     }
 
@@ -643,13 +565,15 @@ impl DirectoryWrite for DynamoDirectory {
         let writes: Vec<_> = members
             .iter()
             .map(|m| {
-                let (u, cond) = active_member_update(t, chat_id, m, at);
-                self.update(
-                    keys::group_pk(t, chat_id),
-                    keys::member_sk(&m.member_id),
-                    u,
-                    Some(cond),
-                )
+                let u = active_member_update(t, chat_id, m, at);
+                async move {
+                    self.update(
+                        keys::group_pk(t, chat_id),
+                        keys::member_sk(&m.member_id),
+                        &u,
+                    )
+                    .await
+                }
             })
             .collect();
         futures::stream::iter(writes)
@@ -669,7 +593,7 @@ impl DirectoryWrite for DynamoDirectory {
         let items = self.query_partition(keys::group_pk(t, chat_id)).await?;
         let gone: Vec<(String, bool)> = items
             .iter()
-            .filter(|i| i.s_opt("sk").is_some_and(|sk| sk.starts_with(keys::MEMBER)))
+            .filter(|i| i.s_opt(SK).is_some_and(|sk| sk.starts_with(keys::MEMBER)))
             .filter(|i| i.bool_opt("active").unwrap_or(false))
             .filter_map(|i| {
                 let id = i.s_opt("member_id")?;
@@ -688,14 +612,9 @@ impl DirectoryWrite for DynamoDirectory {
                     .set("event_at", n(at))
                     .set("updated_at", n(at))
                     .remove("quit_scene");
-                let cond = not_older(&mut u, at);
-                self.update(
-                    keys::group_pk(t, chat_id),
-                    keys::member_sk(&id),
-                    u,
-                    Some(cond),
-                )
-                .await
+                not_older(&mut u, at);
+                self.update(keys::group_pk(t, chat_id), keys::member_sk(&id), &u)
+                    .await
             })
             .collect();
         futures::stream::iter(writes)
@@ -709,10 +628,12 @@ impl DirectoryWrite for DynamoDirectory {
 // ----- reading ---------------------------------------------------------------------------
 
 /// The condition "this status check is not older than the one the staff item holds".
-fn staff_not_older(u: &mut Update, at: i64) -> String {
-    let n = u.named("status_at");
-    u.value(":status_at_cond", AttributeValue::N(at.to_string()));
-    format!("(attribute_not_exists({n}) OR {n} <= :status_at_cond)")
+fn staff_not_older(u: &mut Update, at: i64) {
+    let n = u.name("status_at");
+    u.value(":status_at_cond", AttributeValue::N(at.to_string()))
+        .when(format!(
+            "(attribute_not_exists({n}) OR {n} <= :status_at_cond)"
+        ));
 }
 
 fn staff_from_item(item: &AttrMap) -> Result<StaffMember, StoreError> {
@@ -824,7 +745,7 @@ fn customer_view(items: &[AttrMap]) -> Result<Option<CustomerView>, StoreError> 
     let mut customer = None;
     let mut follows = Vec::new();
     for item in items {
-        match item.s_opt("sk") {
+        match item.s_opt(SK) {
             Some(keys::PROFILE) => customer = Some(customer_from_item(item)?),
             Some(sk) if sk.starts_with(keys::FOLLOW) => follows.push(follow_from_item(item)?),
             _ => {}
@@ -858,40 +779,23 @@ impl DirectoryRead for DynamoDirectory {
         // The index interleaves each customer's profile and follow relations, sorted by
         // customer: read until one customer more than the page holds has started.
         let mut grouped: Vec<(String, Vec<AttrMap>)> = Vec::new();
-        let start = after.map(keys::after_customer);
-        let mut exclusive: Option<AttrMap> = None;
-        'pages: loop {
-            let mut q = self
-                .db
-                .client
-                .query()
-                .table_name(self.table())
-                .index_name("gsi1")
-                .limit(((limit + 1) * 3).min(1000) as i32)
-                .set_exclusive_start_key(exclusive.take())
-                .expression_attribute_values(":pk", s(keys::customers_index(t)));
-            q = match &start {
-                Some(from) => q
-                    .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
-                    .expression_attribute_values(":after", s(from)),
-                None => q.key_condition_expression("gsi1pk = :pk"),
-            };
-            let out = q.send().await.map_err(crate::dynamo::from_sdk)?;
-            for item in out.items.unwrap_or_default() {
-                let ext_id = item.s("external_userid")?.to_string();
-                match grouped.last_mut() {
-                    Some((id, items)) if *id == ext_id => items.push(item),
-                    _ => {
-                        if grouped.len() == limit + 1 {
-                            break 'pages;
-                        }
-                        grouped.push((ext_id, vec![item]));
+        let mut q =
+            Query::index(GSI1, keys::customers_index(t)).page_size(((limit + 1) * 3).min(1000));
+        if let Some(after) = after {
+            q = q.sk_after(keys::after_customer(after));
+        }
+        let mut stream = self.table.items(q);
+        while let Some(item) = stream.next().await {
+            let item = item?;
+            let ext_id = item.s("external_userid")?.to_string();
+            match grouped.last_mut() {
+                Some((id, items)) if *id == ext_id => items.push(item),
+                _ => {
+                    if grouped.len() == limit + 1 {
+                        break;
                     }
+                    grouped.push((ext_id, vec![item]));
                 }
-            }
-            match out.last_evaluated_key {
-                Some(key) => exclusive = Some(key),
-                None => break,
             }
         }
         let has_more = grouped.len() > limit;
@@ -925,7 +829,7 @@ impl DirectoryRead for DynamoDirectory {
         let mut group = None;
         let mut members = Vec::new();
         for item in &items {
-            match item.s_opt("sk") {
+            match item.s_opt(SK) {
                 Some(keys::PROFILE) => group = Some(group_from_item(item)?),
                 Some(sk) if sk.starts_with(keys::MEMBER) => {
                     members.push(membership_from_item(item)?)
@@ -949,28 +853,18 @@ impl DirectoryRead for DynamoDirectory {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<Group>, StoreError> {
-        let (index, pk_attr, sk_attr, pk) = match owner {
-            Some(o) => ("gsi2", "gsi2pk", "gsi2sk", keys::owner_index(t, o)),
-            None => ("gsi1", "gsi1pk", "gsi1sk", keys::groups_index(t)),
+        let mut q = match owner {
+            Some(o) => Query::index(GSI2, keys::owner_index(t, o)),
+            None => Query::index(GSI1, keys::groups_index(t)),
         };
-        let mut q = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name(index)
-            .expression_attribute_values(":pk", s(pk));
-        q = match after {
-            Some(a) => q
-                .key_condition_expression(format!("{pk_attr} = :pk AND {sk_attr} > :after"))
-                .expression_attribute_values(":after", s(a)),
-            None => q.key_condition_expression(format!("{pk_attr} = :pk")),
-        };
-        let mut stream = q.into_paginator().items().send();
+        if let Some(a) = after {
+            q = q.sk_after(a);
+        }
+        let mut stream = self.table.items(q);
         let mut items = Vec::new();
         let mut has_more = false;
         while let Some(item) = stream.next().await {
-            let item = item.map_err(crate::dynamo::from_sdk)?;
+            let item = item?;
             if items.len() == limit {
                 has_more = true;
                 break;
@@ -988,22 +882,10 @@ impl DirectoryRead for DynamoDirectory {
         t: &TenantId,
         member_id: &str,
     ) -> Result<Vec<MemberGroup>, StoreError> {
-        let items: Vec<AttrMap> = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(keys::member_groups_index(t, member_id)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .map(|r| r.map_err(crate::dynamo::from_sdk))
-            .collect::<Result<_, _>>()?;
+        let items = self
+            .table
+            .query_all(Query::index(GSI1, keys::member_groups_index(t, member_id)))
+            .await?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
             let membership = membership_from_item(item)?;
@@ -1019,24 +901,12 @@ impl DirectoryRead for DynamoDirectory {
 
     async fn known_staff(&self, t: &TenantId) -> Result<Vec<String>, StoreError> {
         let mut ids: Vec<String> = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(keys::staffs_index(t)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .map(|r| {
-                r.map_err(crate::dynamo::from_sdk)
-                    .map(|i| opt_string(&i, "userid").unwrap_or_default())
-            })
-            .collect::<Result<_, _>>()?;
+            .table
+            .query_all(Query::index(GSI1, keys::staffs_index(t)))
+            .await?
+            .iter()
+            .map(|i| opt_string(i, "userid").unwrap_or_default())
+            .collect();
         ids.retain(|id| !id.is_empty());
         ids.sort();
         ids.dedup();
@@ -1056,22 +926,10 @@ impl DirectoryRead for DynamoDirectory {
     }
 
     async fn staff_members(&self, t: &TenantId) -> Result<Vec<StaffMember>, StoreError> {
-        let items: Vec<AttrMap> = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(keys::staffs_index(t)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .map(|r| r.map_err(crate::dynamo::from_sdk))
-            .collect::<Result<_, _>>()?;
+        let items = self
+            .table
+            .query_all(Query::index(GSI1, keys::staffs_index(t)))
+            .await?;
         let mut out = items
             .iter()
             .filter(|i| i.s_opt("userid").is_some_and(|u| !u.is_empty()))

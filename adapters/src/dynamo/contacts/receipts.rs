@@ -23,10 +23,8 @@
 use super::keys;
 use super::DynamoDirectory;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::StoreError;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
+use crate::dynamo::{Cond, PutOutcome, Query, StoreError, Update};
 use chrono::{DateTime, Utc};
 use scrm_core::contacts::model::Page;
 use scrm_core::contacts::receipts::*;
@@ -69,60 +67,33 @@ impl DynamoDirectory {
         now_ms: i64,
         until_ms: i64,
     ) -> Result<Option<AttrMap>, StoreError> {
-        let result = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::receipt_pk(t, dedupe_key)))
-            .key("sk", s(keys::RECEIPT))
-            .update_expression(
-                "SET lease_owner = :me, lease_until = :until, attempts = attempts + :one",
-            )
-            .condition_expression("#st <> :published AND lease_until < :now")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":me", s(owner))
-            .expression_attribute_values(":until", n(until_ms))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":published", s(ReceiptStatus::Published.as_str()))
-            .expression_attribute_values(":now", n(now_ms))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(out.attributes),
-            Err(e) => match crate::dynamo::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(None),
-                other => Err(other),
-            },
-        }
+        let mut u = Update::new();
+        u.set("lease_owner", s(owner))
+            .set("lease_until", n(until_ms))
+            .increment("attempts", 1);
+        let status = u.name("status");
+        let lease_until = u.name("lease_until");
+        u.value(":published", s(ReceiptStatus::Published.as_str()))
+            .value(":now", n(now_ms))
+            .when(format!("{status} <> :published AND {lease_until} < :now"));
+        self.table
+            .update_returning(keys::receipt_pk(t, dedupe_key), keys::RECEIPT, &u)
+            .await
     }
 
+    /// Applies `u` to the receipt if `lease` still owns it.
     async fn transition(
         &self,
         t: &TenantId,
         dedupe_key: &str,
         lease: &Lease,
-        expression: &str,
-        values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+        mut u: Update,
     ) -> Result<bool, StoreError> {
-        let mut req = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::receipt_pk(t, dedupe_key)))
-            .key("sk", s(keys::RECEIPT))
-            .update_expression(expression)
-            .condition_expression("lease_owner = :me")
-            .expression_attribute_values(":me", s(&lease.owner));
-        if expression.contains("#st") {
-            req = req.expression_attribute_names("#st", "status");
-        }
-        for (k, v) in values {
-            req = req.expression_attribute_values(k, v);
-        }
-        crate::dynamo::applied(req.send().await)
+        let owner = u.name("lease_owner");
+        u.value(":me", s(&lease.owner))
+            .when(format!("{owner} = :me"));
+        self.update(keys::receipt_pk(t, dedupe_key), keys::RECEIPT, &u)
+            .await
     }
 }
 
@@ -156,10 +127,10 @@ impl ReceiptStore for DynamoDirectory {
         let received_at = stamp(now);
         let index_sk = format!("{received_at}#{dedupe_key}");
         let mut item = item::item([
-            ("pk", s(keys::receipt_pk(t, dedupe_key))),
-            ("sk", s(keys::RECEIPT)),
-            ("gsi1pk", s(keys::callbacks_index(t))),
-            ("gsi1sk", s(&index_sk)),
+            (PK, s(keys::receipt_pk(t, dedupe_key))),
+            (SK, s(keys::RECEIPT)),
+            (GSI1_PK, s(keys::callbacks_index(t))),
+            (GSI1_SK, s(&index_sk)),
             ("dedupe_key", s(dedupe_key)),
             ("kind", s(&receipt.kind)),
             (
@@ -173,24 +144,18 @@ impl ReceiptStore for DynamoDirectory {
             ("attempts", n(1)),
             ("lease_owner", s(&lease.owner)),
             ("lease_until", n(lease.until_ms)),
-            ("ttl", n(now.timestamp() + RECEIPT_TTL_DAYS * 24 * 3600)),
+            (TTL, n(now.timestamp() + RECEIPT_TTL_DAYS * 24 * 3600)),
         ]);
         if receipt.unknown {
-            item.insert("gsi2pk".into(), s(keys::unknown_callbacks_index(t)));
-            item.insert("gsi2sk".into(), s(&index_sk));
+            item.insert(GSI2_PK.into(), s(keys::unknown_callbacks_index(t)));
+            item.insert(GSI2_SK.into(), s(&index_sk));
         }
-        let put = self
-            .db
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let existing = match put {
-            Ok(_) => {
+        let existing = match self
+            .table
+            .put_or_get_old(item, &Cond::item_absent())
+            .await?
+        {
+            PutOutcome::Written => {
                 return Ok(Acquired::Owned {
                     lease,
                     status: ReceiptStatus::Received,
@@ -198,18 +163,7 @@ impl ReceiptStore for DynamoDirectory {
                     resumed: false,
                 })
             }
-            Err(SdkError::ServiceError(service))
-                if matches!(
-                    service.err(),
-                    PutItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                match service.into_err() {
-                    PutItemError::ConditionalCheckFailedException(c) => c.item,
-                    _ => None,
-                }
-            }
-            Err(e) => return Err(crate::dynamo::from_sdk(e)),
+            PutOutcome::Blocked(existing) => existing,
         };
         let existing = match existing {
             Some(item) => item,
@@ -248,18 +202,11 @@ impl ReceiptStore for DynamoDirectory {
         events: &[EventEnvelope],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.transition(
-            t,
-            dedupe_key,
-            lease,
-            "SET #st = :applied, events = :events, applied_at = :at",
-            vec![
-                (":applied", s(ReceiptStatus::Applied.as_str())),
-                (":events", item::json(&events)),
-                (":at", s(stamp(now))),
-            ],
-        )
-        .await
+        let mut u = Update::new();
+        u.set("status", s(ReceiptStatus::Applied.as_str()))
+            .set("events", item::json(&events))
+            .set("applied_at", s(stamp(now)));
+        self.transition(t, dedupe_key, lease, u).await
     }
 
     async fn mark_published(
@@ -269,18 +216,12 @@ impl ReceiptStore for DynamoDirectory {
         lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.transition(
-            t,
-            dedupe_key,
-            lease,
-            "SET #st = :published, published_at = :at, lease_until = :zero REMOVE last_error",
-            vec![
-                (":published", s(ReceiptStatus::Published.as_str())),
-                (":at", s(stamp(now))),
-                (":zero", n(0)),
-            ],
-        )
-        .await
+        let mut u = Update::new();
+        u.set("status", s(ReceiptStatus::Published.as_str()))
+            .set("published_at", s(stamp(now)))
+            .set("lease_until", n(0))
+            .remove("last_error");
+        self.transition(t, dedupe_key, lease, u).await
     }
 
     async fn release(
@@ -290,14 +231,9 @@ impl ReceiptStore for DynamoDirectory {
         lease: &Lease,
         error: &str,
     ) -> Result<(), StoreError> {
-        self.transition(
-            t,
-            dedupe_key,
-            lease,
-            "SET lease_until = :zero, last_error = :err",
-            vec![(":zero", n(0)), (":err", s(error))],
-        )
-        .await?;
+        let mut u = Update::new();
+        u.set("lease_until", n(0)).set("last_error", s(error));
+        self.transition(t, dedupe_key, lease, u).await?;
         Ok(())
     }
 
@@ -322,28 +258,18 @@ impl ReceiptStore for DynamoDirectory {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Page<ReceiptView>, StoreError> {
-        let (index, pk_attr, sk_attr, pk) = if unknown_only {
-            ("gsi2", "gsi2pk", "gsi2sk", keys::unknown_callbacks_index(t))
+        let mut q = if unknown_only {
+            Query::index(GSI2, keys::unknown_callbacks_index(t))
         } else {
-            ("gsi1", "gsi1pk", "gsi1sk", keys::callbacks_index(t))
-        };
-        let mut q = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name(index)
-            .scan_index_forward(false)
-            .limit((limit + 1) as i32)
-            .expression_attribute_values(":pk", s(pk));
-        q = match before {
-            Some(b) => q
-                .key_condition_expression(format!("{pk_attr} = :pk AND {sk_attr} < :before"))
-                .expression_attribute_values(":before", s(b)),
-            None => q.key_condition_expression(format!("{pk_attr} = :pk")),
-        };
-        let out = q.send().await.map_err(crate::dynamo::from_sdk)?;
-        let items = out.items.unwrap_or_default();
+            Query::index(GSI1, keys::callbacks_index(t))
+        }
+        .descending()
+        .page_size(limit + 1);
+        if let Some(b) = before {
+            q = q.sk_before(b);
+        }
+        let sk_attr = q.sort_key();
+        let items = self.table.query_page(&q).await?.items;
         let has_more = items.len() > limit;
         let mut views = Vec::new();
         let mut last_sk = None;

@@ -31,8 +31,9 @@
 use super::keys;
 use super::DynamoDirectory;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::StoreError;
-use aws_sdk_dynamodb::types::ReturnValue;
+use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
+use crate::dynamo::update::item_exists;
+use crate::dynamo::{ensure_applied, Query, StoreError, Update};
 use chrono::{DateTime, Utc};
 use scrm_core::contacts::model::Page;
 use scrm_core::contacts::resync::*;
@@ -88,10 +89,10 @@ impl ResyncJobs for DynamoDirectory {
     ) -> Result<ResyncJob, StoreError> {
         let created = stamp(now);
         let item = item::item([
-            ("pk", s(keys::job_pk(t, job_id))),
-            ("sk", s(keys::JOB)),
-            ("gsi1pk", s(keys::jobs_index(t))),
-            ("gsi1sk", s(format!("{created}#{job_id}"))),
+            (PK, s(keys::job_pk(t, job_id))),
+            (SK, s(keys::JOB)),
+            (GSI1_PK, s(keys::jobs_index(t))),
+            (GSI1_SK, s(format!("{created}#{job_id}"))),
             ("job_id", s(job_id)),
             ("status", s(JobStatus::Pending.as_str())),
             ("phase", s(Phase::Tags.as_str())),
@@ -103,15 +104,7 @@ impl ResyncJobs for DynamoDirectory {
             ("created_at", s(&created)),
             ("updated_at", s(&created)),
         ]);
-        self.db
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item.clone()))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
+        ensure_applied(self.table.put_new(item.clone()).await?)?;
         job_from_item(&item)
     }
 
@@ -124,22 +117,14 @@ impl ResyncJobs for DynamoDirectory {
     }
 
     async fn jobs(&self, t: &TenantId, limit: usize) -> Result<Page<ResyncJob>, StoreError> {
-        let out = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(keys::jobs_index(t)))
-            .scan_index_forward(false)
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
-        let items = out
+        let q = Query::index(GSI1, keys::jobs_index(t))
+            .descending()
+            .page_size(limit);
+        let items = self
+            .table
+            .query_page(&q)
+            .await?
             .items
-            .unwrap_or_default()
             .iter()
             .map(job_from_item)
             .collect::<Result<Vec<_>, _>>()?;
@@ -158,40 +143,28 @@ impl ResyncJobs for DynamoDirectory {
     ) -> Result<Option<(JobLease, ResyncJob)>, StoreError> {
         let owner = ulid::Ulid::new().to_string();
         let now_ms = now.timestamp_millis();
-        let result = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::job_pk(t, job_id)))
-            .key("sk", s(keys::JOB))
-            .update_expression(
-                "SET lease_owner = :me, lease_until = :until, #st = :running, \
-                 invocations = invocations + :one, updated_at = :at",
-            )
-            .condition_expression(
-                "attribute_exists(pk) AND (#st = :pending OR #st = :running) AND lease_until < :now",
-            )
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":me", s(&owner))
-            .expression_attribute_values(":until", n(now_ms + lease_ms))
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":pending", s(JobStatus::Pending.as_str()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":at", s(stamp(now)))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => match out.attributes {
-                Some(item) => Ok(Some((JobLease { owner }, job_from_item(&item)?))),
-                None => Ok(None),
-            },
-            Err(e) => match crate::dynamo::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(None),
-                other => Err(other),
-            },
+        let mut u = Update::new();
+        u.set("lease_owner", s(&owner))
+            .set("lease_until", n(now_ms + lease_ms))
+            .set("status", s(JobStatus::Running.as_str()))
+            .increment("invocations", 1)
+            .set("updated_at", s(stamp(now)));
+        let status = u.name("status");
+        let lease_until = u.name("lease_until");
+        u.value(":pending", s(JobStatus::Pending.as_str()))
+            .value(":running", s(JobStatus::Running.as_str()))
+            .value(":now", n(now_ms))
+            .when(format!(
+                "{} AND ({status} = :pending OR {status} = :running) AND {lease_until} < :now",
+                item_exists()
+            ));
+        match self
+            .table
+            .update_returning(keys::job_pk(t, job_id), keys::JOB, &u)
+            .await?
+        {
+            Some(item) => Ok(Some((JobLease { owner }, job_from_item(&item)?))),
+            None => Ok(None),
         }
     }
 
@@ -207,60 +180,38 @@ impl ResyncJobs for DynamoDirectory {
         unlicensed: Option<&[String]>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut set = vec![
-            "phase = :to_phase",
-            "#cur = :to_cursor",
-            "position_index = :to_index",
-            "updated_at = :at",
-        ];
-        if staff.is_some() {
-            set.push("staff = :staff");
-        }
-        if unlicensed.is_some() {
-            set.push("unlicensed = :unlicensed");
-        }
-        let expression = format!(
-            "SET {} ADD p_pages :d_pages, p_tags :d_tags, p_groups :d_groups, \
-             p_members :d_members, p_customers :d_customers, p_skipped :d_skipped, \
-             p_staff :d_staff, p_departed :d_departed",
-            set.join(", ")
-        );
-        let mut req = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::job_pk(t, job_id)))
-            .key("sk", s(keys::JOB))
-            .update_expression(expression)
-            .condition_expression(
-                "lease_owner = :me AND phase = :from_phase AND #cur = :from_cursor \
-                 AND position_index = :from_index",
-            )
-            .expression_attribute_names("#cur", "cursor")
-            .expression_attribute_values(":me", s(&lease.owner))
-            .expression_attribute_values(":from_phase", s(from.phase.as_str()))
-            .expression_attribute_values(":from_cursor", s(&from.cursor))
-            .expression_attribute_values(":from_index", n(from.index))
-            .expression_attribute_values(":to_phase", s(to.phase.as_str()))
-            .expression_attribute_values(":to_cursor", s(&to.cursor))
-            .expression_attribute_values(":to_index", n(to.index))
-            .expression_attribute_values(":at", s(stamp(now)))
-            .expression_attribute_values(":d_pages", n(delta.pages))
-            .expression_attribute_values(":d_tags", n(delta.tags))
-            .expression_attribute_values(":d_groups", n(delta.groups))
-            .expression_attribute_values(":d_members", n(delta.members))
-            .expression_attribute_values(":d_customers", n(delta.customers))
-            .expression_attribute_values(":d_skipped", n(delta.skipped))
-            .expression_attribute_values(":d_staff", n(delta.staff))
-            .expression_attribute_values(":d_departed", n(delta.departed));
+        let mut u = Update::new();
+        u.set("phase", s(to.phase.as_str()))
+            .set("cursor", s(&to.cursor))
+            .set("position_index", n(to.index))
+            .set("updated_at", s(stamp(now)));
         if let Some(staff) = staff {
-            req = req.expression_attribute_values(":staff", item::json(&staff));
+            u.set("staff", item::json(&staff));
         }
         if let Some(unlicensed) = unlicensed {
-            req = req.expression_attribute_values(":unlicensed", item::json(&unlicensed));
+            u.set("unlicensed", item::json(&unlicensed));
         }
-        crate::dynamo::applied(req.send().await)
+        u.add("p_pages", delta.pages)
+            .add("p_tags", delta.tags)
+            .add("p_groups", delta.groups)
+            .add("p_members", delta.members)
+            .add("p_customers", delta.customers)
+            .add("p_skipped", delta.skipped)
+            .add("p_staff", delta.staff)
+            .add("p_departed", delta.departed);
+        let owner = u.name("lease_owner");
+        let phase = u.name("phase");
+        let cursor = u.name("cursor");
+        let index = u.name("position_index");
+        u.value(":me", s(&lease.owner))
+            .value(":from_phase", s(from.phase.as_str()))
+            .value(":from_cursor", s(&from.cursor))
+            .value(":from_index", n(from.index))
+            .when(format!(
+                "{owner} = :me AND {phase} = :from_phase AND {cursor} = :from_cursor \
+                 AND {index} = :from_index"
+            ));
+        self.update(keys::job_pk(t, job_id), keys::JOB, &u).await
     }
 
     async fn end_run(
@@ -272,36 +223,21 @@ impl ResyncJobs for DynamoDirectory {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut expression = String::from("SET #st = :st, lease_until = :zero, updated_at = :at");
+        let mut u = Update::new();
+        u.set("status", s(status.as_str()))
+            .set("lease_until", n(0))
+            .set("updated_at", s(stamp(now)));
         if matches!(status, JobStatus::Done | JobStatus::Failed) {
-            expression.push_str(", finished_at = :at");
+            u.set("finished_at", s(stamp(now)));
         }
-        if error.is_some() {
-            expression.push_str(", last_error = :err");
-        }
-        let mut req = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::job_pk(t, job_id)))
-            .key("sk", s(keys::JOB))
-            .update_expression(expression)
-            .condition_expression("lease_owner = :me")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":st", s(status.as_str()))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":at", s(stamp(now)))
-            .expression_attribute_values(":me", s(&lease.owner));
         if let Some(err) = error {
-            req = req.expression_attribute_values(":err", s(err));
+            u.set("last_error", s(err));
         }
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match crate::dynamo::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(()),
-                other => Err(other),
-            },
-        }
+        let owner = u.name("lease_owner");
+        u.value(":me", s(&lease.owner))
+            .when(format!("{owner} = :me"));
+        // A lease no longer ours (taken over) is not an error: nothing to record.
+        self.update(keys::job_pk(t, job_id), keys::JOB, &u).await?;
+        Ok(())
     }
 }

@@ -4,18 +4,13 @@
 //! customer items in batches of 100 through the directory's own key functions, instead of
 //! one query per customer.
 use crate::dynamo::contacts::{keys as dir_keys, DynamoDirectory};
-use crate::dynamo::item::s;
-use crate::dynamo::{AttrMap, ItemExt, StoreError};
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use crate::dynamo::schema::PK;
+use crate::dynamo::{key, AttrMap, ItemExt, StoreError};
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::points::model::CustomerId;
 use scrm_core::points::ports::Memberships;
 use scrm_core::tenants::TenantId;
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
-
-/// DynamoDB's `BatchGetItem` limit.
-const BATCH_GET: usize = 100;
 
 impl Memberships for DynamoDirectory {
     async fn known_customers(
@@ -23,60 +18,18 @@ impl Memberships for DynamoDirectory {
         tenant: &TenantId,
         ids: &[CustomerId],
     ) -> Result<HashSet<CustomerId>, StoreError> {
-        let table = self.db.tables.directory.clone();
         let by_pk: HashMap<String, &CustomerId> = ids
             .iter()
             .map(|c| (dir_keys::customer_pk(tenant, c.as_str()), c))
             .collect();
-        let pks: Vec<&String> = by_pk.keys().collect();
+        let keys: Vec<AttrMap> = by_pk
+            .keys()
+            .map(|pk| key(pk.as_str(), dir_keys::PROFILE))
+            .collect();
         let mut known = HashSet::new();
-        for chunk in pks.chunks(BATCH_GET) {
-            let keys: Vec<AttrMap> = chunk
-                .iter()
-                .map(|pk| {
-                    AttrMap::from([
-                        ("pk".to_string(), s(pk.as_str())),
-                        ("sk".to_string(), s(dir_keys::PROFILE)),
-                    ])
-                })
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .projection_expression("pk")
-                    .build()
-                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
-            );
-            let mut attempt = 0u32;
-            while let Some(req) = request.take() {
-                let out = self
-                    .db
-                    .client
-                    .batch_get_item()
-                    .request_items(&table, req)
-                    .send()
-                    .await
-                    .map_err(crate::dynamo::from_sdk)?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&table))
-                    .unwrap_or_default()
-                {
-                    if let Some(c) = by_pk.get(item.s("pk")?) {
-                        known.insert((*c).clone());
-                    }
-                }
-                request = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&table))
-                    .filter(|k| !k.keys().is_empty());
-                if request.is_some() {
-                    attempt += 1;
-                    if attempt > 10 {
-                        return Err(StoreError::Retryable("unprocessed batch keys".into()));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
-                }
+        for item in self.table.batch_get(keys, Some(PK)).await? {
+            if let Some(c) = by_pk.get(item.s(PK)?) {
+                known.insert((*c).clone());
             }
         }
         Ok(known)

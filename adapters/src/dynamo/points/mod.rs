@@ -9,11 +9,12 @@ pub mod directory;
 pub mod keys;
 
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::{Db, StoreError};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, PutRequest, ReturnValue, TransactWriteItem, Update, WriteRequest,
-};
+use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
+use crate::dynamo::update::{item_absent, item_exists};
+use crate::dynamo::{ensure_applied, Cond, Db, Query, StoreError, Table, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
 use scrm_core::points::model::{CustomerId, Entry, EntryKind, Lot, LotTake, NEVER};
 use scrm_core::points::plan::{AccountState, Settle};
 use scrm_core::points::ports::*;
@@ -22,7 +23,6 @@ use scrm_core::points::rules::{CheckInState, CustomerProfile, PointsRules};
 use scrm_core::points::views::{DayTotals, GroupDay};
 use scrm_core::tenants::TenantId;
 use std::collections::HashMap;
-use std::time::Duration;
 
 /// How long a drained lot is kept before TTL removes it.
 const DRAINED_LOT_DAYS: i64 = 7;
@@ -30,166 +30,31 @@ const DRAINED_LOT_DAYS: i64 = 7;
 /// The DynamoDB adapter of the points domain (ledger table).
 #[derive(Debug, Clone)]
 pub struct DynamoPoints {
-    db: Db,
+    table: Table,
 }
 
 impl DynamoPoints {
     /// Builds the adapter.
     pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    fn table(&self) -> &str {
-        &self.db.tables.ledger
+        Self { table: db.ledger() }
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
-        self.db.get_consistent(self.table(), pk, sk).await
+        self.table.get_consistent(pk, sk).await
     }
 
-    async fn put_item(&self, item: AttrMap, condition: Option<&str>) -> Result<bool, StoreError> {
-        self.db.put_if(self.table(), item, condition).await
-    }
-
+    /// Every item of a partition (strongly consistent), optionally only sort keys starting
+    /// with `prefix`.
     async fn query_all(
         &self,
         pk: String,
         prefix: Option<&str>,
     ) -> Result<Vec<AttrMap>, StoreError> {
-        let mut q = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .consistent_read(true)
-            .expression_attribute_values(":pk", s(pk));
-        q = match prefix {
-            Some(p) => q
-                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                .expression_attribute_values(":p", s(p)),
-            None => q.key_condition_expression("pk = :pk"),
-        };
-        let mut stream = q.into_paginator().items().send();
-        let mut items = Vec::new();
-        while let Some(item) = stream.next().await {
-            items.push(item.map_err(crate::dynamo::from_sdk)?);
+        let mut q = Query::partition(pk).consistent();
+        if let Some(p) = prefix {
+            q = q.sk_begins_with(p);
         }
-        Ok(items)
-    }
-
-    /// Writes items with `BatchWriteItem` (25 per call), resending what DynamoDB leaves
-    /// unprocessed. Only for idempotent puts of deterministic keys.
-    async fn batch_put(&self, items: Vec<AttrMap>) -> Result<(), StoreError> {
-        for chunk in items.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map(|p| WriteRequest::builder().put_request(p).build())
-                        .map_err(|e| StoreError::Backend(Box::new(e)))
-                })
-                .collect::<Result<_, _>>()?;
-            for attempt in 0..10u32 {
-                if pending.is_empty() {
-                    break;
-                }
-                let out = self
-                    .db
-                    .client
-                    .batch_write_item()
-                    .request_items(self.table(), pending.clone())
-                    .send()
-                    .await
-                    .map_err(crate::dynamo::from_sdk)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(self.table()))
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
-                }
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::Retryable("unprocessed batch items".into()));
-            }
-        }
-        Ok(())
-    }
-}
-
-fn tx_put(
-    table: &str,
-    item: AttrMap,
-    condition: Option<&str>,
-) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(condition.map(str::to_string))
-        .build()
-        .map_err(|e| StoreError::Backend(Box::new(e)))?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
-struct Upd {
-    set: Vec<String>,
-    add: Vec<String>,
-    remove: Vec<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Upd {
-    fn new() -> Self {
-        Self {
-            set: Vec::new(),
-            add: Vec::new(),
-            remove: Vec::new(),
-            names: HashMap::new(),
-            values: HashMap::new(),
-        }
-    }
-
-    fn expression(&self) -> String {
-        let mut parts = Vec::new();
-        if !self.set.is_empty() {
-            parts.push(format!("SET {}", self.set.join(", ")));
-        }
-        if !self.add.is_empty() {
-            parts.push(format!("ADD {}", self.add.join(", ")));
-        }
-        if !self.remove.is_empty() {
-            parts.push(format!("REMOVE {}", self.remove.join(", ")));
-        }
-        parts.join(" ")
-    }
-
-    fn val(&mut self, name: &str, v: AttributeValue) -> &mut Self {
-        self.values.insert(name.to_string(), v);
-        self
-    }
-
-    fn into_tx(
-        self,
-        table: &str,
-        pk: String,
-        sk: String,
-        condition: Option<String>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let expr = self.expression();
-        let update = Update::builder()
-            .table_name(table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .update_expression(expr)
-            .set_condition_expression(condition)
-            .set_expression_attribute_names((!self.names.is_empty()).then_some(self.names))
-            .set_expression_attribute_values((!self.values.is_empty()).then_some(self.values))
-            .build()
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        self.table.query_all(q).await
     }
 }
 
@@ -202,38 +67,31 @@ enum Tag {
 }
 
 fn lot_take_update(
-    table: &str,
+    table: &Table,
     pk: &str,
     take: &LotTake,
     now: DateTime<Utc>,
 ) -> Result<TransactWriteItem, StoreError> {
-    let mut u = Upd::new();
+    let mut u = Update::new();
     let after = take.before - take.taken;
-    u.set.push("remaining = :after".into());
-    u.val(":after", n(after)).val(":before", n(take.before));
+    u.set("remaining", n(after));
     if after == 0 {
-        u.remove.push("gsi1pk".into());
-        u.remove.push("gsi1sk".into());
-        u.set.push("#ttl = :ttl".into());
-        u.names.insert("#ttl".into(), "ttl".into());
-        u.val(
-            ":ttl",
+        u.remove(GSI1_PK).remove(GSI1_SK).set(
+            TTL,
             n((now + chrono::Duration::days(DRAINED_LOT_DAYS)).timestamp()),
         );
     }
-    u.into_tx(
-        table,
-        pk.to_string(),
-        keys::lot_sk(&take.expires_on),
-        Some("remaining = :before".into()),
-    )
+    let remaining = u.name("remaining");
+    u.value(":before", n(take.before))
+        .when(format!("{remaining} = :before"));
+    table.tx_update(pk, keys::lot_sk(&take.expires_on), &u)
 }
 
 fn entry_item(account: &Account, e: &Entry) -> AttrMap {
     let pk = keys::account_pk(&account.tenant, &account.customer);
     let mut item = item::item([
-        ("pk", s(pk)),
-        ("sk", s(keys::tx_sk(e.seq))),
+        (PK, s(pk)),
+        (SK, s(keys::tx_sk(e.seq))),
         ("customer", s(account.customer.as_str())),
         ("seq", n(e.seq)),
         ("kind", s(e.kind.as_str())),
@@ -247,14 +105,14 @@ fn entry_item(account: &Account, e: &Entry) -> AttrMap {
         ("local_date", s(&e.local_date)),
         ("lots", item::json(&e.lots)),
         (
-            "gsi2pk",
+            GSI2_PK,
             s(keys::day_index(
                 &account.tenant,
                 &e.local_date,
                 keys::shard(&account.customer),
             )),
         ),
-        ("gsi2sk", s(format!("{}#{:010}", account.customer, e.seq))),
+        (GSI2_SK, s(format!("{}#{:010}", account.customer, e.seq))),
     ]);
     if !e.details.is_null() {
         item.insert("details".into(), item::json(&e.details));
@@ -328,24 +186,18 @@ fn check_in_from_item(item: &AttrMap) -> Result<CheckInState, StoreError> {
 
 impl DynamoPoints {
     async fn lots(&self, pk: &str) -> Result<Vec<Lot>, StoreError> {
-        let mut stream = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .consistent_read(true)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .filter_expression("remaining > :z")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":p", s(keys::LOT))
-            .expression_attribute_values(":z", n(0))
-            .into_paginator()
-            .items()
-            .send();
-        let mut lots = Vec::new();
-        while let Some(item) = stream.next().await {
-            lots.push(lot_from_item(&item.map_err(crate::dynamo::from_sdk)?)?);
-        }
+        let q = Query::partition(pk)
+            .consistent()
+            .sk_begins_with(keys::LOT)
+            .filter("remaining > :z")
+            .value(":z", n(0));
+        let mut lots = self
+            .table
+            .query_all(q)
+            .await?
+            .iter()
+            .map(lot_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         lots.sort_by(|a, b| a.expires_on.cmp(&b.expires_on));
         Ok(lots)
     }
@@ -355,29 +207,20 @@ impl DynamoPoints {
         actions: Vec<TransactWriteItem>,
         tags: &[Tag],
     ) -> Result<(), CommitError> {
-        let result = self
-            .db
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match crate::dynamo::from_transact(e) {
-                StoreError::TransactionCanceled { reasons } => {
-                    let failed = reasons
-                        .iter()
-                        .position(|r| r == "ConditionalCheckFailed")
-                        .and_then(|i| tags.get(i).copied());
-                    match failed {
-                        Some(Tag::Idem) => Err(CommitError::Replay),
-                        Some(Tag::Extra(i)) => Err(CommitError::Extra(i)),
-                        Some(Tag::Account) | None => Err(CommitError::Conflict),
-                    }
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::TransactionCanceled { reasons }) => {
+                let failed = reasons
+                    .iter()
+                    .position(|r| r == "ConditionalCheckFailed")
+                    .and_then(|i| tags.get(i).copied());
+                match failed {
+                    Some(Tag::Idem) => Err(CommitError::Replay),
+                    Some(Tag::Extra(i)) => Err(CommitError::Extra(i)),
+                    Some(Tag::Account) | None => Err(CommitError::Conflict),
                 }
-                other => Err(CommitError::Store(other)),
-            },
+            }
+            Err(other) => Err(CommitError::Store(other)),
         }
     }
 
@@ -390,28 +233,21 @@ impl DynamoPoints {
         lot_debt: i64,
         now: DateTime<Utc>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut u = Upd::new();
-        u.set.push("balance = :b".into());
-        u.set.push("version = :v1".into());
-        u.set.push("lot_debt = :d1".into());
-        u.set.push("updated_at = :now".into());
-        u.val(":b", n(balance))
-            .val(":v1", n(version))
-            .val(":d1", n(lot_debt))
-            .val(":now", s(now.to_rfc3339()));
-        let condition = if before.exists {
-            u.val(":v0", n(before.version))
-                .val(":d0", n(before.lot_debt));
-            "version = :v0 AND lot_debt = :d0"
+        let mut u = Update::new();
+        u.set("balance", n(balance))
+            .set("version", n(version))
+            .set("lot_debt", n(lot_debt))
+            .set("updated_at", s(now.to_rfc3339()));
+        if before.exists {
+            let v = u.name("version");
+            let d = u.name("lot_debt");
+            u.value(":v0", n(before.version))
+                .value(":d0", n(before.lot_debt))
+                .when(format!("{v} = :v0 AND {d} = :d0"));
         } else {
-            "attribute_not_exists(pk)"
-        };
-        u.into_tx(
-            self.table(),
-            pk.to_string(),
-            keys::BAL.to_string(),
-            Some(condition.to_string()),
-        )
+            u.when(item_absent());
+        }
+        self.table.tx_update(pk, keys::BAL, &u)
     }
 }
 
@@ -445,21 +281,21 @@ impl LedgerStore for DynamoPoints {
     }
 
     async fn commit(&self, c: &Commit) -> Result<(), CommitError> {
-        let table = self.table();
+        let table = &self.table;
         let pk = keys::account_pk(&c.account.tenant, &c.account.customer);
         let mut actions = Vec::new();
         let mut tags = Vec::new();
         let mut idem = item::item([
-            ("pk", s(&pk)),
-            ("sk", s(keys::idem_sk(c.key.as_str()))),
+            (PK, s(&pk)),
+            (SK, s(keys::idem_sk(c.key.as_str()))),
             ("fingerprint", s(&c.fingerprint)),
             ("result", item::json(&c.result)),
             ("created_at", s(c.now.to_rfc3339())),
         ]);
         if let Some(ttl) = c.key_expires_at {
-            idem.insert("ttl".into(), n(ttl));
+            idem.insert(TTL.into(), n(ttl));
         }
-        actions.push(tx_put(table, idem, Some("attribute_not_exists(pk)"))?);
+        actions.push(table.tx_put(idem, &Cond::item_absent())?);
         tags.push(Tag::Idem);
         if let Some(entry) = &c.entry {
             actions.push(self.balance_update(
@@ -471,37 +307,27 @@ impl LedgerStore for DynamoPoints {
                 c.now,
             )?);
             tags.push(Tag::Account);
-            actions.push(tx_put(
-                table,
-                entry_item(&c.account, entry),
-                Some("attribute_not_exists(pk)"),
-            )?);
+            actions.push(table.tx_put(entry_item(&c.account, entry), &Cond::item_absent())?);
             tags.push(Tag::Account);
             if let Some((date, amount)) = &c.plan.credit {
-                let mut u = Upd::new();
-                u.add.push("remaining :a".into());
-                u.add.push("earned :a".into());
-                u.set.push("expires_on = :e".into());
-                u.set.push("customer = :c".into());
-                u.remove.push("#ttl".into());
-                u.names.insert("#ttl".into(), "ttl".into());
-                u.val(":a", n(*amount))
-                    .val(":e", s(date))
-                    .val(":c", s(c.account.customer.as_str()));
+                let mut u = Update::new();
+                u.add("remaining", *amount)
+                    .add("earned", *amount)
+                    .set("expires_on", s(date))
+                    .set("customer", s(c.account.customer.as_str()))
+                    .remove(TTL);
                 if date != NEVER {
-                    u.set.push("gsi1pk = :g".into());
-                    u.set.push("gsi1sk = :gs".into());
-                    u.val(
-                        ":g",
+                    u.set(
+                        GSI1_PK,
                         s(keys::expiry_index(
                             &c.account.tenant,
                             date,
                             keys::shard(&c.account.customer),
                         )),
                     )
-                    .val(":gs", s(c.account.customer.as_str()));
+                    .set(GSI1_SK, s(c.account.customer.as_str()));
                 }
-                actions.push(u.into_tx(table, pk.clone(), keys::lot_sk(date), None)?);
+                actions.push(table.tx_update(pk.clone(), keys::lot_sk(date), &u)?);
                 tags.push(Tag::Account);
             }
             for take in &c.plan.takes {
@@ -534,7 +360,7 @@ impl LedgerStore for DynamoPoints {
         )?];
         let mut tags = vec![Tag::Account];
         for take in &settle.takes {
-            actions.push(lot_take_update(self.table(), &pk, take, now)?);
+            actions.push(lot_take_update(&self.table, &pk, take, now)?);
             tags.push(Tag::Account);
         }
         self.transact(actions, &tags).await
@@ -563,70 +389,57 @@ impl DynamoPoints {
         pk: &str,
         extra: &Extra,
     ) -> Result<TransactWriteItem, StoreError> {
-        let table = self.table();
         match extra {
             Extra::CheckIn {
                 expected_last,
                 after,
             } => {
-                let mut u = Upd::new();
-                for (attr, v) in [
-                    ("last_date", s(after.last_date.clone().unwrap_or_default())),
-                    ("streak", n(i64::from(after.streak))),
-                    ("longest", n(i64::from(after.longest))),
-                    ("total", n(i64::from(after.total))),
-                    ("period", s(after.period.clone().unwrap_or_default())),
-                    ("period_count", n(i64::from(after.period_count))),
-                    ("updated_at", s(c.now.to_rfc3339())),
-                ] {
-                    // Names are placeholders: `total` (and others) are reserved words.
-                    u.set.push(format!("#{attr} = :{attr}"));
-                    u.names.insert(format!("#{attr}"), attr.to_string());
-                    u.val(&format!(":{attr}"), v);
-                }
-                let condition = match expected_last {
+                let mut u = Update::new();
+                // Names are placeholders: `total` (and others) are reserved words.
+                u.set("last_date", s(after.last_date.clone().unwrap_or_default()))
+                    .set("streak", n(i64::from(after.streak)))
+                    .set("longest", n(i64::from(after.longest)))
+                    .set("total", n(i64::from(after.total)))
+                    .set("period", s(after.period.clone().unwrap_or_default()))
+                    .set("period_count", n(i64::from(after.period_count)))
+                    .set("updated_at", s(c.now.to_rfc3339()));
+                match expected_last {
                     Some(prev) => {
-                        u.val(":prev", s(prev));
-                        "#last_date = :prev"
+                        let last = u.name("last_date");
+                        u.value(":prev", s(prev)).when(format!("{last} = :prev"));
                     }
-                    None => "attribute_not_exists(pk)",
-                };
-                u.into_tx(
-                    table,
-                    pk.to_string(),
-                    keys::CHECKIN.to_string(),
-                    Some(condition.to_string()),
-                )
+                    None => {
+                        u.when(item_absent());
+                    }
+                }
+                self.table.tx_update(pk, keys::CHECKIN, &u)
             }
             Extra::TakeStock { reward_id, cost } => {
-                let mut u = Upd::new();
-                u.set.push("stock = stock - :one".into());
-                u.set
-                    .push("redeemed = if_not_exists(redeemed, :zero) + :one".into());
-                u.set.push("updated_at = :now".into());
-                u.val(":one", n(1))
-                    .val(":zero", n(0))
-                    .val(":now", s(c.now.to_rfc3339()))
-                    .val(":t", AttributeValue::Bool(true))
-                    .val(":cost", n(*cost));
-                u.into_tx(
-                    table,
+                let mut u = Update::new();
+                u.increment("stock", -1)
+                    .increment_from("redeemed", 0, 1)
+                    .set("updated_at", s(c.now.to_rfc3339()));
+                let active = u.name("active");
+                let stock = u.name("stock");
+                let cost_name = u.name("cost");
+                u.value(":t", AttributeValue::Bool(true))
+                    .value(":one", n(1))
+                    .value(":cost", n(*cost))
+                    .when(format!(
+                        "{} AND {active} = :t AND {stock} >= :one AND {cost_name} = :cost",
+                        item_exists()
+                    ));
+                self.table.tx_update(
                     keys::rewards_pk(&c.account.tenant),
                     keys::reward_sk(reward_id),
-                    Some(
-                        "attribute_exists(pk) AND active = :t AND stock >= :one AND cost = :cost"
-                            .into(),
-                    ),
+                    &u,
                 )
             }
             Extra::Redemption(r) => {
                 let item = item::item([
+                    (PK, s(keys::redemptions_pk(&c.account.tenant, &r.reward_id))),
                     (
-                        "pk",
-                        s(keys::redemptions_pk(&c.account.tenant, &r.reward_id)),
-                    ),
-                    (
-                        "sk",
+                        SK,
                         s(format!(
                             "REDEEM#{}#{}#{:010}",
                             r.redeemed_at.to_rfc3339(),
@@ -636,7 +449,7 @@ impl DynamoPoints {
                     ),
                     ("redemption", item::json(r)),
                 ]);
-                tx_put(table, item, Some("attribute_not_exists(pk)"))
+                self.table.tx_put(item, &Cond::item_absent())
             }
         }
     }
@@ -678,22 +491,14 @@ impl HistoryRead for DynamoPoints {
             Some(seq) => keys::tx_sk(seq - 1),
             None => format!("{}~", keys::TX),
         };
-        let out = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":lo", s(keys::tx_sk(1)))
-            .expression_attribute_values(":hi", s(upper))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
-        out.items
-            .unwrap_or_default()
+        let q = Query::partition(pk)
+            .sk_between(keys::tx_sk(1), upper)
+            .descending()
+            .page_size(usize::try_from(limit).unwrap_or(0));
+        self.table
+            .query_page(&q)
+            .await?
+            .items
             .iter()
             .map(entry_from_item)
             .collect()
@@ -714,21 +519,9 @@ impl HistoryRead for DynamoPoints {
         let shards = (0..keys::SHARDS).map(|shard| {
             let index = keys::day_index(tenant, date, shard);
             async move {
-                let mut stream = self
-                    .db
-                    .client
-                    .query()
-                    .table_name(self.table())
-                    .index_name("gsi2")
-                    .key_condition_expression("gsi2pk = :pk")
-                    .expression_attribute_values(":pk", s(index))
-                    .projection_expression("kind, amount")
-                    .into_paginator()
-                    .items()
-                    .send();
+                let q = Query::index(GSI2, index).projection("kind, amount");
                 let mut found = Vec::new();
-                while let Some(item) = stream.next().await {
-                    let item = item.map_err(crate::dynamo::from_sdk)?;
+                for item in self.table.query_all(q).await? {
                     let kind = EntryKind::parse(item.s("kind")?)
                         .ok_or_else(|| StoreError::Corrupt("entry kind".into()))?;
                     found.push((kind, item.n("amount")?));
@@ -746,15 +539,13 @@ impl HistoryRead for DynamoPoints {
             }
         }
         if cacheable {
-            self.put_item(
-                item::item([
-                    ("pk", s(pk)),
-                    ("sk", s(keys::day_sk(date))),
+            self.table
+                .put(item::item([
+                    (PK, s(pk)),
+                    (SK, s(keys::day_sk(date))),
                     ("totals", item::json(&totals)),
-                ]),
-                None,
-            )
-            .await?;
+                ]))
+                .await?;
         }
         Ok(totals)
     }
@@ -782,26 +573,22 @@ impl RulesStore for DynamoPoints {
                 in_progress: None,
                 shards_done: Vec::new(),
             };
-            self.put_item(
-                item::item([
-                    ("pk", s(&pk)),
-                    ("sk", s(keys::SWEEP)),
+            self.table
+                .put_new(item::item([
+                    (PK, s(&pk)),
+                    (SK, s(keys::SWEEP)),
                     ("cursor", item::json(&cursor)),
-                ]),
-                Some("attribute_not_exists(pk)"),
-            )
-            .await?;
+                ]))
+                .await?;
         }
-        self.put_item(
-            item::item([
-                ("pk", s(pk)),
-                ("sk", s(keys::RULES)),
+        self.table
+            .put(item::item([
+                (PK, s(pk)),
+                (SK, s(keys::RULES)),
                 ("rules", item::json(rules)),
                 ("updated_at", s(now.to_rfc3339())),
-            ]),
-            None,
-        )
-        .await?;
+            ]))
+            .await?;
         Ok(())
     }
 }
@@ -819,15 +606,13 @@ impl SweepStore for DynamoPoints {
         tenant: &TenantId,
         cursor: &SweepCursor,
     ) -> Result<(), StoreError> {
-        self.put_item(
-            item::item([
-                ("pk", s(keys::points_pk(tenant))),
-                ("sk", s(keys::SWEEP)),
+        self.table
+            .put(item::item([
+                (PK, s(keys::points_pk(tenant))),
+                (SK, s(keys::SWEEP)),
                 ("cursor", item::json(cursor)),
-            ]),
-            None,
-        )
-        .await?;
+            ]))
+            .await?;
         Ok(())
     }
 
@@ -846,21 +631,12 @@ impl SweepStore for DynamoPoints {
             }
             None => None,
         };
-        let out = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(keys::expiry_index(tenant, date, shard)))
-            .set_exclusive_start_key(start)
-            .limit(200)
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
+        let q = Query::index(GSI1, keys::expiry_index(tenant, date, shard))
+            .start_after(start)
+            .page_size(200);
+        let out = self.table.query_page(&q).await?;
         let mut lots = Vec::new();
-        for item in out.items.unwrap_or_default() {
+        for item in out.items {
             let customer = CustomerId::parse(item.s("customer")?)
                 .map_err(|_| StoreError::Corrupt("lot customer".into()))?;
             lots.push(ExpiringLot {
@@ -868,7 +644,7 @@ impl SweepStore for DynamoPoints {
                 expires_on: item.s("expires_on")?.to_string(),
             });
         }
-        let next = out.last_evaluated_key.map(|k| {
+        let next = out.last_key.map(|k| {
             let m: HashMap<String, String> = k
                 .into_iter()
                 .filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone())))
@@ -902,8 +678,8 @@ impl RewardStore for DynamoPoints {
         now: DateTime<Utc>,
     ) -> Result<Reward, StoreError> {
         let mut item = item::item([
-            ("pk", s(keys::rewards_pk(tenant))),
-            ("sk", s(keys::reward_sk(id))),
+            (PK, s(keys::rewards_pk(tenant))),
+            (SK, s(keys::reward_sk(id))),
             ("reward_id", s(id)),
             ("name", s(reward.name.trim())),
             ("cost", n(reward.cost)),
@@ -917,12 +693,7 @@ impl RewardStore for DynamoPoints {
             item.insert("description".into(), s(d));
         }
         let created = reward_from_item(&item)?;
-        if !self
-            .put_item(item, Some("attribute_not_exists(pk)"))
-            .await?
-        {
-            return Err(StoreError::ConditionFailed);
-        }
+        ensure_applied(self.table.put_new(item).await?)?;
         Ok(created)
     }
 
@@ -933,58 +704,29 @@ impl RewardStore for DynamoPoints {
         patch: &RewardPatch,
         now: DateTime<Utc>,
     ) -> Result<Option<Reward>, StoreError> {
-        let mut u = Upd::new();
-        let mut condition = vec!["attribute_exists(pk)".to_string()];
-        u.set.push("updated_at = :now".into());
-        u.val(":now", s(now.to_rfc3339()));
-        if let Some(name) = &patch.name {
-            u.set.push("#name = :name".into());
-            u.names.insert("#name".into(), "name".into());
-            u.val(":name", s(name.trim()));
-        }
-        if let Some(d) = &patch.description {
-            u.set.push("description = :d".into());
-            u.val(":d", s(d));
-        }
-        if let Some(c) = patch.cost {
-            u.set.push("cost = :cost".into());
-            u.val(":cost", n(c));
-        }
-        if let Some(a) = patch.active {
-            u.set.push("active = :active".into());
-            u.val(":active", AttributeValue::Bool(a));
-        }
+        let mut u = Update::new();
+        u.set("updated_at", s(now.to_rfc3339()))
+            .set_if_some("name", patch.name.as_ref().map(|name| s(name.trim())))
+            .set_if_some("description", patch.description.as_deref().map(s))
+            .set_if_some("cost", patch.cost.map(n))
+            .set_if_some("active", patch.active.map(AttributeValue::Bool))
+            .when(item_exists());
         if let Some(delta) = patch.add_stock {
-            u.set.push("stock = stock + :ds".into());
-            u.val(":ds", n(delta));
+            u.increment("stock", delta);
             if delta < 0 {
-                condition.push("stock >= :neg".into());
-                u.val(":neg", n(-delta));
+                let stock = u.name("stock");
+                u.value(":neg", n(-delta)).when(format!("{stock} >= :neg"));
             }
         }
-        let expr = u.expression();
-        let result = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::rewards_pk(tenant)))
-            .key("sk", s(keys::reward_sk(id)))
-            .update_expression(expr)
-            .condition_expression(condition.join(" AND "))
-            .set_expression_attribute_names((!u.names.is_empty()).then_some(u.names))
-            .set_expression_attribute_values(Some(u.values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => out.attributes.as_ref().map(reward_from_item).transpose(),
-            Err(e) => match crate::dynamo::from_sdk(e) {
-                StoreError::ConditionFailed => match self.reward(tenant, id).await? {
-                    None => Ok(None),
-                    Some(_) => Err(StoreError::ConditionFailed),
-                },
-                other => Err(other),
+        match self
+            .table
+            .update_returning(keys::rewards_pk(tenant), keys::reward_sk(id), &u)
+            .await?
+        {
+            Some(item) => reward_from_item(&item).map(Some),
+            None => match self.reward(tenant, id).await? {
+                None => Ok(None),
+                Some(_) => Err(StoreError::ConditionFailed),
             },
         }
     }
@@ -1011,21 +753,14 @@ impl RewardStore for DynamoPoints {
         id: &str,
         limit: i32,
     ) -> Result<Vec<Redemption>, StoreError> {
-        let out = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(keys::redemptions_pk(tenant, id)))
-            .expression_attribute_values(":p", s("REDEEM#"))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
-        out.items
-            .unwrap_or_default()
+        let q = Query::partition(keys::redemptions_pk(tenant, id))
+            .sk_begins_with("REDEEM#")
+            .descending()
+            .page_size(usize::try_from(limit).unwrap_or(0));
+        self.table
+            .query_page(&q)
+            .await?
+            .items
             .iter()
             .map(|i| i.json("redemption"))
             .collect()
@@ -1048,16 +783,14 @@ impl ProfileStore for DynamoPoints {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let pk = keys::account_pk(&account.tenant, &account.customer);
-        self.put_item(
-            item::item([
-                ("pk", s(pk)),
-                ("sk", s(keys::PROFILE)),
+        self.table
+            .put(item::item([
+                (PK, s(pk)),
+                (SK, s(keys::PROFILE)),
                 ("profile", item::json(profile)),
                 ("updated_at", s(now.to_rfc3339())),
-            ]),
-            None,
-        )
-        .await?;
+            ]))
+            .await?;
         Ok(())
     }
 }
@@ -1075,14 +808,14 @@ impl ActivityStore for DynamoPoints {
             .iter()
             .map(|chat| {
                 item::item([
-                    ("pk", s(keys::group_day_pk(tenant, chat, date))),
-                    ("sk", s(format!("CHECKIN#{customer}"))),
+                    (PK, s(keys::group_day_pk(tenant, chat, date))),
+                    (SK, s(format!("CHECKIN#{customer}"))),
                     ("member", s(customer.as_str())),
                     ("at", s(at.to_rfc3339())),
                 ])
             })
             .collect();
-        self.batch_put(items).await
+        self.table.batch_put(items).await
     }
 
     async fn record_membership(
@@ -1091,16 +824,14 @@ impl ActivityStore for DynamoPoints {
         c: &MembershipChange,
     ) -> Result<(), StoreError> {
         let what = if c.joined { "JOIN" } else { "LEAVE" };
-        self.put_item(
-            item::item([
-                ("pk", s(keys::group_day_pk(tenant, &c.chat_id, &c.date))),
-                ("sk", s(format!("{what}#{}#{}", c.member_id, c.event_id))),
+        self.table
+            .put(item::item([
+                (PK, s(keys::group_day_pk(tenant, &c.chat_id, &c.date))),
+                (SK, s(format!("{what}#{}#{}", c.member_id, c.event_id))),
                 ("member", s(&c.member_id)),
                 ("at", s(c.at.to_rfc3339())),
-            ]),
-            None,
-        )
-        .await?;
+            ]))
+            .await?;
         Ok(())
     }
 
@@ -1120,7 +851,7 @@ impl ActivityStore for DynamoPoints {
         };
         for item in &items {
             let member = item.s("member")?.to_string();
-            match item.s("sk")?.split('#').next() {
+            match item.s(SK)?.split('#').next() {
                 Some("CHECKIN") => day.checked_in.push(member),
                 Some("JOIN") => day.joined.push(member),
                 Some("LEAVE") => day.left.push(member),
@@ -1140,14 +871,14 @@ fn job_from_item(item: &AttrMap) -> Result<Job, StoreError> {
 
 fn job_item(job: &Job) -> AttrMap {
     item::item([
-        ("pk", s(keys::job_pk(&job.tenant, &job.job_id))),
-        ("sk", s(keys::JOB)),
+        (PK, s(keys::job_pk(&job.tenant, &job.job_id))),
+        (SK, s(keys::JOB)),
         ("job", item::json(job)),
         ("next_chunk", n(job.next_chunk as i64)),
         ("published", AttributeValue::Bool(job.published)),
-        ("gsi1pk", s(keys::jobs_index(&job.tenant))),
+        (GSI1_PK, s(keys::jobs_index(&job.tenant))),
         (
-            "gsi1sk",
+            GSI1_SK,
             s(format!("{}#{}", job.created_at.to_rfc3339(), job.job_id)),
         ),
     ])
@@ -1171,21 +902,19 @@ impl JobStore for DynamoPoints {
         key: &str,
         record: &RequestRecord,
     ) -> Result<bool, StoreError> {
-        self.put_item(
-            item::item([
-                ("pk", s(keys::request_pk(tenant, key))),
-                ("sk", s(keys::REQUEST)),
+        self.table
+            .put_new(item::item([
+                (PK, s(keys::request_pk(tenant, key))),
+                (SK, s(keys::REQUEST)),
                 ("record", item::json(record)),
                 (
-                    "ttl",
+                    TTL,
                     n((record.created_at
                         + chrono::Duration::days(scrm_core::points::ledger::KEY_RETENTION_DAYS))
                     .timestamp()),
                 ),
-            ]),
-            Some("attribute_not_exists(pk)"),
-        )
-        .await
+            ]))
+            .await
     }
 
     async fn save_request(
@@ -1194,21 +923,19 @@ impl JobStore for DynamoPoints {
         key: &str,
         record: &RequestRecord,
     ) -> Result<(), StoreError> {
-        self.put_item(
-            item::item([
-                ("pk", s(keys::request_pk(tenant, key))),
-                ("sk", s(keys::REQUEST)),
+        self.table
+            .put(item::item([
+                (PK, s(keys::request_pk(tenant, key))),
+                (SK, s(keys::REQUEST)),
                 ("record", item::json(record)),
                 (
-                    "ttl",
+                    TTL,
                     n((record.created_at
                         + chrono::Duration::days(scrm_core::points::ledger::KEY_RETENTION_DAYS))
                     .timestamp()),
                 ),
-            ]),
-            None,
-        )
-        .await?;
+            ]))
+            .await?;
         Ok(())
     }
 
@@ -1219,17 +946,16 @@ impl JobStore for DynamoPoints {
             .enumerate()
             .map(|(i, c)| {
                 item::item([
-                    ("pk", s(&pk)),
-                    ("sk", s(keys::chunk_sk(i))),
+                    (PK, s(&pk)),
+                    (SK, s(keys::chunk_sk(i))),
                     ("items", item::json(c)),
                 ])
             })
             .collect();
         // Chunks first (deterministic keys, so rewriting them is harmless), then the job
         // item, whose existence means the job is complete and runnable.
-        self.batch_put(items).await?;
-        self.put_item(job_item(job), Some("attribute_not_exists(pk)"))
-            .await
+        self.table.batch_put(items).await?;
+        self.table.put_new(job_item(job)).await
     }
 
     async fn job(&self, tenant: &TenantId, job_id: &str) -> Result<Option<Job>, StoreError> {
@@ -1267,26 +993,21 @@ impl JobStore for DynamoPoints {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let pk = keys::job_pk(&job.tenant, &job.job_id);
-        let mut chunk_u = Upd::new();
-        chunk_u.set.push("results = :r".into());
-        chunk_u.val(":r", item::json(&results));
-        let mut job_u = Upd::new();
-        job_u.set.push("job = :j".into());
-        job_u.set.push("next_chunk = :next".into());
-        job_u.set.push("updated_at = :now".into());
+        let mut chunk_u = Update::new();
+        chunk_u.set("results", item::json(&results));
+        let mut job_u = Update::new();
         job_u
-            .val(":j", item::json(job))
-            .val(":next", n(job.next_chunk as i64))
-            .val(":n", n(chunk as i64))
-            .val(":now", s(now.to_rfc3339()));
+            .set("job", item::json(job))
+            .set("next_chunk", n(job.next_chunk as i64))
+            .set("updated_at", s(now.to_rfc3339()));
+        let next_chunk = job_u.name("next_chunk");
+        job_u
+            .value(":n", n(chunk as i64))
+            .when(format!("{next_chunk} = :n"));
         let actions = vec![
-            chunk_u.into_tx(self.table(), pk.clone(), keys::chunk_sk(chunk), None)?,
-            job_u.into_tx(
-                self.table(),
-                pk,
-                keys::JOB.to_string(),
-                Some("next_chunk = :n".into()),
-            )?,
+            self.table
+                .tx_update(pk.clone(), keys::chunk_sk(chunk), &chunk_u)?,
+            self.table.tx_update(pk, keys::JOB, &job_u)?,
         ];
         match self.transact(actions, &[Tag::Extra(0), Tag::Account]).await {
             Ok(()) => Ok(true),
@@ -1297,18 +1018,14 @@ impl JobStore for DynamoPoints {
     }
 
     async fn mark_published(&self, tenant: &TenantId, job_id: &str) -> Result<(), StoreError> {
-        self.db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::job_pk(tenant, job_id)))
-            .key("sk", s(keys::JOB))
-            .update_expression("SET published = :t")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(crate::dynamo::from_sdk)?;
+        let mut u = Update::new();
+        u.set("published", AttributeValue::Bool(true))
+            .when(item_exists());
+        ensure_applied(
+            self.table
+                .update(keys::job_pk(tenant, job_id), keys::JOB, &u)
+                .await?,
+        )?;
         Ok(())
     }
 
@@ -1318,21 +1035,11 @@ impl JobStore for DynamoPoints {
         op: Option<JobOp>,
         limit: i32,
     ) -> Result<Vec<Job>, StoreError> {
-        let mut stream = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk")
-            .expression_attribute_values(":pk", s(keys::jobs_index(tenant)))
-            .scan_index_forward(false)
-            .into_paginator()
-            .items()
-            .send();
+        let q = Query::index(GSI1, keys::jobs_index(tenant)).descending();
+        let mut stream = self.table.items(q);
         let mut jobs = Vec::new();
         while let Some(item) = stream.next().await {
-            let job = job_from_item(&item.map_err(crate::dynamo::from_sdk)?)?;
+            let job = job_from_item(&item?)?;
             if op.map(|o| o == job.op).unwrap_or(true) {
                 jobs.push(job);
             }

@@ -9,10 +9,10 @@ pub mod directory;
 pub mod keys;
 
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::{Db, StoreError};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update as UpdateAction,
-};
+use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
+use crate::dynamo::update::item_exists;
+use crate::dynamo::{Cond, Db, Query, StoreError, Table, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use scrm_core::contacts::Page;
@@ -26,7 +26,7 @@ use scrm_core::sop::ports::{
 use scrm_core::sop::task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};
 use scrm_core::tenants::TenantId;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// How long tasks, occurrences and runs are kept (figures look back this far).
 const KEEP: Duration = Duration::days(400);
@@ -36,64 +36,6 @@ const KEEP_COUNTERS: Duration = Duration::days(70);
 const MAX_ACTIONS: usize = 99;
 /// Rounds of retrying conflicting transactions before giving up as retryable.
 const MAX_ROUNDS: u32 = 8;
-
-/// A small builder for update expressions.
-#[derive(Debug, Default)]
-struct Upd {
-    sets: Vec<String>,
-    removes: Vec<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Upd {
-    fn name(&mut self, attr: &str) -> String {
-        let n = format!("#{attr}");
-        self.names.insert(n.clone(), attr.to_string());
-        n
-    }
-    fn set(&mut self, attr: &str, v: AttributeValue) -> &mut Self {
-        let n = self.name(attr);
-        let p = format!(":{attr}");
-        self.values.insert(p.clone(), v);
-        self.sets.push(format!("{n} = {p}"));
-        self
-    }
-    fn set_opt(&mut self, attr: &str, v: Option<AttributeValue>) -> &mut Self {
-        match v {
-            Some(v) => self.set(attr, v),
-            None => self.remove(attr),
-        }
-    }
-    fn remove(&mut self, attr: &str) -> &mut Self {
-        let n = self.name(attr);
-        self.removes.push(n);
-        self
-    }
-    fn value(&mut self, placeholder: &str, v: AttributeValue) -> &mut Self {
-        self.values.insert(placeholder.to_string(), v);
-        self
-    }
-    fn expression(&self) -> String {
-        let mut e = String::new();
-        if !self.sets.is_empty() {
-            e.push_str("SET ");
-            e.push_str(&self.sets.join(", "));
-        }
-        if !self.removes.is_empty() {
-            if !e.is_empty() {
-                e.push(' ');
-            }
-            e.push_str("REMOVE ");
-            e.push_str(&self.removes.join(", "));
-        }
-        e
-    }
-}
-
-fn sdk<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
 
 fn ts(at: DateTime<Utc>) -> AttributeValue {
     n(at.timestamp())
@@ -129,22 +71,22 @@ fn plan_item(t: &TenantId, p: &Plan) -> AttrMap {
         updated_at: p.updated_at,
     };
     let mut item = item::item([
-        ("pk", s(keys::plan_pk(t, &p.plan_id))),
-        ("sk", s(keys::PLAN)),
+        (PK, s(keys::plan_pk(t, &p.plan_id))),
+        (SK, s(keys::PLAN)),
         ("plan_id", s(p.plan_id.as_str())),
         ("kind", item::json(&p.spec.kind())),
         ("status", s(p.status.as_str())),
         ("version", n(p.version)),
         ("data", item::json(&data)),
-        ("gsi2pk", s(keys::plans_index(t))),
-        ("gsi2sk", s(p.plan_id.as_str())),
+        (GSI2_PK, s(keys::plans_index(t))),
+        (GSI2_SK, s(p.plan_id.as_str())),
     ]);
     if let Some(due) = p.next_due {
         item.insert("next_due".into(), ts(due));
         if p.status == PlanStatus::Active {
-            item.insert("gsi1pk".into(), s(keys::due_index(t)));
+            item.insert(GSI1_PK.into(), s(keys::due_index(t)));
             item.insert(
-                "gsi1sk".into(),
+                GSI1_SK.into(),
                 s(keys::due_sk(due, "P", p.plan_id.as_str())),
             );
         }
@@ -177,28 +119,25 @@ fn journey_stage(p: &Plan) -> Option<&str> {
 
 fn run_item(t: &TenantId, r: &JourneyRun) -> AttrMap {
     let mut item = item::item([
-        ("pk", s(keys::run_pk(t, &r.run_id))),
-        ("sk", s(keys::RUN)),
+        (PK, s(keys::run_pk(t, &r.run_id))),
+        (SK, s(keys::RUN)),
         ("run_id", s(&r.run_id)),
         ("plan_id", s(r.plan_id.as_str())),
         ("external_userid", s(&r.external_userid)),
         ("entered_at", ts(r.entered_at)),
         ("branch", s(r.branch.as_str())),
         ("next_step", n(r.next_step as i64)),
-        (
-            "gsi2pk",
-            s(keys::customer_runs_index(t, &r.external_userid)),
-        ),
-        ("gsi2sk", s(&r.run_id)),
-        ("ttl", ts(r.entered_at + KEEP)),
+        (GSI2_PK, s(keys::customer_runs_index(t, &r.external_userid))),
+        (GSI2_SK, s(&r.run_id)),
+        (TTL, ts(r.entered_at + KEEP)),
     ]);
     if let Some(u) = &r.replied_to {
         item.insert("replied_to".into(), s(u));
     }
     if let Some(due) = r.next_due {
         item.insert("next_due".into(), ts(due));
-        item.insert("gsi1pk".into(), s(keys::due_index(t)));
-        item.insert("gsi1sk".into(), s(keys::due_sk(due, "J", &r.run_id)));
+        item.insert(GSI1_PK.into(), s(keys::due_index(t)));
+        item.insert(GSI1_SK.into(), s(keys::due_sk(due, "J", &r.run_id)));
     }
     item
 }
@@ -243,8 +182,8 @@ fn staff_sk(task: &Task, status: TaskStatus) -> String {
 fn task_item(t: &TenantId, task: &Task, quota: &[(String, String)]) -> AttrMap {
     let key = task_key_of(task);
     let mut item = item::item([
-        ("pk", s(keys::occ_pk(t, &task.plan_id, &task.occurrence_id))),
-        ("sk", s(keys::task_sk(&task.target, &task.staff))),
+        (PK, s(keys::occ_pk(t, &task.plan_id, &task.occurrence_id))),
+        (SK, s(keys::task_sk(&task.target, &task.staff))),
         ("task_id", s(key.id())),
         ("plan_id", s(task.plan_id.as_str())),
         ("plan_name", s(&task.plan_name)),
@@ -255,9 +194,9 @@ fn task_item(t: &TenantId, task: &Task, quota: &[(String, String)]) -> AttrMap {
         ("scheduled_at", ts(task.scheduled_at)),
         ("late", bool_attr(task.late)),
         ("created_at", ts(task.created_at)),
-        ("gsi1pk", s(keys::staff_index(t, &task.staff))),
-        ("gsi1sk", s(staff_sk(task, task.status))),
-        ("ttl", ts(task.scheduled_at + KEEP)),
+        (GSI1_PK, s(keys::staff_index(t, &task.staff))),
+        (GSI1_SK, s(staff_sk(task, task.status))),
+        (TTL, ts(task.scheduled_at + KEEP)),
     ]);
     if let Some(name) = &task.target_name {
         item.insert("target_name".into(), s(name));
@@ -286,12 +225,9 @@ fn task_item(t: &TenantId, task: &Task, quota: &[(String, String)]) -> AttrMap {
         );
     }
     if task.status == TaskStatus::Pending {
+        item.insert(GSI2_PK.into(), s(keys::target_index(t, &task.target.key())));
         item.insert(
-            "gsi2pk".into(),
-            s(keys::target_index(t, &task.target.key())),
-        );
-        item.insert(
-            "gsi2sk".into(),
+            GSI2_SK.into(),
             s(format!(
                 "{:012}#{}#{}#{}",
                 task.scheduled_at.timestamp(),
@@ -358,8 +294,8 @@ fn outbox_index_sk(at: DateTime<Utc>, item: &OutboxItem) -> String {
 
 fn outbox_item(t: &TenantId, o: &OutboxItem) -> AttrMap {
     let mut item = item::item([
-        ("pk", s(keys::occ_pk(t, &o.plan_id, &o.occurrence_id))),
-        ("sk", s(outbox_sk(&o.kind))),
+        (PK, s(keys::occ_pk(t, &o.plan_id, &o.occurrence_id))),
+        (SK, s(outbox_sk(&o.kind))),
         ("plan_id", s(o.plan_id.as_str())),
         ("occurrence_id", s(o.occurrence_id.as_str())),
         ("kind", item::json(&o.kind)),
@@ -369,14 +305,14 @@ fn outbox_item(t: &TenantId, o: &OutboxItem) -> AttrMap {
     if let Some(at) = o.next_attempt_at {
         item.insert("next_attempt_at".into(), ts(at));
         if o.state == OutboxState::Pending {
-            item.insert("gsi1pk".into(), s(keys::outbox_index(t)));
-            item.insert("gsi1sk".into(), s(outbox_index_sk(at, o)));
+            item.insert(GSI1_PK.into(), s(keys::outbox_index(t)));
+            item.insert(GSI1_SK.into(), s(outbox_index_sk(at, o)));
         }
     }
     if let Some(at) = o.sent_at {
-        item.insert("ttl".into(), ts(at + KEEP));
+        item.insert(TTL.into(), ts(at + KEEP));
     } else if let Some(at) = o.next_attempt_at {
-        item.insert("ttl".into(), ts(at + KEEP));
+        item.insert(TTL.into(), ts(at + KEEP));
     }
     item
 }
@@ -404,114 +340,26 @@ fn outbox_from_item(item: &AttrMap) -> Result<OutboxItem, StoreError> {
 /// The DynamoDB adapter of the tasks table.
 #[derive(Debug, Clone)]
 pub struct DynamoSop {
-    db: Db,
+    table: Table,
 }
 
 impl DynamoSop {
     /// Builds the adapter.
     pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    fn table(&self) -> &str {
-        &self.db.tables.tasks
+        Self { table: db.tasks() }
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
-        self.db.get_consistent(self.table(), pk, sk).await
+        self.table.get_consistent(pk, sk).await
     }
 
     async fn put_new(&self, item: AttrMap) -> Result<bool, StoreError> {
-        self.db
-            .put_if(self.table(), item, Some("attribute_not_exists(pk)"))
-            .await
+        self.table.put_new(item).await
     }
 
-    async fn update(
-        &self,
-        pk: String,
-        sk: String,
-        u: Upd,
-        condition: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let mut req = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .update_expression(u.expression())
-            .set_expression_attribute_names(Some(u.names))
-            .set_expression_attribute_values((!u.values.is_empty()).then_some(u.values));
-        if let Some(c) = condition {
-            req = req.condition_expression(c);
-        }
-        crate::dynamo::applied(req.send().await)
-    }
-
-    async fn query_all(
-        &self,
-        index: Option<&str>,
-        condition: &str,
-        values: Vec<(&str, AttributeValue)>,
-        forward: bool,
-        limit: Option<usize>,
-    ) -> Result<Vec<AttrMap>, StoreError> {
-        let mut q = self
-            .db
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression(condition)
-            .scan_index_forward(forward);
-        if let Some(i) = index {
-            q = q.index_name(i);
-        } else {
-            q = q.consistent_read(true);
-        }
-        if let Some(l) = limit {
-            q = q.limit(i32::try_from(l.min(1000)).unwrap_or(1000));
-        }
-        for (k, v) in values {
-            q = q.expression_attribute_values(k, v);
-        }
-        let mut stream = q.into_paginator().items().send();
-        let mut out = Vec::new();
-        while let Some(item) = stream.next().await {
-            out.push(item.map_err(crate::dynamo::from_sdk)?);
-            if limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    fn put_action(
-        &self,
-        item: AttrMap,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut p = Put::builder().table_name(self.table()).set_item(Some(item));
-        if let Some(c) = condition {
-            p = p.condition_expression(c);
-        }
-        Ok(TransactWriteItem::builder()
-            .put(p.build().map_err(sdk)?)
-            .build())
-    }
-
-    fn delete_action(&self, pk: String, sk: String) -> Result<TransactWriteItem, StoreError> {
-        Ok(TransactWriteItem::builder()
-            .delete(
-                Delete::builder()
-                    .table_name(self.table())
-                    .key("pk", s(pk))
-                    .key("sk", s(sk))
-                    .build()
-                    .map_err(sdk)?,
-            )
-            .build())
+    /// The query's first `n` items, read in pages of at most `n` (and 1000).
+    async fn first(&self, q: Query, n: usize) -> Result<Vec<AttrMap>, StoreError> {
+        self.table.query_up_to(q.page_size(n.min(1000)), n).await
     }
 
     fn quota_action(
@@ -522,55 +370,21 @@ impl DynamoSop {
         limit: u32,
         at: DateTime<Utc>,
     ) -> Result<TransactWriteItem, StoreError> {
-        Ok(TransactWriteItem::builder()
-            .update(
-                UpdateAction::builder()
-                    .table_name(self.table())
-                    .key("pk", s(keys::quota_pk(t, counter)))
-                    .key("sk", s(period))
-                    .update_expression(
-                        "SET #c = if_not_exists(#c, :zero) + :one, #ttl = if_not_exists(#ttl, :ttl)",
-                    )
-                    .condition_expression("attribute_not_exists(#c) OR #c < :limit")
-                    .expression_attribute_names("#c", "count")
-                    .expression_attribute_names("#ttl", "ttl")
-                    .expression_attribute_values(":zero", n(0))
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":limit", n(i64::from(limit)))
-                    .expression_attribute_values(":ttl", ts(at + KEEP_COUNTERS))
-                    .build()
-                    .map_err(sdk)?,
-            )
-            .build())
+        let mut u = Update::new();
+        u.increment_from("count", 0, 1)
+            .set_if_not_exists(TTL, ts(at + KEEP_COUNTERS));
+        let c = u.name("count");
+        u.value(":limit", n(i64::from(limit)))
+            .when(format!("attribute_not_exists({c}) OR {c} < :limit"));
+        self.table.tx_update(keys::quota_pk(t, counter), period, &u)
     }
 
     fn release_action(&self, pk: &str, sk: &str) -> Result<TransactWriteItem, StoreError> {
-        Ok(TransactWriteItem::builder()
-            .update(
-                UpdateAction::builder()
-                    .table_name(self.table())
-                    .key("pk", s(pk))
-                    .key("sk", s(sk))
-                    .update_expression("SET #c = #c - :one")
-                    .condition_expression("#c > :zero")
-                    .expression_attribute_names("#c", "count")
-                    .expression_attribute_values(":zero", n(0))
-                    .expression_attribute_values(":one", n(1))
-                    .build()
-                    .map_err(sdk)?,
-            )
-            .build())
-    }
-
-    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        self.db
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(crate::dynamo::from_transact)
+        let mut u = Update::new();
+        u.increment("count", -1);
+        let c = u.name("count");
+        u.value(":zero", n(0)).when(format!("{c} > :zero"));
+        self.table.tx_update(pk, sk, &u)
     }
 
     /// One round of task creation: as many tasks per transaction as fit. Returns the
@@ -622,15 +436,15 @@ impl DynamoSop {
                     .map(|sl| (keys::quota_pk(t, &sl.counter), sl.period.clone()))
                     .collect();
                 layout.push((i, acts.len(), 1 + nt.slots.len()));
-                acts.push(self.put_action(
-                    task_item(t, &nt.task, &quota),
-                    Some("attribute_not_exists(pk)"),
-                )?);
+                acts.push(
+                    self.table
+                        .tx_put(task_item(t, &nt.task, &quota), &Cond::item_absent())?,
+                );
                 for sl in &nt.slots {
                     acts.push(self.quota_action(t, &sl.counter, &sl.period, sl.limit, at)?);
                 }
             }
-            let result = self.transact(acts).await;
+            let result = self.table.transact(acts).await;
             Ok::<_, StoreError>((layout, result))
         }))
         .buffer_unordered(8)
@@ -679,18 +493,20 @@ impl DynamoSop {
 
 impl PlanStore for DynamoSop {
     async fn create_plan(&self, t: &TenantId, plan: &Plan) -> Result<(), StoreError> {
-        let mut acts = vec![self.put_action(plan_item(t, plan), Some("attribute_not_exists(pk)"))?];
+        let mut acts = vec![self
+            .table
+            .tx_put(plan_item(t, plan), &Cond::item_absent())?];
         if let Some(stage) = journey_stage(plan) {
-            acts.push(self.put_action(
+            acts.push(self.table.tx_put(
                 item::item([
-                    ("pk", s(keys::stage_pk(t, stage))),
-                    ("sk", s(keys::stage_sk(&plan.plan_id))),
+                    (PK, s(keys::stage_pk(t, stage))),
+                    (SK, s(keys::stage_sk(&plan.plan_id))),
                     ("plan_id", s(plan.plan_id.as_str())),
                 ]),
-                None,
+                &Cond::new(),
             )?);
         }
-        self.transact(acts).await
+        self.table.transact(acts).await
     }
 
     async fn plan(&self, t: &TenantId, id: &PlanId) -> Result<Option<Plan>, StoreError> {
@@ -707,17 +523,11 @@ impl PlanStore for DynamoSop {
         before: Option<&PlanId>,
         limit: usize,
     ) -> Result<Page<Plan>, StoreError> {
-        let mut values = vec![(":pk", s(keys::plans_index(t)))];
-        let cond = match before {
-            Some(b) => {
-                values.push((":b", s(b.as_str())));
-                "gsi2pk = :pk AND gsi2sk < :b"
-            }
-            None => "gsi2pk = :pk",
-        };
-        let items = self
-            .query_all(Some("gsi2"), cond, values, false, Some(limit + 1))
-            .await?;
+        let mut q = Query::index(GSI2, keys::plans_index(t)).descending();
+        if let Some(b) = before {
+            q = q.sk_before(b.as_str());
+        }
+        let items = self.first(q, limit + 1).await?;
         let mut plans = items
             .iter()
             .map(plan_from_item)
@@ -739,35 +549,33 @@ impl PlanStore for DynamoSop {
         plan: &Plan,
         previous: &Plan,
     ) -> Result<bool, StoreError> {
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(plan_item(t, plan)))
-            .condition_expression("#v = :v")
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":v", n(previous.version))
-            .build()
-            .map_err(sdk)?;
-        let mut acts = vec![TransactWriteItem::builder().put(put).build()];
+        let mut same_version = Cond::new();
+        let v = same_version.name("version");
+        same_version
+            .value(":v", n(previous.version))
+            .when(format!("{v} = :v"));
+        let mut acts = vec![self.table.tx_put(plan_item(t, plan), &same_version)?];
         let old_stage = journey_stage(previous);
         let new_stage = journey_stage(plan).filter(|_| plan.status != PlanStatus::Ended);
         if old_stage != new_stage {
             if let Some(old) = old_stage {
                 acts.push(
-                    self.delete_action(keys::stage_pk(t, old), keys::stage_sk(&plan.plan_id))?,
+                    self.table
+                        .tx_delete(keys::stage_pk(t, old), keys::stage_sk(&plan.plan_id))?,
                 );
             }
             if let Some(new) = new_stage {
-                acts.push(self.put_action(
+                acts.push(self.table.tx_put(
                     item::item([
-                        ("pk", s(keys::stage_pk(t, new))),
-                        ("sk", s(keys::stage_sk(&plan.plan_id))),
+                        (PK, s(keys::stage_pk(t, new))),
+                        (SK, s(keys::stage_sk(&plan.plan_id))),
                         ("plan_id", s(plan.plan_id.as_str())),
                     ]),
-                    None,
+                    &Cond::new(),
                 )?);
             }
         }
-        match self.transact(acts).await {
+        match self.table.transact(acts).await {
             Ok(()) => Ok(true),
             Err(e) if e.condition_failed_at(0) => Ok(false),
             Err(e) => Err(e),
@@ -781,28 +589,26 @@ impl PlanStore for DynamoSop {
         from: DateTime<Utc>,
         to: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        let mut u = Upd::default();
+        let mut u = Update::new();
         match to {
             Some(due) => {
                 u.set("next_due", ts(due))
-                    .set("gsi1sk", s(keys::due_sk(due, "P", id.as_str())));
+                    .set(GSI1_SK, s(keys::due_sk(due, "P", id.as_str())));
             }
             None => {
-                u.remove("next_due").remove("gsi1pk").remove("gsi1sk");
+                u.remove("next_due").remove(GSI1_PK).remove(GSI1_SK);
             }
         }
-        u.value(":from", ts(from));
         // Only an active plan still waiting at `from` moves (an edit or a pause changed it
         // otherwise, and re-indexed it itself).
-        u.value(":active", s(PlanStatus::Active.as_str()));
+        let next_due = u.name("next_due");
         let status = u.name("status");
-        self.update(
-            keys::plan_pk(t, id),
-            keys::PLAN.to_string(),
-            u,
-            Some(&format!("#next_due = :from AND {status} = :active")),
-        )
-        .await
+        u.value(":from", ts(from))
+            .value(":active", s(PlanStatus::Active.as_str()))
+            .when(format!("{next_due} = :from AND {status} = :active"));
+        self.table
+            .update(keys::plan_pk(t, id), keys::PLAN, &u)
+            .await
     }
 
     async fn due(
@@ -811,21 +617,12 @@ impl PlanStore for DynamoSop {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueEntry>, StoreError> {
-        let items = self
-            .query_all(
-                Some("gsi1"),
-                "gsi1pk = :pk AND gsi1sk <= :max",
-                vec![
-                    (":pk", s(keys::due_index(t))),
-                    (":max", s(format!("{:012}#~", now.timestamp()))),
-                ],
-                true,
-                Some(limit),
-            )
-            .await?;
+        let q =
+            Query::index(GSI1, keys::due_index(t)).sk_at_most(format!("{:012}#~", now.timestamp()));
+        let items = self.first(q, limit).await?;
         items
             .iter()
-            .map(|item| match item.s("sk")? {
+            .map(|item| match item.s(SK)? {
                 keys::PLAN => plan_from_item(item).map(DueEntry::Plan),
                 _ => run_from_item(item).map(DueEntry::Run),
             })
@@ -834,13 +631,8 @@ impl PlanStore for DynamoSop {
 
     async fn journey_plans(&self, t: &TenantId, stage: &str) -> Result<Vec<Plan>, StoreError> {
         let items = self
-            .query_all(
-                None,
-                "pk = :pk",
-                vec![(":pk", s(keys::stage_pk(t, stage)))],
-                true,
-                None,
-            )
+            .table
+            .query_all(Query::partition(keys::stage_pk(t, stage)).consistent())
             .await?;
         let mut plans = Vec::new();
         for item in items {
@@ -859,11 +651,11 @@ impl PlanStore for DynamoSop {
 impl TaskStore for DynamoSop {
     async fn put_occurrence(&self, t: &TenantId, occ: &Occurrence) -> Result<bool, StoreError> {
         self.put_new(item::item([
-            ("pk", s(keys::plan_pk(t, &occ.plan_id))),
-            ("sk", s(keys::occ_sk(&occ.occurrence_id))),
+            (PK, s(keys::plan_pk(t, &occ.plan_id))),
+            (SK, s(keys::occ_sk(&occ.occurrence_id))),
             ("occurrence_id", s(occ.occurrence_id.as_str())),
             ("data", item::json(occ)),
-            ("ttl", ts(occ.scheduled_at + KEEP)),
+            (TTL, ts(occ.scheduled_at + KEEP)),
         ]))
         .await
     }
@@ -887,20 +679,15 @@ impl TaskStore for DynamoSop {
         before: Option<&OccurrenceId>,
         limit: usize,
     ) -> Result<Page<Occurrence>, StoreError> {
-        let mut values = vec![(":pk", s(keys::plan_pk(t, plan))), (":lo", s(keys::OCC))];
-        let cond = match before {
-            Some(b) => {
-                values.push((":hi", s(keys::occ_sk(b))));
-                "pk = :pk AND sk BETWEEN :lo AND :hi"
-            }
-            None => {
-                values.push((":hi", s(format!("{}~", keys::OCC))));
-                "pk = :pk AND sk BETWEEN :lo AND :hi"
-            }
+        let hi = match before {
+            Some(b) => keys::occ_sk(b),
+            None => format!("{}~", keys::OCC),
         };
-        let items = self
-            .query_all(None, cond, values, false, Some(limit + 2))
-            .await?;
+        let q = Query::partition(keys::plan_pk(t, plan))
+            .consistent()
+            .sk_between(keys::OCC, hi)
+            .descending();
+        let items = self.first(q, limit + 2).await?;
         let mut occs = Vec::new();
         for item in &items {
             let o: Occurrence = item.json("data")?;
@@ -959,20 +746,16 @@ impl TaskStore for DynamoSop {
         plan: &PlanId,
         occ: &OccurrenceId,
     ) -> Result<Vec<Task>, StoreError> {
-        self.query_all(
-            None,
-            "pk = :pk AND begins_with(sk, :p)",
-            vec![
-                (":pk", s(keys::occ_pk(t, plan, occ))),
-                (":p", s(keys::TASK)),
-            ],
-            true,
-            None,
-        )
-        .await?
-        .iter()
-        .map(task_from_item)
-        .collect()
+        self.table
+            .query_all(
+                Query::partition(keys::occ_pk(t, plan, occ))
+                    .consistent()
+                    .sk_begins_with(keys::TASK),
+            )
+            .await?
+            .iter()
+            .map(task_from_item)
+            .collect()
     }
 
     async fn task(&self, t: &TenantId, key: &TaskKey) -> Result<Option<Task>, StoreError> {
@@ -999,24 +782,15 @@ impl TaskStore for DynamoSop {
             Some(c) if c.starts_with(&prefix) => c.to_string(),
             _ => format!("{prefix}~"),
         };
-        let items = self
-            .query_all(
-                Some("gsi1"),
-                "gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
-                vec![
-                    (":pk", s(keys::staff_index(t, staff))),
-                    (":lo", s(prefix)),
-                    (":hi", s(hi)),
-                ],
-                false,
-                Some(limit + 2),
-            )
-            .await?;
+        let q = Query::index(GSI1, keys::staff_index(t, staff))
+            .sk_between(prefix, hi)
+            .descending();
+        let items = self.first(q, limit + 2).await?;
         let mut tasks = Vec::new();
         let mut last_sk = None;
         let mut more = false;
         for item in &items {
-            let sk = item.s("gsi1sk")?.to_string();
+            let sk = item.s(GSI1_SK)?.to_string();
             if cursor == Some(sk.as_str()) {
                 continue;
             }
@@ -1041,18 +815,13 @@ impl TaskStore for DynamoSop {
         let target = Target::Group {
             chat_id: chat_id.to_string(),
         };
-        self.query_all(
-            Some("gsi2"),
-            "gsi2pk = :pk",
-            vec![(":pk", s(keys::target_index(t, &target.key())))],
-            true,
-            None,
-        )
-        .await?
-        .iter()
-        .map(task_from_item)
-        .filter(|r| !matches!(r, Ok(task) if task.status != TaskStatus::Pending))
-        .collect()
+        self.table
+            .query_all(Query::index(GSI2, keys::target_index(t, &target.key())))
+            .await?
+            .iter()
+            .map(task_from_item)
+            .filter(|r| !matches!(r, Ok(task) if task.status != TaskStatus::Pending))
+            .collect()
     }
 
     async fn complete_task(
@@ -1065,21 +834,23 @@ impl TaskStore for DynamoSop {
         let Some(task) = self.task(t, key).await? else {
             return Ok(false);
         };
-        let mut u = Upd::default();
+        let mut u = Update::new();
         u.set("status", s(TaskStatus::Done.as_str()))
             .set("done_at", ts(at))
             .set("done_by", item::json(&by))
-            .set("gsi1sk", s(staff_sk(&task, TaskStatus::Done)))
-            .remove("gsi2pk")
-            .remove("gsi2sk")
+            .set(GSI1_SK, s(staff_sk(&task, TaskStatus::Done)))
+            .remove(GSI2_PK)
+            .remove(GSI2_SK)
             .value(":pending", s(TaskStatus::Pending.as_str()));
-        self.update(
-            keys::occ_pk(t, &key.plan_id, &key.occurrence_id),
-            keys::task_sk(&key.target, &key.staff),
-            u,
-            Some("#status = :pending"),
-        )
-        .await
+        let status = u.name("status");
+        u.when(format!("{status} = :pending"));
+        self.table
+            .update(
+                keys::occ_pk(t, &key.plan_id, &key.occurrence_id),
+                keys::task_sk(&key.target, &key.staff),
+                &u,
+            )
+            .await
     }
 
     async fn fail_task(
@@ -1098,44 +869,34 @@ impl TaskStore for DynamoSop {
         if task.status != TaskStatus::Pending {
             return Ok(false);
         }
-        let mut u = Upd::default();
+        let mut u = Update::new();
         u.set("status", s(TaskStatus::Failed.as_str()))
             .set("failure", item::json(failure))
             .set("failed_at", ts(at))
-            .set("gsi1sk", s(staff_sk(&task, TaskStatus::Failed)))
-            .remove("gsi2pk")
-            .remove("gsi2sk")
+            .set(GSI1_SK, s(staff_sk(&task, TaskStatus::Failed)))
+            .remove(GSI2_PK)
+            .remove(GSI2_SK)
             .remove("quota")
             .value(":pending", s(TaskStatus::Pending.as_str()));
+        let status = u.name("status");
+        u.when(format!("{status} = :pending"));
         let quota = if failure.releases_quota() {
             quota_of(&item)
         } else {
             Vec::new()
         };
         if quota.is_empty() {
-            return self.update(pk, sk, u, Some("#status = :pending")).await;
+            return self.table.update(pk, sk, &u).await;
         }
-        let task_update = UpdateAction::builder()
-            .table_name(self.table())
-            .key("pk", s(pk.clone()))
-            .key("sk", s(sk.clone()))
-            .update_expression(u.expression())
-            .condition_expression("#status = :pending")
-            .set_expression_attribute_names(Some(u.names.clone()))
-            .set_expression_attribute_values(Some(u.values.clone()))
-            .build()
-            .map_err(sdk)?;
-        let mut acts = vec![TransactWriteItem::builder().update(task_update).build()];
+        let mut acts = vec![self.table.tx_update(pk.clone(), sk.clone(), &u)?];
         for (qpk, qsk) in &quota {
             acts.push(self.release_action(qpk, qsk)?);
         }
-        match self.transact(acts).await {
+        match self.table.transact(acts).await {
             Ok(()) => Ok(true),
             Err(e) if e.condition_failed_at(0) => Ok(false),
             // A counter already at zero (expired or never reserved): fail the task alone.
-            Err(e) if e.any_condition_failed() => {
-                self.update(pk, sk, u, Some("#status = :pending")).await
-            }
+            Err(e) if e.any_condition_failed() => self.table.update(pk, sk, &u).await,
             Err(e) => Err(e),
         }
     }
@@ -1149,17 +910,15 @@ impl TaskStore for DynamoSop {
         t: &TenantId,
         external_userid: &str,
     ) -> Result<Vec<JourneyRun>, StoreError> {
-        self.query_all(
-            Some("gsi2"),
-            "gsi2pk = :pk",
-            vec![(":pk", s(keys::customer_runs_index(t, external_userid)))],
-            true,
-            None,
-        )
-        .await?
-        .iter()
-        .map(run_from_item)
-        .collect()
+        self.table
+            .query_all(Query::index(
+                GSI2,
+                keys::customer_runs_index(t, external_userid),
+            ))
+            .await?
+            .iter()
+            .map(run_from_item)
+            .collect()
     }
 
     async fn set_branch(
@@ -1169,18 +928,13 @@ impl TaskStore for DynamoSop {
         branch: Branch,
         replied_to: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut u = Upd::default();
+        let mut u = Update::new();
         u.set("branch", s(branch.as_str()));
-        if let Some(r) = replied_to {
-            u.set("replied_to", s(r));
-        }
-        self.update(
-            keys::run_pk(t, run_id),
-            keys::RUN.to_string(),
-            u,
-            Some("attribute_exists(pk)"),
-        )
-        .await?;
+        u.set_if_some("replied_to", replied_to.map(s))
+            .when(item_exists());
+        self.table
+            .update(keys::run_pk(t, run_id), keys::RUN, &u)
+            .await?;
         Ok(())
     }
 
@@ -1192,26 +946,24 @@ impl TaskStore for DynamoSop {
         to_step: usize,
         to_due: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        let mut u = Upd::default();
+        let mut u = Update::new();
         u.set("next_step", n(to_step as i64));
         match to_due {
             Some(due) => {
                 u.set("next_due", ts(due))
-                    .set("gsi1pk", s(keys::due_index(t)))
-                    .set("gsi1sk", s(keys::due_sk(due, "J", run_id)));
+                    .set(GSI1_PK, s(keys::due_index(t)))
+                    .set(GSI1_SK, s(keys::due_sk(due, "J", run_id)));
             }
             None => {
-                u.remove("next_due").remove("gsi1pk").remove("gsi1sk");
+                u.remove("next_due").remove(GSI1_PK).remove(GSI1_SK);
             }
         }
-        u.value(":from", n(from as i64));
-        self.update(
-            keys::run_pk(t, run_id),
-            keys::RUN.to_string(),
-            u,
-            Some("#next_step = :from"),
-        )
-        .await
+        let next_step = u.name("next_step");
+        u.value(":from", n(from as i64))
+            .when(format!("{next_step} = :from"));
+        self.table
+            .update(keys::run_pk(t, run_id), keys::RUN, &u)
+            .await
     }
 }
 
@@ -1226,20 +978,13 @@ impl OutboxStore for DynamoSop {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.query_all(
-            Some("gsi1"),
-            "gsi1pk = :pk AND gsi1sk <= :max",
-            vec![
-                (":pk", s(keys::outbox_index(t))),
-                (":max", s(format!("{:012}#~", now.timestamp()))),
-            ],
-            true,
-            Some(limit),
-        )
-        .await?
-        .iter()
-        .map(outbox_from_item)
-        .collect()
+        let q = Query::index(GSI1, keys::outbox_index(t))
+            .sk_at_most(format!("{:012}#~", now.timestamp()));
+        self.first(q, limit)
+            .await?
+            .iter()
+            .map(outbox_from_item)
+            .collect()
     }
 
     async fn claim_outbox(
@@ -1250,67 +995,74 @@ impl OutboxStore for DynamoSop {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<OutboxItem>, StoreError> {
-        let r = self
-            .db
-            .client
-            .update_item()
-            .table_name(self.table())
-            .key("pk", s(keys::occ_pk(t, plan, occ)))
-            .key("sk", s(format!("{}{key}", keys::OUTBOX)))
-            .update_expression("SET claim_until = :until, attempts = attempts + :one")
-            .condition_expression(
-                "#st = :pending AND next_attempt_at <= :now \
-                 AND (attribute_not_exists(claim_until) OR claim_until < :now)",
+        let mut u = Update::new();
+        u.set(
+            "claim_until",
+            ts(now + scrm_core::sop::occurrence::CLAIM_FOR),
+        )
+        .increment("attempts", 1);
+        let state = u.name("state");
+        let next_attempt = u.name("next_attempt_at");
+        let claim = u.name("claim_until");
+        u.value(":pending", s(OutboxState::Pending.as_str()))
+            .value(":now", ts(now))
+            .when(format!(
+                "{state} = :pending AND {next_attempt} <= :now \
+                 AND (attribute_not_exists({claim}) OR {claim} < :now)"
+            ));
+        self.table
+            .update_returning(
+                keys::occ_pk(t, plan, occ),
+                format!("{}{key}", keys::OUTBOX),
+                &u,
             )
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":pending", s(OutboxState::Pending.as_str()))
-            .expression_attribute_values(":now", ts(now))
-            .expression_attribute_values(":until", ts(now + scrm_core::sop::occurrence::CLAIM_FOR))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match r {
-            Ok(out) => out.attributes.as_ref().map(outbox_from_item).transpose(),
-            Err(e) => match crate::dynamo::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(None),
-                other => Err(other),
-            },
-        }
+            .await?
+            .as_ref()
+            .map(outbox_from_item)
+            .transpose()
     }
 
     async fn settle_outbox(&self, t: &TenantId, o: &OutboxItem) -> Result<(), StoreError> {
-        let mut u = Upd::default();
+        let mut u = Update::new();
         u.set("state", s(o.state.as_str()))
             .set("attempts", n(i64::from(o.attempts)))
-            .set_opt("next_attempt_at", o.next_attempt_at.map(ts))
-            .set_opt("last_errcode", o.last_errcode.map(n))
-            .set_opt("last_error", o.last_error.as_deref().map(s))
-            .set_opt("wecom_id", o.wecom_id.as_deref().map(s))
-            .set_opt("moment_id", o.moment_id.as_deref().map(s))
-            .set_opt("sent_at", o.sent_at.map(ts))
-            .set_opt("next_sync_at", o.next_sync_at.map(ts))
             .remove("claim_until");
+        // The outbox entry holds exactly what `o` holds: an absent value is removed.
+        for (attr, v) in [
+            ("next_attempt_at", o.next_attempt_at.map(ts)),
+            ("last_errcode", o.last_errcode.map(n)),
+            ("last_error", o.last_error.as_deref().map(s)),
+            ("wecom_id", o.wecom_id.as_deref().map(s)),
+            ("moment_id", o.moment_id.as_deref().map(s)),
+            ("sent_at", o.sent_at.map(ts)),
+            ("next_sync_at", o.next_sync_at.map(ts)),
+        ] {
+            match v {
+                Some(v) => u.set(attr, v),
+                None => u.remove(attr),
+            };
+        }
         match (o.state, o.next_attempt_at, o.next_sync_at) {
             (OutboxState::Pending, Some(at), _) => {
-                u.set("gsi1pk", s(keys::outbox_index(t)))
-                    .set("gsi1sk", s(outbox_index_sk(at, o)));
+                u.set(GSI1_PK, s(keys::outbox_index(t)))
+                    .set(GSI1_SK, s(outbox_index_sk(at, o)));
             }
             (OutboxState::Sent, _, Some(at)) => {
-                u.set("gsi1pk", s(keys::sync_index(t)))
-                    .set("gsi1sk", s(outbox_index_sk(at, o)));
+                u.set(GSI1_PK, s(keys::sync_index(t)))
+                    .set(GSI1_SK, s(outbox_index_sk(at, o)));
             }
             _ => {
-                u.remove("gsi1pk").remove("gsi1sk");
+                u.remove(GSI1_PK).remove(GSI1_SK);
             }
         }
-        self.update(
-            keys::occ_pk(t, &o.plan_id, &o.occurrence_id),
-            outbox_sk(&o.kind),
-            u,
-            Some("attribute_exists(pk)"),
-        )
-        .await?;
+        u.when(item_exists());
+        self.table
+            .update(
+                keys::occ_pk(t, &o.plan_id, &o.occurrence_id),
+                outbox_sk(&o.kind),
+                &u,
+            )
+            .await?;
         Ok(())
     }
 
@@ -1320,20 +1072,13 @@ impl OutboxStore for DynamoSop {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.query_all(
-            Some("gsi1"),
-            "gsi1pk = :pk AND gsi1sk <= :max",
-            vec![
-                (":pk", s(keys::sync_index(t))),
-                (":max", s(format!("{:012}#~", now.timestamp()))),
-            ],
-            true,
-            Some(limit),
-        )
-        .await?
-        .iter()
-        .map(outbox_from_item)
-        .collect()
+        let q = Query::index(GSI1, keys::sync_index(t))
+            .sk_at_most(format!("{:012}#~", now.timestamp()));
+        self.first(q, limit)
+            .await?
+            .iter()
+            .map(outbox_from_item)
+            .collect()
     }
 
     async fn occurrence_outbox(
@@ -1342,20 +1087,16 @@ impl OutboxStore for DynamoSop {
         plan: &PlanId,
         occ: &OccurrenceId,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.query_all(
-            None,
-            "pk = :pk AND begins_with(sk, :p)",
-            vec![
-                (":pk", s(keys::occ_pk(t, plan, occ))),
-                (":p", s(keys::OUTBOX)),
-            ],
-            true,
-            None,
-        )
-        .await?
-        .iter()
-        .map(outbox_from_item)
-        .collect()
+        self.table
+            .query_all(
+                Query::partition(keys::occ_pk(t, plan, occ))
+                    .consistent()
+                    .sk_begins_with(keys::OUTBOX),
+            )
+            .await?
+            .iter()
+            .map(outbox_from_item)
+            .collect()
     }
 }
 
@@ -1369,45 +1110,29 @@ impl GroupTagStore for DynamoSop {
         let current: HashSet<String> = self.group_tags(t, chat_id).await?.into_iter().collect();
         let wanted: HashSet<String> = tags.iter().cloned().collect();
         for old in current.difference(&wanted) {
-            self.db
-                .client
-                .delete_item()
-                .table_name(self.table())
-                .key("pk", s(keys::group_tags_pk(t, chat_id)))
-                .key("sk", s(keys::tag_sk(old)))
-                .send()
-                .await
-                .map_err(crate::dynamo::from_sdk)?;
+            self.table
+                .delete(keys::group_tags_pk(t, chat_id), keys::tag_sk(old))
+                .await?;
         }
         for new in wanted.difference(&current) {
-            self.db
-                .client
-                .put_item()
-                .table_name(self.table())
-                .set_item(Some(item::item([
-                    ("pk", s(keys::group_tags_pk(t, chat_id))),
-                    ("sk", s(keys::tag_sk(new))),
+            self.table
+                .put(item::item([
+                    (PK, s(keys::group_tags_pk(t, chat_id))),
+                    (SK, s(keys::tag_sk(new))),
                     ("tag", s(new)),
                     ("chat_id", s(chat_id)),
-                    ("gsi2pk", s(keys::tagged_index(t, new))),
-                    ("gsi2sk", s(chat_id)),
-                ])))
-                .send()
-                .await
-                .map_err(crate::dynamo::from_sdk)?;
+                    (GSI2_PK, s(keys::tagged_index(t, new))),
+                    (GSI2_SK, s(chat_id)),
+                ]))
+                .await?;
         }
         Ok(())
     }
 
     async fn group_tags(&self, t: &TenantId, chat_id: &str) -> Result<Vec<String>, StoreError> {
         let items = self
-            .query_all(
-                None,
-                "pk = :pk",
-                vec![(":pk", s(keys::group_tags_pk(t, chat_id)))],
-                true,
-                None,
-            )
+            .table
+            .query_all(Query::partition(keys::group_tags_pk(t, chat_id)).consistent())
             .await?;
         items
             .iter()
@@ -1417,13 +1142,8 @@ impl GroupTagStore for DynamoSop {
 
     async fn tagged_groups(&self, t: &TenantId, tag: &str) -> Result<Vec<String>, StoreError> {
         let items = self
-            .query_all(
-                Some("gsi2"),
-                "gsi2pk = :pk",
-                vec![(":pk", s(keys::tagged_index(t, tag)))],
-                true,
-                None,
-            )
+            .table
+            .query_all(Query::index(GSI2, keys::tagged_index(t, tag)))
             .await?;
         items
             .iter()
