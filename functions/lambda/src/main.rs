@@ -20,7 +20,9 @@ const FUNCTIONS: [&str; 11] = [
     "directory-resync",
 ];
 
-#[tokio::main]
+// Lambda gives an execution environment one invocation at a time: a single-threaded runtime
+// serves it (the handlers' own concurrency, e.g. parallel DynamoDB reads, still interleaves).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let name = std::env::var("SCRM_FUNCTION").unwrap_or_default();
     match name.as_str() {
