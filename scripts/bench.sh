@@ -58,8 +58,9 @@ unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL LOCAL_LAMBDA_URL EVENT_BUS_
 
 # The `bench` profile: speed-tuned (opt-level 3, thin LTO), as these figures have always been
 # measured; the release profile is tuned for the deployed binary's size.
+# (Cargo writes the built-in bench profile's output to target/release.)
 cargo build --profile bench -q -p scrm-tests --bins
 for b in "${benches[@]}"; do
     log "bench_$b"
-    "target/bench/bench_$b"
+    "target/release/bench_$b"
 done
