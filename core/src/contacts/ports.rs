@@ -2,10 +2,18 @@
 //! from the directory store and from WeCom's directory APIs. The DynamoDB and WeCom
 //! adapters implement them in `scrm-adapters`.
 use super::model::*;
+use super::receipts::{Acquired, Lease, NewReceipt, ReceiptStatus, ReceiptView};
+use super::resync::{JobLease, JobStatus, Position, Progress, ResyncJob};
+use crate::events::EventEnvelope;
 use crate::events::RemovedBy;
 use crate::ports::StoreError;
 use crate::tenants::TenantId;
+use crate::wecom::api::{
+    BatchGetByUserPage, CorpCredentials, CorpTagGroup, ExternalContactDetail, GroupChatListPage,
+    StaffStatus, WeComError,
+};
 use crate::wecom::api::{ExternalContact, FollowInfo, FollowUser, GroupChat, GroupMember};
+use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::future::Future;
 
@@ -368,4 +376,171 @@ pub trait DirectoryRead: Send + Sync {
         &self,
         t: &TenantId,
     ) -> impl Future<Output = Result<Vec<StaffMember>, StoreError>> + Send;
+}
+
+/// The receipts' store.
+pub trait ReceiptStore: Send + Sync {
+    /// Creates the receipt, or takes over an abandoned one, or reports it done or busy.
+    fn acquire(
+        &self,
+        t: &TenantId,
+        dedupe_key: &str,
+        receipt: &NewReceipt,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+    ) -> impl Future<Output = Result<Acquired, StoreError>> + Send;
+    /// `received → applied`, recording the events to publish; `Ok(false)` if the lease was
+    /// lost to another delivery (which then finishes the job).
+    fn mark_applied(
+        &self,
+        t: &TenantId,
+        dedupe_key: &str,
+        lease: &Lease,
+        events: &[EventEnvelope],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// `applied → published`, ending the lease; `Ok(false)` if the lease was lost.
+    fn mark_published(
+        &self,
+        t: &TenantId,
+        dedupe_key: &str,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Gives the lease up after a failure, so that the next delivery takes over at once.
+    fn release(
+        &self,
+        t: &TenantId,
+        dedupe_key: &str,
+        lease: &Lease,
+        error: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A receipt's status.
+    fn receipt_status(
+        &self,
+        t: &TenantId,
+        dedupe_key: &str,
+    ) -> impl Future<Output = Result<Option<ReceiptStatus>, StoreError>> + Send;
+    /// Received callbacks, newest first (only unknown events when `unknown_only`).
+    fn receipts(
+        &self,
+        t: &TenantId,
+        unknown_only: bool,
+        before: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<ReceiptView>, StoreError>> + Send;
+}
+
+/// The jobs' store.
+pub trait ResyncJobs: Send + Sync {
+    /// Creates a pending job.
+    fn create_job(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        requested_userids: &[String],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ResyncJob, StoreError>> + Send;
+    /// A job.
+    fn job(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+    ) -> impl Future<Output = Result<Option<ResyncJob>, StoreError>> + Send;
+    /// Jobs, newest first.
+    fn jobs(
+        &self,
+        t: &TenantId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<ResyncJob>, StoreError>> + Send;
+    /// Takes the job for a run unless it is finished or another run holds it.
+    fn lease_job(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+    ) -> impl Future<Output = Result<Option<(JobLease, ResyncJob)>, StoreError>> + Send;
+    /// Moves the job from `from` to `to`, adding `delta` to its progress (and setting the
+    /// staff or unlicensed lists when given); `Ok(false)` if the lease or position moved.
+    #[allow(clippy::too_many_arguments)]
+    fn checkpoint(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        lease: &JobLease,
+        from: &Position,
+        to: &Position,
+        delta: &Progress,
+        staff: Option<&[String]>,
+        unlicensed: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Ends a run: `Done`/`Failed` finish the job; `Running` releases the lease (with the
+    /// error that stopped it, if any) so the next run can go on.
+    fn end_run(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        lease: &JobLease,
+        status: JobStatus,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// WeCom's customer-contact read APIs.
+pub trait DirectorySource: Send + Sync {
+    /// `externalcontact/get_follow_user_list`: the members with customer contact (members
+    /// who left are not listed).
+    fn follow_users(
+        &self,
+        creds: &CorpCredentials,
+    ) -> impl Future<Output = Result<Vec<String>, WeComError>> + Send;
+    /// `user/get`: a member's status (an unknown userid is [`StaffStatus::Left`]).
+    fn staff_status(
+        &self,
+        creds: &CorpCredentials,
+        userid: &str,
+    ) -> impl Future<Output = Result<StaffStatus, WeComError>> + Send;
+    /// `externalcontact/get`, every follower.
+    fn customer_detail(
+        &self,
+        creds: &CorpCredentials,
+        external_userid: &str,
+    ) -> impl Future<Output = Result<ExternalContactDetail, WeComError>> + Send;
+    /// `externalcontact/groupchat/get` (with member names).
+    fn group_detail(
+        &self,
+        creds: &CorpCredentials,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<GroupChat, WeComError>> + Send;
+    /// `externalcontact/get_corp_tag_list` (everything when both filters are empty).
+    fn corp_tags(
+        &self,
+        creds: &CorpCredentials,
+        tag_ids: &[String],
+        group_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<CorpTagGroup>, WeComError>> + Send;
+    /// One page of `externalcontact/groupchat/list` (every group).
+    fn group_page(
+        &self,
+        creds: &CorpCredentials,
+        cursor: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<GroupChatListPage, WeComError>> + Send;
+    /// One page of `externalcontact/batch/get_by_user` for up to 100 members.
+    fn customers_page(
+        &self,
+        creds: &CorpCredentials,
+        userids: &[String],
+        cursor: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<BatchGetByUserPage, WeComError>> + Send;
+    /// `externalcontact/list`: one member's customers.
+    fn member_customer_ids(
+        &self,
+        creds: &CorpCredentials,
+        userid: &str,
+    ) -> impl Future<Output = Result<Vec<String>, WeComError>> + Send;
 }

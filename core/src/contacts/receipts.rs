@@ -20,13 +20,9 @@
 //!   publication of the events recorded at `applied` (same deterministic event ids).
 //!
 //! A failed attempt releases its lease at once, so WeCom's next re-delivery need not wait.
-use super::model::Page;
 use crate::events::EventEnvelope;
 use crate::ports::StoreError;
-use crate::tenants::TenantId;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::future::Future;
 
 /// How long receipts are kept (the dedupe window WeCom needs is minutes; the rest is for
 /// operators looking at what arrived).
@@ -132,55 +128,4 @@ pub struct ReceiptView {
     pub xml: String,
 }
 
-/// The receipts' store.
-pub trait ReceiptStore: Send + Sync {
-    /// Creates the receipt, or takes over an abandoned one, or reports it done or busy.
-    fn acquire(
-        &self,
-        t: &TenantId,
-        dedupe_key: &str,
-        receipt: &NewReceipt,
-        now: DateTime<Utc>,
-        lease_ms: i64,
-    ) -> impl Future<Output = Result<Acquired, StoreError>> + Send;
-    /// `received → applied`, recording the events to publish; `Ok(false)` if the lease was
-    /// lost to another delivery (which then finishes the job).
-    fn mark_applied(
-        &self,
-        t: &TenantId,
-        dedupe_key: &str,
-        lease: &Lease,
-        events: &[EventEnvelope],
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// `applied → published`, ending the lease; `Ok(false)` if the lease was lost.
-    fn mark_published(
-        &self,
-        t: &TenantId,
-        dedupe_key: &str,
-        lease: &Lease,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Gives the lease up after a failure, so that the next delivery takes over at once.
-    fn release(
-        &self,
-        t: &TenantId,
-        dedupe_key: &str,
-        lease: &Lease,
-        error: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// A receipt's status.
-    fn receipt_status(
-        &self,
-        t: &TenantId,
-        dedupe_key: &str,
-    ) -> impl Future<Output = Result<Option<ReceiptStatus>, StoreError>> + Send;
-    /// Received callbacks, newest first (only unknown events when `unknown_only`).
-    fn receipts(
-        &self,
-        t: &TenantId,
-        unknown_only: bool,
-        before: Option<&str>,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page<ReceiptView>, StoreError>> + Send;
-}
+pub use super::ports::ReceiptStore;

@@ -28,7 +28,6 @@
 //! The staff list is what WeCom lists with customer contact (phase 2) together with what
 //! the directory knows: follow users seen in callbacks, group owners and staff members
 //! (phase 3), plus any userids given when the job was started.
-use super::model::Page;
 use super::ports::{DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
 use super::source::DirectorySource;
 use super::{RelationStatus, StaffState};
@@ -40,7 +39,6 @@ use crate::wecom::api::{limits, CorpCredentials, StaffStatus, WeComError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
-use std::future::Future;
 use std::time::Instant;
 
 /// Where a job is.
@@ -191,64 +189,6 @@ pub struct ResyncJob {
 pub struct JobLease {
     /// The runner's random id.
     pub owner: String,
-}
-
-/// The jobs' store.
-pub trait ResyncJobs: Send + Sync {
-    /// Creates a pending job.
-    fn create_job(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-        requested_userids: &[String],
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<ResyncJob, StoreError>> + Send;
-    /// A job.
-    fn job(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-    ) -> impl Future<Output = Result<Option<ResyncJob>, StoreError>> + Send;
-    /// Jobs, newest first.
-    fn jobs(
-        &self,
-        t: &TenantId,
-        limit: usize,
-    ) -> impl Future<Output = Result<Page<ResyncJob>, StoreError>> + Send;
-    /// Takes the job for a run unless it is finished or another run holds it.
-    fn lease_job(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-        now: DateTime<Utc>,
-        lease_ms: i64,
-    ) -> impl Future<Output = Result<Option<(JobLease, ResyncJob)>, StoreError>> + Send;
-    /// Moves the job from `from` to `to`, adding `delta` to its progress (and setting the
-    /// staff or unlicensed lists when given); `Ok(false)` if the lease or position moved.
-    #[allow(clippy::too_many_arguments)]
-    fn checkpoint(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-        lease: &JobLease,
-        from: &Position,
-        to: &Position,
-        delta: &Progress,
-        staff: Option<&[String]>,
-        unlicensed: Option<&[String]>,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Ends a run: `Done`/`Failed` finish the job; `Running` releases the lease (with the
-    /// error that stopped it, if any) so the next run can go on.
-    fn end_run(
-        &self,
-        t: &TenantId,
-        job_id: &str,
-        lease: &JobLease,
-        status: JobStatus,
-        error: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// How much one run may do.
@@ -853,3 +793,5 @@ fn add(p: &mut Progress, d: &Progress) {
     p.staff += d.staff;
     p.departed += d.departed;
 }
+
+pub use super::ports::ResyncJobs;
