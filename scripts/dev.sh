@@ -43,7 +43,7 @@ DEMO_AGENT_ID=1000002
 TABLE_PREFIX=scrm
 
 FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event points-jobs
-    points-expiry-sweep sop-dispatch sop-on-event sop-result-sync directory-resync)
+    points-expiry-sweep sop-dispatch sop-on-event sop-result-sync directory-resync callback-sweep)
 
 RUN_DIR="$LOCAL_DIR/dev"
 LOG_DIR="$RUN_DIR/logs"
@@ -119,6 +119,11 @@ LAMBDA_PORT="$(port_or_free 9000)"
 if [[ ! -s "$LOCAL_DIR/signing-key" ]]; then
     python3 -c 'import secrets; print(secrets.token_hex(32))' >"$LOCAL_DIR/signing-key"
 fi
+# The local stand-in for the KMS key that seals tenant secrets and cached access tokens.
+if [[ ! -s "$LOCAL_DIR/secrets-key" ]]; then
+    python3 -c 'import secrets; print(secrets.token_hex(32))' >"$LOCAL_DIR/secrets-key"
+fi
+chmod 600 "$LOCAL_DIR/signing-key" "$LOCAL_DIR/secrets-key"
 cat >"$ENV_FILE" <<EOF
 TABLE_PREFIX=$TABLE_PREFIX
 TENANTS_TABLE=$TABLE_PREFIX-tenants
@@ -127,7 +132,8 @@ LEDGER_TABLE=$TABLE_PREFIX-ledger
 TASKS_TABLE=$TABLE_PREFIX-tasks
 LOCAL_LAMBDA_URL=http://127.0.0.1:$LAMBDA_PORT
 WECOM_API_BASE=http://127.0.0.1:$WECOM_PORT/cgi-bin
-SCRM_SIGNING_KEY=$(cat "$LOCAL_DIR/signing-key")
+TOKEN_SIGNING_KEYS=local=$(cat "$LOCAL_DIR/signing-key")
+SECRETS_LOCAL_KEY=$(cat "$LOCAL_DIR/secrets-key")
 PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
 AWS_ACCESS_KEY_ID=test
@@ -167,6 +173,8 @@ elif [[ ! -s "$KEY_FILE" ]]; then
     scrm tenant key --corp-id "$DEMO_CORP_ID" --role admin --name dev >"$KEY_FILE"
 fi
 chmod 600 "$KEY_FILE"
+# A demo tenant kept in .local/ddb-data from before secrets were sealed: seal it now.
+scrm tenant seal-secrets >/dev/null
 ADMIN_KEY="$(tr -d '[:space:]' <"$KEY_FILE")"
 
 # --- functions ---------------------------------------------------------------------------
@@ -286,7 +294,7 @@ Function URLs:
   staff-api        $BASE/lambda-url/staff-api/...
 Event and scheduled functions (invoke with a sample payload from events/):
 EOF
-for f in points-on-event points-jobs sop-on-event directory-resync points-expiry-sweep sop-dispatch sop-result-sync; do
+for f in points-on-event points-jobs sop-on-event directory-resync points-expiry-sweep sop-dispatch sop-result-sync callback-sweep; do
     sample="events/$f.json"
     [[ -f "$sample" ]] || sample="<payload.json>"
     printf '  %-18s cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port %s %s --data-file %s\n' \

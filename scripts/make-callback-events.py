@@ -6,7 +6,10 @@ tenant of scripts/dev.sh with WeCom's algorithm, independently of our Rust code:
   events/wecom-callback-verify.json       GET  /callback/<corp>  URL verification (echostr)
   events/wecom-callback-add-contact.json  POST /callback/<corp>  add_external_contact
 
-Re-run it (scripts/dev.sh's venv has wechatpy) to refresh the timestamps:
+Re-run it (scripts/dev.sh's venv has wechatpy) to refresh the timestamps right before
+invoking the POST sample: wecom-callback refuses a callback signed more than
+CALLBACK_TIMESTAMP_WINDOW_SECONDS (15 minutes by default) from now as a replay
+(400 stale_timestamp).
   .local/venv/bin/python3 scripts/make-callback-events.py
 """
 import argparse

@@ -63,7 +63,8 @@ cfn-lint --regions ap-southeast-1 cn-north-1 -- infra/template.yaml
 log "cargo test --workspace $*"
 # In the background and waited for, so that an interrupt or SIGTERM stops it and DynamoDB
 # Local at once (bash defers traps while a foreground command runs).
-TEST_LOG="$RUN_DIR/cargo-test.log"
+# One log per run: two runs at once (a developer and an editor, say) must not mix.
+TEST_LOG="$(mktemp "$RUN_DIR/cargo-test.XXXXXX.log")"
 cargo test --workspace "$@" >"$TEST_LOG" 2>&1 &
 CARGO_PID=$!
 # Shows the output as it comes; ends by itself once cargo has exited and all is printed.

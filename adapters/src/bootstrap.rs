@@ -13,6 +13,8 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::region::Region;
 use aws_types::sdk_config::SdkConfig;
 use scrm_core::config::{Config, ConfigError};
+use scrm_core::secrets::KeyService;
+use scrm_core::tokens::SigningKeys;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,9 +68,36 @@ impl Container {
         Ok(Self { config, sdk, db })
     }
 
-    /// The tenants table adapter.
+    /// The tenants table adapter without the key service: settings and ids, secrets
+    /// withheld. What the functions that neither call WeCom nor verify callbacks get.
     pub fn tenants(&self) -> DynamoTenants {
         DynamoTenants::new(self.db.clone())
+    }
+
+    /// The tenants table adapter that opens tenant secrets: only for the functions that call
+    /// WeCom or verify callbacks (the template grants only them `kms:Decrypt`).
+    pub fn tenants_with_secrets(&self) -> Result<DynamoTenants, BootError> {
+        Ok(DynamoTenants::new(
+            self.db.clone().with_secret_keys(self.secret_keys()?),
+        ))
+    }
+
+    /// The key service that seals and opens secrets at rest (`SECRETS_KMS_KEY_ID` or, in
+    /// local runs, `SECRETS_LOCAL_KEY`). Built only by the functions that ask for it.
+    pub fn secret_keys(&self) -> Result<Arc<dyn KeyService>, BootError> {
+        crate::crypto::key_service_from_env(&self.sdk)?.ok_or_else(|| {
+            BootError::Config(ConfigError(format!(
+                "{} or {} must be set",
+                crate::crypto::KMS_KEY_ENV,
+                crate::crypto::LOCAL_KEY_ENV
+            )))
+        })
+    }
+
+    /// The token signing keys (`TOKEN_SIGNING_KEYS`): only for the functions that sign or
+    /// verify customer tokens and staff links.
+    pub fn signing_keys(&self) -> Result<SigningKeys, BootError> {
+        Ok(SigningKeys::from_env()?)
     }
     /// The directory table adapter.
     pub fn directory(&self) -> DynamoDirectory {
@@ -91,9 +120,13 @@ impl Container {
         AnyPublisher::from_config(&self.config.events, &self.sdk)
     }
 
-    /// The WeCom client, its tokens shared through the tenants table.
+    /// The WeCom client, its tokens shared (sealed) through the tenants table.
     pub fn wecom(&self, usage: WeComUse) -> Result<WeComClient, BootError> {
-        let cache = DynamoTokenCache::new(self.db.client.clone(), self.db.tables.tenants.clone());
+        let cache = DynamoTokenCache::new(
+            self.db.client.clone(),
+            self.db.tables.tenants.clone(),
+            self.secret_keys()?,
+        );
         WeComClient::new(
             wecom_config(&self.config.wecom_api_base, usage),
             Arc::new(cache),

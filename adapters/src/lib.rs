@@ -10,11 +10,13 @@
 //! - [`lambda`]: the one mapping of a use case's error to Lambda's `Diagnostic`.
 //! - [`http`] (feature `http`): the one HTTP edge of the function-URL functions.
 //! - [`aws_http`]: the AWS SDK's HTTP client (reqwest on rustls with *ring*: one TLS stack).
+//! - [`crypto`]: data keys for sealing secrets at rest (KMS, or a local key).
 //! - [`bootstrap`]: configuration, SDK clients and adapters, built once per container.
 #![forbid(unsafe_code)]
 
 pub mod aws_http;
 pub mod bootstrap;
+pub mod crypto;
 pub mod dynamo;
 pub mod events;
 #[cfg(feature = "http")]

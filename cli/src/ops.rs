@@ -31,7 +31,8 @@ pub enum TenantCommand {
         /// The corp id.
         #[arg(long)]
         corp_id: String,
-        /// viewer, operator or admin.
+        /// viewer, operator, admin or session_issuer (only `POST /v1/customer-sessions` for
+        /// WeChat users: the key for the merchant's internet-facing H5 backend).
         #[arg(long, default_value = "admin")]
         role: String,
         /// A label for the key.
@@ -43,6 +44,13 @@ pub enum TenantCommand {
     },
     /// List registered tenants (ids only).
     List {
+        /// Table name prefix.
+        #[arg(long, env = "TABLE_PREFIX", default_value = "scrm")]
+        prefix: String,
+    },
+    /// Seal the secrets of tenants registered before secrets were encrypted at rest (their
+    /// plain attributes are removed). Safe to run again: sealed tenants are left alone.
+    SealSecrets {
         /// Table name prefix.
         #[arg(long, env = "TABLE_PREFIX", default_value = "scrm")]
         prefix: String,
@@ -98,6 +106,22 @@ async fn db(prefix: &str) -> Db {
     Db::from_sdk_config(&sdk, tables)
 }
 
+/// [`db`] with the key service that seals tenant secrets: the stack's KMS key
+/// (`SECRETS_KMS_KEY_ID`, with the operator's credentials) or, locally, `SECRETS_LOCAL_KEY`.
+async fn db_with_secret_keys(prefix: &str) -> anyhow::Result<Db> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let keys = scrm_adapters::crypto::key_service_from_env(&sdk)?.with_context(|| {
+        format!(
+            "tenant secrets are sealed: set {} (the stack's KMS key) or {} (local runs)",
+            scrm_adapters::crypto::KMS_KEY_ENV,
+            scrm_adapters::crypto::LOCAL_KEY_ENV
+        )
+    })?;
+    Ok(db(prefix).await.with_secret_keys(keys))
+}
+
 /// Runs `scrm tables …`.
 pub async fn tables(cmd: TablesCommand) -> anyhow::Result<()> {
     match cmd {
@@ -136,7 +160,7 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             if add.app_secret.is_some() != add.agent_id.is_some() {
                 bail!("--app-secret and --agent-id go together");
             }
-            let store = DynamoTenants::new(db(&add.prefix).await);
+            let store = DynamoTenants::new(db_with_secret_keys(&add.prefix).await?);
             let tenant = Tenant {
                 id: id.clone(),
                 name: add.name,
@@ -174,13 +198,20 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             prefix,
         } => {
             let id = TenantId::parse(&corp_id).context("--corp-id")?;
-            let role = Role::parse(&role).context("--role must be viewer, operator or admin")?;
+            let role = Role::parse(&role)
+                .context("--role must be viewer, operator, admin or session_issuer")?;
             let store = DynamoTenants::new(db(&prefix).await);
             if store.tenant(&id).await?.is_none() {
                 bail!("tenant {id} is not registered");
             }
             let (key, record) = issue_key(&store, &id, &name, role, Utc::now()).await?;
-            eprintln!("{} key {} (shown once):", role.as_str(), record.key_id);
+            let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+            eprintln!(
+                "{} key {} with scopes {} (shown once):",
+                role.as_str(),
+                record.key_id,
+                scopes.join(", ")
+            );
             println!("{}", key.reveal());
             Ok(())
         }
@@ -189,6 +220,15 @@ pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
             for id in store.tenant_ids().await? {
                 println!("{id}");
             }
+            Ok(())
+        }
+        TenantCommand::SealSecrets { prefix } => {
+            let store = DynamoTenants::new(db_with_secret_keys(&prefix).await?);
+            let sealed = store.seal_plaintext_secrets().await?;
+            for id in &sealed {
+                println!("{id}\tsealed");
+            }
+            eprintln!("{} tenant(s) sealed", sealed.len());
             Ok(())
         }
     }

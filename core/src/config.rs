@@ -85,8 +85,6 @@ pub struct Config {
     pub events: EventSink,
     /// WeCom server API base URL (the fake server in tests and local runs).
     pub wecom_api_base: String,
-    /// HMAC key for customer tokens and staff links.
-    pub signing_key: Secret,
     /// Base URL of links sent to staff.
     pub public_base_url: String,
 }
@@ -106,19 +104,11 @@ impl Config {
         } else {
             EventSink::Discard
         };
-        let signing_key = std::env::var("SCRM_SIGNING_KEY")
-            .map_err(|_| ConfigError("SCRM_SIGNING_KEY must be set".into()))?;
-        if signing_key.len() < 16 {
-            return Err(ConfigError(
-                "SCRM_SIGNING_KEY must be at least 16 characters".into(),
-            ));
-        }
         Ok(Self {
             tables: TableNames::from_env(),
             events,
             wecom_api_base: std::env::var("WECOM_API_BASE")
                 .unwrap_or_else(|_| "https://qyapi.weixin.qq.com/cgi-bin".to_string()),
-            signing_key: Secret::new(signing_key),
             public_base_url: std::env::var("PUBLIC_BASE_URL")
                 .unwrap_or_else(|_| "http://127.0.0.1:9000/lambda-url/staff-api".to_string()),
         })

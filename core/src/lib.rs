@@ -15,6 +15,7 @@ pub mod events;
 pub mod http;
 pub mod points;
 pub mod ports;
+pub mod secrets;
 pub mod sop;
 pub mod tags;
 pub mod tenants;

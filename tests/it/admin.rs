@@ -236,3 +236,110 @@ fn the_openapi_file_documents_exactly_the_routes_of_the_router() {
     );
     assert!(phantom.is_empty(), "documented but not served: {phantom:?}");
 }
+
+#[tokio::test]
+async fn keys_issued_before_scopes_keep_what_their_role_could_do() {
+    use scrm_adapters::dynamo::item;
+    use scrm_adapters::dynamo::schema::{PK, SK};
+    use scrm_core::tenants::ApiKey;
+    let api = api().await;
+    let t = tenant(&api.db).await;
+    // An operator key as it was stored before keys carried scopes: a role only.
+    let old = ApiKey::generate(t.id());
+    api.db
+        .tenants()
+        .put(item::item([
+            (PK, item::s(t.id().as_str())),
+            (SK, item::s(format!("APIKEY#{}", old.hash()))),
+            ("key_id", item::s(&old.hash()[..12])),
+            ("name", item::s("legacy")),
+            ("role", item::s("operator")),
+            ("created_at", item::s("2026-01-01T00:00:00+00:00")),
+            (
+                "revoked",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+            ),
+        ]))
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", old.reveal());
+    let (status, who) = call(&api, get_request("/v1/whoami", &bearer)).await;
+    assert_eq!(status, 200, "{who}");
+    assert_eq!(
+        who["scopes"],
+        serde_json::json!(["read", "personal_data:read", "write", "sessions:issue"])
+    );
+    let (status, _) = call(&api, get_request("/v1/customers", &bearer)).await;
+    assert_eq!(status, 200);
+    let (status, body) = call(&api, get_request("/v1/keys", &bearer)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+}
+
+#[tokio::test]
+async fn viewers_see_personal_data_redacted() {
+    use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints};
+    use scrm_core::contacts::receipts::{NewReceipt, ReceiptStore};
+    use scrm_core::points::ports::ProfileStore;
+    use scrm_core::points::rules::CustomerProfile;
+    use scrm_core::points::{Account, CustomerId};
+    let api = api().await;
+    let t = tenant(&api.db).await;
+    let now = chrono::Utc::now();
+    let account = Account::new(t.id().clone(), CustomerId::parse("wmPrivate").unwrap());
+    DynamoPoints::new(api.db.clone())
+        .put_profile(
+            &account,
+            &CustomerProfile {
+                name: Some("王五".into()),
+                mobile: Some("13800138000".into()),
+                wechat_id: Some("wx_wangwu".into()),
+                address: Some("上海市静安区南京西路1号".into()),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let xml = "<xml><ExternalUserID>wmPrivate</ExternalUserID><Content>13800138000</Content></xml>";
+    DynamoDirectory::new(api.db.clone())
+        .acquire(
+            t.id(),
+            "private-1",
+            &NewReceipt {
+                kind: "change_external_contact/some_future_change".into(),
+                unknown: true,
+                xml: xml.into(),
+                event_time: now.timestamp(),
+            },
+            now,
+            10_000,
+        )
+        .await
+        .unwrap();
+    let viewer = key_with_role(&api.db, t.id(), Role::Viewer).await;
+    let viewer = format!("Bearer {}", viewer.reveal());
+
+    let (status, seen) = call(&api, get_request("/v1/points/customers/wmPrivate", &viewer)).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["profile"]["mobile"], "138****8000");
+    assert_eq!(seen["profile"]["address"], "[redacted]");
+    assert_eq!(seen["profile"]["wechat_id"], "[redacted]");
+    assert_eq!(seen["profile"]["name"], "王五");
+    let (status, callbacks) = call(&api, get_request("/v1/callbacks", &viewer)).await;
+    assert_eq!(status, 200, "{callbacks}");
+    assert_eq!(callbacks["items"][0]["xml"], "[redacted]", "{callbacks}");
+    assert!(!callbacks.to_string().contains("13800138000"));
+
+    // A key that may read personal data sees it as stored.
+    let (_, full) = call(
+        &api,
+        get_request("/v1/points/customers/wmPrivate", &t.bearer()),
+    )
+    .await;
+    assert_eq!(full["profile"]["mobile"], "13800138000");
+    assert_eq!(full["profile"]["address"], "上海市静安区南京西路1号");
+    let (_, callbacks) = call(&api, get_request("/v1/callbacks", &t.bearer())).await;
+    assert_eq!(callbacks["items"][0]["xml"], xml);
+}

@@ -3,17 +3,24 @@
 //! landing (duplicates, concurrent deliveries, a delivery that died midway), rejections
 //! that write nothing, unknown events, and WeCom's API failing during a callback.
 use crate::directory::{admin_call, world, World};
+use callback_sweep_fn::CallbackSweep;
 use scrm_adapters::dynamo::DynamoDirectory;
 use scrm_adapters::dynamo::DynamoTags;
 use scrm_adapters::dynamo::DynamoTenants;
 use scrm_adapters::wecom::fake::*;
 use scrm_core::clock::Clock;
-use scrm_core::contacts::receipts::{NewReceipt, ReceiptStatus, ReceiptStore};
+use scrm_core::contacts::callback::parse_callback;
+use scrm_core::contacts::inbox::{Inbox, Swept};
+use scrm_core::contacts::receipts::{
+    Acquired, Lease, NewReceipt, ReceiptStatus, ReceiptStore, ReceiptView,
+};
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::events::{
     DomainEvent, EventEnvelope, EventPublisher, PublishError, RecordingPublisher, RemovedBy,
 };
+use scrm_core::ports::StoreError;
 use scrm_core::tenants::TenantId;
+use scrm_core::tenants::TenantLookup;
 use scrm_core::wecom::api::paths;
 use scrm_core::wecom::crypto::CallbackCrypto;
 use scrm_tests::*;
@@ -89,9 +96,19 @@ fn member_list(ids: &[&str]) -> String {
     format!("<MemChangeList>{items}</MemChangeList>")
 }
 
-/// A signed, encrypted POST for a tenant.
+/// The `timestamp` WeCom signs a callback with: the tests' fixed now.
+fn sent_now() -> String {
+    crate::directory::test_now().timestamp().to_string()
+}
+
+/// A signed, encrypted POST for a tenant, sent now.
 fn post_request(corp: &TenantId, plaintext: &str) -> lambda_http::Request {
-    let msg = crypto(corp).encrypt_message(plaintext.as_bytes(), "1409659813", "1372623149");
+    post_request_at(corp, plaintext, &sent_now())
+}
+
+/// A signed, encrypted POST for a tenant whose signed `timestamp` is `timestamp`.
+fn post_request_at(corp: &TenantId, plaintext: &str, timestamp: &str) -> lambda_http::Request {
+    let msg = crypto(corp).encrypt_message(plaintext.as_bytes(), timestamp, "1372623149");
     request(
         "POST",
         &format!("/callback/{corp}?{}", msg.query()),
@@ -804,12 +821,21 @@ async fn a_duplicate_delivery_changes_nothing() {
     assert_eq!(first.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_deliveries_of_one_callback_give_one_effect() {
     let w = world().await;
     let t = seeded(&w).await;
     let corp = t.id().as_str();
-    let h = handler(&w);
+    // Duplicates wait for the delivery that owns the receipt longer than its work takes,
+    // so every one of them must see it finish.
+    let h = handler_with(
+        &w,
+        w.recorder.clone(),
+        CallbackPolicy {
+            wait_for_peer: Duration::from_secs(8),
+            ..policy()
+        },
+    );
     let at = now_secs(&w);
     post_ok(
         &h,
@@ -841,21 +867,31 @@ async fn concurrent_deliveries_of_one_callback_give_one_effect() {
             ("CurMemVer", &version),
         ],
     );
-    let (a, b, c, d, e) = tokio::join!(
-        post(&h, t.id(), &x),
-        post(&h, t.id(), &x),
-        post(&h, t.id(), &x),
-        post(&h, t.id(), &x),
-        post(&h, t.id(), &x)
-    );
-    let statuses: Vec<u16> = [a, b, c, d, e].iter().map(|(s, _)| *s).collect();
+    let deliveries: Vec<_> = (0..5)
+        .map(|_| {
+            let (h, corp, x) = (&h, t.id(), &x);
+            async move { post(h, corp, x).await }
+        })
+        .collect();
+    let answers = futures::future::join_all(deliveries).await;
+    // Every delivery is acknowledged: one landed it, the others waited for it.
     assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 503),
-        "{statuses:?}"
+        answers
+            .iter()
+            .all(|(s, b)| (*s, b.clone()) == (200, json!("success"))),
+        "{answers:?}"
     );
-    assert!(statuses.contains(&200), "{statuses:?}");
     let joined: Vec<_> = events_of(&w);
     assert_eq!(joined.len(), 1, "one MemberJoinedGroup: {joined:?}");
+    assert_eq!(
+        joined[0].event,
+        DomainEvent::MemberJoinedGroup {
+            chat_id: "wrshop".into(),
+            member_id: "wmbob".into(),
+            is_customer: true,
+            join_scene: Some(0),
+        }
+    );
     let g = w
         .dir()
         .group_profile(t.id(), "wrshop")
@@ -866,6 +902,10 @@ async fn concurrent_deliveries_of_one_callback_give_one_effect() {
     let r = receipts(&w, t.id()).await;
     assert_eq!(r.len(), 2);
     assert!(r.iter().all(|r| r.status == ReceiptStatus::Published));
+    assert!(
+        r.iter().all(|r| r.attempts == 1),
+        "exactly one delivery worked on each receipt: {r:?}"
+    );
 }
 
 /// A publisher that fails until told otherwise (EventBridge down).
@@ -994,7 +1034,7 @@ async fn bad_requests_are_rejected_and_write_nothing() {
         "wmalice",
         &[],
     );
-    let good = crypto(corp).encrypt_message(x.as_bytes(), "1409659813", "1372623149");
+    let good = crypto(corp).encrypt_message(x.as_bytes(), &sent_now(), "1372623149");
     let path = |q: &str| format!("/callback/{corp}?{q}");
     let body = good.callback_xml(None).into_bytes();
 
@@ -1010,7 +1050,7 @@ async fn bad_requests_are_rejected_and_write_nothing() {
     )
     .unwrap()
     .encrypt_message_with_prefix(x.as_bytes(), "1", "2", [7u8; 16]);
-    let garbage_plain = crypto(corp).encrypt_message(b"this is not xml <<<", "1", "2");
+    let garbage_plain = crypto(corp).encrypt_message(b"this is not xml <<<", &sent_now(), "2");
     let cases: Vec<(lambda_http::Request, u16, &str)> = vec![
         (
             request("POST", &path(&tampered), &[], Some(body.clone())),
@@ -1094,8 +1134,8 @@ async fn bad_requests_are_rejected_and_write_nothing() {
                 &[],
                 Some(body.clone()),
             ),
-            404,
-            "unknown_tenant",
+            401,
+            "bad_signature",
         ),
     ];
     for (req, status, code) in cases {
@@ -1159,7 +1199,7 @@ async fn unknown_events_are_stored_and_acknowledged() {
         get_request("/v1/callbacks?limit=2", &t.bearer()),
     )
     .await;
-    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
     let cursor = all["next_cursor"].as_str().unwrap();
     let (_, rest) = admin_call(
         &w.admin(),
@@ -1279,4 +1319,663 @@ async fn a_tenant_without_a_contact_secret_still_records_callbacks() {
             .needs_sync
     );
     assert_eq!(events_of(&w).len(), 1);
+}
+
+#[tokio::test]
+async fn a_corp_that_is_no_tenant_cannot_be_told_from_a_bad_signature() {
+    use scrm_core::tenants::{TenantLookup, TenantWrite};
+    let w = world().await;
+    let t = seeded(&w).await;
+    let h = handler(&w);
+    let x = contact_xml(now_secs(&w), "add_external_contact", "zhangsan", "wmx", &[]);
+    let msg = crypto(t.id()).encrypt_message(x.as_bytes(), "1409659813", "1372623149");
+    let body = msg.callback_xml(None).into_bytes();
+    let tampered = msg.query().replacen("nonce=1", "nonce=2", 1);
+    let stranger = new_tenant_id();
+    let answer = |corp: &str, query: &str, method: &str| {
+        let body = (method == "POST").then(|| body.clone());
+        request(method, &format!("/callback/{corp}?{query}"), &[], body)
+    };
+    // The same status and body for a tenant's bad signature, a corp that is no tenant and
+    // a path segment that cannot be a corp, on POST and on GET.
+    let tenant_bad = send(&h, answer(t.id().as_str(), &tampered, "POST")).await;
+    assert_eq!(tenant_bad.0, 401, "{}", tenant_bad.1);
+    for corp in [stranger.as_str(), "not-a-corp"] {
+        assert_eq!(
+            send(&h, answer(corp, &msg.query(), "POST")).await,
+            tenant_bad
+        );
+    }
+    let verify = crypto(t.id()).encrypt_message(b"echo", "1", "2");
+    let get_query = verify
+        .verify_query()
+        .replacen("msg_signature=", "msg_signature=0", 1);
+    let tenant_bad_get = send(&h, answer(t.id().as_str(), &get_query, "GET")).await;
+    assert_eq!(tenant_bad_get, tenant_bad);
+    assert_eq!(
+        send(&h, answer(stranger.as_str(), &verify.verify_query(), "GET")).await,
+        tenant_bad
+    );
+    // Parameters are checked before any look-up: the same 400 for any corp.
+    let missing = send(&h, answer(stranger.as_str(), "nonce=1", "POST")).await;
+    assert_eq!(
+        missing,
+        send(&h, answer(t.id().as_str(), "nonce=1", "POST")).await
+    );
+    assert_eq!(missing.0, 400);
+
+    // A miss is remembered by the container, so a flood for one corp costs one read: a
+    // corp registered meanwhile elsewhere is still unknown to this container (for a few
+    // seconds), and known to a container that never missed it.
+    let mut later = t.tenant.clone();
+    later.id = new_tenant_id();
+    assert!(h.tenants.tenant(&later.id).await.unwrap().is_none());
+    assert!(DynamoTenants::new(w.db.clone())
+        .create_tenant(&later)
+        .await
+        .unwrap());
+    assert!(h.tenants.tenant(&later.id).await.unwrap().is_none());
+    assert!(DynamoTenants::new(w.db.clone())
+        .tenant(&later.id)
+        .await
+        .unwrap()
+        .is_some());
+    // Registering through the container itself forgets its miss at once.
+    let mut own = t.tenant.clone();
+    own.id = new_tenant_id();
+    assert!(h.tenants.tenant(&own.id).await.unwrap().is_none());
+    assert!(h.tenants.create_tenant(&own).await.unwrap());
+    assert!(h.tenants.tenant(&own.id).await.unwrap().is_some());
+}
+
+// ----- crashes, takeovers and the sweep ----------------------------------------------------
+
+/// The receipts, except that recording `applied` never returns: the delivery dies right
+/// after writing its effects (a crash: no release, the lease left to run out). `reached`
+/// is notified when it gets there.
+struct DiesAfterEffects {
+    inner: DynamoDirectory,
+    reached: Arc<tokio::sync::Notify>,
+}
+
+impl ReceiptStore for DiesAfterEffects {
+    async fn acquire(
+        &self,
+        t: &TenantId,
+        key: &str,
+        receipt: &NewReceipt,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_ms: i64,
+    ) -> Result<Acquired, StoreError> {
+        self.inner.acquire(t, key, receipt, now, lease_ms).await
+    }
+    async fn record_plan(
+        &self,
+        t: &TenantId,
+        key: &str,
+        lease: &Lease,
+        planned: &[EventEnvelope],
+    ) -> Result<bool, StoreError> {
+        self.inner.record_plan(t, key, lease, planned).await
+    }
+    async fn mark_applied(
+        &self,
+        _: &TenantId,
+        _: &str,
+        _: &Lease,
+        _: &[EventEnvelope],
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.reached.notify_one();
+        std::future::pending().await
+    }
+    async fn mark_published(
+        &self,
+        t: &TenantId,
+        key: &str,
+        lease: &Lease,
+        unknown: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.mark_published(t, key, lease, unknown, now).await
+    }
+    async fn release(
+        &self,
+        t: &TenantId,
+        key: &str,
+        lease: &Lease,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.release(t, key, lease, error).await
+    }
+    async fn receipt_status(
+        &self,
+        t: &TenantId,
+        key: &str,
+    ) -> Result<Option<ReceiptStatus>, StoreError> {
+        self.inner.receipt_status(t, key).await
+    }
+    async fn stuck(
+        &self,
+        t: &TenantId,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<ReceiptView>, StoreError> {
+        self.inner.stuck(t, before, limit).await
+    }
+    async fn receipts(
+        &self,
+        t: &TenantId,
+        unknown_only: bool,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<scrm_core::contacts::model::Page<ReceiptView>, StoreError> {
+        self.inner.receipts(t, unknown_only, before, limit).await
+    }
+}
+
+/// Delivers `x` once through the inbox and lets that delivery die after its effects, before
+/// `applied` is recorded: the directory holds the effects, nothing is published, and the
+/// receipt is `received` under a lease nobody will release.
+async fn die_after_effects(w: &World, t: &TestTenant, x: &str) {
+    let dying = DiesAfterEffects {
+        inner: w.dir(),
+        reached: Arc::new(tokio::sync::Notify::new()),
+    };
+    let (dir, tags) = (w.dir(), DynamoTags::new(w.db.clone()));
+    let inbox = Inbox {
+        receipts: &dying,
+        dir: &dir,
+        tags: &tags,
+        source: &w.client,
+        publisher: &w.recorder,
+        clock: &*w.clock,
+        settings: policy().inbox(),
+    };
+    let cb = parse_callback(x.to_string()).unwrap();
+    tokio::select! {
+        landed = inbox.land(&t.tenant, &cb) => panic!("the delivery was to die: {landed:?}"),
+        _ = dying.reached.notified() => {}
+    }
+    assert!(
+        events_of(w).is_empty(),
+        "nothing published by the dead delivery"
+    );
+    let r = receipts(w, t.id()).await;
+    let r = r.iter().find(|r| r.dedupe_key == cb.dedupe_key).unwrap();
+    assert_eq!(r.status, ReceiptStatus::Received);
+}
+
+/// A group `wrshop` created in the directory (owner zhangsan, Alice), its events taken.
+async fn created_shop(w: &World, t: &TestTenant, h: &Handler<Arc<RecordingPublisher>>) -> i64 {
+    let at = now_secs(w);
+    post_ok(
+        h,
+        t.id(),
+        &xml(
+            at,
+            "change_external_chat",
+            "create",
+            &[("ChatId", "wrshop")],
+        ),
+    )
+    .await;
+    events_of(w);
+    at
+}
+
+/// An `add_member` callback without MemChangeList (the members are found by comparing
+/// WeCom's list with the directory), at WeCom's current member version.
+async fn add_member_without_list(w: &World, corp: &str, at: i64) -> String {
+    let version = group_version(w, corp).await;
+    xml(
+        at,
+        "change_external_chat",
+        "update",
+        &[
+            ("ChatId", "wrshop"),
+            ("UpdateDetail", "add_member"),
+            ("JoinScene", "3"),
+            ("CurMemVer", &version),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn a_takeover_after_the_effects_publishes_what_the_first_attempt_decided() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let corp = t.id().as_str();
+    let h = handler(&w);
+    let at = created_shop(&w, &t, &h).await;
+    // Bob joins (no MemChangeList): the first delivery writes the join, then dies.
+    w.fake.update_group(corp, "wrshop", |g| {
+        g.members.push(FakeMember::customer("wmbob", "Bob"))
+    });
+    let join = add_member_without_list(&w, corp, at + 1).await;
+    die_after_effects(&w, &t, &join).await;
+    let bob = w.dir().group(t.id(), "wrshop").await.unwrap().unwrap();
+    assert!(bob
+        .members
+        .iter()
+        .any(|m| m.member_id == "wmbob" && m.active));
+    // The owner hands the group to lisi: the first delivery writes the new owner, dies.
+    w.fake
+        .update_group(corp, "wrshop", |g| g.owner = "lisi".into());
+    let owner = xml(
+        at + 2,
+        "change_external_chat",
+        "update",
+        &[("ChatId", "wrshop"), ("UpdateDetail", "change_owner")],
+    );
+    die_after_effects(&w, &t, &owner).await;
+    // After the leases, WeCom's re-deliveries take over: the events are the ones decided
+    // before the effects, although the directory already holds them.
+    w.clock.advance(chrono::Duration::seconds(11));
+    post_ok(&h, t.id(), &join).await;
+    post_ok(&h, t.id(), &owner).await;
+    let events: Vec<DomainEvent> = events_of(&w).into_iter().map(|e| e.event).collect();
+    assert_eq!(
+        events,
+        vec![
+            DomainEvent::MemberJoinedGroup {
+                chat_id: "wrshop".into(),
+                member_id: "wmbob".into(),
+                is_customer: true,
+                join_scene: Some(3),
+            },
+            DomainEvent::GroupOwnerChanged {
+                chat_id: "wrshop".into(),
+                previous_owner: Some("zhangsan".into()),
+                new_owner: Some("lisi".into()),
+            },
+        ]
+    );
+    let g = w
+        .dir()
+        .group_profile(t.id(), "wrshop")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (g.member_count, g.owner.as_deref()),
+        (3, Some("lisi")),
+        "Bob counted once"
+    );
+    let r = receipts(&w, t.id()).await;
+    assert!(r
+        .iter()
+        .all(|r| r.status == ReceiptStatus::Published && r.attempts <= 2));
+    // Re-delivered again: nothing more.
+    post_ok(&h, t.id(), &join).await;
+    assert!(events_of(&w).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn re_deliveries_racing_for_a_takeover_finish_it_once() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let corp = t.id().as_str();
+    let h = handler(&w);
+    let at = created_shop(&w, &t, &h).await;
+    w.fake.update_group(corp, "wrshop", |g| {
+        g.members.push(FakeMember::customer("wmbob", "Bob"));
+        g.members.push(FakeMember::customer("wmcarol", "Carol"));
+    });
+    let join = add_member_without_list(&w, corp, at + 1).await;
+    die_after_effects(&w, &t, &join).await;
+    w.clock.advance(chrono::Duration::seconds(11));
+    // Several re-deliveries at once find the lease expired: one takes the receipt over,
+    // the others wait for it (longer than its work takes).
+    let racing = handler_with(
+        &w,
+        w.recorder.clone(),
+        CallbackPolicy {
+            wait_for_peer: Duration::from_secs(8),
+            ..policy()
+        },
+    );
+    let deliveries: Vec<_> = (0..6)
+        .map(|_| {
+            let (h, corp, x) = (&racing, t.id(), &join);
+            async move { post(h, corp, x).await }
+        })
+        .collect();
+    let answers = futures::future::join_all(deliveries).await;
+    assert!(
+        answers
+            .iter()
+            .all(|(s, b)| (*s, b.clone()) == (200, json!("success"))),
+        "{answers:?}"
+    );
+    let mut joined: Vec<(String, String)> = events_of(&w)
+        .into_iter()
+        .map(|e| match e.event {
+            DomainEvent::MemberJoinedGroup { member_id, .. } => (member_id, e.event_id),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    joined.sort();
+    assert_eq!(
+        joined.iter().map(|j| j.0.as_str()).collect::<Vec<_>>(),
+        ["wmbob", "wmcarol"],
+        "each join published once"
+    );
+    let g = w
+        .dir()
+        .group_profile(t.id(), "wrshop")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.member_count, 4);
+    let r = receipts(&w, t.id()).await;
+    let r = r
+        .iter()
+        .find(|r| r.kind == "change_external_chat/update")
+        .unwrap();
+    assert_eq!(
+        (r.status, r.attempts),
+        (ReceiptStatus::Published, 2),
+        "the dead delivery and exactly one takeover"
+    );
+}
+
+/// Tenants: only the test's own (the tables are shared with the other tests).
+struct OnlyTenant(scrm_core::tenants::Tenant);
+
+impl TenantLookup for OnlyTenant {
+    async fn tenant(
+        &self,
+        id: &TenantId,
+    ) -> Result<Option<scrm_core::tenants::Tenant>, StoreError> {
+        Ok((id == &self.0.id).then(|| self.0.clone()))
+    }
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        Ok(vec![self.0.id.clone()])
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_left_unfinished_after_wecoms_last_retry_is_finished_by_the_sweep() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let x = contact_xml(
+        now_secs(&w),
+        "add_external_contact",
+        "zhangsan",
+        "wmalice",
+        &[("State", "ch01")],
+    );
+    // The delivery died after its effects, and WeCom gave up re-delivering.
+    die_after_effects(&w, &t, &x).await;
+    let sweep = CallbackSweep {
+        tenants: OnlyTenant(t.tenant.clone()),
+        dir: w.dir(),
+        tags: DynamoTags::new(w.db.clone()),
+        source: w.client.clone(),
+        publisher: w.recorder.clone(),
+        clock: w.clock.clone(),
+        settings: policy().inbox(),
+        batch: 10,
+    };
+    // While the lease runs, the sweep leaves the receipt alone.
+    assert_eq!(sweep.run().await.unwrap(), Swept::default());
+    assert_eq!(
+        receipts(&w, t.id()).await[0].status,
+        ReceiptStatus::Received
+    );
+    // Past the lease it finishes it: effects again (idempotent), the event, published.
+    w.clock.advance(chrono::Duration::seconds(11));
+    let swept = sweep.run().await.unwrap();
+    assert_eq!(
+        swept,
+        Swept {
+            finished: 1,
+            ..Swept::default()
+        }
+    );
+    let events = events_of(&w);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        events[0].event,
+        DomainEvent::ContactAdded {
+            external_userid: "wmalice".into(),
+            userid: "zhangsan".into(),
+            state: Some("ch01".into()),
+            half: false,
+        }
+    );
+    let r = receipts(&w, t.id()).await;
+    assert_eq!((r[0].status, r[0].attempts), (ReceiptStatus::Published, 2));
+    // A published receipt leaves the sweep's list; a late re-delivery does nothing.
+    let h = handler(&w);
+    post_ok(&h, t.id(), &x).await;
+    assert!(events_of(&w).is_empty());
+    assert_eq!(sweep.run().await.unwrap().finished, 0);
+    assert!(events_of(&w).is_empty());
+}
+
+// ----- keys, replays and one event per fact ------------------------------------------------
+
+#[tokio::test]
+async fn two_state_changes_within_one_second_both_land() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let corp = t.id().as_str();
+    let h = handler(&w);
+    let at = now_secs(&w);
+    post_ok(
+        &h,
+        t.id(),
+        &contact_xml(at, "add_external_contact", "zhangsan", "wmalice", &[]),
+    )
+    .await;
+    // Two remark edits in the same second: WeCom's two callbacks are identical.
+    let edit = contact_xml(at + 1, "edit_external_contact", "zhangsan", "wmalice", &[]);
+    w.fake.update_customer(corp, "wmalice", |c| {
+        c.follows[0].remark = "first edit".into()
+    });
+    post_ok(&h, t.id(), &edit).await;
+    w.fake.update_customer(corp, "wmalice", |c| {
+        c.follows[0].remark = "second edit".into()
+    });
+    post_ok(&h, t.id(), &edit).await;
+    let c = w.dir().customer(t.id(), "wmalice").await.unwrap().unwrap();
+    assert_eq!(
+        c.follow_users[0].remark.as_deref(),
+        Some("second edit"),
+        "the second delivery read WeCom's state again"
+    );
+    // A group renamed twice within one second, likewise.
+    post_ok(
+        &h,
+        t.id(),
+        &xml(
+            at,
+            "change_external_chat",
+            "create",
+            &[("ChatId", "wrshop")],
+        ),
+    )
+    .await;
+    let rename = xml(
+        at + 1,
+        "change_external_chat",
+        "update",
+        &[("ChatId", "wrshop"), ("UpdateDetail", "change_name")],
+    );
+    w.fake
+        .update_group(corp, "wrshop", |g| g.name = "first name".into());
+    post_ok(&h, t.id(), &rename).await;
+    w.fake
+        .update_group(corp, "wrshop", |g| g.name = "second name".into());
+    post_ok(&h, t.id(), &rename).await;
+    let g = w
+        .dir()
+        .group_profile(t.id(), "wrshop")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.name.as_deref(), Some("second name"));
+    // One receipt and one event per distinct message.
+    let kinds: Vec<String> = events_of(&w)
+        .into_iter()
+        .map(|e| e.event.detail_type().to_string())
+        .filter(|k| k == "ContactEdited" || k == "GroupUpdated")
+        .collect();
+    assert_eq!(kinds, ["ContactEdited", "GroupUpdated"]);
+    // A message that differs in anything WeCom sent is another callback.
+    let edit_other = contact_xml(
+        at + 1,
+        "edit_external_contact",
+        "zhangsan",
+        "wmalice",
+        &[("State", "ch02")],
+    );
+    post_ok(&h, t.id(), &edit_other).await;
+    assert_eq!(events_of(&w).len(), 1);
+}
+
+#[tokio::test]
+async fn stale_or_future_timestamps_are_refused_and_write_nothing() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let corp = t.id();
+    let h = handler_with(
+        &w,
+        w.recorder.clone(),
+        CallbackPolicy {
+            timestamp_window: Duration::from_secs(300),
+            ..policy()
+        },
+    );
+    let now = now_secs(&w);
+    // A captured callback, replayed days later with its valid signature.
+    let x = contact_xml(now, "add_external_contact", "zhangsan", "wmalice", &[]);
+    let old = (now - 90 * 24 * 3600).to_string();
+    for (timestamp, code) in [
+        (old.as_str(), "stale_timestamp"),
+        (&(now - 301).to_string(), "stale_timestamp"),
+        (&(now + 301).to_string(), "stale_timestamp"),
+        ("yesterday", "bad_timestamp"),
+    ] {
+        let (status, body) = send(&h, post_request_at(corp, &x, timestamp)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{timestamp}: {body}"
+        );
+    }
+    assert!(receipts(&w, corp).await.is_empty());
+    assert!(w.dir().customer(corp, "wmalice").await.unwrap().is_none());
+    assert!(events_of(&w).is_empty());
+    assert_eq!(w.fake.calls(paths::EXTERNAL_CONTACT_GET), 0);
+    // Within the window (a late WeCom retry, a skewed clock) it lands.
+    let (status, _) = send(&h, post_request_at(corp, &x, &(now - 299).to_string())).await;
+    assert_eq!(status, 200);
+    assert_eq!(events_of(&w).len(), 1);
+}
+
+#[tokio::test]
+async fn a_leave_is_published_only_when_it_was_applied() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let h = handler(&w);
+    let at = created_shop(&w, &t, &h).await;
+    let leave = |at: i64, who: &str| {
+        let list = member_list(&[who]);
+        xml(
+            at,
+            "change_external_chat",
+            "update",
+            &[
+                ("ChatId", "wrshop"),
+                ("UpdateDetail", "del_member"),
+                ("QuitScene", "0"),
+                ("MemChangeCnt", "1"),
+                ("<", &list),
+            ],
+        )
+    };
+    // Someone who was never in the group: recorded, not published, not uncounted.
+    post_ok(&h, t.id(), &leave(at + 1, "wmghost")).await;
+    assert!(events_of(&w).is_empty());
+    // Alice leaves: one event; a second leave of hers (another callback) publishes nothing.
+    w.fake.update_group(t.id().as_str(), "wrshop", |g| {
+        g.members.retain(|m| m.userid != "wmalice")
+    });
+    post_ok(&h, t.id(), &leave(at + 2, "wmalice")).await;
+    let events: Vec<DomainEvent> = events_of(&w).into_iter().map(|e| e.event).collect();
+    assert_eq!(
+        events,
+        vec![DomainEvent::MemberLeftGroup {
+            chat_id: "wrshop".into(),
+            member_id: "wmalice".into(),
+            is_customer: true,
+            quit_scene: Some(0),
+        }]
+    );
+    post_ok(&h, t.id(), &leave(at + 3, "wmalice")).await;
+    assert!(events_of(&w).is_empty());
+    let g = w
+        .dir()
+        .group_profile(t.id(), "wrshop")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.member_count, 1, "only zhangsan left in the group");
+}
+
+#[tokio::test]
+async fn a_member_listed_at_creation_and_again_in_add_member_is_one_event() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let h = handler(&w);
+    let at = now_secs(&w);
+    post_ok(
+        &h,
+        t.id(),
+        &xml(
+            at,
+            "change_external_chat",
+            "create",
+            &[("ChatId", "wrshop")],
+        ),
+    )
+    .await;
+    let joined: Vec<String> = events_of(&w)
+        .into_iter()
+        .filter_map(|e| match e.event {
+            DomainEvent::MemberJoinedGroup { member_id, .. } => Some(member_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(joined, ["zhangsan", "wmalice"]);
+    // WeCom also reports Alice's join with an add_member: the directory has her already.
+    let list = member_list(&["wmalice"]);
+    post_ok(
+        &h,
+        t.id(),
+        &xml(
+            at + 1,
+            "change_external_chat",
+            "update",
+            &[
+                ("ChatId", "wrshop"),
+                ("UpdateDetail", "add_member"),
+                ("JoinScene", "3"),
+                ("MemChangeCnt", "1"),
+                ("<", &list),
+            ],
+        ),
+    )
+    .await;
+    assert!(events_of(&w).is_empty(), "one fact, one event");
+    let g = w
+        .dir()
+        .group_profile(t.id(), "wrshop")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.member_count, 2);
 }

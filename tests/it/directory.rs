@@ -783,3 +783,155 @@ async fn a_resync_needs_a_contact_secret() {
         (409, Some("contact_secret_missing"))
     );
 }
+
+/// A WeCom userid as long as WeCom allows (64 bytes), numbered.
+fn long_userid(i: usize) -> String {
+    format!("{:0>64}", format!("m{i}"))
+}
+
+/// WeCom as the fake serves it, with `extra` more members listed with customer contact
+/// (`get_follow_user_list`); the fake's own corp keeps under 1,000 members, above which
+/// WeCom wants `groupchat/list` filtered by owner.
+struct ManyMembers {
+    inner: WeComClient,
+    extra: Vec<String>,
+}
+
+impl DirectorySource for ManyMembers {
+    async fn follow_users(&self, c: &CorpCredentials) -> Result<Vec<String>, WeComError> {
+        let mut all = self.inner.follow_users(c).await?;
+        all.extend(self.extra.iter().cloned());
+        Ok(all)
+    }
+    async fn staff_status(&self, c: &CorpCredentials, u: &str) -> Result<StaffStatus, WeComError> {
+        DirectorySource::staff_status(&self.inner, c, u).await
+    }
+    async fn customer_detail(
+        &self,
+        c: &CorpCredentials,
+        id: &str,
+    ) -> Result<ExternalContactDetail, WeComError> {
+        self.inner.customer_detail(c, id).await
+    }
+    async fn group_detail(&self, c: &CorpCredentials, id: &str) -> Result<GroupChat, WeComError> {
+        self.inner.group_detail(c, id).await
+    }
+    async fn corp_tags(
+        &self,
+        c: &CorpCredentials,
+        t: &[String],
+        g: &[String],
+    ) -> Result<Vec<CorpTagGroup>, WeComError> {
+        self.inner.corp_tags(c, t, g).await
+    }
+    async fn group_page(
+        &self,
+        c: &CorpCredentials,
+        cursor: &str,
+        limit: u32,
+    ) -> Result<GroupChatListPage, WeComError> {
+        self.inner.group_page(c, cursor, limit).await
+    }
+    async fn customers_page(
+        &self,
+        c: &CorpCredentials,
+        u: &[String],
+        cursor: &str,
+        limit: u32,
+    ) -> Result<BatchGetByUserPage, WeComError> {
+        self.inner.customers_page(c, u, cursor, limit).await
+    }
+    async fn member_customer_ids(
+        &self,
+        c: &CorpCredentials,
+        u: &str,
+    ) -> Result<Vec<String>, WeComError> {
+        self.inner.member_customer_ids(c, u).await
+    }
+}
+
+#[tokio::test]
+async fn a_resync_of_a_corp_with_thousands_of_members_keeps_its_lists_out_of_one_item() {
+    let w = world().await;
+    let t = tenant(&w.db).await;
+    let corp = t.id().as_str();
+    seed_corp(&w.fake, t.id());
+    // GIVEN a corp whose members with customer contact, listed in one item, pass the
+    // store's 400 KB item limit (7,000 userids of 64 bytes)
+    const MEMBERS: usize = 7000;
+    let source = ManyMembers {
+        inner: w.client.clone(),
+        extra: (0..MEMBERS).map(long_userid).collect(),
+    };
+
+    // WHEN the re-sync runs into its customers phase (tags, staff, groups: 3 pages), which
+    // fixes the staff list
+    let job_id = start_resync(&w, &t, json!({})).await;
+    let settings = ResyncSettings {
+        max_pages: Some(3),
+        group_page_size: 1000,
+        ..ResyncSettings::default()
+    };
+    let out = resync_handle(&w.resyncer(source, settings), resync_event(t.id(), &job_id))
+        .await
+        .expect("the run checkpoints the staff list");
+    assert_eq!(out["outcome"], "continue", "{out}");
+
+    // THEN the job holds every member, in the customers phase
+    let (status, job) = admin_call(
+        &w.admin(),
+        get_request(&format!("/v1/directory/resync/{job_id}"), &t.bearer()),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    let staff = job["staff"].as_array().unwrap();
+    assert_eq!(staff.len(), MEMBERS + 4, "seeded staff plus the members");
+    assert!(staff.iter().any(|u| u == &json!(long_userid(MEMBERS - 1))));
+    assert_eq!(job["position"]["phase"], "customers", "{}", job["position"]);
+    assert_eq!(job["position"]["index"], 0, "{}", job["position"]);
+    assert_eq!(job["progress"]["staff"], (MEMBERS + 4) as i64);
+    // AND the job's own item stays small
+    let item =
+        w.db.client
+            .get_item()
+            .table_name(&w.db.tables.directory)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("{corp}#RESYNC#{job_id}")),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("JOB".into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+    let size: usize = item
+        .iter()
+        .map(|(k, v)| k.len() + v.as_s().map(String::len).unwrap_or(8))
+        .sum();
+    assert!(size < 4096, "job item of {size} bytes");
+}
+
+#[tokio::test]
+async fn a_resync_request_naming_thousands_of_members_is_accepted() {
+    let w = world().await;
+    let t = tenant(&w.db).await;
+    seed_corp(&w.fake, t.id());
+    // GIVEN a request naming 3,500 members with the longest ids accepted (128 bytes): more
+    // than one item can hold
+    let userids: Vec<String> = (0..3500).map(|i| format!("{:0>128}", i)).collect();
+    // WHEN it is sent
+    let job_id = start_resync(&w, &t, json!({ "userids": userids })).await;
+    // THEN the job keeps every one of them
+    let (status, job) = admin_call(
+        &w.admin(),
+        get_request(&format!("/v1/directory/resync/{job_id}"), &t.bearer()),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["requested_userids"], json!(userids));
+}

@@ -184,7 +184,7 @@ fn every_function_of_the_template_is_one_the_binary_can_be() {
         );
         names.insert(name);
     }
-    assert_eq!(names.len(), 11, "eleven distinct functions: {names:?}");
+    assert_eq!(names.len(), 12, "twelve distinct functions: {names:?}");
 }
 
 #[test]
@@ -402,4 +402,149 @@ async fn the_local_publisher_follows_the_routing_table() {
         EventEnvelope::from_eventbridge_json(&seen[1].1).unwrap(),
         events[1]
     );
+}
+
+/// The tenants-table policy of a function (the SAM policy template naming `TenantsTable`).
+fn tenants_table_policy(resource: &Value) -> Option<String> {
+    untag(&resource["Properties"]["Policies"])
+        .as_sequence()?
+        .iter()
+        .filter_map(|p| untag(p).as_mapping())
+        .flat_map(|m| m.iter())
+        .find(|(_, v)| untag(&untag(v)["TableName"]).as_str() == Some("TenantsTable"))
+        .and_then(|(k, _)| k.as_str().map(str::to_string))
+}
+
+/// The actions the function's inline policy statements allow.
+fn inline_actions(resource: &Value) -> BTreeSet<String> {
+    let mut actions = BTreeSet::new();
+    for policy in untag(&resource["Properties"]["Policies"])
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        for statement in untag(&untag(policy)["Statement"])
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            let action = &statement["Action"];
+            actions.extend(str_list(action));
+            actions.extend(untag(action).as_str().map(str::to_string));
+        }
+    }
+    actions
+}
+
+#[test]
+fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secrets() {
+    let t = template();
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for var in [
+        "TOKEN_SIGNING_KEYS",
+        "SCRM_SIGNING_KEY",
+        "SECRETS_KMS_KEY_ID",
+    ] {
+        assert!(
+            globals.get(var).is_none(),
+            "{var} must not be given to every function"
+        );
+    }
+    let functions = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let mut decrypting = BTreeSet::new();
+    let mut signing = BTreeSet::new();
+    for (id, f) in resources_of_type(&t, "AWS::Serverless::Function") {
+        let name = function_binary(f).unwrap_or_else(|| panic!("{id} has no SCRM_FUNCTION"));
+        let wire = std::fs::read_to_string(format!("{functions}/{name}/src/wire.rs"))
+            .unwrap_or_else(|e| panic!("functions/{name}/src/wire.rs: {e}"));
+        // What the code asks of its container decides what the template may give it.
+        let opens_secrets = wire.contains(".tenants_with_secrets()") || wire.contains(".wecom(");
+        let signs = wire.contains(".signing_keys()");
+        let env = &f["Properties"]["Environment"]["Variables"];
+        let actions = inline_actions(f);
+        assert_eq!(
+            actions.contains("kms:Decrypt"),
+            opens_secrets,
+            "{id}: kms:Decrypt only for the functions that call WeCom or verify callbacks"
+        );
+        assert_eq!(
+            actions.contains("kms:GenerateDataKey"),
+            opens_secrets,
+            "{id}: kms:GenerateDataKey with kms:Decrypt (sealing cached access tokens)"
+        );
+        assert_eq!(
+            env.get("SECRETS_KMS_KEY_ID").is_some(),
+            opens_secrets,
+            "{id}"
+        );
+        assert_eq!(
+            env.get("TOKEN_SIGNING_KEYS").is_some(),
+            signs,
+            "{id}: the signing keys only for the functions that sign or verify tokens"
+        );
+        if opens_secrets {
+            decrypting.insert(name.clone());
+        }
+        if signs {
+            signing.insert(name.clone());
+        }
+    }
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        decrypting,
+        set(&[
+            "admin-api",
+            "callback-sweep",
+            "directory-resync",
+            "sop-dispatch",
+            "sop-result-sync",
+            "staff-api",
+            "wecom-callback",
+        ])
+    );
+    assert_eq!(
+        signing,
+        set(&["admin-api", "customer-api", "sop-dispatch", "staff-api"])
+    );
+    // The internet-facing customer API reads tenant profiles and writes nothing there.
+    let customer_api = &t["Resources"]["CustomerApiFunction"];
+    assert_eq!(
+        tenants_table_policy(customer_api).as_deref(),
+        Some("DynamoDBReadPolicy")
+    );
+    // The key the policies name exists and is kept with the data it protects.
+    let key = &t["Resources"]["TenantSecretsKey"];
+    assert_eq!(key["Type"].as_str(), Some("AWS::KMS::Key"));
+    assert_eq!(key["DeletionPolicy"].as_str(), Some("Retain"));
+}
+
+#[test]
+fn the_http_functions_cannot_starve_the_scheduled_dispatch() {
+    let t = template();
+    let http = ["wecom-callback", "admin-api", "customer-api", "staff-api"];
+    let mut reserved = BTreeMap::new();
+    for (id, f) in resources_of_type(&t, "AWS::Serverless::Function") {
+        let name = function_binary(f).unwrap_or_else(|| panic!("{id} has no SCRM_FUNCTION"));
+        let value = &f["Properties"]["ReservedConcurrentExecutions"];
+        if http.contains(&name.as_str()) {
+            // Each HTTP function's ceiling is the `HttpConcurrency` parameter.
+            assert_eq!(
+                untag(value)["Ref"]
+                    .as_str()
+                    .or_else(|| untag(value).as_str()),
+                Some("HttpConcurrency"),
+                "{id}: {value:?}"
+            );
+            reserved.insert(name, ());
+        } else if name == "sop-dispatch" {
+            assert!(
+                value.as_u64().is_some_and(|n| n >= 1),
+                "{id} reserves its own concurrency: {value:?}"
+            );
+        }
+    }
+    assert_eq!(reserved.len(), http.len(), "{reserved:?}");
+    let param = &t["Parameters"]["HttpConcurrency"];
+    assert_eq!(param["Type"].as_str(), Some("Number"));
+    assert!(param["Default"].as_u64().is_some_and(|n| n >= 1));
 }

@@ -9,14 +9,17 @@ use aws_sdk_dynamodb::config::{Credentials, Region};
 use chrono::Utc;
 use lambda_http::{Body, Request, RequestExt};
 use scrm_adapters::bootstrap::{wecom_config, WeComUse};
+use scrm_adapters::crypto::LocalKeys;
 use scrm_adapters::dynamo::{schema, Db};
 use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants};
 use scrm_adapters::events::AnyPublisher;
 use scrm_adapters::wecom::{DynamoTokenCache, WeComClient};
 use scrm_core::clock::Clock;
 use scrm_core::config::{Secret, TableNames};
+use scrm_core::secrets::KeyService;
 use scrm_core::tenants::ports::issue_key;
 use scrm_core::tenants::{ApiKey, Role, Tenant, TenantId, TenantSettings, TenantWrite};
+use scrm_core::tokens::SigningKeys;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -32,6 +35,20 @@ pub const TEST_AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 pub const TEST_TOKEN: &str = "QDG6eK";
 /// The signing key the tests configure.
 pub const TEST_SIGNING_KEY: &str = "test-signing-key-0123456789abcdef";
+/// The key-encryption key that seals tenant secrets and cached tokens in tests (what
+/// `SECRETS_LOCAL_KEY` holds in local runs; KMS deployed).
+pub const TEST_SECRETS_KEY: &str =
+    "6b1c2f0e9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807f6e5d4c3b2a19080";
+
+/// The token signing keys the tests configure: [`TEST_SIGNING_KEY`] under the id `test`.
+pub fn signing_keys() -> SigningKeys {
+    SigningKeys::single("test", Secret::new(TEST_SIGNING_KEY)).expect("valid test signing key")
+}
+
+/// The key service of the tests (a local key-encryption key, as in local runs).
+pub fn secret_keys() -> Arc<dyn KeyService> {
+    Arc::new(LocalKeys::from_hex(TEST_SECRETS_KEY).expect("valid test secrets key"))
+}
 
 static TABLES: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 
@@ -56,12 +73,22 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// A store handle on the test tables, creating them on first use.
+/// A store handle on the test tables, creating them on first use, with the tests' key
+/// service (the adapters built from it read and write secrets, as in the functions that call
+/// WeCom; [`db_without_secret_keys`] is the handle of the others).
 ///
 /// Built the way the deployed functions build theirs (`scrm_adapters::bootstrap`: the SDK
 /// configuration from the environment `scripts/test.sh` exports, and the SDK's HTTP client on
 /// reqwest with *ring*), so that every integration test goes through that client.
 pub async fn db() -> Db {
+    db_without_secret_keys()
+        .await
+        .with_secret_keys(secret_keys())
+}
+
+/// [`db`] without a key service: what the functions that may not read secrets
+/// (`customer-api`, the points functions) are built from.
+pub async fn db_without_secret_keys() -> Db {
     let sdk = scrm_adapters::bootstrap::aws_sdk_config()
         .expect("AWS_REGION and test credentials are exported by scripts/test.sh");
     let db = Db::new(
@@ -73,6 +100,39 @@ pub async fn db() -> Db {
             schema::create_tables(&db.client, &db.tables)
                 .await
                 .expect("create test tables in DynamoDB Local");
+            // The tests' clocks stand months before the wall clock, so every expiry they
+            // write (receipts 30 days on, idempotency records 90, ...) is already past, and
+            // DynamoDB Local's TTL deleter removes such items at any moment, in the middle of
+            // a test. No test relies on TTL deletion: it is turned off on the test tables.
+            for def in schema::ALL {
+                let name = def.name_in(&db.tables);
+                let ttl = db
+                    .client
+                    .describe_time_to_live()
+                    .table_name(name)
+                    .send()
+                    .await
+                    .expect("describe TTL of a test table");
+                let status = ttl
+                    .time_to_live_description()
+                    .and_then(|d| d.time_to_live_status());
+                if status != Some(&aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled) {
+                    continue; // another test process turned it off already
+                }
+                db.client
+                    .update_time_to_live()
+                    .table_name(name)
+                    .time_to_live_specification(
+                        aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                            .attribute_name(schema::TTL)
+                            .enabled(false)
+                            .build()
+                            .expect("TTL specification"),
+                    )
+                    .send()
+                    .await
+                    .expect("turn TTL off on the test tables");
+            }
         })
         .await;
     db
@@ -149,7 +209,7 @@ pub fn admin_api(
     wecom_api_base: &str,
     clock: Arc<dyn Clock>,
 ) -> Arc<AdminApi> {
-    let tokens = DynamoTokenCache::new(db.client.clone(), db.tables.tenants.clone());
+    let tokens = DynamoTokenCache::from_db(db).expect("the test handle seals tokens");
     let wecom = WeComClient::new(
         wecom_config(wecom_api_base, WeComUse::PersonWaiting),
         Arc::new(tokens),
@@ -164,7 +224,7 @@ pub fn admin_api(
         publisher,
         wecom,
         clock,
-        signing_key: Secret::new(TEST_SIGNING_KEY),
+        signing_key: signing_keys(),
     })
 }
 

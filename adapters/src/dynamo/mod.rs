@@ -12,6 +12,7 @@ pub mod error;
 pub mod item;
 pub mod points;
 pub mod schema;
+pub mod sealed;
 pub mod sop;
 pub mod table;
 pub mod tags;
@@ -31,20 +32,41 @@ pub use update::{Cond, Update};
 
 use aws_sdk_dynamodb::Client;
 use scrm_core::config::TableNames;
+use scrm_core::secrets::KeyService;
+use std::sync::Arc;
 
-/// A DynamoDB client plus the table names: the handle every DynamoDB adapter is built from.
+/// A DynamoDB client plus the table names: the handle every DynamoDB adapter is built from;
+/// and, only for the functions that may read secrets, the key service that opens them.
 #[derive(Debug, Clone)]
 pub struct Db {
     /// The SDK client (built once per container).
     pub client: Client,
     /// The table names.
     pub tables: TableNames,
+    /// Seals and opens secrets at rest (tenant secrets, cached access tokens). `None`: the
+    /// adapters built from this handle can neither read nor write a secret.
+    secret_keys: Option<Arc<dyn KeyService>>,
 }
 
 impl Db {
-    /// Wraps a client and the table names.
+    /// Wraps a client and the table names; no key service.
     pub fn new(client: Client, tables: TableNames) -> Self {
-        Self { client, tables }
+        Self {
+            client,
+            tables,
+            secret_keys: None,
+        }
+    }
+
+    /// The same handle with a key service, for the adapters that read or write secrets.
+    pub fn with_secret_keys(mut self, keys: Arc<dyn KeyService>) -> Self {
+        self.secret_keys = Some(keys);
+        self
+    }
+
+    /// The key service, if this handle has one.
+    pub fn secret_keys(&self) -> Option<&Arc<dyn KeyService>> {
+        self.secret_keys.as_ref()
     }
 
     /// Builds the client from an SDK configuration.

@@ -8,7 +8,8 @@
 //!   Lambda), the matched route and, once authenticated, the tenant (and the staff member),
 //!   so every line a request logs carries them;
 //! - an unknown path is `404 not_found`, a known path with another method `405
-//!   method_not_allowed` (`HEAD` included: a `GET` route does not answer it);
+//!   method_not_allowed` with `Allow` naming the path's methods (`HEAD` included: a `GET`
+//!   route does not answer it);
 //! - an [`ApiError`] becomes `{"error": {"code", "message", "details"?}}`, logged once;
 //! - with [`Cors`], every served path answers browsers' preflights (`OPTIONS`, no
 //!   credentials needed) and every answer carries `Access-Control-Allow-Origin: *`.
@@ -133,9 +134,26 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         let mut router = Router::new();
         for (path, mut methods) in self.paths {
             let served = |m: &str| self.table.iter().any(|r| r.path == path && r.method == m);
+            // What a 405 on this path lists in `Allow` (RFC 9110 §15.5.6): the served
+            // methods, and OPTIONS where preflights are answered.
+            let mut allowed: Vec<&str> = self
+                .table
+                .iter()
+                .filter(|r| r.path == path)
+                .map(|r| r.method)
+                .collect();
+            if self.cors.is_some() && !served("OPTIONS") {
+                allowed.push("OPTIONS");
+            }
+            let allow = HeaderValue::from_str(&allowed.join(", "))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            let not_allowed = move || {
+                let allow = allow.clone();
+                async move { method_not_allowed(allow) }
+            };
             // axum answers HEAD with the GET handler; these APIs never did.
             if served("GET") && !served("HEAD") {
-                methods = methods.on(MethodFilter::HEAD, method_not_allowed);
+                methods = methods.on(MethodFilter::HEAD, not_allowed.clone());
             }
             if let Some(cors) = self.cors.filter(|_| !served("OPTIONS")) {
                 methods = methods.on(
@@ -143,7 +161,7 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
                     move || async move { preflight(cors) },
                 );
             }
-            let methods = methods.fallback(method_not_allowed).layer(from_fn(
+            let methods = methods.fallback(not_allowed).layer(from_fn(
                 move |mut req: Request, next: Next| async move {
                     tracing::Span::current().record("route", path);
                     req.extensions_mut().insert(RoutePath(path));
@@ -193,11 +211,17 @@ impl Edge {
             Ok(resp) => resp,
             Err(never) => match never {},
         };
-        // The answers are what they always were: no `Allow` or `Content-Length` added by
-        // the router (Lambda's front end sets the length).
+        // No `Content-Length` added by the router (Lambda's front end sets the length), and
+        // `Allow` only on a 405, as the route table says.
+        let allow = (resp.status() == StatusCode::METHOD_NOT_ALLOWED)
+            .then(|| resp.extensions().get::<AllowedMethods>().cloned())
+            .flatten();
         let headers = resp.headers_mut();
         headers.remove(ALLOW);
         headers.remove(CONTENT_LENGTH);
+        if let Some(AllowedMethods(allow)) = allow {
+            headers.insert(ALLOW, allow);
+        }
         if self.cors.is_some() {
             headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
         }
@@ -283,8 +307,14 @@ async fn not_found() -> HttpError {
     ApiError::not_found("no such endpoint").into()
 }
 
-async fn method_not_allowed() -> HttpError {
-    ApiError::method_not_allowed().into()
+/// The methods a path serves, carried by its 405 answer to [`Edge::call`].
+#[derive(Debug, Clone)]
+struct AllowedMethods(HeaderValue);
+
+fn method_not_allowed(allow: HeaderValue) -> Response {
+    let mut resp = HttpError(ApiError::method_not_allowed()).into_response();
+    resp.extensions_mut().insert(AllowedMethods(allow));
+    resp
 }
 
 /// A CORS preflight: 204 with what the page may send. Needs no credential (browsers never
@@ -462,15 +492,20 @@ mod tests {
                 r#"{"error":{"code":"not_found","message":"no such endpoint"}}"#
             )
         );
-        for (method, path) in [
-            ("DELETE", "/v1/things/x"),
-            ("HEAD", "/v1/things/x"),
-            ("GET", "/v1/things"),
-            ("OPTIONS", "/v1/things"),
+        for (method, path, allow) in [
+            ("DELETE", "/v1/things/x", "GET"),
+            ("HEAD", "/v1/things/x", "GET"),
+            ("GET", "/v1/things", "POST"),
+            ("OPTIONS", "/v1/things", "POST"),
         ] {
             let (status, headers, _) = answer(&e, method, path).await;
             assert_eq!(status, 405, "{method} {path}");
-            assert!(headers.iter().all(|(k, _)| k != "allow"), "{headers:?}");
+            let allows: Vec<&str> = headers
+                .iter()
+                .filter(|(k, _)| k == "allow")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(allows, vec![allow], "{method} {path}");
         }
         let (_, _, body) = answer(&e, "PUT", "/v1/things").await;
         assert!(body.contains(r#""code":"method_not_allowed""#), "{body}");

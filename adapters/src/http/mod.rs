@@ -9,7 +9,7 @@ pub mod edge;
 pub mod extract;
 
 pub use edge::{json, record_tenant, record_user, Cors, Edge, HttpError, Reply, Route, Routes};
-pub use extract::{json_body, Head, Json, RawBody};
+pub use extract::{json_body, path_id, Head, Json, RawBody, MAX_PATH_ID_CHARS};
 
 use lambda_http::{Body, Request, RequestExt, Response};
 pub use scrm_core::http::{ApiError, MAX_JSON_BODY};

@@ -1,13 +1,101 @@
 //! The SOP module's WeCom calls over the shared [`WeComClient`]: reminders and OAuth go
 //! through the tenant's self-built app (its secret and agent id), mass-message and moments
 //! tasks through the customer-contact secret.
+use super::client::Call;
 use super::WeComClient;
-use scrm_core::sop::ports::SopWeCom;
+use chrono::{DateTime, Utc};
+use scrm_core::sop::ports::{CreatedOnWeCom, SopWeCom};
 use scrm_core::tenants::Tenant;
 use scrm_core::wecom::api::{
-    AddMsgTemplateResult, AppMessage, CorpCredentials, GroupMsgSendResult, MomentPublish,
+    paths, AddMsgTemplateResult, AppMessage, CorpCredentials, GroupMsgSendResult, MomentPublish,
     MomentTask, MomentTaskResult, MsgTemplate, OAuthIdentity, WeComError,
 };
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Pages read of a creation list (100 each) before giving up on a reconciliation.
+const MAX_LIST_PAGES: usize = 20;
+
+/// `get_groupmsg_list_v2` / `get_moment_list` request: a window of creation times.
+#[derive(Serialize)]
+struct CreatedListRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_type: Option<&'a str>,
+    start_time: i64,
+    end_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    creator: Option<&'a str>,
+    /// 0: created by the corp (these tasks), not by members themselves.
+    filter_type: u8,
+    limit: u32,
+    cursor: &'a str,
+}
+
+#[derive(Deserialize, Default)]
+struct ListedText {
+    #[serde(default)]
+    content: String,
+}
+
+/// WeCom's documentation shows `create_time` as a string; accept a number too.
+fn epoch<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(i64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Number(n) => Ok(n),
+        Raw::Text(s) => s.trim().parse().map_err(serde::de::Error::custom),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListedGroupMsg {
+    msgid: String,
+    #[serde(default)]
+    creator: String,
+    #[serde(deserialize_with = "epoch")]
+    create_time: i64,
+    #[serde(default)]
+    text: Option<ListedText>,
+}
+
+#[derive(Deserialize)]
+struct GroupMsgListPage {
+    #[serde(default)]
+    group_msg_list: Vec<ListedGroupMsg>,
+    #[serde(default)]
+    next_cursor: String,
+}
+
+#[derive(Deserialize)]
+struct ListedMoment {
+    moment_id: String,
+    #[serde(default)]
+    creator: String,
+    #[serde(deserialize_with = "epoch")]
+    create_time: i64,
+    #[serde(default)]
+    text: Option<ListedText>,
+}
+
+#[derive(Deserialize)]
+struct MomentListPage {
+    #[serde(default)]
+    moment_list: Vec<ListedMoment>,
+    #[serde(default)]
+    next_cursor: String,
+}
+
+fn listed(id: String, creator: String, at: i64, text: Option<ListedText>) -> CreatedOnWeCom {
+    CreatedOnWeCom {
+        id,
+        creator,
+        created_at: DateTime::from_timestamp(at, 0).unwrap_or_default(),
+        text: text.unwrap_or_default().content,
+    }
+}
 
 /// The app credentials (reminders, OAuth).
 fn app_credentials(tenant: &Tenant) -> Result<CorpCredentials, WeComError> {
@@ -70,6 +158,84 @@ impl SopWeCom for WeComClient {
         task: &MomentTask,
     ) -> Result<String, WeComError> {
         WeComClient::add_moment_task(self, &contact_credentials(tenant), task).await
+    }
+
+    async fn group_messages_created(
+        &self,
+        tenant: &Tenant,
+        chat_type: &str,
+        creator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CreatedOnWeCom>, WeComError> {
+        let creds = contact_credentials(tenant);
+        let mut cursor = String::new();
+        let mut all = Vec::new();
+        for _ in 0..MAX_LIST_PAGES {
+            let body = CreatedListRequest {
+                chat_type: Some(chat_type),
+                start_time: from.timestamp(),
+                end_time: to.timestamp(),
+                creator: Some(creator),
+                filter_type: 0,
+                limit: 100,
+                cursor: &cursor,
+            };
+            let page: GroupMsgListPage = self
+                .call(&creds, &Call::post(paths::GET_GROUPMSG_LIST_V2, &body)?)
+                .await?;
+            all.extend(
+                page.group_msg_list
+                    .into_iter()
+                    .map(|m| listed(m.msgid, m.creator, m.create_time, m.text)),
+            );
+            if page.next_cursor.is_empty() || page.next_cursor == cursor {
+                return Ok(all);
+            }
+            cursor = page.next_cursor;
+        }
+        Err(WeComError::UnexpectedResponse {
+            path: paths::GET_GROUPMSG_LIST_V2,
+            detail: "more pages than a reconciliation reads".into(),
+        })
+    }
+
+    async fn moments_created(
+        &self,
+        tenant: &Tenant,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CreatedOnWeCom>, WeComError> {
+        let creds = contact_credentials(tenant);
+        let mut cursor = String::new();
+        let mut all = Vec::new();
+        for _ in 0..MAX_LIST_PAGES {
+            let body = CreatedListRequest {
+                chat_type: None,
+                start_time: from.timestamp(),
+                end_time: to.timestamp(),
+                creator: None,
+                filter_type: 0,
+                limit: 100,
+                cursor: &cursor,
+            };
+            let page: MomentListPage = self
+                .call(&creds, &Call::post(paths::GET_MOMENT_LIST, &body)?)
+                .await?;
+            all.extend(
+                page.moment_list
+                    .into_iter()
+                    .map(|m| listed(m.moment_id, m.creator, m.create_time, m.text)),
+            );
+            if page.next_cursor.is_empty() || page.next_cursor == cursor {
+                return Ok(all);
+            }
+            cursor = page.next_cursor;
+        }
+        Err(WeComError::UnexpectedResponse {
+            path: paths::GET_MOMENT_LIST,
+            detail: "more pages than a reconciliation reads".into(),
+        })
     }
 
     async fn group_message_results(

@@ -5,14 +5,21 @@
 //! [`TokenCache`] (DynamoDB in production), with an in-process layer in the client in front
 //! of it. Refreshes are coordinated with a short conditional lease so that one container
 //! refreshes while the others wait for its token.
-use crate::dynamo::item::{self, n, s, ItemExt};
+//!
+//! A cached token grants API access to the corp, so the shared copy is sealed like the
+//! tenant's secrets (`scrm_core::secrets`): only a container with the key service can put
+//! or read one.
+use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::schema::{PK, SK};
-use crate::dynamo::{Cond, StoreError, Table, Update};
+use crate::dynamo::sealed::SealedAttrs;
+use crate::dynamo::{Cond, Db, StoreError, Table, Update};
 use futures::future::BoxFuture;
+use scrm_core::secrets::{KeyService, SealContext};
 use scrm_core::wecom::api::{TokenKey, WeComError};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A WeCom access token. Never printed: it grants API access to the corp.
 #[derive(Clone, PartialEq, Eq)]
@@ -202,7 +209,17 @@ impl TokenCache for MemoryTokenCache {
 }
 
 /// Attribute names of the token item in the tenants table.
-const ATTR_TOKEN: &str = "token";
+/// The plain token of items written before tokens were sealed: never read, dropped by the
+/// next put or invalidation.
+const ATTR_PLAIN_TOKEN: &str = "token";
+/// The sealed token.
+const TOKEN: SealedAttrs = SealedAttrs {
+    ciphertext: "token_sealed",
+    wrapped_key: "token_key",
+};
+/// A fingerprint of the token (16 hex digits of its SHA-256): what an invalidation compares,
+/// since the sealed bytes differ at every seal.
+const ATTR_TOKEN_FP: &str = "token_fp";
 const ATTR_EXPIRES_AT: &str = "expires_at";
 const ATTR_LEASE_UNTIL: &str = "lease_until";
 const ATTR_TTL: &str = "ttl";
@@ -210,19 +227,41 @@ const ATTR_TTL: &str = "ttl";
 const TTL_GRACE_SECS: i64 = 24 * 3600;
 
 /// Tokens shared by every container through the tenants table: item `pk = {corp_id}`,
-/// `sk = TOKEN#{secret fingerprint}` with `token`, `expires_at` (epoch s), `ttl`, and while a
-/// refresh is in flight, `lease_until`.
+/// `sk = TOKEN#{secret fingerprint}` with the sealed token (`token_sealed`, `token_key`), its
+/// fingerprint `token_fp`, `expires_at` (epoch s), `ttl`, and while a refresh is in flight,
+/// `lease_until`.
 #[derive(Clone, Debug)]
 pub struct DynamoTokenCache {
     table: Table,
+    keys: Arc<dyn KeyService>,
+}
+
+fn token_fingerprint(token: &AccessToken) -> String {
+    hex::encode(&Sha256::digest(token.expose().as_bytes())[..8])
 }
 
 impl DynamoTokenCache {
-    /// A cache in `tenants_table`.
-    pub fn new(client: aws_sdk_dynamodb::Client, tenants_table: String) -> Self {
+    /// A cache in `tenants_table`, sealing tokens with `keys`.
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        tenants_table: String,
+        keys: Arc<dyn KeyService>,
+    ) -> Self {
         Self {
             table: Table::new(client, tenants_table),
+            keys,
         }
+    }
+
+    /// A cache in the handle's tenants table with the handle's key service; `None` if the
+    /// handle has none (such a function may not hold access tokens).
+    pub fn from_db(db: &Db) -> Option<Self> {
+        let keys = db.secret_keys()?.clone();
+        Some(Self::new(
+            db.client.clone(),
+            db.tables.tenants.clone(),
+            keys,
+        ))
     }
 
     /// Applies `u` to the token item: `Ok(false)` if its condition failed.
@@ -252,9 +291,18 @@ impl TokenCache for DynamoTokenCache {
             let Some(item) = item else {
                 return Ok(None);
             };
-            let Some(token) = item.s_opt(ATTR_TOKEN) else {
+            // An item with no sealed token (none yet, invalidated, or a plain one written
+            // before sealing) holds nothing to use.
+            let context = SealContext::access_token(key.corp_id());
+            let Some(token) = TOKEN
+                .open_from(self.keys.as_ref(), &context, &item)
+                .await
+                .map_err(cache_error)?
+            else {
                 return Ok(None);
             };
+            let token = String::from_utf8(token)
+                .map_err(|_| cache_error(StoreError::Corrupt("token is not text".into())))?;
             let expires_at = item.n(ATTR_EXPIRES_AT).map_err(cache_error)?;
             Ok(Some(CachedToken {
                 token: AccessToken::new(token),
@@ -269,19 +317,33 @@ impl TokenCache for DynamoTokenCache {
         token: &'a CachedToken,
     ) -> BoxFuture<'a, Result<(), WeComError>> {
         Box::pin(async move {
-            let item = item::item([
+            let mut item: AttrMap = item::item([
                 (PK, s(key.corp_id())),
                 (SK, s(key.sort_key())),
-                (ATTR_TOKEN, s(token.token.expose())),
+                (ATTR_TOKEN_FP, s(token_fingerprint(&token.token))),
                 (ATTR_EXPIRES_AT, n(token.expires_at)),
                 (ATTR_TTL, n(token.expires_at + TTL_GRACE_SECS)),
             ]);
-            // Never replace a token that lives longer (a peer's later refresh).
+            let context = SealContext::access_token(key.corp_id());
+            TOKEN
+                .seal_into(
+                    self.keys.as_ref(),
+                    &context,
+                    token.token.expose().as_bytes(),
+                    &mut item,
+                )
+                .await
+                .map_err(cache_error)?;
+            // Never replace a sealed token that lives longer (a peer's later refresh); a
+            // plain one from before sealing is replaced whatever its expiry.
             let mut longer_lived = Cond::new();
             let exp = longer_lived.name(ATTR_EXPIRES_AT);
+            let sealed = longer_lived.name(TOKEN.ciphertext);
             longer_lived
                 .value(":exp", n(token.expires_at))
-                .when(format!("attribute_not_exists({exp}) OR {exp} <= :exp"));
+                .when(format!(
+                "attribute_not_exists({exp}) OR {exp} <= :exp OR attribute_not_exists({sealed})"
+            ));
             // A failed condition (a longer-lived token is stored) is fine.
             self.table
                 .put_if(item, &longer_lived)
@@ -299,10 +361,14 @@ impl TokenCache for DynamoTokenCache {
         Box::pin(async move {
             // Keep the item (and any lease on it); drop only the rejected token.
             let mut u = Update::new();
-            u.remove(ATTR_TOKEN).remove(ATTR_EXPIRES_AT);
-            let tok = u.name(ATTR_TOKEN);
-            u.value(":tok", s(token.expose()))
-                .when(format!("{tok} = :tok"));
+            u.remove(TOKEN.ciphertext)
+                .remove(TOKEN.wrapped_key)
+                .remove(ATTR_TOKEN_FP)
+                .remove(ATTR_PLAIN_TOKEN)
+                .remove(ATTR_EXPIRES_AT);
+            let fp = u.name(ATTR_TOKEN_FP);
+            u.value(":fp", s(token_fingerprint(token)))
+                .when(format!("{fp} = :fp"));
             // A failed condition (another token is stored by now) is fine.
             self.update(key, &u).await.map(|_| ())
         })
@@ -321,11 +387,14 @@ impl TokenCache for DynamoTokenCache {
                 .set_if_not_exists(ATTR_TTL, n(lease_until + TTL_GRACE_SECS));
             let lease = u.name(ATTR_LEASE_UNTIL);
             let exp = u.name(ATTR_EXPIRES_AT);
+            let sealed = u.name(TOKEN.ciphertext);
+            // A plain token from before sealing is never read, so it counts as no token.
             u.value(":now", n(now))
                 .value(":fresh", n(fresh_until))
                 .when(format!(
                     "(attribute_not_exists({lease}) OR {lease} < :now) \
-                     AND (attribute_not_exists({exp}) OR {exp} < :fresh)"
+                     AND (attribute_not_exists({exp}) OR {exp} < :fresh \
+                     OR attribute_not_exists({sealed}))"
                 ));
             self.update(key, &u).await
         })

@@ -57,7 +57,7 @@ impl From<DirectoryAdminError> for ApiError {
 /// `raw` if it can be one of WeCom's ids (`what` names it in the error).
 pub fn valid_id(raw: &str, what: &'static str) -> Result<String, DirectoryAdminError> {
     if raw.is_empty()
-        || raw.len() > MAX_ID_LEN
+        || raw.chars().count() > MAX_ID_LEN
         || raw.contains('#')
         || raw.chars().any(char::is_control)
     {

@@ -6,10 +6,16 @@
 //! within WeCom's 5 seconds; if WeCom is slow or down, what the callback says is recorded
 //! and the item is flagged for the re-sync. A callback never fails because WeCom's API did.
 //!
-//! Every write is idempotent, so applying the same change twice (a re-delivery taking over
-//! a crashed attempt) changes nothing more. The domain events are a function of the change
-//! (plus the detail fetched), with ids derived from the callback's dedupe key and the
-//! event's subject, so a re-published event carries the same id.
+//! Applying is two steps. [`Applier::prepare`] reads (WeCom's detail, the directory as it
+//! is) and decides the events the change produces; the inbox records that plan on the
+//! callback's receipt before [`Applier::execute`] writes anything. Every write is
+//! idempotent, so applying the same change twice (a re-delivery taking over a crashed
+//! attempt) changes nothing more, and the takeover publishes the recorded plan: a diff or
+//! a previous owner read again from a directory that already holds the effects would lose
+//! events. A join or a leave is published only when the write made it (the membership
+//! remembers which callback did, so a retried callback still counts as having made it):
+//! one fact, one event. Event ids derive from the callback's dedupe key and the event's
+//! subject, so a re-published event carries the same id.
 use super::ports::{looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
 use super::source::DirectorySource;
 use super::{RelationStatus, TransferFailure};
@@ -179,9 +185,237 @@ where
         }
     }
 
-    /// Applies a change that happened at `at` (epoch seconds) and returns its events.
-    pub async fn apply(&self, change: &Change, at: i64) -> Result<Vec<Produced>, StoreError> {
+    /// Applies a change that happened at `at` (epoch seconds) on behalf of the callback
+    /// `by` (its dedupe key) and returns the events it produced: [`Applier::prepare`] then
+    /// [`Applier::execute`] with the plan just made.
+    pub async fn apply(
+        &self,
+        change: &Change,
+        at: i64,
+        by: &str,
+    ) -> Result<Vec<Produced>, StoreError> {
+        let prepared = self.prepare(change).await?;
+        let planned: Vec<DomainEvent> = prepared.planned.iter().map(|p| p.event.clone()).collect();
+        let kept = self.execute(change, at, &prepared, &planned, by).await?;
+        Ok(prepared
+            .planned
+            .into_iter()
+            .zip(kept)
+            .filter_map(|(p, keep)| keep.then_some(p))
+            .collect())
+    }
+
+    /// Reads what applying `change` needs (WeCom's detail, within the budget, and the
+    /// directory as it is now) and decides the events the change produces. Nothing is
+    /// written: the caller records the plan before [`Applier::execute`] writes, so that a
+    /// retry after a crash publishes what this plan says, not what a directory that
+    /// already holds the effects would suggest.
+    pub async fn prepare(&self, change: &Change) -> Result<Prepared, StoreError> {
         let t = self.tenant;
+        let (fetched, planned) = match change {
+            Change::ContactAdded {
+                userid,
+                external_userid,
+                state,
+                half,
+            } => (
+                Fetched::Customer(self.customer_detail(external_userid).await),
+                vec![Produced::of(DomainEvent::ContactAdded {
+                    external_userid: external_userid.clone(),
+                    userid: userid.clone(),
+                    state: state.clone(),
+                    half: *half,
+                })],
+            ),
+            Change::ContactEdited {
+                userid,
+                external_userid,
+            } => (
+                // Always WeCom's current state: two edits within one second cannot be told
+                // apart, so whichever delivery comes last writes what WeCom holds now.
+                Fetched::Customer(self.customer_detail(external_userid).await),
+                vec![Produced::of(DomainEvent::ContactEdited {
+                    external_userid: external_userid.clone(),
+                    userid: userid.clone(),
+                })],
+            ),
+            Change::ContactRemoved {
+                userid,
+                external_userid,
+                by,
+                source,
+            } => (
+                Fetched::Nothing,
+                vec![Produced::of(DomainEvent::ContactRemoved {
+                    external_userid: external_userid.clone(),
+                    userid: userid.clone(),
+                    by: *by,
+                    source: source.clone(),
+                })],
+            ),
+            Change::TransferFailed {
+                userid,
+                external_userid,
+                reason,
+            } => (
+                Fetched::Nothing,
+                vec![Produced::of(DomainEvent::ContactTransferFailed {
+                    external_userid: external_userid.clone(),
+                    userid: userid.clone(),
+                    reason: reason.clone(),
+                })],
+            ),
+            Change::GroupCreated { chat_id } => {
+                let chat = self.group_detail(chat_id).await;
+                let mut planned = vec![Produced::of(DomainEvent::GroupCreated {
+                    chat_id: chat_id.to_string(),
+                })];
+                if let Some(chat) = &chat {
+                    // The members a group is created with joined it, although WeCom sends
+                    // no add_member for them; one already in (an add_member that came
+                    // first) has had their event.
+                    let active = self.active_members(chat_id).await?;
+                    for m in chat.member_list.iter().map(MemberWrite::from_api) {
+                        if active.contains(&m.member_id) {
+                            continue;
+                        }
+                        planned.push(Produced::about(
+                            DomainEvent::MemberJoinedGroup {
+                                chat_id: chat_id.to_string(),
+                                member_id: m.member_id.clone(),
+                                is_customer: m.is_customer,
+                                join_scene: m.join_scene,
+                            },
+                            &m.member_id,
+                        ));
+                    }
+                }
+                (Fetched::Group(chat), planned)
+            }
+            Change::GroupUpdated {
+                chat_id,
+                detail,
+                join_scene,
+                quit_scene,
+                members,
+                cur_mem_ver,
+            } => {
+                let chat = self.group_detail(chat_id).await;
+                let mut planned = Vec::new();
+                match detail.as_str() {
+                    "add_member" => {
+                        let listed = listed_members(chat.as_ref());
+                        for id in self
+                            .changed_members(chat_id, members, chat.as_ref(), true)
+                            .await?
+                        {
+                            let is_customer = listed
+                                .get(id.as_str())
+                                .map(|m| m.member_type == 2)
+                                .unwrap_or_else(|| looks_like_customer(&id));
+                            planned.push(Produced::about(
+                                DomainEvent::MemberJoinedGroup {
+                                    chat_id: chat_id.clone(),
+                                    member_id: id.clone(),
+                                    is_customer,
+                                    join_scene: *join_scene,
+                                },
+                                &id,
+                            ));
+                        }
+                    }
+                    "del_member" => {
+                        let changed = self
+                            .changed_members(chat_id, members, chat.as_ref(), false)
+                            .await?;
+                        let stored_type: HashMap<String, bool> = self
+                            .dir
+                            .group(t, chat_id)
+                            .await?
+                            .map(|g| {
+                                g.members
+                                    .into_iter()
+                                    .map(|m| (m.member_id, m.is_customer))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        for id in changed {
+                            let is_customer = stored_type
+                                .get(&id)
+                                .copied()
+                                .unwrap_or_else(|| looks_like_customer(&id));
+                            planned.push(Produced::about(
+                                DomainEvent::MemberLeftGroup {
+                                    chat_id: chat_id.clone(),
+                                    member_id: id.clone(),
+                                    is_customer,
+                                    quit_scene: *quit_scene,
+                                },
+                                &id,
+                            ));
+                        }
+                    }
+                    "change_owner" => {
+                        // The owner before this change is the directory's now, before any
+                        // write of this change.
+                        let previous_owner = self
+                            .dir
+                            .group_profile(t, chat_id)
+                            .await?
+                            .and_then(|g| g.owner);
+                        let new_owner = current_detail(chat.as_ref(), cur_mem_ver.as_deref())
+                            .or(chat.as_ref())
+                            .map(|c| c.owner.clone());
+                        planned.push(Produced::of(DomainEvent::GroupOwnerChanged {
+                            chat_id: chat_id.clone(),
+                            previous_owner: previous_owner
+                                .filter(|p| Some(p) != new_owner.as_ref()),
+                            new_owner,
+                        }));
+                    }
+                    other => planned.push(Produced::of(DomainEvent::GroupUpdated {
+                        chat_id: chat_id.clone(),
+                        detail: other.to_string(),
+                    })),
+                }
+                (Fetched::Group(chat), planned)
+            }
+            Change::GroupDismissed { chat_id } => (
+                Fetched::Nothing,
+                vec![Produced::of(DomainEvent::GroupDismissed {
+                    chat_id: chat_id.clone(),
+                })],
+            ),
+            Change::TagChanged {
+                id,
+                tag_type,
+                change,
+            } => (
+                Fetched::Nothing,
+                vec![Produced::of(DomainEvent::CorpTagChanged {
+                    id: id.clone(),
+                    tag_type: tag_type.clone(),
+                    change: change.clone(),
+                })],
+            ),
+        };
+        Ok(Prepared { fetched, planned })
+    }
+
+    /// Writes the change's effects (every write idempotent) on behalf of the callback `by`
+    /// and says, for each of `planned` (the events decided by [`Applier::prepare`], this
+    /// attempt's or an earlier one's), whether it is published: a join or a leave only when
+    /// this change made it (now or in an earlier attempt), one fact, one event.
+    pub async fn execute(
+        &self,
+        change: &Change,
+        at: i64,
+        prepared: &Prepared,
+        planned: &[DomainEvent],
+        by: &str,
+    ) -> Result<Vec<bool>, StoreError> {
+        let t = self.tenant;
+        let mut kept = vec![true; planned.len()];
         match change {
             Change::ContactAdded {
                 userid,
@@ -194,30 +428,23 @@ where
                 } else {
                     RelationStatus::Active
                 };
-                let detail = self.customer_detail(external_userid).await;
                 self.write_contact(
                     external_userid,
                     userid,
                     status,
                     state.clone(),
-                    detail.as_ref(),
+                    prepared.customer(),
                     at,
                 )
                 .await?;
                 self.dir.touch_staff(t, userid, at).await?;
-                Ok(vec![Produced::of(DomainEvent::ContactAdded {
-                    external_userid: external_userid.clone(),
-                    userid: userid.clone(),
-                    state: state.clone(),
-                    half: *half,
-                })])
             }
             Change::ContactEdited {
                 userid,
                 external_userid,
             } => {
-                let detail = self.customer_detail(external_userid).await;
-                match detail.as_ref().and_then(|d| {
+                let detail = prepared.customer();
+                match detail.and_then(|d| {
                     d.follow_user
                         .iter()
                         .find(|f| &f.userid == userid)
@@ -233,7 +460,7 @@ where
                             .await?;
                     }
                     None => {
-                        match &detail {
+                        match detail {
                             Some(d) => {
                                 self.dir
                                     .put_customer_detail(t, &d.external_contact, at)
@@ -250,29 +477,26 @@ where
                             .await?;
                     }
                 }
-                Ok(vec![Produced::of(DomainEvent::ContactEdited {
-                    external_userid: external_userid.clone(),
-                    userid: userid.clone(),
-                })])
             }
             Change::ContactRemoved {
                 userid,
                 external_userid,
-                by,
+                by: removed_by,
                 source,
             } => {
                 self.dir
                     .touch_customer(t, external_userid, false, at)
                     .await?;
                 self.dir
-                    .remove_follow(t, external_userid, userid, *by, source.as_deref(), at)
+                    .remove_follow(
+                        t,
+                        external_userid,
+                        userid,
+                        *removed_by,
+                        source.as_deref(),
+                        at,
+                    )
                     .await?;
-                Ok(vec![Produced::of(DomainEvent::ContactRemoved {
-                    external_userid: external_userid.clone(),
-                    userid: userid.clone(),
-                    by: *by,
-                    source: source.clone(),
-                })])
             }
             Change::TransferFailed {
                 userid,
@@ -290,19 +514,95 @@ where
                         },
                     )
                     .await?;
-                Ok(vec![Produced::of(DomainEvent::ContactTransferFailed {
-                    external_userid: external_userid.clone(),
-                    userid: userid.clone(),
-                    reason: reason.clone(),
-                })])
             }
-            Change::GroupCreated { chat_id } => self.group_created(chat_id, at).await,
-            Change::GroupUpdated { .. } => self.group_updated(change, at).await,
+            Change::GroupCreated { chat_id } => match prepared.group() {
+                Some(chat) => {
+                    self.dir.put_group_detail(t, chat, None, at).await?;
+                    let members: Vec<MemberWrite> =
+                        chat.member_list.iter().map(MemberWrite::from_api).collect();
+                    self.dir.put_members(t, chat_id, &members, at).await?;
+                    if !chat.owner.is_empty() {
+                        self.dir.touch_staff(t, &chat.owner, at).await?;
+                    }
+                }
+                None => self.dir.touch_group(t, chat_id, true, at).await?,
+            },
+            Change::GroupUpdated {
+                chat_id,
+                cur_mem_ver,
+                ..
+            } => {
+                let chat = prepared.group();
+                let listed = listed_members(chat);
+                for (event, keep) in planned.iter().zip(kept.iter_mut()) {
+                    match event {
+                        DomainEvent::MemberJoinedGroup {
+                            member_id,
+                            is_customer,
+                            join_scene,
+                            ..
+                        } => {
+                            let m = match listed.get(member_id.as_str()) {
+                                Some(m) => {
+                                    let mut w = MemberWrite::from_api(m);
+                                    if w.join_scene.is_none() {
+                                        w.join_scene = *join_scene;
+                                    }
+                                    w
+                                }
+                                None => MemberWrite {
+                                    member_id: member_id.clone(),
+                                    is_customer: *is_customer,
+                                    join_time: Some(at),
+                                    join_scene: *join_scene,
+                                    invitor: None,
+                                    group_nickname: None,
+                                    name: None,
+                                    state: None,
+                                },
+                            };
+                            *keep = self.dir.member_joined_by(t, chat_id, &m, at, by).await?;
+                        }
+                        DomainEvent::MemberLeftGroup {
+                            member_id,
+                            is_customer,
+                            quit_scene,
+                            ..
+                        } => {
+                            *keep = self
+                                .dir
+                                .member_left_by(
+                                    t,
+                                    chat_id,
+                                    member_id,
+                                    *is_customer,
+                                    *quit_scene,
+                                    at,
+                                    by,
+                                )
+                                .await?;
+                        }
+                        DomainEvent::GroupOwnerChanged {
+                            new_owner: Some(owner),
+                            ..
+                        } => self.dir.touch_staff(t, owner, at).await?,
+                        _ => {}
+                    }
+                }
+                match current_detail(chat, cur_mem_ver.as_deref()) {
+                    Some(c) => {
+                        self.dir.put_group_detail(t, c, None, at).await?;
+                    }
+                    None => {
+                        self.dir.touch_group(t, chat_id, true, at).await?;
+                        if let Some(v) = cur_mem_ver {
+                            self.dir.set_member_version(t, chat_id, v, at).await?;
+                        }
+                    }
+                }
+            }
             Change::GroupDismissed { chat_id } => {
                 self.dir.dismiss_group(t, chat_id, at).await?;
-                Ok(vec![Produced::of(DomainEvent::GroupDismissed {
-                    chat_id: chat_id.clone(),
-                })])
             }
             Change::TagChanged {
                 id,
@@ -314,6 +614,8 @@ where
                     id: id.clone(),
                     kind: TagKind::parse(tag_type.as_deref()),
                 };
+                // The tags' state is always read from WeCom, so two updates within one
+                // second land on what WeCom holds now, whichever is applied last.
                 tags::apply_change(
                     self.tags,
                     t,
@@ -326,13 +628,25 @@ where
                     },
                 )
                 .await?;
-                Ok(vec![Produced::of(DomainEvent::CorpTagChanged {
-                    id: id.clone(),
-                    tag_type: tag_type.clone(),
-                    change: change.clone(),
-                })])
             }
         }
+        Ok(kept)
+    }
+
+    /// The members the directory holds as current in a group.
+    async fn active_members(&self, chat_id: &str) -> Result<HashSet<String>, StoreError> {
+        Ok(self
+            .dir
+            .group(self.tenant, chat_id)
+            .await?
+            .map(|g| {
+                g.members
+                    .into_iter()
+                    .filter(|m| m.active)
+                    .map(|m| m.member_id)
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn customer_detail(&self, external_userid: &str) -> Option<ExternalContactDetail> {
@@ -386,168 +700,9 @@ where
         Ok(())
     }
 
-    async fn group_created(&self, chat_id: &str, at: i64) -> Result<Vec<Produced>, StoreError> {
-        let t = self.tenant;
-        let mut events = vec![Produced::of(DomainEvent::GroupCreated {
-            chat_id: chat_id.to_string(),
-        })];
-        match self.group_detail(chat_id).await {
-            Some(chat) => {
-                self.dir.put_group_detail(t, &chat, None, at).await?;
-                let members: Vec<MemberWrite> =
-                    chat.member_list.iter().map(MemberWrite::from_api).collect();
-                self.dir.put_members(t, chat_id, &members, at).await?;
-                if !chat.owner.is_empty() {
-                    self.dir.touch_staff(t, &chat.owner, at).await?;
-                }
-                // The members a group is created with joined it, although WeCom sends no
-                // add_member for them.
-                for m in &members {
-                    events.push(Produced::about(
-                        DomainEvent::MemberJoinedGroup {
-                            chat_id: chat_id.to_string(),
-                            member_id: m.member_id.clone(),
-                            is_customer: m.is_customer,
-                            join_scene: m.join_scene,
-                        },
-                        &m.member_id,
-                    ));
-                }
-            }
-            None => self.dir.touch_group(t, chat_id, true, at).await?,
-        }
-        Ok(events)
-    }
-
-    async fn group_updated(&self, change: &Change, at: i64) -> Result<Vec<Produced>, StoreError> {
-        let Change::GroupUpdated {
-            chat_id,
-            detail,
-            join_scene,
-            quit_scene,
-            members,
-            cur_mem_ver,
-        } = change
-        else {
-            return Ok(Vec::new());
-        };
-        let t = self.tenant;
-        let before = self.dir.group_profile(t, chat_id).await?;
-        let chat = self.group_detail(chat_id).await;
-        // The detail includes this change when its member version is the callback's (or
-        // the callback names no version); WeCom may answer stale data for a moment.
-        let current = chat.as_ref().filter(|c| match cur_mem_ver {
-            Some(v) => c.member_version.as_deref() == Some(v.as_str()),
-            None => true,
-        });
-        let listed: HashMap<&str, &crate::wecom::api::GroupMember> = chat
-            .iter()
-            .flat_map(|c| c.member_list.iter())
-            .map(|m| (m.userid.as_str(), m))
-            .collect();
-        let mut events = Vec::new();
-        match detail.as_str() {
-            "add_member" => {
-                let changed = self
-                    .changed_members(chat_id, members, chat.as_ref(), true)
-                    .await?;
-                for id in changed {
-                    let m = match listed.get(id.as_str()) {
-                        Some(m) => {
-                            let mut w = MemberWrite::from_api(m);
-                            if w.join_scene.is_none() {
-                                w.join_scene = *join_scene;
-                            }
-                            w
-                        }
-                        None => MemberWrite {
-                            member_id: id.clone(),
-                            is_customer: looks_like_customer(&id),
-                            join_time: Some(at),
-                            join_scene: *join_scene,
-                            invitor: None,
-                            group_nickname: None,
-                            name: None,
-                            state: None,
-                        },
-                    };
-                    self.dir.member_joined(t, chat_id, &m, at).await?;
-                    events.push(Produced::about(
-                        DomainEvent::MemberJoinedGroup {
-                            chat_id: chat_id.clone(),
-                            member_id: id.clone(),
-                            is_customer: m.is_customer,
-                            join_scene: *join_scene,
-                        },
-                        &id,
-                    ));
-                }
-            }
-            "del_member" => {
-                let changed = self
-                    .changed_members(chat_id, members, chat.as_ref(), false)
-                    .await?;
-                let known = self.dir.group(t, chat_id).await?;
-                let stored_type: HashMap<String, bool> = known
-                    .map(|g| {
-                        g.members
-                            .into_iter()
-                            .map(|m| (m.member_id, m.is_customer))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                for id in changed {
-                    let is_customer = stored_type
-                        .get(&id)
-                        .copied()
-                        .unwrap_or_else(|| looks_like_customer(&id));
-                    self.dir
-                        .member_left(t, chat_id, &id, is_customer, *quit_scene, at)
-                        .await?;
-                    events.push(Produced::about(
-                        DomainEvent::MemberLeftGroup {
-                            chat_id: chat_id.clone(),
-                            member_id: id.clone(),
-                            is_customer,
-                            quit_scene: *quit_scene,
-                        },
-                        &id,
-                    ));
-                }
-            }
-            "change_owner" => {
-                let previous_owner = before.as_ref().and_then(|g| g.owner.clone());
-                let new_owner = current.or(chat.as_ref()).map(|c| c.owner.clone());
-                if let Some(owner) = &new_owner {
-                    self.dir.touch_staff(t, owner, at).await?;
-                }
-                events.push(Produced::of(DomainEvent::GroupOwnerChanged {
-                    chat_id: chat_id.clone(),
-                    previous_owner: previous_owner.filter(|p| Some(p) != new_owner.as_ref()),
-                    new_owner,
-                }));
-            }
-            other => events.push(Produced::of(DomainEvent::GroupUpdated {
-                chat_id: chat_id.clone(),
-                detail: other.to_string(),
-            })),
-        }
-        match current {
-            Some(c) => {
-                self.dir.put_group_detail(t, c, None, at).await?;
-            }
-            None => {
-                self.dir.touch_group(t, chat_id, true, at).await?;
-                if let Some(v) = cur_mem_ver {
-                    self.dir.set_member_version(t, chat_id, v, at).await?;
-                }
-            }
-        }
-        Ok(events)
-    }
-
     /// The members a join or leave concerns: MemChangeList, or (when WeCom sent no list)
-    /// the difference between the fetched member list and the directory.
+    /// the difference between the fetched member list and the directory (read before this
+    /// change writes anything: see [`Applier::prepare`]).
     async fn changed_members(
         &self,
         chat_id: &str,
@@ -566,16 +721,7 @@ where
         let Some(chat) = chat else {
             return Ok(Vec::new());
         };
-        let stored = self.dir.group(self.tenant, chat_id).await?;
-        let active: HashSet<String> = stored
-            .map(|g| {
-                g.members
-                    .into_iter()
-                    .filter(|m| m.active)
-                    .map(|m| m.member_id)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let active = self.active_members(chat_id).await?;
         let now: HashSet<String> = chat.member_list.iter().map(|m| m.userid.clone()).collect();
         let mut diff: Vec<String> = if joined {
             now.difference(&active).cloned().collect()
@@ -585,4 +731,55 @@ where
         diff.sort();
         Ok(diff)
     }
+}
+
+/// What [`Applier::prepare`] read and decided.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    fetched: Fetched,
+    /// The events the change produces if its writes take effect.
+    pub planned: Vec<Produced>,
+}
+
+#[derive(Debug, Clone)]
+enum Fetched {
+    Nothing,
+    Customer(Option<ExternalContactDetail>),
+    Group(Option<GroupChat>),
+}
+
+impl Prepared {
+    fn customer(&self) -> Option<&ExternalContactDetail> {
+        match &self.fetched {
+            Fetched::Customer(d) => d.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn group(&self) -> Option<&GroupChat> {
+        match &self.fetched {
+            Fetched::Group(c) => c.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// The fetched member list by member id.
+fn listed_members(chat: Option<&GroupChat>) -> HashMap<&str, &crate::wecom::api::GroupMember> {
+    chat.iter()
+        .flat_map(|c| c.member_list.iter())
+        .map(|m| (m.userid.as_str(), m))
+        .collect()
+}
+
+/// The fetched detail when it includes this change: its member version is the callback's
+/// (or the callback names none); WeCom may answer stale data for a moment.
+fn current_detail<'c>(
+    chat: Option<&'c GroupChat>,
+    cur_mem_ver: Option<&str>,
+) -> Option<&'c GroupChat> {
+    chat.filter(|c| match cur_mem_ver {
+        Some(v) => c.member_version.as_deref() == Some(v),
+        None => true,
+    })
 }

@@ -1,5 +1,14 @@
 //! From a decrypted callback to what the inbox lands: `crate::wecom::events` parses the
 //! XML; this maps the typed event to a [`Change`] and names its kind and dedupe key.
+//!
+//! The dedupe key must tell apart what WeCom tells apart. Most events carry the ids that
+//! make them distinct ([`CallbackEvent::dedupe_key`]). A state change (a customer edited,
+//! a tag updated, a group renamed or its notice changed) carries only the subject and a
+//! one-second `CreateTime`, so it is keyed on a hash of the whole decrypted message (a
+//! WeCom re-delivery is byte-identical after decryption; a message differing in anything
+//! WeCom sent is another callback), and, since two such changes within one second can still
+//! be identical, its effect is always a fresh read of WeCom's state, applied again on
+//! every delivery ([`Callback::refresh`]).
 use super::apply::Change;
 use crate::events::RemovedBy;
 use crate::wecom::events::{CallbackEvent, ChatChange, ContactChange, ParseError};
@@ -17,6 +26,31 @@ pub struct Callback {
     pub event_time: i64,
     /// The change, or `None` for an event the system does not know.
     pub change: Option<Change>,
+    /// Whether the change's effect is to read WeCom's current state (see the module):
+    /// applied again by a delivery that finds the callback already landed.
+    pub refresh: bool,
+}
+
+/// Whether a change's effect is reading WeCom's current state of its subject, so that its
+/// fields cannot tell two changes within one second apart.
+pub fn is_state_refresh(change: &Change) -> bool {
+    match change {
+        Change::ContactEdited { .. } => true,
+        Change::TagChanged { change, .. } => change == "update",
+        Change::GroupUpdated { detail, .. } => {
+            matches!(detail.as_str(), "change_name" | "change_notice")
+        }
+        _ => false,
+    }
+}
+
+/// The dedupe key of a state change: a hash of the exact decrypted message.
+fn message_key(xml: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sha = Sha256::new();
+    sha.update(b"wecom-callback-dedupe/message/v1");
+    sha.update(xml.as_bytes());
+    hex::encode(sha.finalize())
 }
 
 /// Parses a decrypted callback. An unknown event is `Ok` with no change (stored and
@@ -33,10 +67,17 @@ pub fn parse_callback(xml: String) -> Result<Callback, ParseError> {
     } else {
         kind
     };
+    let change = change_of(&event);
+    let refresh = change.as_ref().is_some_and(is_state_refresh);
     Ok(Callback {
-        dedupe_key: event.dedupe_key(),
+        dedupe_key: if refresh {
+            message_key(&xml)
+        } else {
+            event.dedupe_key()
+        },
         event_time: event.header().create_time,
-        change: change_of(&event),
+        change,
+        refresh,
         kind,
         xml,
     })
@@ -159,6 +200,58 @@ mod tests {
             })
         );
         assert_eq!(cb.xml, x);
+    }
+
+    #[test]
+    fn state_changes_are_keyed_on_the_exact_message_and_marked_refresh() {
+        let edit = |extra: &str| {
+            xml(
+                "event",
+                "change_external_contact",
+                "edit_external_contact",
+                &format!("<UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[wmEXT]]></ExternalUserID>{extra}"),
+            )
+        };
+        let a = parse_callback(edit("")).unwrap();
+        assert!(a.refresh);
+        // A re-delivery (byte-identical) has the same key.
+        assert_eq!(parse_callback(edit("")).unwrap().dedupe_key, a.dedupe_key);
+        // Anything WeCom sends differently, even an element this system does not read,
+        // makes another callback.
+        let b = parse_callback(edit("<Other>1</Other>")).unwrap();
+        assert_ne!(a.dedupe_key, b.dedupe_key);
+        assert_eq!(a.dedupe_key.len(), 64);
+        // Events whose ids tell them apart keep their field key and are not refreshes.
+        let add = parse_callback(xml(
+            "event",
+            "change_external_contact",
+            "add_external_contact",
+            "<UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[wmEXT]]></ExternalUserID>",
+        ))
+        .unwrap();
+        assert!(!add.refresh);
+        let tag = |change: &str| {
+            parse_callback(xml(
+                "event",
+                "change_external_tag",
+                change,
+                "<Id><![CDATA[et1]]></Id><TagType><![CDATA[tag]]></TagType>",
+            ))
+            .unwrap()
+        };
+        assert!(tag("update").refresh);
+        assert!(!tag("create").refresh);
+        let chat = |detail: &str| {
+            parse_callback(xml(
+                "event",
+                "change_external_chat",
+                "update",
+                &format!("<ChatId><![CDATA[wr1]]></ChatId><UpdateDetail><![CDATA[{detail}]]></UpdateDetail>"),
+            ))
+            .unwrap()
+        };
+        assert!(chat("change_name").refresh && chat("change_notice").refresh);
+        assert!(!chat("add_member").refresh && !chat("change_owner").refresh);
     }
 
     #[test]

@@ -8,14 +8,15 @@
 //! next re-delivery. Unknown events are stored with their XML and acknowledged.
 //!
 //! WeCom reads are bounded (see [`InboxSettings::fetch_budget`]) so that the whole stays
-//! well inside WeCom's 5 seconds.
+//! well inside WeCom's 5 seconds. Receipts whose delivery died after WeCom stopped
+//! re-delivering are finished by [`Inbox::sweep`] (the `callback-sweep` schedule).
 use super::apply::{Applier, Produced};
-use super::callback::Callback;
+use super::callback::{parse_callback, Callback};
 use super::ports::{DirectoryRead, DirectoryWrite};
-use super::receipts::{Acquired, NewReceipt, ReceiptStatus, ReceiptStore};
+use super::receipts::{Acquired, Lease, NewReceipt, ReceiptStatus, ReceiptStore};
 use super::source::{contact_credentials, DirectorySource};
 use crate::clock::Clock;
-use crate::events::{EventEnvelope, EventPublisher, PublishError};
+use crate::events::{DomainEvent, EventEnvelope, EventPublisher, PublishError};
 use crate::ports::StoreError;
 use crate::tags::TagMirror;
 use crate::tenants::{Tenant, TenantId};
@@ -24,8 +25,13 @@ use std::time::Duration;
 /// The inbox's timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InboxSettings {
-    /// How long a delivery owns a receipt before a re-delivery may take it over. Longer
-    /// than one delivery's work, shorter than WeCom's re-delivery interval.
+    /// How long a delivery owns a receipt before another delivery (or the sweep) may take
+    /// it over: at least the callback function's timeout (10 s in the template), so a
+    /// takeover never runs beside an attempt still alive. WeCom gives up on an answer
+    /// after 5 s and re-delivers (three retries at most), so a re-delivery can arrive
+    /// while the lease still runs: it waits [`InboxSettings::wait_for_peer`], then asks
+    /// WeCom to retry (503). A receipt left unfinished after WeCom's last retry is
+    /// finished by the scheduled sweep ([`Inbox::sweep`]).
     pub lease: Duration,
     /// How long a concurrent duplicate waits for the owner before asking WeCom to retry.
     pub wait_for_peer: Duration,
@@ -58,6 +64,22 @@ pub enum Landed {
     /// The lease was lost to a re-delivery after the effects were written; that delivery
     /// finishes the callback.
     LeaseLost,
+    /// A state change already published, applied again with WeCom's state read anew
+    /// (nothing published).
+    Refreshed,
+}
+
+/// What a sweep of one tenant's stuck receipts did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Receipts finished (effects, events published, `published`).
+    pub finished: usize,
+    /// Receipts a delivery holds a live lease on (left to it).
+    pub busy: usize,
+    /// Receipts published meanwhile by another delivery.
+    pub already_done: usize,
+    /// Receipts that could not be finished now (the next sweep retries).
+    pub failed: usize,
 }
 
 /// Why a callback could not be landed now; WeCom's re-delivery tries again, and the
@@ -102,7 +124,21 @@ where
     P: EventPublisher,
 {
     /// Lands a verified callback exactly once (the receipt state machine).
+    ///
+    /// A callback whose effect is "read WeCom's current state" ([`Callback::refresh`]) is
+    /// applied again when its receipt is already published: WeCom's fields cannot tell two
+    /// such changes within one second apart, so a second delivery may be a second change,
+    /// and reading the state again is right either way (its event is not published twice).
     pub async fn land(&self, tenant: &Tenant, cb: &Callback) -> Result<Landed, InboxError> {
+        self.land_as(tenant, cb, cb.refresh).await
+    }
+
+    async fn land_as(
+        &self,
+        tenant: &Tenant,
+        cb: &Callback,
+        refresh_when_done: bool,
+    ) -> Result<Landed, InboxError> {
         let t = &tenant.id;
         let receipt = NewReceipt {
             kind: cb.kind.clone(),
@@ -115,47 +151,55 @@ where
             .receipts
             .acquire(t, &cb.dedupe_key, &receipt, self.clock.now(), lease_ms)
             .await?;
-        let (lease, status, recorded, resumed) = match acquired {
+        let (lease, status, recorded, planned, resumed) = match acquired {
+            Acquired::Done if refresh_when_done => {
+                tracing::info!(kind = %cb.kind, "delivery of a published state change; reading WeCom's state again");
+                self.refresh(tenant, cb).await?;
+                return Ok(Landed::Refreshed);
+            }
             Acquired::Done => {
                 tracing::info!(kind = %cb.kind, "duplicate delivery; already done");
                 return Ok(Landed::Duplicate);
             }
-            Acquired::Busy => return self.wait_for_peer(t, &cb.dedupe_key).await,
+            Acquired::Busy => {
+                let landed = self.wait_for_peer(t, &cb.dedupe_key).await?;
+                if refresh_when_done {
+                    self.refresh(tenant, cb).await?;
+                }
+                return Ok(landed);
+            }
             Acquired::Owned {
                 lease,
                 status,
                 events,
+                planned,
                 resumed,
-            } => (lease, status, events, resumed),
+            } => (lease, status, events, planned, resumed),
         };
         if resumed {
             tracing::warn!(
                 status = status.as_str(),
+                planned = planned.is_some(),
                 "taking over a delivery that did not finish"
             );
         }
         let outcome = async {
             let events = match (status, recorded) {
                 (ReceiptStatus::Applied, Some(events)) => events,
-                _ => {
-                    let events = self.effects(tenant, cb).await?;
-                    if !self
-                        .receipts
-                        .mark_applied(t, &cb.dedupe_key, &lease, &events, self.clock.now())
-                        .await?
-                    {
+                _ => match self.effects(tenant, cb, &lease, planned).await? {
+                    Some(events) => events,
+                    None => {
                         tracing::warn!("lease lost to a re-delivery, which finishes the callback");
                         return Ok(Landed::LeaseLost);
                     }
-                    events
-                }
+                },
             };
             if let Err(e) = self.publisher.publish(&events).await {
                 tracing::error!(error = %e, events = events.len(), "publishing domain events failed");
                 return Err(InboxError::Publish(e));
             }
             self.receipts
-                .mark_published(t, &cb.dedupe_key, &lease, self.clock.now())
+                .mark_published(t, &cb.dedupe_key, &lease, receipt.unknown, self.clock.now())
                 .await?;
             tracing::info!(kind = %cb.kind, events = events.len(), unknown = cb.change.is_none(), "callback landed");
             Ok(Landed::Landed {
@@ -179,26 +223,125 @@ where
         }
     }
 
-    /// Applies the callback's change and returns the envelopes of its domain events.
+    /// Finishes the receipts of `tenant` still unpublished past their lease: deliveries
+    /// that died after WeCom's last re-delivery (WeCom retries only three times). Each is
+    /// taken over like a re-delivery would (a conditional update, so a live delivery or a
+    /// concurrent sweep keeps it) and carried on from its recorded state: effects
+    /// (idempotent, with the recorded plan), publication, `published`. At most `limit`
+    /// receipts, oldest first.
+    pub async fn sweep(&self, tenant: &Tenant, limit: usize) -> Result<Swept, StoreError> {
+        let lease = chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
+        let stuck = self
+            .receipts
+            .stuck(&tenant.id, self.clock.now() - lease, limit)
+            .await?;
+        let mut swept = Swept::default();
+        for receipt in stuck {
+            let cb = match parse_callback(receipt.xml.clone()) {
+                // The key it was stored under, whatever today's key derivation says.
+                Ok(cb) => Callback {
+                    dedupe_key: receipt.dedupe_key.clone(),
+                    ..cb
+                },
+                Err(e) => {
+                    tracing::error!(dedupe_key = %receipt.dedupe_key, error = %e, "stored callback unreadable; left as it is");
+                    swept.failed += 1;
+                    continue;
+                }
+            };
+            match self.land_as(tenant, &cb, false).await {
+                Ok(Landed::Landed { .. }) => swept.finished += 1,
+                Ok(_) => swept.already_done += 1,
+                Err(InboxError::InProgress) => swept.busy += 1,
+                Err(e) => {
+                    tracing::warn!(dedupe_key = %receipt.dedupe_key, error = %e, "could not finish a stuck callback; the next sweep retries");
+                    swept.failed += 1;
+                }
+            }
+        }
+        Ok(swept)
+    }
+
+    /// Writes the callback's effects: the plan (recorded by an earlier attempt, else made
+    /// and recorded now, before any write), the writes, `applied` with the events to
+    /// publish. `None` when the lease was lost to another delivery.
     async fn effects(
         &self,
         tenant: &Tenant,
         cb: &Callback,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let Some(change) = &cb.change else {
-            return Ok(Vec::new());
+        lease: &Lease,
+        planned: Option<Vec<EventEnvelope>>,
+    ) -> Result<Option<Vec<EventEnvelope>>, InboxError> {
+        let t = &tenant.id;
+        let events = match &cb.change {
+            None => Vec::new(),
+            Some(change) => {
+                let applier = self.applier(tenant);
+                let prepared = applier.prepare(change).await?;
+                let planned = match planned {
+                    Some(planned) => planned,
+                    None => {
+                        let planned = self.envelopes(tenant, cb, prepared.planned.clone());
+                        if !self
+                            .receipts
+                            .record_plan(t, &cb.dedupe_key, lease, &planned)
+                            .await?
+                        {
+                            return Ok(None);
+                        }
+                        planned
+                    }
+                };
+                let decided: Vec<DomainEvent> = planned.iter().map(|e| e.event.clone()).collect();
+                let kept = applier
+                    .execute(change, cb.event_time, &prepared, &decided, &cb.dedupe_key)
+                    .await?;
+                planned
+                    .into_iter()
+                    .zip(kept)
+                    .filter_map(|(e, keep)| keep.then_some(e))
+                    .collect()
+            }
         };
-        let applier = Applier {
+        if !self
+            .receipts
+            .mark_applied(t, &cb.dedupe_key, lease, &events, self.clock.now())
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(events))
+    }
+
+    /// Applies a state change again (WeCom's state read anew); nothing is published.
+    async fn refresh(&self, tenant: &Tenant, cb: &Callback) -> Result<(), StoreError> {
+        if let Some(change) = &cb.change {
+            self.applier(tenant)
+                .apply(change, cb.event_time, &cb.dedupe_key)
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn applier<'t>(&'t self, tenant: &'t Tenant) -> Applier<'t, D, M, S> {
+        Applier {
             dir: self.dir,
             tags: self.tags,
             source: contact_credentials(tenant).map(|c| (self.source, c)),
             fetch_budget: self.settings.fetch_budget,
             tenant: &tenant.id,
-        };
-        let produced: Vec<Produced> = applier.apply(change, cb.event_time).await?;
+        }
+    }
+
+    fn envelopes(
+        &self,
+        tenant: &Tenant,
+        cb: &Callback,
+        produced: Vec<Produced>,
+    ) -> Vec<EventEnvelope> {
         let occurred_at =
             chrono::DateTime::from_timestamp(cb.event_time, 0).unwrap_or_else(|| self.clock.now());
-        Ok(produced
+        produced
             .into_iter()
             .map(|p| {
                 EventEnvelope::new(
@@ -208,7 +351,7 @@ where
                     p.event,
                 )
             })
-            .collect())
+            .collect()
     }
 
     /// A concurrent duplicate: wait (bounded) for the delivery that owns the receipt; if it

@@ -288,6 +288,30 @@ pub trait DirectoryWrite: Send + Sync {
         member: &MemberWrite,
         at: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// [`DirectoryWrite::member_joined`] on behalf of one change (`by`, the callback's dedupe
+    /// key, recorded on the membership): `Ok(true)` also when that same change already
+    /// made the member join, so that a retried change reports what it did the first time.
+    fn member_joined_by(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        member: &MemberWrite,
+        at: i64,
+        by: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// [`DirectoryWrite::member_left`] on behalf of one change (`by`, recorded on the
+    /// membership): `Ok(true)` also when that same change already made the member leave.
+    #[allow(clippy::too_many_arguments)]
+    fn member_left_by(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        member_id: &str,
+        is_customer: bool,
+        quit_scene: Option<i64>,
+        at: i64,
+        by: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Someone left: deactivates the membership and uncounts them, once; `Ok(false)` if
     /// they were not in (the departure is still recorded). `is_customer` is a guess used
     /// only when the membership is unknown.
@@ -389,6 +413,15 @@ pub trait ReceiptStore: Send + Sync {
         now: DateTime<Utc>,
         lease_ms: i64,
     ) -> impl Future<Output = Result<Acquired, StoreError>> + Send;
+    /// Records, while `received` and before any effect, the events the change may produce
+    /// (decided from the directory as it was); `Ok(false)` if the lease was lost.
+    fn record_plan(
+        &self,
+        t: &TenantId,
+        dedupe_key: &str,
+        lease: &Lease,
+        planned: &[EventEnvelope],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// `received → applied`, recording the events to publish; `Ok(false)` if the lease was
     /// lost to another delivery (which then finishes the job).
     fn mark_applied(
@@ -400,11 +433,13 @@ pub trait ReceiptStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// `applied → published`, ending the lease; `Ok(false)` if the lease was lost.
+    /// `unknown` is the receipt's [`NewReceipt::unknown`] (its listing stays).
     fn mark_published(
         &self,
         t: &TenantId,
         dedupe_key: &str,
         lease: &Lease,
+        unknown: bool,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Gives the lease up after a failure, so that the next delivery takes over at once.
@@ -421,6 +456,15 @@ pub trait ReceiptStore: Send + Sync {
         t: &TenantId,
         dedupe_key: &str,
     ) -> impl Future<Output = Result<Option<ReceiptStatus>, StoreError>> + Send;
+    /// Receipts not yet published that arrived before `received_before`, oldest first (up
+    /// to `limit`): deliveries that died and that no re-delivery finished. Read from an
+    /// index, so a receipt published a moment ago may still be listed.
+    fn stuck(
+        &self,
+        t: &TenantId,
+        received_before: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ReceiptView>, StoreError>> + Send;
     /// Received callbacks, newest first (only unknown events when `unknown_only`).
     fn receipts(
         &self,

@@ -6,7 +6,8 @@
 //! machine:
 //!
 //! ```text
-//!   (none) --put--> received --effects written--> applied --events published--> published
+//!   (none) --put--> received --plan recorded--> received (planned)
+//!          --effects written--> applied --events published--> published
 //! ```
 //!
 //! One delivery at a time owns a receipt through a lease (`lease_owner`, `lease_until`).
@@ -18,8 +19,17 @@
 //!   the receipt over (a conditional update, so only one can) and continues from the
 //!   recorded state: effects again if still `received` (they are idempotent), else only the
 //!   publication of the events recorded at `applied` (same deterministic event ids).
+//! - The events a change may produce are decided once, before any effect is written, from
+//!   the directory as it was then, and recorded on the receipt (`planned`). A takeover
+//!   writes the effects again but keeps that plan, so it publishes exactly what the first
+//!   attempt would have, although the directory already holds the effects. Membership
+//!   writes carry the dedupe key, so "this callback already made that change" still counts
+//!   as having made it.
 //!
 //! A failed attempt releases its lease at once, so WeCom's next re-delivery need not wait.
+//! A receipt still unpublished past its lease (its delivery died after WeCom's last retry)
+//! is listed by [`ReceiptStore::stuck`] and finished by the scheduled sweep
+//! ([`super::inbox::Inbox::sweep`]).
 use crate::events::EventEnvelope;
 use crate::ports::StoreError;
 use serde::{Deserialize, Serialize};
@@ -94,6 +104,8 @@ pub enum Acquired {
         status: ReceiptStatus,
         /// The events recorded at `applied`, when resuming from there.
         events: Option<Vec<EventEnvelope>>,
+        /// The events planned before the effects, when an earlier attempt recorded them.
+        planned: Option<Vec<EventEnvelope>>,
         /// Whether this is a takeover of an attempt that did not finish.
         resumed: bool,
     },

@@ -3,19 +3,20 @@
 //! check-in rate, whether a day is closed), and customer sessions minted for a merchant's
 //! server.
 use super::import::{MalformedCsv, MAX_FILE_BYTES};
-use super::ledger::When;
-use super::model::CustomerId;
-use super::ports::{ActivityStore, Memberships, RewardStore, RulesStore};
+use super::jobs::fingerprint;
+use super::ledger::{When, KEY_RETENTION_DAYS};
+use super::model::{CustomerId, IdempotencyKey};
+use super::ports::{ActivityStore, Keyed, Memberships, RewardStore, RulesStore, WriteKey};
 use super::rewards::{NewReward, Redemption, Reward, RewardPatch};
 use super::rules::{InvalidRules, PointsRules};
 use super::session::{self, CustomerSession, SessionError, UnionIdResolver, WeChatIdentity};
 use super::views::{rank_by_low_rate, rate, GroupRate};
 use super::PointsError;
-use crate::config::Secret;
 use crate::http::ApiError;
 use crate::ports::StoreError;
 use crate::tenants::admin::{registered, NotRegistered};
 use crate::tenants::{TenantId, TenantLookup};
+use crate::tokens::SigningKeys;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use serde_json::json;
@@ -45,6 +46,9 @@ pub enum PointsAdminError {
     /// A stock change would take more than is left.
     #[error("cannot remove more stock than is left")]
     InsufficientStock,
+    /// A write that must be idempotent came without an `Idempotency-Key`.
+    #[error("an Idempotency-Key header is required")]
+    KeyRequired,
     /// No session: not a customer, unknown, or WeCom failed.
     #[error(transparent)]
     Session(#[from] SessionError),
@@ -83,6 +87,9 @@ impl From<PointsAdminError> for ApiError {
             PointsAdminError::NoSuchReward => ApiError::not_found("no such reward"),
             PointsAdminError::InsufficientStock => {
                 ApiError::conflict("insufficient_stock", e.to_string())
+            }
+            PointsAdminError::KeyRequired => {
+                ApiError::bad_request("idempotency_key_required", e.to_string())
             }
             PointsAdminError::Session(s) => s.into(),
             PointsAdminError::NotRegistered(n) => n.into(),
@@ -132,32 +139,87 @@ pub async fn replace_rules<S: RulesStore, L: TenantLookup>(
     Ok(())
 }
 
-/// Adds a reward to the catalogue.
+/// The record of a catalogue write under `key`: what the request was, kept as long as
+/// the ledger's idempotency records.
+fn write_key(key: IdempotencyKey, what: &[&str], now: DateTime<Utc>) -> WriteKey {
+    WriteKey {
+        key,
+        fingerprint: fingerprint(what),
+        expires_at: (now + chrono::Duration::days(KEY_RETENTION_DAYS)).timestamp(),
+    }
+}
+
+/// Answers a write made before under the same key: the same request answers the reward
+/// as it is now (nothing changes again); another request is refused.
+async fn answer_before<S: RewardStore>(
+    store: &S,
+    tenant: &TenantId,
+    key: &WriteKey,
+    outcome: Keyed<Reward>,
+) -> Result<Reward, PointsAdminError> {
+    match outcome {
+        Keyed::Done(reward) => Ok(reward),
+        Keyed::Before {
+            fingerprint,
+            reward_id,
+        } if fingerprint == key.fingerprint => store
+            .reward(tenant, &reward_id)
+            .await?
+            .ok_or(PointsAdminError::NoSuchReward),
+        Keyed::Before { .. } => Err(PointsError::KeyReused.into()),
+    }
+}
+
+/// Adds a reward to the catalogue, once per idempotency key (a retry answers the reward
+/// created first; the key with another reward is refused).
 pub async fn create_reward<S: RewardStore>(
     store: &S,
     tenant: &TenantId,
     new: &NewReward,
+    key: Option<IdempotencyKey>,
     operator: &str,
     now: DateTime<Utc>,
 ) -> Result<Reward, PointsAdminError> {
     new.validate().map_err(PointsAdminError::Invalid)?;
+    let key = key.ok_or(PointsAdminError::KeyRequired)?;
+    let body = serde_json::to_string(new).unwrap_or_default();
+    let key = write_key(key, &["create_reward", &body], now);
     let id = ulid::Ulid::new().to_string();
-    let reward = store.create_reward(tenant, new, &id, now).await?;
-    tracing::info!(reward_id = %id, %operator, "reward created");
+    let outcome = store.create_reward(tenant, new, &id, &key, now).await?;
+    let created = matches!(outcome, Keyed::Done(_));
+    let reward = answer_before(store, tenant, &key, outcome).await?;
+    if created {
+        tracing::info!(reward_id = %id, %operator, "reward created");
+    }
     Ok(reward)
 }
 
-/// Changes a reward (stock changes never take more than is left).
+/// Changes a reward. A stock change (a delta, never taking more than is left) needs an
+/// idempotency key, so that a retried restock counts once; changes that only set values
+/// are idempotent by themselves and take a key optionally.
 pub async fn update_reward<S: RewardStore>(
     store: &S,
     tenant: &TenantId,
     id: &str,
     patch: &RewardPatch,
+    key: Option<IdempotencyKey>,
     now: DateTime<Utc>,
 ) -> Result<Reward, PointsAdminError> {
     patch.validate().map_err(PointsAdminError::Invalid)?;
-    match store.update_reward(tenant, id, patch, now).await {
-        Ok(Some(r)) => Ok(r),
+    if patch.add_stock.is_some() && key.is_none() {
+        return Err(PointsAdminError::KeyRequired);
+    }
+    let body = serde_json::to_string(patch).unwrap_or_default();
+    let key = key.map(|k| write_key(k, &["update_reward", id, &body], now));
+    match store
+        .update_reward(tenant, id, patch, key.as_ref(), now)
+        .await
+    {
+        Ok(Some(Keyed::Done(r))) => Ok(r),
+        Ok(Some(before)) => match &key {
+            Some(key) => answer_before(store, tenant, key, before).await,
+            None => Err(PointsError::KeyReused.into()),
+        },
         Ok(None) => Err(PointsAdminError::NoSuchReward),
         Err(StoreError::ConditionFailed) => Err(PointsAdminError::InsufficientStock),
         Err(e) => Err(e.into()),
@@ -283,7 +345,7 @@ pub async fn open_session<R, M, L>(
     wecom: &R,
     directory: &M,
     tenants: &L,
-    signing_key: &Secret,
+    signing_key: &SigningKeys,
     tenant_id: &TenantId,
     key_id: &str,
     subject: SessionSubject,

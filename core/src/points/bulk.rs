@@ -102,6 +102,11 @@ where
                 .job(tenant, job_id)
                 .await?
                 .ok_or(PointsError::NotFound("job"))?;
+            if !job.ready {
+                // Its chunks are being written by the first request (or it stopped
+                // halfway): this request writes them again below.
+                return submit_job(store, publisher, tenant, req, when, false).await;
+            }
             publish_job(store, publisher, &mut job, when.now).await?;
             return Ok(BulkAnswer::Job { job });
         }
@@ -113,7 +118,6 @@ where
             });
         }
     }
-    let rules = store.rules(tenant).await?;
     let mut record = RequestRecord {
         fingerprint: req.fingerprint.clone(),
         op: req.op,
@@ -123,6 +127,7 @@ where
         created_at: when.now,
     };
     if req.items.len() <= INLINE_LIMIT {
+        let rules = store.rules(tenant).await?;
         if existing.is_none()
             && !store
                 .create_request(tenant, &req.request_key, &record)
@@ -158,8 +163,35 @@ where
             replayed: false,
         });
     }
+    submit_job(store, publisher, tenant, req, when, existing.is_none()).await
+}
+
+/// Creates (or finishes creating) the job of a large request and announces it. The job
+/// item is written first, conditionally, with the request's fingerprint; chunks are
+/// written only by a request whose fingerprint is the job's, as a set of its own that the
+/// job names when it becomes ready. So a different request under the same key is refused
+/// on every path (even when the first request stopped before writing its record), and a
+/// job's chunks are never replaced.
+async fn submit_job<S, P>(
+    store: &S,
+    publisher: &P,
+    tenant: &TenantId,
+    req: BulkRequest,
+    when: When,
+    record_missing: bool,
+) -> Result<BulkAnswer, PointsError>
+where
+    S: LedgerStore + JobStore + RulesStore,
+    P: EventPublisher,
+{
     let job_id = Job::id_for(tenant, &req.request_key);
-    let parts = chunks(req.items);
+    let mut items = req.items;
+    // Two identical requests may list the same customers in another order: sorted, they
+    // write the same chunks.
+    items.sort_by(|a, b| {
+        (&a.external_userid, a.line, &a.key).cmp(&(&b.external_userid, b.line, &b.key))
+    });
+    let parts = chunks(items);
     let mut job = Job {
         job_id: job_id.clone(),
         tenant: tenant.clone(),
@@ -174,18 +206,39 @@ where
         published: false,
         created_at: when.now,
         updated_at: when.now,
+        fingerprint: req.fingerprint.clone(),
+        chunk_set: Some(ulid::Ulid::new().to_string().to_lowercase()),
+        ready: false,
     };
-    if !store.create_job(&job, &parts).await? {
-        job = store
-            .job(tenant, &job_id)
-            .await?
-            .ok_or(PointsError::NotFound("job"))?;
+    store.create_job(&job, &parts).await?;
+    job = store
+        .job(tenant, &job_id)
+        .await?
+        .ok_or(PointsError::NotFound("job"))?;
+    if job.fingerprint != req.fingerprint {
+        return Err(PointsError::KeyReused);
     }
-    record.job_id = Some(job_id);
-    if existing.is_none() {
-        store
+    if !job.ready {
+        // Another request with the same content is writing it: its retry answers.
+        return Err(PointsError::Busy);
+    }
+    let record = RequestRecord {
+        fingerprint: req.fingerprint.clone(),
+        op: req.op,
+        job_id: Some(job_id),
+        summary: None,
+        results: None,
+        created_at: when.now,
+    };
+    if record_missing
+        && !store
             .create_request(tenant, &req.request_key, &record)
-            .await?;
+            .await?
+    {
+        let stored = store.request(tenant, &req.request_key).await?;
+        if stored.is_some_and(|r| r.fingerprint != req.fingerprint) {
+            return Err(PointsError::KeyReused);
+        }
     }
     publish_job(store, publisher, &mut job, when.now).await?;
     Ok(BulkAnswer::Job { job })
@@ -228,6 +281,10 @@ where
     let Some(mut job) = store.job(tenant, job_id).await? else {
         return Ok(JobRun::Missing);
     };
+    if !job.ready {
+        // Announced only once ready; a job still being written is retried later.
+        return Err(PointsError::Busy);
+    }
     let rules = store.rules(tenant).await?;
     let mut done_here = 0usize;
     while job.next_chunk < job.chunks {
@@ -238,7 +295,7 @@ where
         }
         done_here += 1;
         let n = job.next_chunk;
-        let (items, _) = store.chunk(tenant, job_id, n).await?;
+        let (items, _) = store.chunk(&job, n).await?;
         let ctx = RunContext {
             tenant: tenant.clone(),
             op: job.op,

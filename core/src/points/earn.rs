@@ -5,7 +5,7 @@
 use super::ledger::{apply, check_in_key, once_key, OpKind, Operation, When};
 use super::model::{EntryKind, IdempotencyKey, Origin, Outcome, Points};
 use super::ports::{Account, ActivityStore, LedgerStore, Memberships, ProfileStore, RulesStore};
-use super::rules::CustomerProfile;
+use super::rules::{CustomerProfile, LeaveScope};
 use super::PointsError;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,7 @@ where
     let op = Operation {
         key: check_in_key(today),
         key_forever: false,
+        once: false,
         origin: Origin::new(
             "check_in",
             "customer-api",
@@ -101,7 +102,7 @@ where
                 format!("customer:{}", account.customer),
             ),
         )
-        .forever();
+        .once_per_customer();
         Some(apply(store, account, &op, when).await?)
     } else {
         None
@@ -172,7 +173,7 @@ where
             format!("customer:{}", account.customer),
         ),
     )
-    .forever();
+    .once_per_customer();
     apply(store, account, &op, when).await
 }
 
@@ -217,14 +218,17 @@ where
         rules.expiry_for(when.today()),
         Origin::new("newcomer", format!("event:{event_id}"), "system"),
     )
-    .forever();
+    .once_per_customer();
     apply(store, account, &op, when).await.map(Some)
 }
 
-/// Zeroes a customer's points when they leave a group, if the tenant's rule says so.
-/// Idempotent on the event: a redelivered leave changes nothing.
-pub async fn zero_on_leave<S>(
+/// Zeroes a customer's points when they leave, if the tenant's rule says so: by default
+/// once they have left the tenant's community (no active membership left in its groups),
+/// or on leaving any one group when the tenant chose [`LeaveScope::AnyGroup`]. Idempotent
+/// on the event: a redelivered leave changes nothing.
+pub async fn zero_on_leave<S, M>(
     store: &S,
+    directory: &M,
     account: &Account,
     chat_id: &str,
     event_id: &str,
@@ -232,10 +236,21 @@ pub async fn zero_on_leave<S>(
 ) -> Result<Option<Outcome>, PointsError>
 where
     S: LedgerStore + RulesStore,
+    M: Memberships,
 {
     let rules = store.rules(&account.tenant).await?;
     if !rules.zero_on_leave {
         return Ok(None);
+    }
+    if rules.zero_on_leave_scope == LeaveScope::Community {
+        let groups = directory
+            .customer_groups(&account.tenant, &account.customer)
+            .await?;
+        // The group left is skipped: the event says it was left, and the directory's
+        // index of a customer's groups may not show that yet.
+        if groups.iter().any(|g| g != chat_id) {
+            return Ok(None);
+        }
     }
     let key = IdempotencyKey::parse(&format!("leave:{event_id}"))
         .unwrap_or_else(|_| IdempotencyKey::system(format!("leave:{}", short_hash(event_id))));

@@ -18,6 +18,13 @@ use std::collections::HashSet;
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
 /// The most data rows accepted.
 pub const MAX_ROWS: usize = 100_000;
+/// The longest `ref`, in bytes.
+pub const MAX_REF_BYTES: usize = 100;
+/// The longest `reason` kept, in characters (a longer one is cut).
+pub const MAX_REASON_CHARS: usize = 200;
+/// How much of a rejected row's customer id the report repeats, in bytes: a file may hold
+/// megabytes in one field, and the report is stored.
+pub const MAX_ECHOED_ID_BYTES: usize = 128;
 
 /// Why a whole file is refused (nothing is applied).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -184,13 +191,22 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedImport, MalformedCsv> {
         let ext = field(Some(c_id)).unwrap_or_default();
         let raw_points = field(Some(c_points)).unwrap_or_default();
         let reference = field(c_ref);
-        let reason = field(c_reason).map(|r| r.chars().take(200).collect::<String>());
+        let reason = field(c_reason).map(|r| r.chars().take(MAX_REASON_CHARS).collect::<String>());
         let points = Points::parse(&raw_points).ok();
-        let key = match &reference {
+        let bad_ref = reference
+            .as_deref()
+            .is_some_and(|r| r.len() > MAX_REF_BYTES || !r.bytes().all(|b| b.is_ascii_graphic()));
+        // A bad ref is never a key: the row's content names it, bounded whatever its length.
+        let key = match reference.as_deref().filter(|_| !bad_ref) {
             Some(r) => format!("import:ref:{r}"),
             None => format!(
                 "import:row:{}",
-                &hex_sha(&[&ext, &raw_points, reason.as_deref().unwrap_or("")])[..40]
+                &hex_sha(&[
+                    &ext,
+                    &raw_points,
+                    reason.as_deref().unwrap_or(""),
+                    reference.as_deref().unwrap_or("")
+                ])[..40]
             ),
         };
         let problem = if ext.is_empty() {
@@ -199,11 +215,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedImport, MalformedCsv> {
             Some(RowProblem::InvalidCustomer)
         } else if points.is_none() {
             Some(RowProblem::BadNumber)
-        } else if reference
-            .as_deref()
-            .map(|r| r.len() > 100 || !r.bytes().all(|b| b.is_ascii_graphic()))
-            .unwrap_or(false)
-        {
+        } else if bad_ref {
             Some(RowProblem::BadRef)
         } else if !keys.insert(key.clone()) {
             Some(RowProblem::DuplicateRow)
@@ -212,7 +224,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedImport, MalformedCsv> {
         };
         rows.push(ImportRow {
             line,
-            external_userid: ext,
+            external_userid: echoed(ext),
             points,
             reason,
             key,
@@ -223,6 +235,21 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedImport, MalformedCsv> {
         return Err(MalformedCsv::NoRows);
     }
     Ok(ParsedImport { sha256, rows })
+}
+
+/// The customer id as the report repeats it: whole if it fits, else its first
+/// [`MAX_ECHOED_ID_BYTES`] bytes (at a character boundary) and `…`. A cut id is never a
+/// valid one, so the row is rejected either way.
+fn echoed(mut id: String) -> String {
+    if id.len() > MAX_ECHOED_ID_BYTES {
+        let mut end = MAX_ECHOED_ID_BYTES;
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        id.truncate(end);
+        id.push('…');
+    }
+    id
 }
 
 fn broken(e: &csv::Error, fallback_line: u64) -> MalformedCsv {
@@ -296,6 +323,36 @@ mod tests {
             parse(b"external_userid,points,points\nwm1,3,3\n"),
             Err(MalformedCsv::DuplicateColumn(_))
         ));
+    }
+
+    #[test]
+    fn long_invalid_values_are_rejected_and_kept_short() {
+        let long_id = "客".repeat(100_000);
+        let long_ref = "r".repeat(300_000);
+        let file = format!(
+            "external_userid,points,ref,reason\n{long_id},5,,\nwm1,5,{long_ref},\nwm2,5,,{}\n",
+            "理".repeat(1000)
+        );
+        let parsed = parse(file.as_bytes()).unwrap();
+        let codes: Vec<Option<&str>> = parsed
+            .rows
+            .iter()
+            .map(|r| r.problem.map(|p| p.code()))
+            .collect();
+        assert_eq!(codes, vec![Some("invalid_customer"), Some("bad_ref"), None]);
+        for row in &parsed.rows {
+            assert!(
+                row.external_userid.len() <= MAX_ECHOED_ID_BYTES + 3,
+                "{}",
+                row.external_userid.len()
+            );
+            assert!(row.key.len() <= 60, "{}", row.key);
+        }
+        assert!(parsed.rows[0].external_userid.ends_with('…'));
+        assert_eq!(
+            parsed.rows[2].reason.as_ref().unwrap().chars().count(),
+            MAX_REASON_CHARS
+        );
     }
 
     #[test]

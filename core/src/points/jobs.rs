@@ -174,6 +174,20 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     /// Last progress.
     pub updated_at: DateTime<Utc>,
+    /// The fingerprint of the request that created it: another request under the same key
+    /// is refused even when the request's record is missing (a crash between the job and
+    /// the record).
+    #[serde(skip)]
+    pub fingerprint: String,
+    /// Which written set of chunks is the job's. Each request writing a job's chunks
+    /// writes its own set; the set the job names when it becomes ready is the one that
+    /// runs, so chunks are never overwritten by another request. `None`: the first
+    /// layout, one unnamed set.
+    #[serde(skip)]
+    pub chunk_set: Option<String>,
+    /// Whether its chunks are all written (a job is announced and run only then).
+    #[serde(skip)]
+    pub ready: bool,
 }
 
 impl Job {
@@ -212,12 +226,27 @@ pub fn fingerprint(parts: &[&str]) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-/// Splits items into chunks.
+/// The most bytes of items (as JSON) one stored chunk holds: with its results added when
+/// it is done, a chunk stays well below the store's 400 KB item limit whatever its items'
+/// reasons and ids hold.
+pub const CHUNK_BYTES: usize = 200 * 1024;
+
+/// Splits items into chunks of at most [`CHUNK_SIZE`] items and [`CHUNK_BYTES`] bytes.
 pub fn chunks(items: Vec<JobItem>) -> Vec<Vec<JobItem>> {
     let mut out = Vec::new();
-    let mut it = items.into_iter().peekable();
-    while it.peek().is_some() {
-        out.push(it.by_ref().take(CHUNK_SIZE).collect());
+    let mut chunk = Vec::new();
+    let mut bytes = 0;
+    for item in items {
+        let size = serde_json::to_vec(&item).map_or(0, |v| v.len()) + 1;
+        if !chunk.is_empty() && (chunk.len() == CHUNK_SIZE || bytes + size > CHUNK_BYTES) {
+            out.push(std::mem::take(&mut chunk));
+            bytes = 0;
+        }
+        bytes += size;
+        chunk.push(item);
+    }
+    if !chunk.is_empty() {
+        out.push(chunk);
     }
     out
 }
@@ -364,6 +393,26 @@ mod tests {
             vec![500, 500, 201]
         );
         assert_eq!(c[2][0].external_userid, "wm1000");
+    }
+
+    #[test]
+    fn chunks_stay_below_a_byte_budget() {
+        let items: Vec<JobItem> = (0..1000)
+            .map(|i| JobItem {
+                external_userid: format!("{i:0>128}"),
+                points: 1,
+                key: format!("import:row:{i:0>40}"),
+                line: Some(i),
+                reason: Some("😀".repeat(200)),
+                reject: Some("invalid_customer".into()),
+            })
+            .collect();
+        let c = chunks(items);
+        assert!(c.len() > 2, "{}", c.len());
+        assert_eq!(c.iter().map(Vec::len).sum::<usize>(), 1000);
+        for chunk in &c {
+            assert!(serde_json::to_vec(chunk).unwrap().len() <= CHUNK_BYTES);
+        }
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct Operation {
     /// Whether the key is kept forever ("once per customer ever", imports) rather than
     /// for [`KEY_RETENTION_DAYS`].
     pub key_forever: bool,
+    /// A rule paid once per customer ever: a record under the key means "already paid",
+    /// whatever the rule pays now (a tenant changing the amount must not turn a later
+    /// trigger into a conflicting request).
+    pub once: bool,
     /// Why, from where, by whom.
     pub origin: Origin,
     /// What.
@@ -70,6 +74,7 @@ impl Operation {
         Self {
             key,
             key_forever: false,
+            once: false,
             origin,
             kind: OpKind::Change(Change::Credit {
                 kind,
@@ -85,6 +90,7 @@ impl Operation {
         Self {
             key,
             key_forever: false,
+            once: false,
             origin,
             kind: OpKind::Change(Change::Debit {
                 kind,
@@ -99,6 +105,7 @@ impl Operation {
         Self {
             key,
             key_forever: false,
+            once: false,
             origin,
             kind: OpKind::Change(Change::ClearAll { kind }),
             details: serde_json::Value::Null,
@@ -109,6 +116,19 @@ impl Operation {
     pub fn forever(mut self) -> Self {
         self.key_forever = true;
         self
+    }
+
+    /// Makes it a rule paid once per customer ever: the key is kept forever and a record
+    /// under it answers "already paid", whatever the amount now.
+    pub fn once_per_customer(mut self) -> Self {
+        self.key_forever = true;
+        self.once = true;
+        self
+    }
+
+    /// Whether a stored record's fingerprint is this request's.
+    fn same_request(&self, fingerprint: &str) -> bool {
+        self.once || fingerprint == self.fingerprint()
     }
 
     /// Attaches details.
@@ -122,6 +142,9 @@ impl Operation {
     /// later day must not make a retry look different).
     pub fn fingerprint(&self) -> String {
         let what = match &self.kind {
+            OpKind::Change(Change::Credit { kind, .. }) if self.once => {
+                format!("credit:{}:once", kind.as_str())
+            }
             OpKind::Change(Change::Credit { kind, amount, .. }) => {
                 format!("credit:{}:{amount}", kind.as_str())
             }
@@ -154,25 +177,47 @@ impl Operation {
     }
 }
 
-/// Time and place of a write: the instant and the tenant's timezone, which decides the
-/// local day (check-ins, expiry dates, day totals).
+/// Time and place of a write: the instant it counts for and the tenant's timezone, which
+/// decide the local day (check-ins, expiry dates, day totals), and the instant it is
+/// written, which decides what has already expired.
 #[derive(Debug, Clone, Copy)]
 pub struct When {
-    /// The instant.
+    /// The instant the change counts for (an event's own time for changes it triggers).
     pub now: DateTime<Utc>,
     /// The tenant's timezone.
     pub tz: Tz,
+    /// The instant of writing: later than `now` when an event arrives late (a slow
+    /// delivery, a replay from the dead-letter queue).
+    pub written_at: DateTime<Utc>,
 }
 
 impl When {
-    /// Builds it.
+    /// A change that counts for the instant it is written.
     pub fn new(now: DateTime<Utc>, tz: Tz) -> Self {
-        Self { now, tz }
+        Self {
+            now,
+            tz,
+            written_at: now,
+        }
     }
 
-    /// The tenant-local date.
+    /// A change dated `at` (an event's time) and written at `written_at`.
+    pub fn dated(at: DateTime<Utc>, written_at: DateTime<Utc>, tz: Tz) -> Self {
+        Self {
+            now: at,
+            tz,
+            written_at: written_at.max(at),
+        }
+    }
+
+    /// The tenant-local date the change counts for.
     pub fn today(&self) -> NaiveDate {
         self.now.with_timezone(&self.tz).date_naive()
+    }
+
+    /// The tenant-local date of writing: what is spendable and what has expired.
+    pub fn written_today(&self) -> NaiveDate {
+        self.written_at.with_timezone(&self.tz).date_naive()
     }
 }
 
@@ -191,7 +236,7 @@ async fn replay_or<S: LedgerStore>(
     err: PointsError,
 ) -> Result<Outcome, PointsError> {
     match store.idempotency(account, &op.key).await? {
-        Some(rec) if rec.fingerprint == op.fingerprint() => Ok(Outcome {
+        Some(rec) if op.same_request(&rec.fingerprint) => Ok(Outcome {
             applied: rec.result,
             replayed: true,
         }),
@@ -228,14 +273,49 @@ pub async fn settle_all<S: LedgerStore>(
     Err(PointsError::Busy)
 }
 
-fn build_entry(
+/// The entries a plan writes: none when nothing changes, one for a change, two for a
+/// credit already past its validity (the credit, then its expiry).
+fn build_entries(
     op: &Operation,
     plan: &Plan,
     details: &serde_json::Value,
     when: When,
-) -> Option<Entry> {
+) -> Vec<Entry> {
     if plan.amount == 0 {
-        return None;
+        return Vec::new();
+    }
+    if let Some((date, points)) = &plan.expired_at_once {
+        let lot = |points| {
+            vec![EntryLot {
+                expires_on: date.clone(),
+                points,
+            }]
+        };
+        let credit = Entry {
+            seq: plan.version_after - 1,
+            kind: plan.kind,
+            amount: *points,
+            balance_after: plan.balance_after + points,
+            origin: op.origin.clone(),
+            idempotency_key: op.key.as_str().to_string(),
+            created_at: when.now,
+            local_date: when.today().format("%Y-%m-%d").to_string(),
+            lots: lot(*points),
+            details: details.clone(),
+        };
+        let expiry = Entry {
+            seq: plan.version_after,
+            kind: EntryKind::Expire,
+            amount: -points,
+            balance_after: plan.balance_after,
+            origin: Origin::new("expired", format!("on_arrival:{date}"), "system"),
+            idempotency_key: format!("{}:expired", op.key.as_str()),
+            created_at: when.written_at,
+            local_date: when.written_today().format("%Y-%m-%d").to_string(),
+            lots: lot(-points),
+            details: serde_json::Value::Null,
+        };
+        return vec![credit, expiry];
     }
     let lots = match &plan.credit {
         Some((date, n)) => vec![EntryLot {
@@ -251,7 +331,7 @@ fn build_entry(
             })
             .collect(),
     };
-    Some(Entry {
+    vec![Entry {
         seq: plan.version_after,
         kind: plan.kind,
         amount: plan.amount,
@@ -262,7 +342,7 @@ fn build_entry(
         local_date: when.today().format("%Y-%m-%d").to_string(),
         lots,
         details: details.clone(),
-    })
+    }]
 }
 
 /// Applies one operation to an account, exactly once per idempotency key.
@@ -340,13 +420,22 @@ pub async fn apply<S: LedgerStore>(
                 }
             }
         };
-        let plan = match plan(&state, &change, today) {
+        // What is spendable or already expired is decided by the day of writing.
+        let plan = match plan(&state, &change, when.written_today()) {
             Ok(p) => p,
             Err(e) => return replay_or(store, account, op, e.into()).await,
         };
-        let entry = build_entry(op, &plan, &details, when);
+        if let Some((date, _)) = &plan.expired_at_once {
+            match &mut details {
+                serde_json::Value::Object(map) => {
+                    map.insert("expired_on_arrival".into(), date.clone().into());
+                }
+                other => *other = serde_json::json!({ "expired_on_arrival": date }),
+            }
+        }
+        let entries = build_entries(op, &plan, &details, when);
         let result = Applied {
-            seq: entry.as_ref().map(|e| e.seq),
+            seq: entries.first().map(|e| e.seq),
             kind: plan.kind,
             amount: plan.amount,
             balance: plan.balance_after,
@@ -361,7 +450,7 @@ pub async fn apply<S: LedgerStore>(
                 .then(|| (when.now + chrono::Duration::days(KEY_RETENTION_DAYS)).timestamp()),
             before: state,
             plan,
-            entry,
+            entries,
             result: result.clone(),
             extras,
             now: when.now,
@@ -380,7 +469,7 @@ pub async fn apply<S: LedgerStore>(
                 });
             }
             Err(CommitError::Replay) => match store.idempotency(account, &op.key).await? {
-                Some(rec) if rec.fingerprint == fingerprint => {
+                Some(rec) if op.same_request(&rec.fingerprint) => {
                     return Ok(Outcome {
                         applied: rec.result,
                         replayed: true,
@@ -419,6 +508,7 @@ pub async fn redeem<S: LedgerStore + RewardStore>(
         let op = Operation {
             key: key.clone(),
             key_forever: false,
+            once: false,
             origin: origin.clone(),
             kind: OpKind::Redeem {
                 reward_id: reward_id.to_string(),
@@ -477,6 +567,7 @@ pub async fn expire_lot<S: LedgerStore>(
     let op = Operation {
         key: expiry_key(expires_on),
         key_forever: false,
+        once: false,
         origin: Origin::new("expired", format!("sweep:{expires_on}"), "system"),
         kind: OpKind::Change(Change::ExpireLot {
             expires_on: expires_on.to_string(),

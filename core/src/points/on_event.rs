@@ -1,12 +1,15 @@
 //! The points rules a domain event triggers (`points-on-event`): newcomer points on a
 //! customer's first add as a contact and/or first group join (per the tenant's rules, once
-//! per customer ever), zero points when a customer leaves a group (when the tenant says
-//! so), and the joins and leaves of each group's day for the views. Idempotent on the
-//! event: a redelivered event pays nothing twice and records nothing twice.
+//! per customer ever), zero points when a customer leaves (the tenant's community by
+//! default, or any group, when the tenant says so), and the joins and leaves of each
+//! group's day for the views. Idempotent on the event: a redelivered event pays nothing
+//! twice and records nothing twice. A change counts for the event's own time; points
+//! whose validity has ended by the time a late event is handled are expired at once.
 use super::earn::{newcomer, zero_on_leave, NewcomerTrigger};
 use super::error::EventFnError;
-use super::ports::{ActivityStore, LedgerStore, MembershipChange, RulesStore};
+use super::ports::{ActivityStore, LedgerStore, MembershipChange, Memberships, RulesStore};
 use super::{Account, CustomerId, Outcome, When};
+use crate::clock::Clock;
 use crate::events::{DomainEvent, EventEnvelope};
 use crate::tenants::{TenantId, TenantLookup};
 
@@ -22,13 +25,16 @@ pub enum EventPoints {
 }
 
 /// Applies the points rules `env` triggers.
-pub async fn on_event<S, T>(
+pub async fn on_event<S, M, T>(
     points: &S,
+    directory: &M,
     tenants: &T,
+    clock: &dyn Clock,
     env: &EventEnvelope,
 ) -> Result<EventPoints, EventFnError>
 where
     S: LedgerStore + RulesStore + ActivityStore,
+    M: Memberships,
     T: TenantLookup,
 {
     let tenant =
@@ -37,8 +43,9 @@ where
         tracing::warn!("event for an unknown tenant ignored");
         return Ok(EventPoints::UnknownTenant);
     };
-    // The event's own time decides its day, so a redelivery lands on the same day.
-    let when = When::new(env.occurred_at, t.settings.tz());
+    // The event's own time decides its day, so a redelivery lands on the same day; the
+    // time of handling decides what has already expired.
+    let when = When::dated(env.occurred_at, clock.now(), t.settings.tz());
     let date = when.today().format("%Y-%m-%d").to_string();
     let account = |id: &str| {
         CustomerId::parse(id)
@@ -108,7 +115,9 @@ where
                 .record_membership(&tenant, &change(chat_id, member_id, false))
                 .await?;
             match (account(member_id), is_customer) {
-                (Some(a), true) => zero_on_leave(points, &a, chat_id, &env.event_id, when).await?,
+                (Some(a), true) => {
+                    zero_on_leave(points, directory, &a, chat_id, &env.event_id, when).await?
+                }
                 _ => None,
             }
         }

@@ -99,6 +99,10 @@ pub struct Plan {
     pub takes: Vec<LotTake>,
     /// Lot debt after (points debited but still to take from lots).
     pub lot_debt_after: i64,
+    /// A credit already past its validity when written (a late event): its lot's date
+    /// and points. It is written as two entries, the credit and its expiry, and no lot,
+    /// so nothing is left behind the expiry sweep's cursor.
+    pub expired_at_once: Option<(String, i64)>,
 }
 
 /// Why an operation cannot be planned.
@@ -181,6 +185,7 @@ pub fn plan(state: &AccountState, change: &Change, today: NaiveDate) -> Result<P
         credit: None,
         takes: Vec::new(),
         lot_debt_after: 0,
+        expired_at_once: None,
     };
     match change {
         Change::Credit {
@@ -197,6 +202,18 @@ pub fn plan(state: &AccountState, change: &Change, today: NaiveDate) -> Result<P
             let date = expires_on
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_else(|| NEVER.to_string());
+            if expires_on.is_some_and(|d| d <= today) {
+                return Ok(Plan {
+                    kind: *kind,
+                    amount: *amount,
+                    balance_after: state.balance,
+                    version_after: next + 1,
+                    credit: None,
+                    takes: Vec::new(),
+                    lot_debt_after: 0,
+                    expired_at_once: Some((date, *amount)),
+                });
+            }
             Ok(Plan {
                 kind: *kind,
                 amount: *amount,
@@ -205,6 +222,7 @@ pub fn plan(state: &AccountState, change: &Change, today: NaiveDate) -> Result<P
                 credit: Some((date, *amount)),
                 takes: Vec::new(),
                 lot_debt_after: 0,
+                expired_at_once: None,
             })
         }
         Change::Debit { kind, amount } => {
@@ -237,6 +255,7 @@ pub fn plan(state: &AccountState, change: &Change, today: NaiveDate) -> Result<P
                 credit: None,
                 takes,
                 lot_debt_after: debt,
+                expired_at_once: None,
             })
         }
         Change::ClearAll { kind } => {
@@ -257,6 +276,7 @@ pub fn plan(state: &AccountState, change: &Change, today: NaiveDate) -> Result<P
                 credit: None,
                 takes,
                 lot_debt_after: debt,
+                expired_at_once: None,
             })
         }
         Change::ExpireLot { expires_on } => {
@@ -283,6 +303,7 @@ pub fn plan(state: &AccountState, change: &Change, today: NaiveDate) -> Result<P
                     taken: n,
                 }],
                 lot_debt_after: 0,
+                expired_at_once: None,
             })
         }
     }
@@ -505,6 +526,24 @@ mod tests {
         assert_eq!(s.balance, 50);
         assert_eq!(s.lots_total(), 50);
         assert_eq!(s.lots[0].expires_on, "2026-05-31");
+    }
+
+    #[test]
+    fn a_credit_already_past_its_validity_leaves_no_lot() {
+        let s = state(vec![lot(NEVER, 5)]);
+        let credit = |expires: &str| Change::Credit {
+            kind: EntryKind::Earn,
+            amount: 10,
+            expires_on: Some(d(expires)),
+        };
+        let p = plan(&s, &credit("2026-01-10"), d("2026-01-10")).unwrap();
+        assert_eq!(p.expired_at_once, Some(("2026-01-10".to_string(), 10)));
+        assert_eq!((p.balance_after, p.version_after), (5, 5));
+        let after = apply_plan(&s, &p);
+        assert_eq!((after.balance, after.lots_total()), (5, 5));
+        let p = plan(&s, &credit("2026-01-11"), d("2026-01-10")).unwrap();
+        assert_eq!(p.expired_at_once, None);
+        assert_eq!(p.credit, Some(("2026-01-11".to_string(), 10)));
     }
 
     #[test]

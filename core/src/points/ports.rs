@@ -82,8 +82,9 @@ pub struct Commit {
     pub before: AccountState,
     /// The plan.
     pub plan: Plan,
-    /// The entry, when the plan changes the balance.
-    pub entry: Option<Entry>,
+    /// The entries, in order, when the plan changes the balance (two for a credit
+    /// already past its validity: the credit and its expiry).
+    pub entries: Vec<Entry>,
     /// The answer stored with the idempotency record.
     pub result: Applied,
     /// Items written with it.
@@ -241,24 +242,53 @@ pub trait SweepStore: Send + Sync {
     ) -> impl Future<Output = Result<(Vec<ExpiringLot>, Option<String>), StoreError>> + Send;
 }
 
+/// The idempotency record of a catalogue write, written in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteKey {
+    /// The caller's key.
+    pub key: IdempotencyKey,
+    /// What the request was (a retry under the key must be the same request).
+    pub fingerprint: String,
+    /// When the record may be deleted (epoch seconds).
+    pub expires_at: i64,
+}
+
+/// A keyed write's outcome: done now, or done before under the same key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyed<T> {
+    /// Done now.
+    Done(T),
+    /// The key was used before: by the request with this fingerprint, on this reward.
+    Before {
+        /// The earlier request's fingerprint.
+        fingerprint: String,
+        /// The reward it created or changed.
+        reward_id: String,
+    },
+}
+
 /// The rewards catalogue.
 pub trait RewardStore: Send + Sync {
-    /// Adds a reward.
+    /// Adds a reward, with the key's record in the same transaction.
     fn create_reward(
         &self,
         tenant: &TenantId,
         reward: &NewReward,
         id: &str,
+        key: &WriteKey,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Reward, StoreError>> + Send;
-    /// Changes a reward; `None` if it does not exist.
+    ) -> impl Future<Output = Result<Keyed<Reward>, StoreError>> + Send;
+    /// Changes a reward, with the key's record in the same transaction when given;
+    /// `None` if it does not exist; [`StoreError::ConditionFailed`] if it would take more
+    /// stock than is left.
     fn update_reward(
         &self,
         tenant: &TenantId,
         id: &str,
         patch: &RewardPatch,
+        key: Option<&WriteKey>,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<Reward>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Keyed<Reward>>, StoreError>> + Send;
     /// One reward.
     fn reward(
         &self,
@@ -360,7 +390,12 @@ pub trait JobStore: Send + Sync {
         key: &str,
         record: &RequestRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Creates a job and its chunks; `Ok(false)` if the job exists already.
+    /// Creates a job and its chunks: the job item first (only if absent, not ready),
+    /// then the chunks as the set `job.chunk_set`, then the job made ready naming that
+    /// set (only if it is not ready yet). A job that exists already with the same
+    /// fingerprint and is not ready (its creator stopped halfway) gets this set written
+    /// and named the same way; one with another fingerprint is left untouched.
+    /// `Ok(false)` if the job existed already; read it to see what it is.
     fn create_job(
         &self,
         job: &Job,
@@ -372,11 +407,10 @@ pub trait JobStore: Send + Sync {
         tenant: &TenantId,
         job_id: &str,
     ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
-    /// A chunk's items and, once processed, its results.
+    /// A chunk's items and, once processed, its results (from the job's chunk set).
     fn chunk(
         &self,
-        tenant: &TenantId,
-        job_id: &str,
+        job: &Job,
         n: usize,
     ) -> impl Future<Output = Result<(Vec<JobItem>, Option<Vec<ItemResult>>), StoreError>> + Send;
     /// Saves a chunk's results and moves the job past it, if the job is still at `n`;

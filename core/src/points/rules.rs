@@ -23,10 +23,36 @@ pub struct PointsRules {
     pub follow_official_account: FixedRule,
     /// Following the video channel (关注视频号): pays once.
     pub follow_video_channel: FixedRule,
-    /// Leaving a group zeroes the customer's points (退群清零).
+    /// Leaving zeroes the customer's points (退群清零).
     pub zero_on_leave: bool,
+    /// What counts as leaving for [`Self::zero_on_leave`].
+    pub zero_on_leave_scope: LeaveScope,
     /// Days points stay valid (有效期); `None`: they never expire.
     pub validity_days: Option<u32>,
+}
+
+/// What counts as leaving for zero-on-leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveScope {
+    /// Leaving the tenant's community: the customer has no active membership left in the
+    /// tenant's groups. Leaving one group while still in another keeps the points.
+    #[default]
+    Community,
+    /// Leaving any one group, even while still in others.
+    AnyGroup,
+}
+
+/// How streak tiers pay along a long streak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StreakTierMode {
+    /// The tiers are one cycle as long as the longest tier (3/7/15 days: a 15-day cycle),
+    /// repeated while the streak lasts: day 18 of a streak pays the 3-day tier again.
+    #[default]
+    Cycle,
+    /// Each tier pays once per streak, on the day the streak reaches it.
+    Once,
 }
 
 /// Newcomer points and the events that pay them.
@@ -97,6 +123,8 @@ pub struct CheckInRule {
     pub base_points: i64,
     /// Up to three consecutive-day tiers (e.g. 3, 7, 15 days), increasing.
     pub streak_tiers: Vec<Tier>,
+    /// Whether the streak tiers repeat after the longest one (default) or pay once.
+    pub streak_tier_mode: StreakTierMode,
     /// Up to three tiers of check-ins within `cumulative_period`, increasing.
     pub cumulative_tiers: Vec<Tier>,
     /// The period cumulative tiers count in.
@@ -319,6 +347,22 @@ pub enum CheckInRefused {
     AlreadyToday,
 }
 
+/// The streak tier a check-in on day `streak` of a streak reaches, if any.
+fn streak_tier_bonus(rule: &CheckInRule, streak: u32) -> i64 {
+    let day = match (rule.streak_tier_mode, rule.streak_tiers.last()) {
+        (_, None) => return 0,
+        (StreakTierMode::Cycle, Some(longest)) if longest.days > 0 => {
+            (streak - 1) % longest.days + 1
+        }
+        _ => streak,
+    };
+    rule.streak_tiers
+        .iter()
+        .find(|t| t.days == day)
+        .map(|t| t.bonus)
+        .unwrap_or(0)
+}
+
 /// Computes a check-in on tenant-local day `today` from the state before it. A missed
 /// day restarts the streak at 1; the period count restarts with each new period.
 pub fn check_in(
@@ -345,12 +389,7 @@ pub fn check_in(
     } else {
         1
     };
-    let streak_bonus = rule
-        .streak_tiers
-        .iter()
-        .find(|t| t.days == streak)
-        .map(|t| t.bonus)
-        .unwrap_or(0);
+    let streak_bonus = streak_tier_bonus(rule, streak);
     let cumulative_bonus = rule
         .cumulative_tiers
         .iter()
@@ -494,7 +533,42 @@ mod tests {
                 },
             ],
             cumulative_period: Period::Month,
+            streak_tier_mode: StreakTierMode::Cycle,
         }
+    }
+
+    #[test]
+    fn streak_tiers_repeat_as_one_cycle_unless_set_to_pay_once() {
+        let streak_bonuses = |r: &CheckInRule| {
+            let mut state = CheckInState::default();
+            let mut paid = Vec::new();
+            let start = d("2026-03-01");
+            for i in 0..33u64 {
+                let a = check_in(r, &state, start + chrono::Days::new(i)).unwrap();
+                if a.streak_bonus > 0 {
+                    paid.push((a.state.streak, a.streak_bonus));
+                }
+                state = a.state;
+            }
+            paid
+        };
+        assert_eq!(
+            streak_bonuses(&rule()),
+            vec![
+                (3, 5),
+                (7, 20),
+                (15, 50),
+                (18, 5),
+                (22, 20),
+                (30, 50),
+                (33, 5)
+            ]
+        );
+        let once = CheckInRule {
+            streak_tier_mode: StreakTierMode::Once,
+            ..rule()
+        };
+        assert_eq!(streak_bonuses(&once), vec![(3, 5), (7, 20), (15, 50)]);
     }
 
     #[test]

@@ -12,10 +12,10 @@
 //! API key's tenant, never a value from the request.
 use super::model::CustomerId;
 use super::ports::Memberships;
-use crate::config::Secret;
 use crate::http::ApiError;
 use crate::ports::StoreError;
 use crate::tenants::{Tenant, TenantId};
+use crate::tokens::SigningKeys;
 use crate::tokens::{self, Claims, TokenKind};
 use crate::wecom::api::{UnionIdLookup, WeComError};
 use chrono::{DateTime, Utc};
@@ -96,7 +96,7 @@ impl fmt::Debug for CustomerSession {
 
 /// Signs a customer token for `customer` of `tenant`, valid [`CUSTOMER_TOKEN_TTL`].
 pub fn mint(
-    key: &Secret,
+    key: &SigningKeys,
     tenant: &TenantId,
     customer: &CustomerId,
     now: DateTime<Utc>,
@@ -187,7 +187,7 @@ pub trait UnionIdResolver: Send + Sync {
 /// WeCom says they are a customer of `tenant`.
 pub async fn for_wechat_user(
     resolver: &impl UnionIdResolver,
-    key: &Secret,
+    key: &SigningKeys,
     tenant: &Tenant,
     who: &WeChatIdentity,
     now: DateTime<Utc>,
@@ -206,7 +206,7 @@ pub async fn for_wechat_user(
 /// not open an empty account).
 pub async fn for_known_customer(
     directory: &impl Memberships,
-    key: &Secret,
+    key: &SigningKeys,
     tenant: &TenantId,
     customer: &CustomerId,
     now: DateTime<Utc>,
@@ -242,7 +242,8 @@ mod tests {
 
     #[test]
     fn a_minted_token_names_the_tenant_and_customer_and_expires() {
-        let key = Secret::new("k-0123456789abcdef");
+        let key =
+            SigningKeys::single("k1", crate::config::Secret::new("k-0123456789abcdef")).unwrap();
         let now = Utc::now();
         let tenant = TenantId::parse("wwabc123").unwrap();
         let customer = CustomerId::parse("wmCust").unwrap();

@@ -4,7 +4,7 @@
 use super::figures::Figures;
 use super::occurrence::Occurrence;
 use super::plan::{Plan, PlanId, PlanInput, PlanKind, PlanSpec, PlanStatus, Problem};
-use super::ports::{GroupTagStore, PlanStore, TaskStore};
+use super::ports::{DispatchFailure, GroupTagStore, PlanStore, TaskStore};
 use super::task::OccurrenceId;
 use crate::http::ApiError;
 use crate::ports::StoreError;
@@ -188,8 +188,23 @@ pub async fn create_plan<S: PlanStore, L: TenantLookup>(
     Ok(plan)
 }
 
+/// Where an edited active plan resumes: an occurrence that was due and not yet dispatched
+/// (the edit came in the minute before dispatch ran, or during a backlog) is kept, so an
+/// edit never loses it; otherwise the edited schedule's next occurrence after `now`.
+pub fn next_due_after_edit(
+    current: Option<DateTime<Utc>>,
+    edited: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match current {
+        Some(due) if due <= now => Some(due),
+        _ => edited,
+    }
+}
+
 /// Replaces a plan from its next occurrence after `now` on, if the edit starts from the
-/// stored `version` (occurrences already dispatched keep what they had). Its kind stays.
+/// stored `version` (occurrences already dispatched keep what they had; one already due
+/// and not yet dispatched is kept and dispatched with the edited plan). Its kind stays.
 pub async fn edit_plan<S: PlanStore, L: TenantLookup>(
     plans: &S,
     tenants: &L,
@@ -221,7 +236,9 @@ pub async fn edit_plan<S: PlanStore, L: TenantLookup>(
         return Err(PlanAdminError::Invalid(problems));
     }
     let next_due = match current.status {
-        PlanStatus::Active => input.spec.next_after(now, tz),
+        PlanStatus::Active => {
+            next_due_after_edit(current.next_due, input.spec.next_after(now, tz), now)
+        }
         _ => None,
     };
     let plan = Plan {
@@ -308,10 +325,12 @@ pub struct PlanFigures {
     pub occurrences: Vec<(Occurrence, Figures)>,
     /// The next page.
     pub next_cursor: Option<String>,
+    /// Why the plan last failed to dispatch, while it has not moved on since.
+    pub dispatch_failure: Option<DispatchFailure>,
 }
 
 /// The figures of a page of the plan's occurrences (before `before`, at most `limit`).
-pub async fn plan_figures<S: TaskStore>(
+pub async fn plan_figures<S: TaskStore + PlanStore>(
     tasks: &S,
     t: &TenantId,
     id: &PlanId,
@@ -333,12 +352,17 @@ pub async fn plan_figures<S: TaskStore>(
         figures: Figures::of(&all),
         occurrences,
         next_cursor: page.next_cursor,
+        dispatch_failure: tasks.dispatch_failure(t, id).await?,
     })
 }
 
 /// A group id from a path.
 pub fn check_chat_id(raw: &str) -> Result<(), PlanAdminError> {
-    if raw.is_empty() || raw.len() > 128 || raw.contains('#') {
+    if raw.is_empty()
+        || raw.chars().count() > 128
+        || raw.contains('#')
+        || raw.chars().any(char::is_control)
+    {
         return Err(PlanAdminError::InvalidChatId);
     }
     Ok(())
@@ -370,6 +394,20 @@ pub async fn set_group_tags<S: GroupTagStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edit_keeps_an_occurrence_that_is_due_and_not_dispatched() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let due = at("2026-03-02T01:00:00Z");
+        let edited = Some(at("2026-03-03T01:00:00Z"));
+        // 20 seconds after 09:00, before that minute's dispatch ran.
+        let now = at("2026-03-02T01:00:20Z");
+        assert_eq!(next_due_after_edit(Some(due), edited, now), Some(due));
+        // Not yet due: the edited schedule decides.
+        let early = at("2026-03-02T00:59:00Z");
+        assert_eq!(next_due_after_edit(Some(due), edited, early), edited);
+        assert_eq!(next_due_after_edit(None, edited, now), edited);
+    }
 
     #[test]
     fn errors_keep_their_codes_and_messages() {

@@ -14,6 +14,65 @@ pub const MAX_ATTACHMENTS: usize = 9;
 pub const MAX_TEXT_BYTES: usize = 4000;
 /// Moments text limit, in characters.
 pub const MAX_MOMENT_TEXT_CHARS: usize = 2000;
+/// Longest media id (`media_id`, `pic_media_id`), in bytes: WeCom's are under 100.
+pub const MAX_MEDIA_ID_BYTES: usize = 256;
+/// Longest URL (`url`, `pic_url`, `picurl`), in bytes (WeCom's limit).
+pub const MAX_URL_BYTES: usize = 2048;
+/// Longest link title, in bytes (WeCom's limit).
+pub const MAX_LINK_TITLE_BYTES: usize = 128;
+/// Longest link description, in bytes (WeCom's limit).
+pub const MAX_LINK_DESC_BYTES: usize = 512;
+/// Longest mini-program title, in bytes (WeCom's limit).
+pub const MAX_MINIPROGRAM_TITLE_BYTES: usize = 64;
+/// Longest mini-program appid, in bytes.
+pub const MAX_APPID_BYTES: usize = 64;
+/// Longest mini-program page path, in bytes.
+pub const MAX_PAGE_BYTES: usize = 1024;
+
+/// Every field of an attachment that has a length limit: (name, value, limit in bytes).
+fn bounded_fields(a: &Attachment) -> Vec<(&'static str, &str, usize)> {
+    match a {
+        Attachment::Image { media_id, pic_url } => vec![
+            (
+                "media_id",
+                media_id.as_deref().unwrap_or(""),
+                MAX_MEDIA_ID_BYTES,
+            ),
+            ("pic_url", pic_url.as_deref().unwrap_or(""), MAX_URL_BYTES),
+        ],
+        Attachment::Link {
+            title,
+            url,
+            desc,
+            picurl,
+            media_id,
+        } => vec![
+            ("title", title.as_str(), MAX_LINK_TITLE_BYTES),
+            ("url", url.as_str(), MAX_URL_BYTES),
+            ("desc", desc.as_deref().unwrap_or(""), MAX_LINK_DESC_BYTES),
+            ("picurl", picurl.as_deref().unwrap_or(""), MAX_URL_BYTES),
+            (
+                "media_id",
+                media_id.as_deref().unwrap_or(""),
+                MAX_MEDIA_ID_BYTES,
+            ),
+        ],
+        Attachment::Video { media_id } | Attachment::File { media_id } => {
+            vec![("media_id", media_id.as_str(), MAX_MEDIA_ID_BYTES)]
+        }
+        Attachment::Miniprogram {
+            title,
+            appid,
+            page,
+            pic_media_id,
+        } => vec![
+            ("title", title.as_str(), MAX_MINIPROGRAM_TITLE_BYTES),
+            ("appid", appid.as_str(), MAX_APPID_BYTES),
+            ("page", page.as_str(), MAX_PAGE_BYTES),
+            ("pic_media_id", pic_media_id.as_str(), MAX_MEDIA_ID_BYTES),
+        ],
+    }
+}
 
 /// One attachment, on the wire `{"kind": "image", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +209,14 @@ impl Content {
         }
         for (i, a) in self.attachments.iter().enumerate() {
             let f = format!(".attachments[{i}]");
+            for (name, value, max) in bounded_fields(a) {
+                if value.len() > max {
+                    push(
+                        &format!("{f}.{name}"),
+                        format!("{name} is {} bytes; at most {max} are allowed", value.len()),
+                    );
+                }
+            }
             match (a, usage) {
                 (Attachment::Image { media_id, pic_url }, ContentUse::Message) => {
                     if blank(media_id) && blank(pic_url) {
@@ -165,7 +232,6 @@ impl Content {
                     Attachment::Link {
                         title,
                         url,
-                        desc,
                         media_id,
                         ..
                     },
@@ -176,9 +242,6 @@ impl Content {
                     }
                     if !url.starts_with("http://") && !url.starts_with("https://") {
                         push(&f, "a link url must start with http:// or https://".into());
-                    }
-                    if desc.as_deref().map_or(0, str::len) > 512 {
-                        push(&f, "a link description is at most 512 bytes".into());
                     }
                     if usage == ContentUse::Moments && blank(media_id) {
                         push(&f, "a moments link needs a cover image media_id".into());
@@ -210,9 +273,6 @@ impl Content {
                             "moments posts take images, a link or a video, not mini-programs"
                                 .into(),
                         );
-                    }
-                    if title.len() > 64 {
-                        push(&f, "a mini-program title is at most 64 bytes".into());
                     }
                     if [title, appid, page, pic_media_id]
                         .iter()

@@ -246,6 +246,18 @@ pub struct OutboxItem {
     pub sent_at: Option<DateTime<Utc>>,
     /// When results are next fetched (mass-message and moments tasks, until settled).
     pub next_sync_at: Option<DateTime<Utc>>,
+    /// When the first attempt was claimed: WeCom's lists are searched from then on when an
+    /// attempt's outcome is unknown.
+    #[serde(default)]
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    /// Attempts whose outcome was recorded; fewer than the attempts claimed before this one
+    /// means a run stopped between calling WeCom and recording the answer.
+    #[serde(default)]
+    pub settled_attempts: u32,
+    /// The last recorded attempt may have taken effect at WeCom without its answer (a
+    /// timeout, a broken connection, an unreadable answer).
+    #[serde(default)]
+    pub outcome_unknown: bool,
 }
 
 impl OutboxItem {
@@ -269,7 +281,25 @@ impl OutboxItem {
             moment_id: None,
             sent_at: None,
             next_sync_at: None,
+            first_attempt_at: None,
+            settled_attempts: 0,
+            outcome_unknown: false,
         }
+    }
+
+    /// Whether WeCom may have this entry's task (asked of a stored entry): accepted, an
+    /// attempt whose outcome is unknown, or one claimed and not yet recorded.
+    pub fn may_exist_at_wecom(&self) -> bool {
+        self.state == OutboxState::Sent
+            || self.outcome_unknown
+            || self.attempts > self.settled_attempts
+    }
+
+    /// Whether an earlier attempt may have reached WeCom although none was recorded as
+    /// accepted (asked of an entry as claimed, its attempt already counted): then WeCom is
+    /// asked what it has before anything is sent again.
+    pub fn may_have_reached_wecom(&self) -> bool {
+        self.outcome_unknown || self.attempts.saturating_sub(1) > self.settled_attempts
     }
 }
 
@@ -290,6 +320,28 @@ mod tests {
         assert_eq!(retry_at(2, now), Some(now + Duration::minutes(2)));
         assert_eq!(retry_at(4, now), Some(now + Duration::minutes(8)));
         assert_eq!(retry_at(MAX_ATTEMPTS, now), None);
+    }
+
+    #[test]
+    fn an_attempt_whose_answer_was_lost_leaves_the_entry_in_doubt() {
+        let now = Utc::now();
+        let plan = PlanId::parse("p01abc").unwrap();
+        let kind = OutboxKind::Reminder {
+            staff: "u1".into(),
+            tasks: 1,
+        };
+        let mut item = OutboxItem::new(plan, OccurrenceId::at(now), kind, now);
+        // First claim: nothing was tried before.
+        item.attempts = 1;
+        assert!(!item.may_have_reached_wecom());
+        // The run stopped before recording the answer; the next claim is in doubt.
+        item.attempts = 2;
+        assert!(item.may_have_reached_wecom());
+        // Recorded answers clear the doubt, unless the answer was a timeout.
+        item.settled_attempts = 1;
+        assert!(!item.may_have_reached_wecom());
+        item.outcome_unknown = true;
+        assert!(item.may_have_reached_wecom());
     }
 
     #[test]

@@ -12,10 +12,10 @@
 //!
 //! Every effect is idempotent (deterministic run ids; task transitions conditional on
 //! "pending"), so EventBridge's at-least-once delivery changes nothing twice.
-use super::occurrence::{Branch, JourneyRun};
+use super::occurrence::{Branch, JourneyRun, OutboxKind};
 use super::plan::PlanSpec;
-use super::ports::{PlanStore, TaskStore};
-use super::task::{Failure, Task, TaskKey, TaskStatus};
+use super::ports::{OutboxStore, PlanStore, TaskStore};
+use super::task::{Failure, Target, Task, TaskKey, TaskStatus};
 use crate::clock::Clock;
 use crate::events::{DomainEvent, EventEnvelope};
 use crate::ports::{MayRetry, StoreError};
@@ -70,7 +70,7 @@ impl MayRetry for OnEventError {
     }
 }
 
-impl<S: PlanStore + TaskStore, T: TenantLookup> OnEvent<S, T> {
+impl<S: PlanStore + TaskStore + OutboxStore, T: TenantLookup> OnEvent<S, T> {
     /// Applies one event.
     pub async fn apply(&self, env: &EventEnvelope) -> Result<EventOutcome, OnEventError> {
         let t = TenantId::parse(&env.tenant)
@@ -154,6 +154,9 @@ impl<S: PlanStore + TaskStore, T: TenantLookup> OnEvent<S, T> {
         Ok(outcome)
     }
 
+    /// Fails a pending task. Its quota counters are given back only if its message was
+    /// certainly not sent: no WeCom mass-message task for it may exist (one the staff member
+    /// could have confirmed before leaving or handing the group over).
     async fn fail(
         &self,
         t: &TenantId,
@@ -167,7 +170,28 @@ impl<S: PlanStore + TaskStore, T: TenantLookup> OnEvent<S, T> {
             target: task.target.clone(),
             staff: task.staff.clone(),
         };
-        Ok(self.store.fail_task(t, &key, failure, now).await?)
+        let release = failure.releases_quota() && !self.may_have_been_sent(t, task).await?;
+        Ok(self.store.fail_task(t, &key, failure, release, now).await?)
+    }
+
+    /// Whether a WeCom mass-message task covering the task's target from its staff member
+    /// may exist.
+    async fn may_have_been_sent(&self, t: &TenantId, task: &Task) -> Result<bool, OnEventError> {
+        let target = match &task.target {
+            Target::Group { chat_id } => chat_id,
+            Target::Customer { external_userid } => external_userid,
+            Target::Audience => return Ok(false),
+        };
+        let entries = self
+            .store
+            .occurrence_outbox(t, &task.plan_id, &task.occurrence_id)
+            .await?;
+        Ok(entries.iter().any(|e| match &e.kind {
+            OutboxKind::GroupMessage { staff, targets, .. } => {
+                *staff == task.staff && targets.contains(target) && e.may_exist_at_wecom()
+            }
+            _ => false,
+        }))
     }
 
     async fn stage_entered(

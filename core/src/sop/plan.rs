@@ -253,6 +253,8 @@ pub mod limits {
     pub const JOURNEY_STEPS: usize = 30;
     /// Furthest journey step, in days.
     pub const JOURNEY_DAYS: u32 = 365;
+    /// Largest spec (targets, schedule, content), as JSON bytes: a plan is one item.
+    pub const SPEC_BYTES: usize = 256 * 1024;
 }
 
 fn check_ids(field: &str, ids: &[String], max: usize, out: &mut Vec<Problem>) {
@@ -415,6 +417,16 @@ impl PlanSpec {
                     );
                 }
             }
+        }
+        let bytes = serde_json::to_vec(self).map_or(0, |v| v.len());
+        if bytes > limits::SPEC_BYTES {
+            out.push(Problem {
+                field: String::new(),
+                message: format!(
+                    "the plan is {bytes} bytes as JSON; at most {} are allowed",
+                    limits::SPEC_BYTES
+                ),
+            });
         }
         out
     }

@@ -13,6 +13,7 @@ use crate::wecom::api::{
     MsgTemplate, OAuthIdentity, WeComError,
 };
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use std::collections::HashSet;
 use std::future::Future;
 
@@ -23,6 +24,26 @@ pub enum DueEntry {
     Plan(Plan),
     /// A journey run's next step.
     Run(JourneyRun),
+    /// An item of the due index that cannot be read: dispatch records the failure on its
+    /// plan (when known) and goes on with the rest.
+    Unreadable {
+        /// The plan it belongs to, when its id could be read.
+        plan_id: Option<PlanId>,
+        /// What is wrong with it.
+        error: String,
+    },
+}
+
+/// The last failure to dispatch a plan (cleared when the plan next moves on), shown with
+/// its figures so that operators see why a plan does not fire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DispatchFailure {
+    /// What went wrong.
+    pub message: String,
+    /// When it last happened.
+    pub at: DateTime<Utc>,
+    /// Dispatch runs that failed on the plan since it last moved on.
+    pub failures: i64,
 }
 
 /// Plans: the admin API's CRUD and the dispatcher's due index.
@@ -55,14 +76,30 @@ pub trait PlanStore: Send + Sync {
         previous: &Plan,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Moves a plan's next occurrence from `from` to `to` (none: nothing left), unless
-    /// another run or an edit already moved it (`Ok(false)`).
+    /// another run already moved it or an edit changed the plan since `version` was read
+    /// (`Ok(false)`). Clears the plan's recorded dispatch failure.
     fn advance_plan(
         &self,
         t: &TenantId,
         id: &PlanId,
+        version: i64,
         from: DateTime<Utc>,
         to: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records that dispatching a plan failed (counted until the plan moves on).
+    fn record_dispatch_failure(
+        &self,
+        t: &TenantId,
+        id: &PlanId,
+        message: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A plan's recorded dispatch failure, if any.
+    fn dispatch_failure(
+        &self,
+        t: &TenantId,
+        id: &PlanId,
+    ) -> impl Future<Output = Result<Option<DispatchFailure>, StoreError>> + Send;
     /// Plans and journey runs due at or before `now` (at most `limit`), oldest first. The
     /// cost is the number due, not the number of plans.
     fn due(
@@ -95,8 +132,10 @@ pub enum Created {
     Pending,
     /// Created failed: a quota counter was full.
     QuotaFailed(Failure),
-    /// It already existed (an earlier or overlapping run created it): nothing changed.
-    Existed,
+    /// It already existed (an earlier or overlapping run created it): nothing changed. The
+    /// stored task says what became of it (its status, and its staff member, which is
+    /// not part of a task's identity).
+    Existed(Box<Task>),
 }
 
 /// Occurrences, tasks and journey runs.
@@ -122,8 +161,9 @@ pub trait TaskStore: Send + Sync {
         before: Option<&OccurrenceId>,
         limit: usize,
     ) -> impl Future<Output = Result<Page<Occurrence>, StoreError>> + Send;
-    /// Creates tasks exactly once each (deterministic keys, conditional writes), reserving
-    /// their quota atomically with them. Outcomes are in input order.
+    /// Creates tasks exactly once each (one per plan, occurrence and target, whoever
+    /// executes it; conditional writes), reserving their quota atomically with them.
+    /// Outcomes are in input order.
     fn create_tasks(
         &self,
         t: &TenantId,
@@ -136,7 +176,7 @@ pub trait TaskStore: Send + Sync {
         plan: &PlanId,
         occ: &OccurrenceId,
     ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
-    /// One task.
+    /// One task (`None` also when it is another staff member's).
     fn task(
         &self,
         t: &TenantId,
@@ -165,13 +205,14 @@ pub trait TaskStore: Send + Sync {
         by: DoneBy,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Marks a pending task failed, releasing its quota when nothing was sent; `Ok(false)`
-    /// if it was not pending.
+    /// Marks a pending task failed, releasing its quota counters when `release_quota` (the
+    /// caller knows nothing was sent); `Ok(false)` if it was not pending.
     fn fail_task(
         &self,
         t: &TenantId,
         key: &TaskKey,
         failure: &Failure,
+        release_quota: bool,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Starts a journey run unless it exists; `Ok(false)` if it did.
@@ -245,6 +286,12 @@ pub trait OutboxStore: Send + Sync {
         now: DateTime<Utc>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<OutboxItem>, StoreError>> + Send;
+    /// The WeCom ids (msgids, moment ids) recorded on entries still awaiting results: a
+    /// reconciliation never takes one of them for the entry it reconciles.
+    fn recorded_wecom_ids(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<HashSet<String>, StoreError>> + Send;
     /// The entries of an occurrence (their state is shown to operators).
     fn occurrence_outbox(
         &self,
@@ -319,6 +366,19 @@ pub trait GroupDirectory: Send + Sync {
     ) -> impl Future<Output = Result<HashSet<String>, StoreError>> + Send;
 }
 
+/// A mass-message task or Moments post WeCom lists as created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedOnWeCom {
+    /// The msgid or moment_id.
+    pub id: String,
+    /// Who created it (a mass message's sender; a corp Moments post's may be empty).
+    pub creator: String,
+    /// When WeCom created it.
+    pub created_at: DateTime<Utc>,
+    /// Its text.
+    pub text: String,
+}
+
 /// The WeCom calls of the SOP module.
 pub trait SopWeCom: Send + Sync {
     /// Sends the reminder textcard to one staff member from the tenant's app.
@@ -342,6 +402,23 @@ pub trait SopWeCom: Send + Sync {
         tenant: &Tenant,
         task: &MomentTask,
     ) -> impl Future<Output = Result<String, WeComError>> + Send;
+    /// The mass-message tasks `creator` created (`get_groupmsg_list_v2`, corp-created) of
+    /// `chat_type` between `from` and `to`: how a call whose answer was lost is reconciled.
+    fn group_messages_created(
+        &self,
+        tenant: &Tenant,
+        chat_type: &str,
+        creator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<CreatedOnWeCom>, WeComError>> + Send;
+    /// The corp-created Moments posts between `from` and `to` (`get_moment_list`).
+    fn moments_created(
+        &self,
+        tenant: &Tenant,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<CreatedOnWeCom>, WeComError>> + Send;
     /// Every delivery record of a sender for a mass-message task.
     fn group_message_results(
         &self,
@@ -367,4 +444,19 @@ pub trait SopWeCom: Send + Sync {
         tenant: &Tenant,
         code: &str,
     ) -> impl Future<Output = Result<OAuthIdentity, WeComError>> + Send;
+}
+
+/// Records the one exchange of each staff link (the task center's single-use links).
+pub trait StaffLinkStore: Send + Sync {
+    /// Records that link `link_id` of `userid` was exchanged, unless it was already (a
+    /// conditional write, so of two racing exchanges exactly one wins): `Ok(true)` for the
+    /// first. The record may be forgotten after `expires_at` (epoch seconds), when the link
+    /// is refused anyway.
+    fn redeem_link(
+        &self,
+        t: &TenantId,
+        link_id: &str,
+        userid: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

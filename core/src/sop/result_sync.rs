@@ -127,7 +127,14 @@ impl<S: TaskStore + OutboxStore, W: SopWeCom, T: TenantLookup> ResultSync<S, W, 
                 }
             }
             Err(failure) => {
-                if self.store.fail_task(t, &key, &failure, now).await? {
+                // WeCom's own verdict on this target: it was not received (not a friend)
+                // or WeCom's quota refused it, whose counter stays used.
+                let release = failure.releases_quota();
+                if self
+                    .store
+                    .fail_task(t, &key, &failure, release, now)
+                    .await?
+                {
                     report.failed += 1;
                 }
             }
@@ -143,11 +150,13 @@ impl<S: TaskStore + OutboxStore, W: SopWeCom, T: TenantLookup> ResultSync<S, W, 
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let t = &tenant.id;
-        let Some(wecom_id) = item.wecom_id.clone() else {
+        // A Moments post found by reconciliation has its post id but no jobid.
+        if item.wecom_id.is_none() && item.moment_id.is_none() {
             item.next_sync_at = None;
             self.store.settle_outbox(t, &item).await?;
             return Ok(());
-        };
+        }
+        let wecom_id = item.wecom_id.clone().unwrap_or_default();
         let key = |target: Target, staff: &str| TaskKey {
             plan_id: item.plan_id.clone(),
             occurrence_id: item.occurrence_id.clone(),
@@ -161,7 +170,7 @@ impl<S: TaskStore + OutboxStore, W: SopWeCom, T: TenantLookup> ResultSync<S, W, 
                 chat_type,
                 targets,
                 ..
-            } => match self
+            } if !wecom_id.is_empty() => match self
                 .wecom
                 .group_message_results(tenant, &wecom_id, staff)
                 .await
@@ -202,7 +211,7 @@ impl<S: TaskStore + OutboxStore, W: SopWeCom, T: TenantLookup> ResultSync<S, W, 
             },
             OutboxKind::MomentTask { senders, .. } => {
                 // 1. Once WeCom finished creating the post: failures, and the post's id.
-                if item.moment_id.is_none() {
+                if item.moment_id.is_none() && !wecom_id.is_empty() {
                     match self.wecom.moment_task_result(tenant, &wecom_id).await {
                         Ok(result) if result.is_done() => {
                             let outcome = result.result.unwrap_or_default();
@@ -278,7 +287,7 @@ impl<S: TaskStore + OutboxStore, W: SopWeCom, T: TenantLookup> ResultSync<S, W, 
                     }
                 }
             }
-            OutboxKind::Reminder { .. } => settled_all = true,
+            OutboxKind::Reminder { .. } | OutboxKind::GroupMessage { .. } => settled_all = true,
         }
         let expired = item.sent_at.is_none_or(|at| now - at > SYNC_FOR);
         item.next_sync_at = if settled_all || expired {

@@ -1,45 +1,56 @@
-//! The task center (任务中心, `staff-api`): who a staff member is (the signed link of their
-//! reminder, or a WeCom OAuth code exchanged for their userid, which then earns a fresh
-//! link since codes work once), their tasks with the content ready to copy, and marking
-//! one pushed. A staff member only ever sees and changes their own tasks: anyone else's is
-//! "not found" (its existence is not told).
+//! The task center (任务中心, `staff-api`): who a staff member is, their tasks with the
+//! content ready to copy, and marking one pushed. A staff member only ever sees and changes
+//! their own tasks: anyone else's is "not found" (its existence is not told).
+//!
+//! Who a staff member is: a staff session token, obtained by exchanging either the link of
+//! a reminder (it lives minutes and is exchanged once: a conditional write records the
+//! exchange, so of two racing exchanges one wins) or a WeCom OAuth code (checked with
+//! WeCom; codes work once). The session lives an hour, and every request with it is
+//! refused once the directory records the member as departed.
+//!
+//! Unauthenticated requests cost little: a code that cannot be WeCom's (too long, odd
+//! characters) or whose corp is not a tenant is refused before WeCom is asked, and a code
+//! WeCom refused is remembered by the container ([`RefusedCodes`]), so replaying it does
+//! not reach WeCom again. Every such refusal is the same 401 `invalid_code`, so corps cannot
+//! be told apart from outside.
 use super::content::Content;
 use super::occurrence::Occurrence;
 use super::plan::PlanId;
-use super::ports::{SopWeCom, TaskStore};
-use super::reminder::staff_token;
+use super::ports::{GroupDirectory, SopWeCom, StaffLinkStore, TaskStore};
+use super::reminder::{staff_token, LinkClaims, STAFF_SESSION_TTL};
 use super::task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};
 use crate::clock::Clock;
-use crate::config::Secret;
 use crate::contacts::Page;
 use crate::http::ApiError;
 use crate::ports::StoreError;
 use crate::tenants::{Tenant, TenantId, TenantLookup};
+use crate::tokens::SigningKeys;
 use crate::tokens::{self, TokenError, TokenKind};
 use crate::wecom::api::{OAuthIdentity, WeComError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The longest OAuth code accepted (WeCom's are well under 100 characters).
+pub const MAX_CODE_LEN: usize = 128;
 
 /// Why the task center refused a request.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskCenterError {
-    /// The signed link expired.
-    #[error("the link has expired; open the task center from WeCom again")]
+    /// The link or session expired.
+    #[error("the link or session has expired; open the task center from WeCom again")]
     LinkExpired,
-    /// The token is not a valid staff token (or its corp is gone).
+    /// The token is not a valid staff session or link (or its corp is gone).
     #[error("invalid staff token")]
     InvalidToken,
+    /// The link was already exchanged for a session.
+    #[error("this link was already used; open the task center from WeCom again")]
+    LinkUsed,
     /// Neither a token nor an OAuth code.
     #[error("open the task center from your reminder or from WeCom (token or OAuth code)")]
     NoCredentials,
-    /// A corp id that cannot be one.
-    #[error("invalid corp_id")]
-    InvalidCorpId,
-    /// A corp that is not a tenant.
-    #[error("unknown corp")]
-    UnknownCorp,
-    /// The OAuth code is invalid or was used.
+    /// The OAuth code is invalid or was used, or its corp is not a tenant (not told apart).
     #[error("the WeCom login code is invalid or already used")]
     InvalidCode,
     /// WeCom is busy: retry later.
@@ -51,6 +62,9 @@ pub enum TaskCenterError {
     /// The WeCom account is not a member of the corp.
     #[error("this WeCom account is not a member of the corp")]
     NotStaff,
+    /// The directory records the member as having left the corp.
+    #[error("this member has left the corp")]
+    StaffDeparted,
     /// A task status that does not exist.
     #[error("status `{0}` is not pending, done or failed")]
     UnknownStatus(String),
@@ -76,16 +90,75 @@ impl From<TaskCenterError> for ApiError {
             E::InvalidToken | E::NoCredentials => {
                 ApiError::new(401, "unauthenticated", e.to_string())
             }
-            E::InvalidCorpId | E::UnknownStatus(_) => ApiError::validation(e.to_string()),
-            E::UnknownCorp | E::NoSuchTask => ApiError::not_found(e.to_string()),
+            E::LinkUsed => ApiError::new(401, "link_used", e.to_string()),
+            E::UnknownStatus(_) => ApiError::validation(e.to_string()),
+            E::NoSuchTask => ApiError::not_found(e.to_string()),
             E::InvalidCode => ApiError::new(401, "invalid_code", e.to_string()),
             E::WeComBusy | E::Busy => ApiError::unavailable(),
             E::WeComFailed => ApiError::new(502, "wecom_error", e.to_string()),
             E::NotStaff => ApiError::new(403, "not_staff", e.to_string()),
+            E::StaffDeparted => ApiError::new(403, "staff_departed", e.to_string()),
             E::TaskFailed(_) => ApiError::conflict("task_not_pending", e.to_string()),
             E::Store(s) => s.into(),
         }
     }
+}
+
+/// OAuth codes WeCom refused, remembered by a container for as long as a code could live
+/// (WeCom's last 5 minutes), so that replaying one costs no WeCom call. Bounded: when full,
+/// what expired is dropped, and if that is not enough, everything.
+#[derive(Debug, Default)]
+pub struct RefusedCodes {
+    codes: Mutex<HashMap<(String, String), DateTime<Utc>>>,
+}
+
+impl RefusedCodes {
+    /// How long a refused code is remembered.
+    pub const KEEP: Duration = Duration::minutes(5);
+    /// At most this many are remembered.
+    pub const CAPACITY: usize = 10_000;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), DateTime<Utc>>> {
+        self.codes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether WeCom refused `code` of `corp` recently.
+    pub fn contains(&self, corp: &str, code: &str, now: DateTime<Utc>) -> bool {
+        self.lock()
+            .get(&(corp.to_string(), code.to_string()))
+            .is_some_and(|until| *until > now)
+    }
+
+    /// Remembers that WeCom refused `code` of `corp`.
+    pub fn insert(&self, corp: &str, code: &str, now: DateTime<Utc>) {
+        let mut codes = self.lock();
+        if codes.len() >= Self::CAPACITY {
+            codes.retain(|_, until| *until > now);
+            if codes.len() >= Self::CAPACITY {
+                codes.clear();
+            }
+        }
+        codes.insert((corp.to_string(), code.to_string()), now + Self::KEEP);
+    }
+
+    /// How many are remembered.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether `code` could be a WeCom OAuth code: 1 to [`MAX_CODE_LEN`] letters, digits, `-`
+/// or `_`.
+pub fn plausible_code(code: &str) -> bool {
+    (1..=MAX_CODE_LEN).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A task status from the `status` filter (pending when absent).
@@ -104,8 +177,9 @@ pub struct StaffIdentity {
     pub tenant: Tenant,
     /// Their userid.
     pub userid: String,
-    /// A token issued for an OAuth login (the next calls use it; codes work once).
-    pub fresh_token: Option<String>,
+    /// A session token issued for an exchanged link or OAuth code (the next calls use it;
+    /// links and codes work once), with its expiry.
+    pub fresh_token: Option<(String, DateTime<Utc>)>,
 }
 
 /// A task as the task center shows it.
@@ -140,39 +214,59 @@ pub struct TaskView {
 }
 
 /// The task center over its ports.
-pub struct TaskCenter<'a, S, W, T> {
-    /// The tasks table.
+pub struct TaskCenter<'a, S, W, T, D> {
+    /// The tasks table (and the record of exchanged links).
     pub store: &'a S,
     /// WeCom (OAuth).
     pub wecom: &'a W,
     /// Tenants.
     pub tenants: &'a T,
+    /// The directory: who has left the corp.
+    pub directory: &'a D,
+    /// OAuth codes WeCom refused lately.
+    pub refused_codes: &'a RefusedCodes,
     /// Verifies and signs staff tokens.
-    pub signing_key: &'a Secret,
+    pub signing_key: &'a SigningKeys,
     /// Time.
     pub clock: &'a dyn Clock,
 }
 
-impl<S: TaskStore, W: SopWeCom, T: TenantLookup> TaskCenter<'_, S, W, T> {
-    async fn tenant(&self, raw: &str) -> Result<Tenant, TaskCenterError> {
-        let id = TenantId::parse(raw).map_err(|_| TaskCenterError::InvalidCorpId)?;
-        self.tenants
-            .tenant(&id)
-            .await?
-            .ok_or(TaskCenterError::UnknownCorp)
+impl<S, W, T, D> TaskCenter<'_, S, W, T, D>
+where
+    S: TaskStore + StaffLinkStore,
+    W: SopWeCom,
+    T: TenantLookup,
+    D: GroupDirectory,
+{
+    /// Refuses a member the directory records as departed.
+    async fn still_staff(&self, t: &TenantId, userid: &str) -> Result<(), TaskCenterError> {
+        let departed = self
+            .directory
+            .departed_staff(t, &[userid.to_string()])
+            .await?;
+        if departed.contains(userid) {
+            tracing::info!("staff member has left the corp: refused");
+            return Err(TaskCenterError::StaffDeparted);
+        }
+        Ok(())
     }
 
-    /// The staff member a signed link names.
-    pub async fn by_token(&self, token: &str) -> Result<StaffIdentity, TaskCenterError> {
+    fn session(&self, tenant: Tenant, userid: String) -> StaffIdentity {
+        let now = self.clock.now();
+        let token = staff_token(self.signing_key, &tenant.id, &userid, now);
+        StaffIdentity {
+            tenant,
+            userid,
+            fresh_token: Some((token, now + STAFF_SESSION_TTL)),
+        }
+    }
+
+    /// The staff member a session token names (still a member of the corp).
+    pub async fn by_session(&self, token: &str) -> Result<StaffIdentity, TaskCenterError> {
         let claims = tokens::verify(self.signing_key, token, TokenKind::Staff, self.clock.now())
-            .map_err(|e| match e {
-                TokenError::Expired => TaskCenterError::LinkExpired,
-                TokenError::Invalid | TokenError::WrongKind => TaskCenterError::InvalidToken,
-            })?;
-        let tenant = self
-            .tenant(&claims.tenant)
-            .await
-            .map_err(|_| TaskCenterError::InvalidToken)?;
+            .map_err(token_error)?;
+        let tenant = self.token_tenant(&claims.tenant).await?;
+        self.still_staff(&tenant.id, &claims.subject).await?;
         Ok(StaffIdentity {
             tenant,
             userid: claims.subject,
@@ -180,26 +274,69 @@ impl<S: TaskStore, W: SopWeCom, T: TenantLookup> TaskCenter<'_, S, W, T> {
         })
     }
 
-    /// The staff member a WeCom OAuth code belongs to, with a fresh link.
+    /// Exchanges a reminder link, once, for a session (the member must still be staff).
+    pub async fn exchange_link(&self, link: &str) -> Result<StaffIdentity, TaskCenterError> {
+        let link: LinkClaims = tokens::verify_as(
+            self.signing_key,
+            link,
+            TokenKind::StaffLink,
+            self.clock.now(),
+            |l: &LinkClaims| &l.claims,
+        )
+        .map_err(token_error)?;
+        let tenant = self.token_tenant(&link.claims.tenant).await?;
+        let userid = link.claims.subject;
+        self.still_staff(&tenant.id, &userid).await?;
+        if !self
+            .store
+            .redeem_link(&tenant.id, &link.link_id, &userid, link.claims.expires_at)
+            .await?
+        {
+            tracing::warn!("staff link presented again after its exchange: refused");
+            return Err(TaskCenterError::LinkUsed);
+        }
+        Ok(self.session(tenant, userid))
+    }
+
+    async fn token_tenant(&self, raw: &str) -> Result<Tenant, TaskCenterError> {
+        let id = TenantId::parse(raw).map_err(|_| TaskCenterError::InvalidToken)?;
+        self.tenants
+            .tenant(&id)
+            .await?
+            .ok_or(TaskCenterError::InvalidToken)
+    }
+
+    /// The staff member a WeCom OAuth code belongs to, with a session.
     pub async fn by_oauth(
         &self,
         corp_id: &str,
         code: &str,
     ) -> Result<StaffIdentity, TaskCenterError> {
-        let tenant = self.tenant(corp_id).await?;
-        match self
-            .wecom
-            .oauth_identity(&tenant, code)
-            .await
-            .map_err(oauth_error)?
-        {
+        let now = self.clock.now();
+        if !plausible_code(code) || self.refused_codes.contains(corp_id, code, now) {
+            return Err(TaskCenterError::InvalidCode);
+        }
+        // An unknown corp is refused like a bad code: which corps are tenants is not told.
+        let Ok(id) = TenantId::parse(corp_id) else {
+            return Err(TaskCenterError::InvalidCode);
+        };
+        let Some(tenant) = self.tenants.tenant(&id).await? else {
+            return Err(TaskCenterError::InvalidCode);
+        };
+        let identity = match self.wecom.oauth_identity(&tenant, code).await {
+            Ok(identity) => identity,
+            Err(e) => {
+                let e = oauth_error(e);
+                if matches!(e, TaskCenterError::InvalidCode) {
+                    self.refused_codes.insert(corp_id, code, now);
+                }
+                return Err(e);
+            }
+        };
+        match identity {
             OAuthIdentity::Member { userid, .. } => {
-                let token = staff_token(self.signing_key, &tenant.id, &userid, self.clock.now());
-                Ok(StaffIdentity {
-                    tenant,
-                    userid,
-                    fresh_token: Some(token),
-                })
+                self.still_staff(&tenant.id, &userid).await?;
+                Ok(self.session(tenant, userid))
             }
             OAuthIdentity::NonMember { .. } => Err(TaskCenterError::NotStaff),
         }
@@ -318,6 +455,14 @@ impl<S: TaskStore, W: SopWeCom, T: TenantLookup> TaskCenter<'_, S, W, T> {
     }
 }
 
+/// A refused token, said for the caller.
+fn token_error(e: TokenError) -> TaskCenterError {
+    match e {
+        TokenError::Expired => TaskCenterError::LinkExpired,
+        TokenError::Invalid | TokenError::WrongKind => TaskCenterError::InvalidToken,
+    }
+}
+
 /// A failed OAuth look-up, said for the caller.
 fn oauth_error(e: WeComError) -> TaskCenterError {
     match e.errcode() {
@@ -349,5 +494,23 @@ mod tests {
         );
         let e = ApiError::from(TaskCenterError::LinkExpired);
         assert_eq!((e.status, e.code), (401, "token_expired"));
+    }
+
+    #[test]
+    fn codes_are_bounded_and_refused_ones_remembered_for_a_while() {
+        assert!(plausible_code("CODE_abc-123"));
+        assert!(!plausible_code(""));
+        assert!(!plausible_code(&"a".repeat(MAX_CODE_LEN + 1)));
+        assert!(!plausible_code("a b"));
+        let now = Utc::now();
+        let refused = RefusedCodes::default();
+        refused.insert("ww01", "c1", now);
+        assert!(refused.contains("ww01", "c1", now));
+        assert!(!refused.contains("ww02", "c1", now));
+        assert!(!refused.contains("ww01", "c1", now + RefusedCodes::KEEP));
+        for i in 0..RefusedCodes::CAPACITY + 5 {
+            refused.insert("ww01", &format!("x{i}"), now);
+        }
+        assert!(refused.len() <= RefusedCodes::CAPACITY);
     }
 }

@@ -5,28 +5,81 @@ use super::model::TenantId;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::fmt;
 
-/// What a key may do. Ordered: an admin can do everything an operator can, and an
-/// operator everything a viewer can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Read-only: look-ups, figures, reports.
-    Viewer,
-    /// Day-to-day operations: points, SOP plans, re-syncs.
-    Operator,
-    /// Tenant settings and API keys.
+/// One thing a key may do. A key carries a set of scopes, so each caller gets the least it
+/// needs: the merchant's H5 backend, which faces the internet, holds a key that can only
+/// mint customer sessions, not one that can also award points or message customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Look-ups, figures, reports (personal data redacted).
+    #[serde(rename = "read")]
+    Read,
+    /// Personal data unredacted: customers' mobiles and addresses, raw callback XML.
+    #[serde(rename = "personal_data:read")]
+    PersonalData,
+    /// Day-to-day changes: points, rewards, SOP plans, re-syncs.
+    #[serde(rename = "write")]
+    Write,
+    /// `POST /v1/customer-sessions` for a WeChat user (unionid/openid) only.
+    #[serde(rename = "sessions:issue")]
+    SessionsIssue,
+    /// Tenant settings, API keys, earning rules, and sessions for a named customer.
+    #[serde(rename = "admin")]
     Admin,
 }
 
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 5] = [
+        Scope::Read,
+        Scope::PersonalData,
+        Scope::Write,
+        Scope::SessionsIssue,
+        Scope::Admin,
+    ];
+
+    /// The wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::PersonalData => "personal_data:read",
+            Scope::Write => "write",
+            Scope::SessionsIssue => "sessions:issue",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// A key's preset: the set of scopes it is issued with. Keys issued before scopes existed
+/// carry only their role, which stands for the same set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Read-only: look-ups, figures, reports; personal data redacted.
+    Viewer,
+    /// Day-to-day operations: points, SOP plans, re-syncs, customer sessions.
+    Operator,
+    /// Everything, including tenant settings and API keys.
+    Admin,
+    /// Customer sessions for WeChat users only: the key of the merchant's H5 backend.
+    SessionIssuer,
+}
+
 impl Role {
-    /// Parses `viewer`, `operator` or `admin`.
+    /// Parses `viewer`, `operator`, `admin` or `session_issuer`.
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "viewer" => Some(Role::Viewer),
             "operator" => Some(Role::Operator),
             "admin" => Some(Role::Admin),
+            "session_issuer" => Some(Role::SessionIssuer),
             _ => None,
         }
     }
@@ -37,7 +90,24 @@ impl Role {
             Role::Viewer => "viewer",
             Role::Operator => "operator",
             Role::Admin => "admin",
+            Role::SessionIssuer => "session_issuer",
         }
+    }
+
+    /// The scopes a key of this role carries.
+    pub fn scopes(&self) -> BTreeSet<Scope> {
+        let scopes: &[Scope] = match self {
+            Role::Viewer => &[Scope::Read],
+            Role::Operator => &[
+                Scope::Read,
+                Scope::PersonalData,
+                Scope::Write,
+                Scope::SessionsIssue,
+            ],
+            Role::Admin => &Scope::ALL,
+            Role::SessionIssuer => &[Scope::SessionsIssue],
+        };
+        scopes.iter().copied().collect()
     }
 }
 
@@ -104,21 +174,25 @@ pub struct ApiKeyRecord {
     pub key_id: String,
     /// Free-form label ("ops laptop", "BI export").
     pub name: String,
-    /// Its role.
+    /// Its role (the preset its scopes came from).
     pub role: Role,
+    /// What it may do.
+    pub scopes: BTreeSet<Scope>,
     /// Creation time.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Whether it was revoked.
     pub revoked: bool,
 }
 
-/// Who is calling: the key's tenant and role.
+/// Who is calling: the key's tenant, role and scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The only tenant this caller may touch.
     pub tenant: TenantId,
-    /// What it may do.
+    /// The key's role.
     pub role: Role,
+    /// What it may do.
+    pub scopes: BTreeSet<Scope>,
     /// Which key it used.
     pub key_id: String,
 }
@@ -132,24 +206,26 @@ pub enum AuthError {
     /// A key that is malformed, unknown or revoked (not told apart, on purpose).
     #[error("invalid API key")]
     Invalid,
-    /// A valid key whose role is too low.
-    #[error("this API key's role ({have}) cannot do this; it needs {need}")]
+    /// A valid key without the scope the request needs.
+    #[error("this API key cannot do this: it needs the scope `{need}`")]
     Forbidden {
-        /// The key's role.
-        have: &'static str,
-        /// The role needed.
+        /// The scope needed.
         need: &'static str,
     },
 }
 
 impl Principal {
-    /// Fails unless the caller's role is at least `need`.
-    pub fn require(&self, need: Role) -> Result<(), AuthError> {
-        if self.role >= need {
+    /// Whether the caller's key carries `scope`.
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+
+    /// Fails unless the caller's key carries `need`.
+    pub fn require(&self, need: Scope) -> Result<(), AuthError> {
+        if self.has(need) {
             Ok(())
         } else {
             Err(AuthError::Forbidden {
-                have: self.role.as_str(),
                 need: need.as_str(),
             })
         }
@@ -188,15 +264,39 @@ mod tests {
         assert!(ApiKey::parse("scrm_ww#1_aa").is_none());
     }
 
-    #[test]
-    fn roles_are_ordered() {
-        let p = Principal {
+    fn principal(role: Role) -> Principal {
+        Principal {
             tenant: TenantId::parse("ww0001").unwrap(),
-            role: Role::Operator,
+            role,
+            scopes: role.scopes(),
             key_id: "k".into(),
-        };
-        assert!(p.require(Role::Viewer).is_ok());
-        assert!(p.require(Role::Operator).is_ok());
-        assert!(p.require(Role::Admin).is_err());
+        }
+    }
+
+    #[test]
+    fn roles_keep_what_they_could_do_and_a_session_issuer_only_issues_sessions() {
+        let op = principal(Role::Operator);
+        assert!(op.require(Scope::Read).is_ok());
+        assert!(op.require(Scope::Write).is_ok());
+        assert!(op.require(Scope::SessionsIssue).is_ok());
+        assert!(op.require(Scope::Admin).is_err());
+        let viewer = principal(Role::Viewer);
+        assert!(viewer.require(Scope::Read).is_ok());
+        assert!(!viewer.has(Scope::PersonalData));
+        let issuer = principal(Role::SessionIssuer);
+        assert!(issuer.require(Scope::SessionsIssue).is_ok());
+        for s in [Scope::Read, Scope::PersonalData, Scope::Write, Scope::Admin] {
+            assert_eq!(
+                issuer.require(s),
+                Err(AuthError::Forbidden { need: s.as_str() })
+            );
+        }
+        assert_eq!(principal(Role::Admin).scopes.len(), Scope::ALL.len());
+        for s in Scope::ALL {
+            assert_eq!(Scope::parse(s.as_str()), Some(s));
+            let wire = serde_json::to_string(&s).unwrap();
+            assert_eq!(wire, format!("\"{}\"", s.as_str()));
+        }
+        assert_eq!(Role::parse("session_issuer"), Some(Role::SessionIssuer));
     }
 }

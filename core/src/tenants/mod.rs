@@ -4,8 +4,9 @@ pub mod admin;
 pub mod apikeys;
 pub mod model;
 pub mod ports;
+pub mod redact;
 
-pub use apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role};
+pub use apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role, Scope};
 pub use model::{GroupMessageQuota, Tenant, TenantId, TenantSettings, TenantView};
 pub use ports::{
     authenticate, issue_key, ApiKeyStore, AuthenticateError, TenantLookup, TenantWrite,

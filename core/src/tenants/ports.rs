@@ -78,6 +78,7 @@ pub async fn authenticate<K: ApiKeyStore>(
         Some(record) if !record.revoked => Ok(Principal {
             tenant: key.tenant().clone(),
             role: record.role,
+            scopes: record.scopes,
             key_id: record.key_id,
         }),
         _ => Err(AuthError::Invalid.into()),
@@ -97,6 +98,7 @@ pub async fn issue_key<K: ApiKeyStore>(
         key_id: key.hash()[..12].to_string(),
         name: name.to_string(),
         role,
+        scopes: role.scopes(),
         created_at: now,
         revoked: false,
     };

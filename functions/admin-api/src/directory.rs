@@ -13,6 +13,7 @@ use scrm_core::contacts::receipts::ReceiptStore;
 use scrm_core::contacts::resync::ResyncJobs;
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::tags::TagMirror;
+use scrm_core::tenants::redact;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -36,7 +37,7 @@ const MAX_PAGE: i32 = 100;
 fn cursor(head: &Head) -> Result<Option<String>, ApiError> {
     head.query("cursor")
         .map(|c| {
-            if c.is_empty() || c.len() > 256 || c.chars().any(char::is_control) {
+            if c.is_empty() || c.chars().count() > 256 || c.chars().any(char::is_control) {
                 Err(ApiError::validation("cursor is not one this API returned"))
             } else {
                 Ok(c)
@@ -120,10 +121,16 @@ async fn callbacks(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
         Some(_) => return Err(ApiError::validation("unknown must be true or false").into()),
     };
     let before = cursor(&head)?;
-    let page = api
+    let mut page = api
         .directory
         .receipts(&key.tenant, unknown_only, before.as_deref(), limit)
         .await?;
+    // The decrypted XML names customers and what they said: personal data.
+    if !redact::sees_personal_data(&key) {
+        for receipt in &mut page.items {
+            receipt.xml = redact::REDACTED.to_string();
+        }
+    }
     Ok(json(200, &page))
 }
 

@@ -1,6 +1,6 @@
 //! The admin API (function URL): tenants and API keys, directory look-ups and re-sync,
 //! points administration, SOP plans and figures. Every route authenticates with a
-//! tenant-scoped API key ([`Key`], with the least role the route needs) and only ever
+//! tenant-scoped API key ([`Key`], carrying the scope the route needs) and only ever
 //! touches that key's tenant.
 //!
 //! Each domain module adds its routes to one table ([`routes`], which `docs/openapi.yaml`
@@ -22,9 +22,9 @@ use scrm_adapters::events::AnyPublisher;
 use scrm_adapters::http::{record_tenant, Edge, HttpError, Route, Routes};
 use scrm_adapters::wecom::WeComClient;
 use scrm_core::clock::Clock;
-use scrm_core::config::Secret;
 use scrm_core::tenants::ports::authenticate;
-use scrm_core::tenants::{Principal, Role};
+use scrm_core::tenants::{Principal, Scope};
+use scrm_core::tokens::SigningKeys;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -47,7 +47,7 @@ pub struct AdminApi {
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// HMAC key for signed links and tokens.
-    pub signing_key: Secret,
+    pub signing_key: SigningKeys,
 }
 
 /// The state every handler gets.
@@ -55,29 +55,39 @@ pub type Api = State<Arc<AdminApi>>;
 /// The admin API's route table.
 pub type Table = Routes<Arc<AdminApi>>;
 
-/// The least role a route needs, as a type (see [`Key`]).
+/// The scope a route needs, as a type (see [`Key`]).
 pub trait Least: Send + Sync + 'static {
-    /// The role.
-    const ROLE: Role;
+    /// The scope; `None`: any valid key.
+    const SCOPE: Option<Scope>;
 }
-/// Reads.
+/// Any valid key (who am I).
+pub struct AnyKey;
+/// Reads (`read`).
 pub struct Viewer;
-/// Day-to-day changes.
+/// Day-to-day changes (`write`).
 pub struct Operator;
-/// Settings and keys.
+/// Settings, keys, rules (`admin`).
 pub struct Admin;
+/// Customer sessions for WeChat users (`sessions:issue`).
+pub struct SessionIssuer;
+impl Least for AnyKey {
+    const SCOPE: Option<Scope> = None;
+}
 impl Least for Viewer {
-    const ROLE: Role = Role::Viewer;
+    const SCOPE: Option<Scope> = Some(Scope::Read);
 }
 impl Least for Operator {
-    const ROLE: Role = Role::Operator;
+    const SCOPE: Option<Scope> = Some(Scope::Write);
 }
 impl Least for Admin {
-    const ROLE: Role = Role::Admin;
+    const SCOPE: Option<Scope> = Some(Scope::Admin);
+}
+impl Least for SessionIssuer {
+    const SCOPE: Option<Scope> = Some(Scope::SessionsIssue);
 }
 
-/// The caller: a valid API key (`Authorization: Bearer scrm_…`) of role `R` or above.
-/// Its tenant goes on the request's span.
+/// The caller: a valid API key (`Authorization: Bearer scrm_…`) carrying the scope `R`
+/// stands for. Its tenant goes on the request's span.
 pub struct Key<R> {
     /// Who the key is.
     pub principal: Principal,
@@ -111,7 +121,9 @@ impl<R: Least> FromRequestParts<Arc<AdminApi>> for Key<R> {
             .and_then(|v| v.to_str().ok());
         let principal = authenticate(&api.tenants, authorization).await?;
         record_tenant(principal.tenant.as_str());
-        principal.require(R::ROLE)?;
+        if let Some(scope) = R::SCOPE {
+            principal.require(scope)?;
+        }
         Ok(Key {
             principal,
             least: PhantomData,

@@ -13,7 +13,8 @@ use scrm_core::points::admin::{self, when_for};
 use scrm_core::points::ports::RulesStore;
 use scrm_core::points::ports::{ActivityStore, HistoryRead, JobStore, ProfileStore, RewardStore};
 use scrm_core::points::rewards::{NewReward, RewardPatch};
-use scrm_core::points::{Account, CustomerId, PointsRules};
+use scrm_core::points::{Account, CustomerId, IdempotencyKey, PointsRules};
+use scrm_core::tenants::redact;
 use serde_json::json;
 
 /// Adds the routes of this module.
@@ -62,7 +63,7 @@ async fn jobs(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
 }
 
 async fn job(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
-    let job_id = head.param(0);
+    let job_id = head.id(0, "job_id")?;
     let job = api
         .points
         .job(&key.tenant, job_id)
@@ -75,7 +76,7 @@ async fn job(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
             .ok()
             .filter(|n| *n < job.chunks)
             .ok_or_else(|| ApiError::validation("chunk out of range"))?;
-        let (_, results) = api.points.chunk(&key.tenant, job_id, n).await?;
+        let (_, results) = api.points.chunk(&job, n).await?;
         body["chunk"] = json!({ "n": n, "results": results });
     }
     Ok(json(200, &body))
@@ -86,9 +87,23 @@ async fn rewards(State(api): Api, key: Key<Viewer>) -> Reply {
     Ok(json(200, &json!({ "rewards": rewards })))
 }
 
-async fn create_reward(State(api): Api, key: Key<Operator>, Json(new): Json<NewReward>) -> Reply {
+/// The `Idempotency-Key` header, when given (it must then be a valid key).
+fn idempotency_key(head: &Head) -> Result<Option<IdempotencyKey>, ApiError> {
+    head.header("idempotency-key")
+        .map(|raw| IdempotencyKey::parse(raw).map_err(|e| ApiError::validation(e.to_string())))
+        .transpose()
+}
+
+async fn create_reward(
+    State(api): Api,
+    key: Key<Operator>,
+    head: Head,
+    Json(new): Json<NewReward>,
+) -> Reply {
     let (operator, now) = (key.operator(), api.clock.now());
-    let reward = admin::create_reward(&api.points, &key.tenant, &new, &operator, now).await?;
+    let write_key = idempotency_key(&head)?;
+    let reward =
+        admin::create_reward(&api.points, &key.tenant, &new, write_key, &operator, now).await?;
     Ok(json(201, &reward))
 }
 
@@ -99,13 +114,22 @@ async fn update_reward(
     Json(patch): Json<RewardPatch>,
 ) -> Reply {
     let now = api.clock.now();
-    let reward = admin::update_reward(&api.points, &key.tenant, head.param(0), &patch, now).await?;
+    let reward = admin::update_reward(
+        &api.points,
+        &key.tenant,
+        head.id(0, "reward_id")?,
+        &patch,
+        idempotency_key(&head)?,
+        now,
+    )
+    .await?;
     Ok(json(200, &reward))
 }
 
 async fn redemptions(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
     let limit = head.page_limit(50, 500)?;
-    let list = admin::redemptions(&api.points, &key.tenant, head.param(0), limit).await?;
+    let list =
+        admin::redemptions(&api.points, &key.tenant, head.id(0, "reward_id")?, limit).await?;
     Ok(json(200, &json!({ "redemptions": list })))
 }
 
@@ -113,7 +137,8 @@ async fn customer(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
     let account = Account::new(key.tenant.clone(), customer_id(head.param(0))?);
     let when = when_for(&api.tenants, &key.tenant, api.clock.now()).await?;
     let (bal, check_in, lots) = api.points.summary(&account).await?;
-    let profile = api.points.profile(&account).await?;
+    // Personal data is for keys that may read it (`personal_data:read`).
+    let profile = redact::profile_for(&key, api.points.profile(&account).await?);
     let check_in = check_in.unwrap_or_default();
     Ok(json(
         200,
@@ -160,7 +185,7 @@ async fn group_day(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
     let date = parse_date(head.param(1))?.format("%Y-%m-%d").to_string();
     let day = api
         .points
-        .group_day(&key.tenant, head.param(0), &date)
+        .group_day(&key.tenant, head.id(0, "chat_id")?, &date)
         .await?;
     Ok(json(200, &day))
 }

@@ -179,6 +179,7 @@ async fn plan_figures(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
         &json!({
             "plan_id": id,
             "figures": f.figures,
+            "dispatch_failure": f.dispatch_failure,
             "occurrences": per_occurrence,
             "next_cursor": f.next_cursor,
         }),

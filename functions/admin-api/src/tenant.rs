@@ -1,6 +1,6 @@
 //! Admin routes of the tenant itself: its profile (never a secret), settings and API keys
 //! (rules in [`scrm_core::tenants::admin`]).
-use crate::{Admin, Api, Key, Table, Viewer};
+use crate::{Admin, AnyKey, Api, Key, Table, Viewer};
 use axum::extract::State;
 use scrm_adapters::http::{json, Head, Json, Reply};
 use scrm_core::clock::Clock;
@@ -26,12 +26,13 @@ struct NewKey {
     role: Role,
 }
 
-async fn whoami(key: Key<Viewer>) -> Reply {
+async fn whoami(key: Key<AnyKey>) -> Reply {
     Ok(json(
         200,
         &json!({
             "corp_id": key.tenant.as_str(),
             "role": key.role.as_str(),
+            "scopes": key.scopes,
             "key_id": key.key_id,
         }),
     ))
@@ -62,7 +63,7 @@ async fn new_key(State(api): Api, key: Key<Admin>, Json(new): Json<NewKey>) -> R
 }
 
 async fn revoke_key(State(api): Api, key: Key<Admin>, head: Head) -> Reply {
-    let key_id = head.param(0);
+    let key_id = head.id(0, "key_id")?;
     admin::revoke_key(&api.tenants, &key.tenant, key_id).await?;
     Ok(json(200, &json!({ "revoked": key_id })))
 }

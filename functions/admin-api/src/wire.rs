@@ -9,7 +9,7 @@ use std::sync::Arc;
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
     let api = AdminApi {
-        tenants: c.tenants(),
+        tenants: c.tenants_with_secrets()?,
         directory: c.directory(),
         tags: c.tags(),
         points: c.points(),
@@ -17,7 +17,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         publisher: c.publisher(),
         wecom: c.wecom(WeComUse::PersonWaiting)?,
         clock: Arc::new(SystemClock),
-        signing_key: c.config.signing_key.clone(),
+        signing_key: c.signing_keys()?,
     };
     router(Arc::new(api)).serve().await
 }

@@ -23,7 +23,7 @@ use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints, DynamoTenants};
 use scrm_adapters::http::{json, record_tenant, ApiError, Cors, Edge, Head, HttpError, Json};
 use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
-use scrm_core::config::Secret;
+use scrm_core::tokens::SigningKeys;
 use scrm_core::points::earn::{check_in_customer, confirm_follow, save_profile, FollowChannel};
 use scrm_core::points::ledger::redeem;
 use scrm_core::points::ports::{HistoryRead, RewardStore};
@@ -46,7 +46,7 @@ pub struct CustomerApi {
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// The key customer tokens are verified with (the admin API signs with the same key).
-    pub signing_key: Secret,
+    pub signing_key: SigningKeys,
 }
 
 /// What browsers are told: the methods the routes use, the headers a page sends, and how
@@ -231,6 +231,14 @@ async fn redeem_reward(State(api): Api, c: Caller, head: Head) -> Reply {
         format!("customer:{}", c.account.customer),
     );
     let key = IdempotencyKey::system(format!("redeem:{}", key.as_str()));
-    let out = redeem(&api.points, &c.account, head.param(0), key, origin, c.when).await?;
+    let out = redeem(
+        &api.points,
+        &c.account,
+        head.id(0, "reward_id")?,
+        key,
+        origin,
+        c.when,
+    )
+    .await?;
     Ok(json(200, &out))
 }

@@ -13,7 +13,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         directory: c.directory(),
         tenants: c.tenants(),
         clock: Arc::new(SystemClock),
-        signing_key: c.config.signing_key.clone(),
+        signing_key: c.signing_keys()?,
     };
     router(Arc::new(api)).serve().await
 }

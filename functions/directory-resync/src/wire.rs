@@ -10,7 +10,7 @@ use std::sync::Arc;
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
     let resyncer = Resyncer {
-        tenants: c.tenants(),
+        tenants: c.tenants_with_secrets()?,
         dir: c.directory(),
         tags: c.tags(),
         source: c.wecom(WeComUse::Background)?,

@@ -1,12 +1,12 @@
 //! The deployment's one binary. Every function of `infra/template.yaml` ships this same
 //! `bootstrap` and says which function it is in `SCRM_FUNCTION`; each keeps its own role,
-//! triggers and settings. One binary instead of eleven makes the deployment build link once
+//! triggers and settings. One binary instead of twelve makes the deployment build link once
 //! (minutes instead of twenty) and share one copy of the SDKs; the per-function crates still
 //! build their own binaries for local runs (`cargo lambda watch`).
 use lambda_runtime::Error;
 
 /// The functions this binary can be, by the name the template gives in `SCRM_FUNCTION`.
-const FUNCTIONS: [&str; 11] = [
+const FUNCTIONS: [&str; 12] = [
     "wecom-callback",
     "admin-api",
     "customer-api",
@@ -18,6 +18,7 @@ const FUNCTIONS: [&str; 11] = [
     "sop-on-event",
     "sop-result-sync",
     "directory-resync",
+    "callback-sweep",
 ];
 
 // Lambda gives an execution environment one invocation at a time: a single-threaded runtime
@@ -37,6 +38,7 @@ async fn main() -> Result<(), Error> {
         "sop-on-event" => sop_on_event_fn::wire::run().await,
         "sop-result-sync" => sop_result_sync_fn::wire::run().await,
         "directory-resync" => directory_resync_fn::wire::run().await,
+        "callback-sweep" => callback_sweep_fn::wire::run().await,
         other => Err(format!(
             "SCRM_FUNCTION is {other:?}; it must be one of {}",
             FUNCTIONS.join(", ")

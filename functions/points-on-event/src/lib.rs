@@ -6,10 +6,11 @@
 pub mod wire;
 
 use lambda_runtime::LambdaEvent;
+use scrm_core::clock::Clock;
 use scrm_core::events::EventEnvelope;
 use scrm_core::points::error::EventFnError;
 use scrm_core::points::on_event::{on_event, EventPoints};
-use scrm_core::points::ports::{ActivityStore, LedgerStore, RulesStore};
+use scrm_core::points::ports::{ActivityStore, LedgerStore, Memberships, RulesStore};
 use scrm_core::points::Outcome;
 use scrm_core::tenants::TenantLookup;
 use serde_json::{json, Value};
@@ -23,13 +24,16 @@ fn outcome_json(o: Option<Outcome>) -> Value {
 }
 
 /// Handles one domain event delivered by the EventBridge rule.
-pub async fn handle<S, T>(
+pub async fn handle<S, M, T>(
     points: &S,
+    directory: &M,
     tenants: &T,
+    clock: &dyn Clock,
     event: LambdaEvent<Value>,
 ) -> Result<Value, EventFnError>
 where
     S: LedgerStore + RulesStore + ActivityStore,
+    M: Memberships,
     T: TenantLookup,
 {
     let envelope = EventEnvelope::from_eventbridge_json(&event.payload)
@@ -41,7 +45,7 @@ where
         detail_type = envelope.detail_type(),
         request_id = %event.context.request_id,
     );
-    let points = on_event(points, tenants, &envelope)
+    let points = on_event(points, directory, tenants, clock, &envelope)
         .instrument(span.clone())
         .await?;
     Ok(match points {

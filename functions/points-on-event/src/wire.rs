@@ -3,13 +3,14 @@
 use crate::handle;
 use scrm_adapters::bootstrap::Container;
 use scrm_adapters::lambda::FnError;
+use scrm_core::clock::SystemClock;
 
 /// Builds the handler once and serves invocations.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
-    let (points, tenants) = (c.points(), c.tenants());
+    let (points, directory, tenants) = (c.points(), c.directory(), c.tenants());
     lambda_runtime::run(lambda_runtime::service_fn(|event| async {
-        handle(&points, &tenants, event)
+        handle(&points, &directory, &tenants, &SystemClock, event)
             .await
             .map_err(FnError::from)
     }))

@@ -13,9 +13,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         store: c.sop(),
         directory: c.directory(),
         wecom: c.wecom(WeComUse::Background)?,
-        tenants: c.tenants(),
+        tenants: c.tenants_with_secrets()?,
         clock: Arc::new(SystemClock),
-        signing_key: c.config.signing_key.clone(),
+        signing_key: c.signing_keys()?,
         public_base_url: c.config.public_base_url.clone(),
     };
     lambda_runtime::run(lambda_runtime::service_fn(|event| {

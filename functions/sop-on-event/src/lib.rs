@@ -8,12 +8,12 @@ use lambda_runtime::LambdaEvent;
 use scrm_adapters::lambda::FnError;
 use scrm_core::events::EventEnvelope;
 use scrm_core::sop::on_event::{OnEvent, OnEventError};
-use scrm_core::sop::{PlanStore, TaskStore};
+use scrm_core::sop::{OutboxStore, PlanStore, TaskStore};
 use scrm_core::tenants::TenantLookup;
 use tracing::Instrument;
 
 /// The Lambda handler (EventBridge delivers `{"detail-type", "detail", ...}`).
-pub async fn handle<S: PlanStore + TaskStore, T: TenantLookup>(
+pub async fn handle<S: PlanStore + TaskStore + OutboxStore, T: TenantLookup>(
     h: &OnEvent<S, T>,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, FnError> {

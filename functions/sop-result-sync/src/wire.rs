@@ -12,7 +12,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let sync = ResultSync {
         store: c.sop(),
         wecom: c.wecom(WeComUse::Background)?,
-        tenants: c.tenants(),
+        tenants: c.tenants_with_secrets()?,
         clock: Arc::new(SystemClock),
     };
     lambda_runtime::run(lambda_runtime::service_fn(|event| handle(&sync, event))).await

@@ -1,18 +1,21 @@
 //! The `staff-api` function: the task center (任务中心; use cases in
 //! [`scrm_core::sop::task_center`]).
 //!
-//! A staff member is identified either by the signed link of their reminder (a staff token,
-//! as `Authorization: Bearer <token>` or `?token=`), or by WeCom OAuth (`?corp_id=&code=`,
-//! the code exchanged for their userid through `auth/getuserinfo`; the answer then carries
-//! a fresh token for the next calls, since codes work once): the [`Staff`] extractor. They
-//! only ever see and change their own tasks.
+//! A staff member calls with a staff session token (`Authorization: Bearer <token>`, the
+//! [`Staff`] extractor), which lasts an hour and is refused once the directory records them
+//! as departed. A session is obtained by exchanging, once, either the signed link of their
+//! reminder (it lives minutes) or a WeCom OAuth code (exchanged for their userid through
+//! `auth/getuserinfo`): at `POST /v1/session`, or by opening `GET /v1/tasks` with
+//! `?token=<link>` or `?corp_id=&code=` (the [`Entry`] extractor), whose answer then
+//! carries the session token for the next calls. They only ever see and change their own
+//! tasks.
 //!
 //! Routes:
-//! - `POST /v1/session` `{corp_id, code}` → `{token, userid, expires_at}`;
+//! - `POST /v1/session` `{link}` or `{corp_id, code}` → `{token, userid, expires_at}`;
 //! - `GET /v1/tasks?status=pending|done|failed&cursor=&limit=` → their tasks, newest
 //!   first, each with the prepared content ready to copy;
-//! - `GET /v1/tasks/{task_id}` → one task;
-//! - `POST /v1/tasks/{task_id}/done` → marks it pushed (idempotent).
+//! - `GET /v1/tasks/{task_id}` → one task (session only);
+//! - `POST /v1/tasks/{task_id}/done` → marks it pushed (idempotent; session only).
 pub mod wire;
 
 use axum::extract::{FromRequestParts, State};
@@ -21,155 +24,237 @@ use lambda_http::{Body, Request, Response};
 use scrm_adapters::http::{json, record_tenant, record_user, Edge, Head, HttpError, Json};
 use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
-use scrm_core::config::Secret;
-use scrm_core::sop::reminder::STAFF_LINK_TTL;
-use scrm_core::sop::task_center::{parse_status, StaffIdentity, TaskCenter, TaskCenterError};
+use scrm_core::sop::ports::{GroupDirectory, StaffLinkStore};
+use scrm_core::sop::task_center::{
+    parse_status, RefusedCodes, StaffIdentity, TaskCenter, TaskCenterError,
+};
 use scrm_core::sop::{SopWeCom, TaskStore};
 use scrm_core::tenants::TenantLookup;
+use scrm_core::tokens::SigningKeys;
 use serde::Deserialize;
 use std::sync::Arc;
 
 pub use scrm_core::sop::task_center::TaskView;
 
 /// Everything the function needs, built once per container.
-pub struct StaffApi<S, W, T> {
-    /// The tasks table.
+pub struct StaffApi<S, W, T, D> {
+    /// The tasks table (and the record of exchanged links).
     pub store: S,
     /// WeCom (OAuth).
     pub wecom: W,
     /// Tenants.
     pub tenants: T,
+    /// The directory: who has left the corp.
+    pub directory: D,
+    /// OAuth codes WeCom refused lately (kept by the container).
+    pub refused_codes: RefusedCodes,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Verifies and signs staff tokens.
-    pub signing_key: Secret,
+    pub signing_key: SigningKeys,
 }
 
-impl<S: TaskStore, W: SopWeCom, T: TenantLookup> StaffApi<S, W, T> {
+impl<S, W, T, D> StaffApi<S, W, T, D>
+where
+    S: TaskStore + StaffLinkStore,
+    W: SopWeCom,
+    T: TenantLookup,
+    D: GroupDirectory,
+{
     /// The task center over this API's ports.
-    pub fn center(&self) -> TaskCenter<'_, S, W, T> {
+    pub fn center(&self) -> TaskCenter<'_, S, W, T, D> {
         TaskCenter {
             store: &self.store,
             wecom: &self.wecom,
             tenants: &self.tenants,
+            directory: &self.directory,
+            refused_codes: &self.refused_codes,
             signing_key: &self.signing_key,
             clock: &*self.clock,
         }
     }
 }
 
-type Api<S, W, T> = State<Arc<StaffApi<S, W, T>>>;
+type Api<S, W, T, D> = State<Arc<StaffApi<S, W, T, D>>>;
 
-fn table<S, W, T>() -> Routes<Arc<StaffApi<S, W, T>>>
+fn table<S, W, T, D>() -> Routes<Arc<StaffApi<S, W, T, D>>>
 where
-    S: TaskStore + 'static,
+    S: TaskStore + StaffLinkStore + 'static,
     W: SopWeCom + 'static,
     T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
 {
     Routes::new("staff")
-        .post("/v1/session", session::<S, W, T>)
-        .get("/v1/tasks", list::<S, W, T>)
-        .get("/v1/tasks/{task_id}", task::<S, W, T>)
-        .post("/v1/tasks/{task_id}/done", done::<S, W, T>)
+        .post("/v1/session", session::<S, W, T, D>)
+        .get("/v1/tasks", list::<S, W, T, D>)
+        .get("/v1/tasks/{task_id}", task::<S, W, T, D>)
+        .post("/v1/tasks/{task_id}/done", done::<S, W, T, D>)
 }
 
 /// The routes.
 pub fn routes() -> Vec<Route> {
-    use scrm_adapters::dynamo::{DynamoSop, DynamoTenants};
-    table::<DynamoSop, scrm_adapters::wecom::WeComClient, DynamoTenants>().routes()
+    use scrm_adapters::dynamo::{DynamoDirectory, DynamoSop, DynamoTenants};
+    table::<DynamoSop, scrm_adapters::wecom::WeComClient, DynamoTenants, DynamoDirectory>().routes()
 }
 
 /// The task center over `api`, with the edge around it.
-pub fn router<S, W, T>(api: Arc<StaffApi<S, W, T>>) -> Edge
+pub fn router<S, W, T, D>(api: Arc<StaffApi<S, W, T, D>>) -> Edge
 where
-    S: TaskStore + 'static,
+    S: TaskStore + StaffLinkStore + 'static,
     W: SopWeCom + 'static,
     T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
 {
     table().into_edge(api)
 }
 
 /// Answers one request through a router built for it (tests; the deployment builds the
 /// router once, in [`wire`]).
-pub async fn handle<S, W, T>(
-    api: &Arc<StaffApi<S, W, T>>,
+pub async fn handle<S, W, T, D>(
+    api: &Arc<StaffApi<S, W, T, D>>,
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible>
 where
-    S: TaskStore + 'static,
+    S: TaskStore + StaffLinkStore + 'static,
     W: SopWeCom + 'static,
     T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
 {
     Ok(router(api.clone()).respond(req).await)
 }
 
-/// The calling staff member (see the module's documentation); their tenant and userid go
+fn bearer(head: &Head) -> Option<String> {
+    head.header("authorization")
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string())
+}
+
+fn on_span(who: &StaffIdentity) {
+    record_tenant(who.tenant.id.as_str());
+    record_user(&who.userid);
+}
+
+/// The calling staff member, by their session token (`Authorization: Bearer`): the only
+/// credential of the routes that read one task or change one. Their tenant and userid go
 /// on the request's span.
 pub struct Staff(pub StaffIdentity);
 
-impl<S, W, T> FromRequestParts<Arc<StaffApi<S, W, T>>> for Staff
+impl<S, W, T, D> FromRequestParts<Arc<StaffApi<S, W, T, D>>> for Staff
 where
-    S: TaskStore + 'static,
+    S: TaskStore + StaffLinkStore + 'static,
     W: SopWeCom + 'static,
     T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
 {
     type Rejection = HttpError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        api: &Arc<StaffApi<S, W, T>>,
+        api: &Arc<StaffApi<S, W, T, D>>,
     ) -> Result<Self, Self::Rejection> {
         let Ok(head) = Head::from_request_parts(parts, api).await;
-        let header_token = head
-            .header("authorization")
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(|t| t.trim().to_string());
+        let token = bearer(&head).ok_or(TaskCenterError::NoCredentials)?;
+        let who = api.center().by_session(&token).await?;
+        on_span(&who);
+        Ok(Staff(who))
+    }
+}
+
+/// The calling staff member on the task list, the page a reminder or WeCom opens: a
+/// session token, or else a reminder link (`?token=`) or an OAuth code (`?corp_id=&code=`)
+/// exchanged here, once, for a session the answer carries.
+pub struct Entry(pub StaffIdentity);
+
+impl<S, W, T, D> FromRequestParts<Arc<StaffApi<S, W, T, D>>> for Entry
+where
+    S: TaskStore + StaffLinkStore + 'static,
+    W: SopWeCom + 'static,
+    T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        api: &Arc<StaffApi<S, W, T, D>>,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(head) = Head::from_request_parts(parts, api).await;
         let center = api.center();
-        let who = if let Some(token) = header_token.or_else(|| head.query("token")) {
-            center.by_token(&token).await?
+        let who = if let Some(token) = bearer(&head) {
+            center.by_session(&token).await?
+        } else if let Some(link) = head.query("token") {
+            center.exchange_link(&link).await?
         } else if let (Some(corp), Some(code)) = (head.query("corp_id"), head.query("code")) {
             center.by_oauth(&corp, &code).await?
         } else {
             return Err(TaskCenterError::NoCredentials.into());
         };
-        record_tenant(who.tenant.id.as_str());
-        record_user(&who.userid);
-        Ok(Staff(who))
+        on_span(&who);
+        Ok(Entry(who))
     }
 }
 
+/// A reminder link, or a WeCom OAuth code with its corp.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SessionRequest {
-    corp_id: String,
-    code: String,
+    #[serde(default)]
+    link: Option<String>,
+    #[serde(default)]
+    corp_id: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
 }
 
-async fn session<S, W, T>(State(api): Api<S, W, T>, Json(body): Json<SessionRequest>) -> Reply
+async fn session<S, W, T, D>(State(api): Api<S, W, T, D>, Json(body): Json<SessionRequest>) -> Reply
 where
-    S: TaskStore + 'static,
+    S: TaskStore + StaffLinkStore + 'static,
     W: SopWeCom + 'static,
     T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
 {
-    let who = api.center().by_oauth(&body.corp_id, &body.code).await?;
-    Ok(json(
+    let center = api.center();
+    let who = match (body.link, body.corp_id, body.code) {
+        (Some(link), None, None) => center.exchange_link(&link).await?,
+        (None, Some(corp), Some(code)) => center.by_oauth(&corp, &code).await?,
+        _ => {
+            return Err(scrm_adapters::http::ApiError::validation(
+                "give either link, or corp_id and code",
+            )
+            .into())
+        }
+    };
+    on_span(&who);
+    let (token, expires_at) = who.fresh_token.ok_or(TaskCenterError::InvalidToken)?;
+    let mut resp = json(
         200,
         &serde_json::json!({
-            "token": who.fresh_token,
+            "token": token,
             "userid": who.userid,
-            "expires_at": api.clock.now() + STAFF_LINK_TTL,
+            "expires_at": expires_at,
         }),
-    ))
+    );
+    no_store(&mut resp);
+    Ok(resp)
 }
 
-async fn list<S, W, T>(State(api): Api<S, W, T>, Staff(who): Staff, head: Head) -> Reply
+/// A session token is a credential: no cache on the way may keep an answer carrying one.
+fn no_store(resp: &mut axum::response::Response) {
+    resp.headers_mut().insert(
+        "cache-control",
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+}
+
+async fn list<S, W, T, D>(State(api): Api<S, W, T, D>, Entry(who): Entry, head: Head) -> Reply
 where
-    S: TaskStore + 'static,
+    S: TaskStore + StaffLinkStore + 'static,
     W: SopWeCom + 'static,
     T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
 {
     let status = parse_status(head.query("status").as_deref())?;
     let limit = usize::try_from(head.page_limit(50, 200)?).unwrap_or(50);
@@ -184,26 +269,34 @@ where
         "tasks": page.items,
         "next_cursor": page.next_cursor,
     });
-    if let Some(token) = &who.fresh_token {
+    let fresh = who.fresh_token.is_some();
+    if let Some((token, expires_at)) = &who.fresh_token {
         body["token"] = serde_json::json!(token);
+        body["expires_at"] = serde_json::json!(expires_at);
     }
-    Ok(json(200, &body))
+    let mut resp = json(200, &body);
+    if fresh {
+        no_store(&mut resp);
+    }
+    Ok(resp)
 }
 
-async fn task<S, W, T>(State(api): Api<S, W, T>, Staff(who): Staff, head: Head) -> Reply
+async fn task<S, W, T, D>(State(api): Api<S, W, T, D>, Staff(who): Staff, head: Head) -> Reply
 where
-    S: TaskStore + 'static,
+    S: TaskStore + StaffLinkStore + 'static,
     W: SopWeCom + 'static,
     T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
 {
     Ok(json(200, &api.center().task(&who, head.param(0)).await?))
 }
 
-async fn done<S, W, T>(State(api): Api<S, W, T>, Staff(who): Staff, head: Head) -> Reply
+async fn done<S, W, T, D>(State(api): Api<S, W, T, D>, Staff(who): Staff, head: Head) -> Reply
 where
-    S: TaskStore + 'static,
+    S: TaskStore + StaffLinkStore + 'static,
     W: SopWeCom + 'static,
     T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
 {
     Ok(json(200, &api.center().done(&who, head.param(0)).await?))
 }

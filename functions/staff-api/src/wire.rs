@@ -11,9 +11,11 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let api = StaffApi {
         store: c.sop(),
         wecom: c.wecom(WeComUse::Background)?,
-        tenants: c.tenants(),
+        tenants: c.tenants_with_secrets()?,
+        directory: c.directory(),
+        refused_codes: Default::default(),
         clock: Arc::new(SystemClock),
-        signing_key: c.config.signing_key.clone(),
+        signing_key: c.signing_keys()?,
     };
     router(Arc::new(api)).serve().await
 }

@@ -6,6 +6,9 @@
 //!   message decrypted, its receive id checked against the tenant's corp id and the event
 //!   parsed. Anything wrong is a 4xx with a stable code and nothing is written.
 //!
+//! A callback whose signed `timestamp` is further from now than the policy's window (a
+//! replay of a captured request) is refused the same way (400 `stale_timestamp`).
+//!
 //! A valid callback then lands exactly once through the inbox
 //! (`scrm_core::contacts::inbox`): receipt, directory effects, domain events, with a lease
 //! so that duplicates, concurrent deliveries and a delivery that died midway give one
@@ -38,14 +41,26 @@ use tracing::Instrument;
 pub struct CallbackPolicy {
     /// The largest body accepted (WeCom's callbacks are well under 4 KiB).
     pub max_body: usize,
-    /// How long a delivery owns a receipt before a re-delivery may take it over. Longer
-    /// than one delivery's work, shorter than WeCom's re-delivery interval.
+    /// How long a delivery owns a receipt before a re-delivery (or the sweep) may take it
+    /// over: at least the function's timeout (10 s), so a takeover never runs beside a
+    /// live attempt (see [`InboxSettings::lease`] for how this meets WeCom's 5 s retries).
     pub lease: Duration,
     /// How long a concurrent duplicate waits for the owner before asking WeCom to retry.
     pub wait_for_peer: Duration,
     /// The longest one WeCom API read may take while handling a callback.
     pub fetch_budget: Duration,
+    /// How far a callback's signed `timestamp` may be from now (either way) to be
+    /// accepted: WeCom's re-deliveries and clock skew fit in it, a replay of a captured
+    /// request does not. `CALLBACK_TIMESTAMP_WINDOW_SECONDS`, default 900.
+    pub timestamp_window: Duration,
 }
+
+/// The default [`CallbackPolicy::timestamp_window`].
+pub const DEFAULT_TIMESTAMP_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The widest [`CallbackPolicy::timestamp_window`] accepted: below the receipts' 30-day
+/// lifetime (the dedupe window), with room to spare.
+pub const MAX_TIMESTAMP_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 impl Default for CallbackPolicy {
     fn default() -> Self {
@@ -55,6 +70,7 @@ impl Default for CallbackPolicy {
             lease: inbox.lease,
             wait_for_peer: inbox.wait_for_peer,
             fetch_budget: inbox.fetch_budget,
+            timestamp_window: DEFAULT_TIMESTAMP_WINDOW,
         }
     }
 }
@@ -128,13 +144,12 @@ fn corp_from_path(req: &Request) -> Option<String> {
     segments.get(at + 1).cloned()
 }
 
+/// The tenant of the path's corp. A corp that is not a tenant is refused exactly as a bad
+/// signature is (401 `bad_signature`), so which corps are tenants cannot be probed; the
+/// tenants adapter remembers misses for a while, so a flood of them costs few reads.
 async fn tenant_of<T: TenantLookup>(tenants: &T, corp: &str) -> Result<Tenant, ApiError> {
     let unknown = || {
-        ApiError::new(
-            404,
-            "unknown_tenant",
-            "no tenant is registered for this corp id",
-        )
+        RejectReason::Crypto(scrm_core::wecom::crypto::CryptoError::BadSignature).into_api_error()
     };
     let id = TenantId::parse(corp).map_err(|_| unknown())?;
     tenants.tenant(&id).await?.ok_or_else(unknown)
@@ -161,13 +176,21 @@ where
     if method == "POST" && http::body_bytes(req).len() > h.policy.max_body {
         return Err(ApiError::too_large(h.policy.max_body));
     }
+    // What can be checked without the tenant is checked before it is looked up.
+    open::required_params(req, method == "GET").map_err(RejectReason::into_api_error)?;
     let tenant = tenant_of(&h.tenants, corp).await?;
     if method == "GET" {
         let echo = open::verify_url(&tenant, req).map_err(RejectReason::into_api_error)?;
         tracing::info!("URL verified");
         return Ok(text_response(200, echo));
     }
-    let callback = open::open_callback(&tenant, req).map_err(RejectReason::into_api_error)?;
+    let callback = open::open_callback(
+        &tenant,
+        req,
+        h.clock.now().timestamp(),
+        h.policy.timestamp_window,
+    )
+    .map_err(RejectReason::into_api_error)?;
     tracing::Span::current().record("dedupe_key", callback.dedupe_key.as_str());
     let inbox = Inbox {
         receipts: &h.dir,

@@ -7,6 +7,7 @@ use scrm_adapters::http::{self, ApiError};
 use scrm_core::contacts::callback::{parse_callback, Callback};
 use scrm_core::tenants::Tenant;
 use scrm_core::wecom::crypto::{CallbackCrypto, CryptoError};
+use std::time::Duration;
 
 /// Why a request is not a valid callback for this tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,16 @@ pub enum RejectReason {
     Crypto(CryptoError),
     /// The decrypted message is not a parseable callback.
     BadMessage(String),
+    /// `timestamp` is not epoch seconds.
+    BadTimestamp,
+    /// A validly signed callback whose `timestamp` is further from now than the window: a
+    /// replay of a captured request (WeCom's own re-deliveries come within minutes).
+    StaleTimestamp {
+        /// How far from now the timestamp is, in seconds (negative: in the future).
+        age_secs: i64,
+        /// The accepted distance.
+        window_secs: u64,
+    },
     /// The tenant's stored Token or EncodingAESKey is unusable (a configuration problem on
     /// this side, not the caller's).
     Misconfigured(CryptoError),
@@ -40,6 +51,19 @@ impl RejectReason {
                 };
                 ApiError::new(status, e.code(), e.to_string())
             }
+            RejectReason::BadTimestamp => ApiError::bad_request(
+                "bad_timestamp",
+                "query parameter `timestamp` must be epoch seconds",
+            ),
+            RejectReason::StaleTimestamp {
+                age_secs,
+                window_secs,
+            } => ApiError::bad_request(
+                "stale_timestamp",
+                format!(
+                    "timestamp is {age_secs} s from now; callbacks are accepted within {window_secs} s"
+                ),
+            ),
             RejectReason::BadMessage(why) => ApiError::bad_request(
                 "bad_message",
                 format!("decrypted message is not a WeCom callback: {why}"),
@@ -62,6 +86,18 @@ fn param(req: &Request, name: &'static str) -> Result<String, RejectReason> {
         .ok_or(RejectReason::MissingParameter(name))
 }
 
+/// The query parameters every request needs (`echostr` too for a URL verification),
+/// checked before the tenant is looked up.
+pub fn required_params(req: &Request, verification: bool) -> Result<(), RejectReason> {
+    param(req, "msg_signature")?;
+    param(req, "timestamp")?;
+    param(req, "nonce")?;
+    if verification {
+        param(req, "echostr")?;
+    }
+    Ok(())
+}
+
 fn crypto_of(tenant: &Tenant) -> Result<CallbackCrypto, RejectReason> {
     CallbackCrypto::from_parts(
         tenant.callback_token.expose(),
@@ -82,14 +118,31 @@ pub fn verify_url(tenant: &Tenant, req: &Request) -> Result<String, RejectReason
         .map_err(RejectReason::Crypto)
 }
 
-/// POST: verify, decrypt, check the receiver, parse.
-pub fn open_callback(tenant: &Tenant, req: &Request) -> Result<Callback, RejectReason> {
+/// POST: verify, decrypt, check the receiver, check the (signed) timestamp is within
+/// `window` of `now` (epoch seconds), parse.
+pub fn open_callback(
+    tenant: &Tenant,
+    req: &Request,
+    now: i64,
+    window: Duration,
+) -> Result<Callback, RejectReason> {
     let signature = param(req, "msg_signature")?;
     let timestamp = param(req, "timestamp")?;
     let nonce = param(req, "nonce")?;
     let xml = crypto_of(tenant)?
         .decrypt_message(&signature, &timestamp, &nonce, http::body_bytes(req))
         .map_err(RejectReason::Crypto)?;
+    // The timestamp is covered by the signature, so only its sender could have chosen it;
+    // an old one is a recorded request played again. Receipts (the dedupe window) expire
+    // after 30 days, so without this a replay after that would be applied again.
+    let sent_at: i64 = timestamp.parse().map_err(|_| RejectReason::BadTimestamp)?;
+    let age_secs = now.saturating_sub(sent_at);
+    if age_secs.unsigned_abs() > window.as_secs() {
+        return Err(RejectReason::StaleTimestamp {
+            age_secs,
+            window_secs: window.as_secs(),
+        });
+    }
     // An unknown event parses (stored and acknowledged); only unreadable XML, or a known
     // event missing an identifying element, is rejected.
     parse_callback(xml).map_err(|e| RejectReason::BadMessage(format!("{} ({})", e, e.code())))

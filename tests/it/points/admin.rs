@@ -3,6 +3,7 @@
 use super::{shanghai, World};
 use lambda_runtime::{Context, LambdaEvent};
 use points_jobs_fn::Limits;
+use scrm_core::clock::Clock;
 use scrm_core::events::DomainEvent;
 use scrm_core::points::ledger::{apply, Operation};
 use scrm_core::points::{EntryKind, IdempotencyKey, Origin, Points};
@@ -424,20 +425,24 @@ async fn the_rewards_catalogue_is_managed_with_stock_deltas() {
         (400, Some("validation_failed"))
     );
     let (status, r) = w
-        .admin_json(
+        .admin_call(keyed(
+            &w,
             "POST",
             "/v1/points/rewards",
+            Some("tote"),
             &json!({"name": "Tote bag", "cost": 500, "stock": 3, "description": "canvas"}),
-        )
+        ))
         .await;
     assert_eq!(status, 201, "{r}");
     let id = r["reward_id"].as_str().unwrap();
     let (status, r) = w
-        .admin_json(
+        .admin_call(keyed(
+            &w,
             "PATCH",
             &format!("/v1/points/rewards/{id}"),
+            Some("tote-restock"),
             &json!({"add_stock": 7, "cost": 450}),
-        )
+        ))
         .await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(
@@ -445,11 +450,13 @@ async fn the_rewards_catalogue_is_managed_with_stock_deltas() {
         (Some(10), Some(450))
     );
     let (status, body) = w
-        .admin_json(
+        .admin_call(keyed(
+            &w,
             "PATCH",
             &format!("/v1/points/rewards/{id}"),
+            Some("tote-take"),
             &json!({"add_stock": -11}),
-        )
+        ))
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -486,11 +493,13 @@ async fn views_show_balances_group_days_quiet_groups_and_daily_flows() {
     w.as_customer("wmV3", "POST", "/v1/check-in", None).await;
     let rid = {
         let (_, r) = w
-            .admin_json(
+            .admin_call(keyed(
+                &w,
                 "POST",
                 "/v1/points/rewards",
+                Some("pen"),
                 &json!({"name": "Pen", "cost": 4, "stock": 9}),
-            )
+            ))
             .await;
         r["reward_id"].as_str().unwrap().to_string()
     };
@@ -580,4 +589,260 @@ fn the_customer_api_document_lists_exactly_the_served_routes() {
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
     assert_eq!(documented, served);
+}
+
+fn keyed(
+    w: &World,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> lambda_http::Request {
+    let bearer = w.t.bearer();
+    let mut headers = vec![
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+    if let Some(k) = key {
+        headers.push(("idempotency-key", k));
+    }
+    request(
+        method,
+        path,
+        &headers,
+        Some(serde_json::to_vec(body).unwrap()),
+    )
+}
+
+#[tokio::test]
+async fn reward_writes_take_an_idempotency_key_and_a_retry_changes_stock_once() {
+    let w = World::new().await;
+    let mug = json!({"name": "Mug", "cost": 100, "stock": 5});
+    let (status, first) = w
+        .admin_call(keyed(
+            &w,
+            "POST",
+            "/v1/points/rewards",
+            Some("new-mug"),
+            &mug,
+        ))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = w
+        .admin_call(keyed(
+            &w,
+            "POST",
+            "/v1/points/rewards",
+            Some("new-mug"),
+            &mug,
+        ))
+        .await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(
+        again["reward_id"], first["reward_id"],
+        "a retry creates nothing"
+    );
+    let (_, list) = w.admin_get("/v1/points/rewards").await;
+    assert_eq!(list["rewards"].as_array().unwrap().len(), 1);
+    let id = first["reward_id"].as_str().unwrap();
+    let path = format!("/v1/points/rewards/{id}");
+    let restock = json!({"add_stock": 3});
+    for _ in 0..2 {
+        let (status, r) = w
+            .admin_call(keyed(&w, "PATCH", &path, Some("restock-1"), &restock))
+            .await;
+        assert_eq!((status, r["stock"].as_i64()), (200, Some(8)), "{r}");
+    }
+    let (_, list) = w.admin_get("/v1/points/rewards").await;
+    assert_eq!(
+        list["rewards"][0]["stock"], 8,
+        "the retried restock counted once"
+    );
+    // The same key for another change, on either route: refused, nothing changed.
+    for (method, path, body) in [
+        ("PATCH", path.as_str(), json!({"add_stock": 4})),
+        (
+            "POST",
+            "/v1/points/rewards",
+            json!({"name": "Cup", "cost": 100, "stock": 5}),
+        ),
+        (
+            "POST",
+            "/v1/points/rewards",
+            json!({"name": "Cup", "cost": 100, "stock": 5}),
+        ),
+    ] {
+        let key = if method == "PATCH" {
+            "restock-1"
+        } else {
+            "new-mug"
+        };
+        let (status, body) = w
+            .admin_call(keyed(&w, method, path, Some(key), &body))
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (409, Some("idempotency_key_reused")),
+            "{method} {path}"
+        );
+    }
+    // A stock change or a creation without a key is refused.
+    for (method, path, body) in [
+        ("PATCH", path.as_str(), json!({"add_stock": 1})),
+        (
+            "POST",
+            "/v1/points/rewards",
+            json!({"name": "Cup", "cost": 100, "stock": 5}),
+        ),
+    ] {
+        let (status, body) = w.admin_call(keyed(&w, method, path, None, &body)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("idempotency_key_required")),
+            "{method} {path}"
+        );
+    }
+    // Changes that set a value are idempotent by themselves: no key needed.
+    let (status, r) = w
+        .admin_call(keyed(&w, "PATCH", &path, None, &json!({"cost": 120})))
+        .await;
+    assert_eq!((status, r["stock"].as_i64()), (200, Some(8)), "{r}");
+    let (_, list) = w.admin_get("/v1/points/rewards").await;
+    assert_eq!(list["rewards"].as_array().unwrap().len(), 1);
+}
+
+async fn known_many(w: &World, prefix: &str, n: usize) -> Vec<String> {
+    let customers: Vec<String> = (0..n).map(|i| format!("{prefix}{i:04}")).collect();
+    for chunk in customers.chunks(100) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        futures::future::join_all(refs.iter().map(|c| w.known(std::slice::from_ref(c)))).await;
+    }
+    customers
+}
+
+async fn run_job_to_end(w: &World, job_id: &str) {
+    let env = scrm_core::events::EventEnvelope::new(
+        format!("points-job:{job_id}"),
+        w.tenant().as_str(),
+        w.clock.now(),
+        DomainEvent::PointsJobCreated {
+            job_id: job_id.to_string(),
+        },
+    );
+    let out = deliver_job(w, &env, Limits::default()).await;
+    assert_eq!(out["status"], "done", "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bulk_key_reused_with_another_body_is_refused_on_every_path() {
+    let w = World::new().await;
+    let a = known_many(&w, "wmKa", 1001).await;
+    let b = known_many(&w, "wmKb", 1001).await;
+    let order = |ids: &[String], points: i64, key: &str| json!({"operation": "award", "external_userids": ids, "points": points, "idempotency_key": key});
+    let (status, r1) = bulk(&w, order(&a, 7, "reused-1")).await;
+    assert_eq!(status, 202, "{r1}");
+    let job_id = r1["job"]["job_id"].as_str().unwrap().to_string();
+    // The request record never written (a crash between the job and the record).
+    w.db.client
+        .delete_item()
+        .table_name(&w.db.tables.ledger)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(
+                scrm_adapters::dynamo::points::keys::request_pk(w.tenant(), "bulk:reused-1"),
+            ),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("REQUEST".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, r2) = bulk(&w, order(&b, 9, "reused-1")).await;
+    assert_eq!(
+        (status, r2["error"]["code"].as_str()),
+        (409, Some("idempotency_key_reused")),
+        "{r2}"
+    );
+    // The first request retried finds its own job.
+    let (status, again) = bulk(&w, order(&a, 7, "reused-1")).await;
+    assert_eq!(
+        (status, again["job"]["job_id"].as_str()),
+        (202, Some(job_id.as_str()))
+    );
+    run_job_to_end(&w, &job_id).await;
+    assert_eq!(w.invariants(&a[0]).await, 7);
+    assert_eq!(w.invariants(&a[1000]).await, 7);
+    assert_eq!(w.invariants(&b[0]).await, 0, "the second body never ran");
+    assert_eq!(w.invariants(&b[1000]).await, 0);
+
+    // Two different bodies under one key at once: one job, the other refused.
+    let (x, y) = futures::join!(
+        bulk(&w, order(&a, 3, "reused-2")),
+        bulk(&w, order(&b, 5, "reused-2"))
+    );
+    let mut statuses = [x.0, y.0];
+    statuses.sort();
+    assert_eq!(statuses, [202, 409], "{} / {}", x.1, y.1);
+    let (winner, points, job) = if x.0 == 202 {
+        (&a, 3, &x.1)
+    } else {
+        (&b, 5, &y.1)
+    };
+    run_job_to_end(&w, job["job"]["job_id"].as_str().unwrap()).await;
+    let before = if x.0 == 202 { 7 } else { 0 };
+    for c in winner.iter().step_by(200) {
+        assert_eq!(w.invariants(c).await, before + points, "{c}");
+    }
+    let loser = if x.0 == 202 { &b } else { &a };
+    let loser_before = if x.0 == 202 { 0 } else { 7 };
+    for c in loser.iter().step_by(200) {
+        assert_eq!(w.invariants(c).await, loser_before, "{c}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_runners_of_one_job_pay_each_customer_once() {
+    use scrm_core::points::bulk::{run_job, JobRun, Stop};
+    let w = World::new().await;
+    let customers = known_many(&w, "wmRun", 1600).await;
+    let (status, resp) = bulk(
+        &w,
+        json!({"operation": "award", "external_userids": customers, "points": 7, "idempotency_key": "runners"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{resp}");
+    let job_id = resp["job"]["job_id"].as_str().unwrap().to_string();
+    let tz = scrm_core::tenants::TenantSettings::default().tz();
+    let now = w.clock.now();
+    let runners: Vec<_> = (0..6)
+        .map(|_| {
+            let (points, tenant, job_id) = (w.points.clone(), w.tenant().clone(), job_id.clone());
+            tokio::spawn(async move {
+                run_job(&points, &tenant, &job_id, tz, || now, Stop::default()).await
+            })
+        })
+        .collect();
+    for r in futures::future::join_all(runners).await {
+        match r.unwrap().unwrap() {
+            JobRun::Done(job) => assert_eq!(job.next_chunk, job.chunks),
+            other => panic!("{other:?}"),
+        }
+    }
+    let (_, view) = w.admin_get(&format!("/v1/points/jobs/{job_id}")).await;
+    let p = &view["job"]["progress"];
+    assert_eq!(view["job"]["status"], "done");
+    assert_eq!(p["total"], 1600, "each chunk counted once: {p}");
+    assert_eq!(
+        p["applied"].as_i64().unwrap() + p["already_applied"].as_i64().unwrap(),
+        1600
+    );
+    use futures::StreamExt;
+    let balances: Vec<i64> = futures::stream::iter(&customers)
+        .map(|c| w.invariants(c))
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(balances.iter().all(|b| *b == 7), "each customer paid once");
 }

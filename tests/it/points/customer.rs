@@ -26,7 +26,7 @@ async fn only_a_valid_customer_token_of_this_tenant_is_accepted() {
     let now = w.clock.now();
     let issue = |kind, tenant: &str, expires_at: i64| {
         tokens::issue(
-            &Secret::new(TEST_SIGNING_KEY),
+            &scrm_tests::signing_keys(),
             &Claims {
                 tenant: tenant.into(),
                 subject: "wmTok".into(),
@@ -54,7 +54,9 @@ async fn only_a_valid_customer_token_of_this_tenant_is_accepted() {
             now.timestamp() + 60,
         )),
         Some(tokens::issue(
-            &Secret::new("another-key-0123456789"),
+            // The same key id with another secret.
+            &scrm_core::tokens::SigningKeys::single("test", Secret::new("another-key-0123456789"))
+                .unwrap(),
             &Claims {
                 tenant: w.tenant().to_string(),
                 subject: "wmTok".into(),
@@ -325,12 +327,17 @@ async fn history_is_paged_newest_first() {
 }
 
 async fn reward(w: &World, cost: i64, stock: i64) -> String {
+    let bearer = w.t.bearer();
+    let key = format!("mug-{}", ulid::Ulid::new());
     let (status, body) = w
-        .admin_json(
+        .admin_call(request(
             "POST",
             "/v1/points/rewards",
-            &json!({"name": "Mug", "cost": cost, "stock": stock}),
-        )
+            &[("authorization", &bearer), ("idempotency-key", &key)],
+            Some(
+                serde_json::to_vec(&json!({"name": "Mug", "cost": cost, "stock": stock})).unwrap(),
+            ),
+        ))
         .await;
     assert_eq!(status, 201, "{body}");
     body["reward_id"].as_str().unwrap().to_string()
@@ -554,4 +561,98 @@ async fn the_customer_api_answers_cors_preflights_without_a_token() {
         header(&resp, "access-control-allow-origin").as_deref(),
         Some("*")
     );
+}
+
+#[tokio::test]
+async fn a_once_rule_already_paid_stays_paid_after_the_tenant_changes_its_amount() {
+    let w = World::new().await;
+    let rules = |profile: i64, follow: i64| {
+        json!({
+            "profile": {"enabled": true, "points": profile, "fields": ["name"]},
+            "follow_official_account": {"enabled": true, "points": follow}
+        })
+    };
+    w.set_rules(rules(30, 20)).await;
+    let name = json!({"name": "李雷"});
+    let (_, saved) = w
+        .as_customer("wmOnceAmt", "PUT", "/v1/me/profile", Some(&name))
+        .await;
+    assert_eq!(saved["reward"]["amount"], 30, "{saved}");
+    let follow = json!({"channel": "official_account"});
+    let (_, followed) = w
+        .as_customer("wmOnceAmt", "POST", "/v1/me/follows", Some(&follow))
+        .await;
+    assert_eq!(followed["amount"], 20, "{followed}");
+    // The tenant raises both amounts: what was paid stays paid, nothing is refused.
+    w.set_rules(rules(50, 40)).await;
+    let (status, saved) = w
+        .as_customer(
+            "wmOnceAmt",
+            "PUT",
+            "/v1/me/profile",
+            Some(&json!({"address": "上海市"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(
+        (
+            saved["reward"]["replayed"].as_bool(),
+            saved["reward"]["amount"].as_i64()
+        ),
+        (Some(true), Some(30))
+    );
+    assert_eq!(saved["profile"]["address"], "上海市");
+    let (status, followed) = w
+        .as_customer("wmOnceAmt", "POST", "/v1/me/follows", Some(&follow))
+        .await;
+    assert_eq!(status, 200, "{followed}");
+    assert_eq!(
+        (followed["replayed"].as_bool(), followed["amount"].as_i64()),
+        (Some(true), Some(20))
+    );
+    assert_eq!(w.invariants("wmOnceAmt").await, 50);
+}
+
+async fn check_in_days(w: &World, ext: &str, days: std::ops::RangeInclusive<u32>) -> Vec<i64> {
+    let mut paid = Vec::new();
+    for day in days {
+        w.clock.set(shanghai(2026, 3, day, 9, 0));
+        let (status, body) = w.as_customer(ext, "POST", "/v1/check-in", None).await;
+        assert_eq!(status, 200, "{body}");
+        paid.push(body["amount"].as_i64().unwrap());
+    }
+    paid
+}
+
+#[tokio::test]
+async fn streak_tiers_repeat_as_a_cycle_after_the_longest_tier_unless_set_once() {
+    let tiers =
+        json!([{"days": 3, "bonus": 5}, {"days": 7, "bonus": 20}, {"days": 15, "bonus": 50}]);
+    let w = World::at(shanghai(2026, 3, 1, 9, 0)).await;
+    w.set_rules(json!({"check_in": {"enabled": true, "base_points": 10, "streak_tiers": tiers}}))
+        .await;
+    let paid = check_in_days(&w, "wmCycle", 1..=22).await;
+    // Days 3, 7 and 15 of the streak pay their tiers; day 16 starts the next cycle, so
+    // days 18 and 22 (its 3rd and 7th) pay the 3- and 7-day tiers again.
+    let bonus_days: Vec<(usize, i64)> = paid
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| **p > 10)
+        .map(|(i, p)| (i + 1, *p))
+        .collect();
+    assert_eq!(
+        bonus_days,
+        vec![(3, 15), (7, 30), (15, 60), (18, 15), (22, 30)]
+    );
+    assert_eq!(w.invariants("wmCycle").await, paid.iter().sum::<i64>());
+
+    // Tiers paid once per streak: after day 15 only the base.
+    let w = World::at(shanghai(2026, 3, 1, 9, 0)).await;
+    w.set_rules(
+        json!({"check_in": {"enabled": true, "base_points": 10, "streak_tiers": tiers,
+        "streak_tier_mode": "once"}}),
+    )
+    .await;
+    let paid = check_in_days(&w, "wmOnceTier", 1..=18).await;
+    assert_eq!((paid[14], paid[17]), (60, 10));
 }

@@ -14,7 +14,9 @@ async fn deliver(
     let env = EventEnvelope::new(id, w.tenant().as_str(), at, event);
     points_on_event_fn::handle(
         &w.points,
+        &w.dir,
         &w.admin.tenants,
+        w.clock.as_ref(),
         LambdaEvent::new(env.to_eventbridge_json(), Context::default()),
     )
     .await
@@ -166,7 +168,9 @@ async fn events_of_other_kinds_or_unknown_tenants_are_ignored() {
     let env = EventEnvelope::new("cb:u:0", "wwnosuchtenant1", now, added("wmX", false));
     let r = points_on_event_fn::handle(
         &w.points,
+        &w.dir,
         &w.admin.tenants,
+        w.clock.as_ref(),
         LambdaEvent::new(env.to_eventbridge_json(), Context::default()),
     )
     .await
@@ -174,7 +178,9 @@ async fn events_of_other_kinds_or_unknown_tenants_are_ignored() {
     assert_eq!(r["ignored"], "unknown tenant");
     let bad = points_on_event_fn::handle(
         &w.points,
+        &w.dir,
         &w.admin.tenants,
+        w.clock.as_ref(),
         LambdaEvent::new(json!({"detail": {"nonsense": true}}), Context::default()),
     )
     .await;
@@ -182,4 +188,119 @@ async fn events_of_other_kinds_or_unknown_tenants_are_ignored() {
         bad,
         Err(scrm_core::points::error::EventFnError::NonRetryable(_))
     ));
+}
+
+#[tokio::test]
+async fn newcomer_points_paid_before_an_amount_change_are_already_paid() {
+    let w = World::new().await;
+    w.set_rules(json!({"newcomer": {"enabled": true, "points": 30, "on_contact_added": true, "on_group_join": true}}))
+        .await;
+    let now = scrm_core::clock::Clock::now(&*w.clock);
+    let first = deliver(&w, "cb:amt:0", now, joined("wrAmt", "wmAmt", true)).await;
+    assert_eq!(first["points"]["applied"]["amount"], 30);
+    w.set_rules(json!({"newcomer": {"enabled": true, "points": 50, "on_contact_added": true, "on_group_join": true}}))
+        .await;
+    // A later add as a contact finds the rule already paid: no failure, nothing more paid.
+    let later = deliver(&w, "cb:amt:1", now, added("wmAmt", false)).await;
+    assert_eq!(
+        (
+            later["points"]["replayed"].as_bool(),
+            later["points"]["applied"]["amount"].as_i64()
+        ),
+        (Some(true), Some(30))
+    );
+    assert_eq!(w.invariants("wmAmt").await, 30);
+}
+
+/// The directory's side of a leave (the callback inbox writes it before publishing).
+async fn directory_left(w: &World, chat: &str, ext: &str) {
+    use scrm_core::contacts::DirectoryWrite as _;
+    w.dir
+        .member_left(w.tenant(), chat, ext, true, Some(0), 3)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn zero_on_leave_waits_until_the_customer_has_left_every_group() {
+    let w = World::new().await;
+    w.set_rules(json!({"zero_on_leave": true, "newcomer": {"enabled": true, "points": 40, "on_group_join": true}}))
+        .await;
+    let now = scrm_core::clock::Clock::now(&*w.clock);
+    w.join("wrOne", "wmTwo").await;
+    w.join("wrTwo", "wmTwo").await;
+    deliver(&w, "cb:j1:0", now, joined("wrOne", "wmTwo", true)).await;
+    deliver(&w, "cb:j2:0", now, joined("wrTwo", "wmTwo", true)).await;
+    // Leaving one group while still in the other keeps the points.
+    directory_left(&w, "wrOne", "wmTwo").await;
+    let r = deliver(&w, "cb:l1:0", now, left("wrOne", "wmTwo")).await;
+    assert!(r["points"].is_null(), "{r}");
+    assert_eq!(w.invariants("wmTwo").await, 40);
+    // Leaving the last group leaves the community: zeroed.
+    directory_left(&w, "wrTwo", "wmTwo").await;
+    let r = deliver(&w, "cb:l2:0", now, left("wrTwo", "wmTwo")).await;
+    assert_eq!(r["points"]["applied"]["amount"], -40, "{r}");
+    assert_eq!(w.invariants("wmTwo").await, 0);
+
+    // The tenant may choose "any group": leaving one zeroes at once.
+    let w = World::new().await;
+    w.set_rules(
+        json!({"zero_on_leave": true, "zero_on_leave_scope": "any_group",
+        "newcomer": {"enabled": true, "points": 40, "on_group_join": true}}),
+    )
+    .await;
+    w.join("wrOne", "wmAny").await;
+    w.join("wrTwo", "wmAny").await;
+    deliver(&w, "cb:j1:0", now, joined("wrOne", "wmAny", true)).await;
+    directory_left(&w, "wrOne", "wmAny").await;
+    let r = deliver(&w, "cb:l1:0", now, left("wrOne", "wmAny")).await;
+    assert_eq!(r["points"]["applied"]["amount"], -40, "{r}");
+    assert_eq!(w.invariants("wmAny").await, 0);
+}
+
+#[tokio::test]
+async fn a_late_credit_whose_lot_has_already_expired_is_expired_at_once() {
+    use scrm_core::points::sweep::sweep_tenant;
+    // 00:30 on Apr 2: the sweep has already expired every lot ending on Apr 2.
+    let w = World::at(shanghai(2026, 4, 2, 0, 30)).await;
+    w.set_rules(json!({"validity_days": 1, "newcomer": {"enabled": true, "points": 10, "on_group_join": true}}))
+        .await;
+    let r = sweep_tenant(&w.points, w.tenant(), w.when(), None)
+        .await
+        .unwrap();
+    assert!(r.finished);
+    // A join at 23:50 on Apr 1 arrives now (late delivery, or replayed from the dead-letter
+    // queue): its points were valid until the end of Apr 1.
+    let late = shanghai(2026, 4, 1, 23, 50);
+    let out = deliver(&w, "cb:late:0", late, joined("wrLate", "wmLate", true)).await;
+    assert_eq!(out["points"]["applied"]["amount"], 10, "{out}");
+    assert_eq!(w.invariants("wmLate").await, 0, "expired at once");
+    let (_, ledger) = w.admin_get("/v1/points/customers/wmLate/ledger").await;
+    let kinds: Vec<(&str, i64)> = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["amount"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(kinds, vec![("expire", -10), ("earn", 10)]);
+    // The redelivered event changes nothing; later sweeps find nothing.
+    deliver(&w, "cb:late:0", late, joined("wrLate", "wmLate", true)).await;
+    w.clock.set(shanghai(2026, 4, 3, 1, 0));
+    let r = sweep_tenant(&w.points, w.tenant(), w.when(), None)
+        .await
+        .unwrap();
+    assert_eq!(r.lots_expired, 0);
+    assert_eq!(w.invariants("wmLate").await, 0);
+    // A replay from days later with a longer validity expires the same way.
+    let w = World::at(shanghai(2026, 4, 10, 12, 0)).await;
+    w.set_rules(json!({"validity_days": 3, "newcomer": {"enabled": true, "points": 10, "on_contact_added": true}}))
+        .await;
+    deliver(
+        &w,
+        "cb:dlq:0",
+        shanghai(2026, 4, 2, 9, 0),
+        added("wmDlq", false),
+    )
+    .await;
+    assert_eq!(w.invariants("wmDlq").await, 0);
 }

@@ -20,7 +20,6 @@ use scrm_adapters::dynamo::{Db, ItemExt};
 use scrm_adapters::events::AnyPublisher;
 use scrm_adapters::wecom::fake::FakeWeCom;
 use scrm_core::clock::{Clock, FixedClock};
-use scrm_core::config::Secret;
 use scrm_core::contacts::{DirectoryWrite, MemberWrite};
 use scrm_core::events::RecordingPublisher;
 use scrm_core::points::{Account, CustomerId, When};
@@ -74,9 +73,10 @@ impl World {
         let customer = Arc::new(CustomerApi {
             points: DynamoPoints::new(db.clone()),
             directory: DynamoDirectory::new(db.clone()),
-            tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
+            // As deployed: customer-api has no key service, so no tenant secrets.
+            tenants: scrm_adapters::dynamo::DynamoTenants::new(db_without_secret_keys().await),
             clock: clock.clone(),
-            signing_key: Secret::new(TEST_SIGNING_KEY),
+            signing_key: scrm_tests::signing_keys(),
         });
         World {
             points: DynamoPoints::new(db.clone()),
@@ -125,7 +125,7 @@ impl World {
 
     pub fn token(&self, ext: &str) -> String {
         tokens::issue(
-            &Secret::new(TEST_SIGNING_KEY),
+            &scrm_tests::signing_keys(),
             &Claims {
                 tenant: self.tenant().to_string(),
                 subject: ext.to_string(),

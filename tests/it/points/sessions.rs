@@ -1,9 +1,10 @@
-//! Customer sessions: minted only by the admin API for a tenant key (operator or above),
-//! from a WeChat identity mapped through WeCom (fake server) or a known external_userid;
-//! never by an unauthenticated request, never by a viewer, never across tenants.
+//! Customer sessions: minted only by the admin API for a tenant key with the scope
+//! `sessions:issue` (a session-issuer key, which can do nothing else, or an operator or
+//! admin key) from a WeChat identity mapped through WeCom (fake server), or for a known
+//! external_userid by an admin key only; never by an unauthenticated request, never by a
+//! viewer, never across tenants.
 use super::World;
 use scrm_core::clock::Clock;
-use scrm_core::config::Secret;
 use scrm_core::points::session::CUSTOMER_TOKEN_TTL;
 use scrm_core::tenants::Role;
 use scrm_core::tokens::{self, TokenKind};
@@ -73,7 +74,7 @@ async fn an_operator_key_gets_a_token_for_a_wechat_user_who_is_a_customer() {
     );
     let token = body["token"].as_str().unwrap().to_string();
     let claims = tokens::verify(
-        &Secret::new(TEST_SIGNING_KEY),
+        &scrm_tests::signing_keys(),
         &token,
         TokenKind::Customer,
         w.clock.now(),
@@ -172,10 +173,18 @@ async fn an_operator_key_gets_a_token_for_a_wechat_user_who_is_a_customer() {
 }
 
 #[tokio::test]
-async fn an_operator_can_issue_a_token_for_a_customer_the_directory_knows() {
+async fn only_an_admin_key_can_issue_a_token_for_a_customer_the_directory_knows() {
     let w = World::new().await;
     w.known(&["wmKnown"]).await;
+    // Naming a customer is impersonating them: operators and session issuers cannot.
     let op = operator(&w).await;
+    let issuer = key_with_role(&w.db, w.tenant(), Role::SessionIssuer).await;
+    for bearer in [op, format!("Bearer {}", issuer.reveal())] {
+        let (status, body) = mint(&w, &bearer, &json!({"external_userid": "wmKnown"})).await;
+        assert_eq!((status, code(&body)), (403, Some("forbidden")), "{body}");
+        assert!(body.get("token").is_none());
+    }
+    let op = w.t.bearer();
     let (status, body) = mint(&w, &op, &json!({"external_userid": "wmKnown"})).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["external_userid"], "wmKnown");
@@ -191,9 +200,6 @@ async fn an_operator_can_issue_a_token_for_a_customer_the_directory_knows() {
         (404, Some("unknown_customer")),
         "{body}"
     );
-    // Admin keys may too (roles are ordered).
-    let (status, _) = mint(&w, &w.t.bearer(), &json!({"external_userid": "wmKnown"})).await;
-    assert_eq!(status, 201);
     // No WeCom call is needed on this path.
     assert_eq!(w.fake.calls(UNIONID_PATH), 0);
 }
@@ -324,8 +330,8 @@ async fn a_token_minted_for_tenant_a_does_not_work_for_tenant_b() {
     assert_eq!((status, body["balance"].as_i64()), (200, Some(7)), "{body}");
 
     // A's signature does not cover B's claims (same customer id, same expiry).
-    let (_, signature_a) = token_a.split_once('.').unwrap();
-    let (payload_b, _) = token_b.split_once('.').unwrap();
+    let (_, signature_a) = token_a.rsplit_once('.').unwrap();
+    let (payload_b, _) = token_b.rsplit_once('.').unwrap();
     let (status, body) = me(&w, &format!("{payload_b}.{signature_a}")).await;
     assert_eq!(
         (status, code(&body)),
@@ -346,12 +352,95 @@ async fn a_token_minted_for_tenant_a_does_not_work_for_tenant_b() {
         (404, Some("not_a_customer")),
         "{body}"
     );
-    let (status, body) = mint(&w, &op_a, &json!({"external_userid": "wmOnlyB"})).await;
+    let (status, body) = mint(&w, &w.t.bearer(), &json!({"external_userid": "wmOnlyB"})).await;
     assert_eq!(
         (status, code(&body)),
         (404, Some("unknown_customer")),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_session_issuer_key_mints_sessions_for_wechat_users_and_can_do_nothing_else() {
+    let w = World::new().await;
+    let corp = w.tenant().as_str();
+    w.fake.map_unionid(corp, "union-9", "openid-9", "wmCust9");
+    w.known(&["wmCust9"]).await;
+    // An admin creates the key through the admin API.
+    let (status, created) = w
+        .admin_call(json_request(
+            "POST",
+            "/v1/keys",
+            &w.t.bearer(),
+            &json!({"name": "h5 backend", "role": "session_issuer"}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["record"]["scopes"], json!(["sessions:issue"]));
+    let issuer = format!("Bearer {}", created["key"].as_str().unwrap());
+    let (status, who) = w.admin_call(get_request("/v1/whoami", &issuer)).await;
+    assert_eq!(status, 200, "{who}");
+    assert_eq!(
+        (who["role"].as_str(), &who["scopes"]),
+        (Some("session_issuer"), &json!(["sessions:issue"]))
+    );
+
+    let (status, body) = mint(
+        &w,
+        &issuer,
+        &json!({"unionid": "union-9", "openid": "openid-9"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["external_userid"], "wmCust9");
+
+    // Nothing else: no award, no mass message, no look-up, no key, no named customer.
+    let refused = [
+        json_request(
+            "POST",
+            "/v1/points/bulk",
+            &issuer,
+            &json!({"operation": "award", "external_userids": ["wmCust9"],
+                    "points": 1000, "idempotency_key": "steal"}),
+        ),
+        json_request(
+            "POST",
+            "/v1/sop/plans",
+            &issuer,
+            &json!({"name": "spam", "kind": "group", "targets": {"owners": ["a"]},
+                    "schedule": {"kind": "daily", "time": "09:00"},
+                    "content": {"text": "buy"}}),
+        ),
+        get_request("/v1/customers", &issuer),
+        get_request("/v1/points/customers/wmCust9", &issuer),
+        get_request("/v1/tenant", &issuer),
+        json_request(
+            "POST",
+            "/v1/keys",
+            &issuer,
+            &json!({"name": "more", "role": "admin"}),
+        ),
+        json_request(
+            "POST",
+            SESSIONS,
+            &issuer,
+            &json!({"external_userid": "wmCust9"}),
+        ),
+    ];
+    for req in refused {
+        let path = req.uri().path().to_string();
+        let (status, body) = w.admin_call(req).await;
+        assert_eq!(
+            (status, code(&body)),
+            (403, Some("forbidden")),
+            "{path}: {body}"
+        );
+    }
+    // Nothing was awarded.
+    let (_, customer) = w
+        .admin_call(get_request("/v1/points/customers/wmCust9", &w.t.bearer()))
+        .await;
+    assert_eq!(customer["balance"], 0, "{customer}");
 }
 
 /// Makes customers known in any tenant's directory (the world's helper is for its own).

@@ -159,3 +159,54 @@ async fn points_without_a_validity_never_expire() {
     assert!(w.points.sweep_cursor(w.tenant()).await.unwrap().is_none());
     assert_eq!(w.invariants("wmKeep").await, 9);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sweeps_of_the_same_day_expire_each_lot_once() {
+    use futures::StreamExt;
+    let w = World::at(shanghai(2026, 5, 1, 12, 0)).await;
+    w.set_rules(json!({"validity_days": 1})).await;
+    let customers: Vec<String> = (0..48).map(|i| format!("wmRace{i:02}")).collect();
+    futures::stream::iter(customers.iter().enumerate())
+        .for_each_concurrent(8, |(i, c)| {
+            let w = &w;
+            async move { award(w, c, &format!("r{i}"), 5 + i as i64).await }
+        })
+        .await;
+    w.clock.set(shanghai(2026, 5, 2, 0, 30));
+    let when = w.when();
+    let sweeps: Vec<_> = (0..6)
+        .map(|_| {
+            let (points, tenant) = (w.points.clone(), w.tenant().clone());
+            tokio::spawn(async move { sweep_tenant(&points, &tenant, when, None).await })
+        })
+        .collect();
+    let mut lots = 0;
+    let mut points = 0;
+    for r in futures::future::join_all(sweeps).await {
+        let report = r.unwrap().unwrap();
+        assert!(report.finished);
+        lots += report.lots_expired;
+        points += report.points_expired;
+    }
+    let expected: i64 = (0..48).map(|i| 5 + i as i64).sum();
+    assert_eq!((lots, points), (48, expected), "each lot expired once");
+    for c in &customers {
+        assert_eq!(w.invariants(c).await, 0);
+        let (_, ledger) = w
+            .admin_get(&format!("/v1/points/customers/{c}/ledger"))
+            .await;
+        let expiries = ledger["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "expire")
+            .count();
+        assert_eq!(expiries, 1, "{c}");
+    }
+    let cursor = w.points.sweep_cursor(w.tenant()).await.unwrap().unwrap();
+    assert_eq!(
+        (cursor.done_through.as_str(), cursor.in_progress),
+        ("2026-05-02", None),
+        "the cursor never moves back"
+    );
+}

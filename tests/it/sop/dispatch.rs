@@ -31,7 +31,10 @@ async fn refired_and_overlapping_runs_create_and_send_nothing_twice() {
         .iter()
         .map(|r| r["tasks_created"].as_u64().unwrap())
         .sum();
-    assert!(created <= 30, "created {created} tasks for 30 groups");
+    assert_eq!(
+        created, 30,
+        "each of the 30 tasks created by exactly one run"
+    );
     // Re-fired in the same minute and the next: nothing new.
     let again = w.dispatch().await;
     assert_eq!(again["tasks_created"], 0, "{again}");
@@ -71,6 +74,9 @@ async fn refired_and_overlapping_runs_create_and_send_nothing_twice() {
     to.sort();
     assert_eq!(to, ["alice", "bob", "carol"]);
     // The group quota was reserved once per group, not once per run.
+    for i in 0..30 {
+        assert_eq!(w.counter(&format!("G#wrOv{i:02}"), "M2026-03").await, 1);
+    }
     let (_, figures) = w
         .admin(
             "GET",

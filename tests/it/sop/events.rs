@@ -194,7 +194,7 @@ async fn journeys_start_on_stage_entry_and_switch_branch_when_the_customer_repli
     assert_eq!(step2[0].branch.as_deref(), Some("replied"));
     // The task center shows the replied content to bob.
     let token = scrm_core::sop::reminder::staff_token(
-        &scrm_core::config::Secret::new(TEST_SIGNING_KEY),
+        &scrm_tests::signing_keys(),
         w.t.id(),
         "bob",
         w.clock.now(),

@@ -40,7 +40,7 @@ async fn every_execution_figure_per_occurrence_and_per_plan() {
     };
     let token = |u: &str| {
         scrm_core::sop::reminder::staff_token(
-            &Secret::new(TEST_SIGNING_KEY),
+            &scrm_tests::signing_keys(),
             w.t.id(),
             u,
             w.clock.now(),

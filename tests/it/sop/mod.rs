@@ -7,7 +7,11 @@ mod departures;
 mod dispatch;
 mod events;
 mod figures;
+mod isolation;
 mod quota;
+mod races;
+mod reconcile;
+mod reruns;
 mod schedules;
 mod staff;
 
@@ -24,7 +28,6 @@ use scrm_adapters::wecom::RetryPolicy;
 use scrm_adapters::wecom::WeComClient;
 use scrm_adapters::wecom::WeComConfig;
 use scrm_core::clock::{Clock, FixedClock};
-use scrm_core::config::Secret;
 use scrm_core::contacts::{DirectoryWrite, FollowWrite, RelationStatus};
 use scrm_core::events::{DomainEvent, EventEnvelope};
 use scrm_core::sop::dispatch::Dispatcher;
@@ -74,6 +77,7 @@ impl World {
             budget: Duration::from_secs(3),
         };
         let wecom = WeComClient::new(cfg, Arc::new(MemoryTokenCache::new())).expect("client");
+        fake.set_now(utc(at).timestamp());
         Self {
             db,
             t,
@@ -88,9 +92,63 @@ impl World {
         self.t.id().as_str()
     }
 
-    /// Moves the clock.
+    /// Moves the clock (ours and the fake WeCom's).
     pub fn at(&self, s: &str) {
         self.clock.set(utc(s));
+        self.fake.set_now(utc(s).timestamp());
+    }
+
+    /// A receive-quota counter (`counter` is `G#{chat}` or `C#{customer}`), 0 if absent.
+    pub async fn counter(&self, counter: &str, period: &str) -> i64 {
+        use scrm_adapters::dynamo::ItemExt;
+        self.db
+            .tasks()
+            .get_consistent(
+                scrm_adapters::dynamo::sop::keys::quota_pk(self.t.id(), counter),
+                period,
+            )
+            .await
+            .expect("get counter")
+            .map(|item| item.n("count").expect("count"))
+            .unwrap_or(0)
+    }
+
+    /// Leaves an occurrence as a run that stopped right after creating its tasks would:
+    /// the plan still due at it, no outbox entries; WeCom's call log is cleared.
+    pub async fn interrupt_after_tasks(&self, plan: &str, occ: &str) {
+        use scrm_core::sop::{OutboxStore, PlanStore};
+        let store = self.store();
+        let id = PlanId::parse(plan).unwrap();
+        let occ_id = OccurrenceId::parse(occ).unwrap();
+        for e in store
+            .occurrence_outbox(self.t.id(), &id, &occ_id)
+            .await
+            .expect("outbox")
+        {
+            self.db
+                .tasks()
+                .delete(
+                    scrm_adapters::dynamo::sop::keys::occ_pk(self.t.id(), &id, &occ_id),
+                    format!("OUT#{}", e.kind.key()),
+                )
+                .await
+                .expect("delete outbox entry");
+        }
+        let occurrence = store
+            .occurrence(self.t.id(), &id, &occ_id)
+            .await
+            .expect("occurrence")
+            .expect("stored occurrence");
+        let current = store.plan(self.t.id(), &id).await.unwrap().unwrap();
+        let rewound = scrm_core::sop::Plan {
+            next_due: Some(occurrence.scheduled_at),
+            ..current.clone()
+        };
+        assert!(store
+            .replace_plan(self.t.id(), &rewound, &current)
+            .await
+            .expect("rewind"));
+        self.fake.reset_counters();
     }
 
     /// The tasks table adapter.
@@ -148,7 +206,7 @@ impl World {
             wecom: self.wecom.clone(),
             tenants: DynamoTenants::new(self.db.clone()),
             clock: self.clock.clone(),
-            signing_key: Secret::new(TEST_SIGNING_KEY),
+            signing_key: scrm_tests::signing_keys(),
             public_base_url: "https://staff.example.com".into(),
         }
     }
@@ -213,8 +271,10 @@ impl World {
             store: self.store(),
             wecom: self.wecom.clone(),
             tenants: DynamoTenants::new(self.db.clone()),
+            directory: DynamoDirectory::new(self.db.clone()),
+            refused_codes: Default::default(),
             clock: self.clock.clone(),
-            signing_key: Secret::new(TEST_SIGNING_KEY),
+            signing_key: scrm_tests::signing_keys(),
         });
         response_json(&staff_api_fn::handle(&api, req).await.expect("infallible"))
     }

@@ -59,6 +59,7 @@ async fn the_default_quota_is_the_number_of_days_in_the_month() {
     let reason = failed[0].2.as_deref().unwrap();
     assert!(reason.starts_with("quota_reached"), "{reason}");
     assert!(reason.contains("28 per month"), "{reason}");
+    assert_eq!(w.counter("G#wrQd1", "M2026-02").await, 28);
     // No reminder for the failed occurrence.
     assert_eq!(w.fake.calls(scrm_core::wecom::api::paths::MESSAGE_SEND), 28);
     let (_, f) = w
@@ -122,6 +123,10 @@ async fn a_per_month_limit_of_4_fails_the_fifth_message_of_the_month() {
     let reason = s[4].2.as_deref().unwrap();
     assert!(reason.contains("4 per calendar month, 2026-03"), "{reason}");
     assert_eq!(statuses(&w, &other).await[0].1, TaskStatus::Pending);
+    // The counters themselves: full for March, one used in April, the other group apart.
+    assert_eq!(w.counter("G#wrQm1", "M2026-03").await, 4);
+    assert_eq!(w.counter("G#wrQm1", "M2026-04").await, 1);
+    assert_eq!(w.counter("G#wrQm2", "M2026-03").await, 1);
 }
 
 #[tokio::test]
@@ -168,4 +173,6 @@ async fn a_customer_gets_at_most_one_group_message_per_staff_member_per_day() {
             .starts_with("staff_daily_limit"),
         "{both:?}"
     );
+    assert_eq!(w.counter("C#wmCust1", "S#alice#D2026-06-01").await, 1);
+    assert_eq!(w.counter("C#wmCust1", "M2026-06").await, 1);
 }

@@ -1,7 +1,11 @@
-//! The task center: staff identified by their reminder's signed link or by WeCom OAuth see
-//! only their own tasks, pending (待推送) and done (已推送), with the content to copy.
+//! The task center: staff identified by a session (from their reminder's link, exchanged
+//! once, or from WeCom OAuth) see only their own tasks, pending (待推送) and done (已推送),
+//! with the content to copy; departed staff are refused; unauthenticated requests are
+//! cheap and say nothing about which corps are tenants.
 use super::*;
-use scrm_core::sop::reminder::staff_token;
+use scrm_core::sop::reminder::{staff_link, staff_token, STAFF_LINK_TTL, STAFF_SESSION_TTL};
+use scrm_core::sop::task_center::RefusedCodes;
+use scrm_core::wecom::api::paths;
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
@@ -18,7 +22,7 @@ async fn staff_see_and_complete_only_their_own_tasks() {
     w.at("2026-11-01T01:00:00Z");
     w.dispatch().await;
 
-    // The reminder's link works as it is.
+    // The reminder's link works as it is, once: it is exchanged for a session.
     let reminder = w
         .fake
         .requests(scrm_core::wecom::api::paths::MESSAGE_SEND)
@@ -30,6 +34,22 @@ async fn staff_see_and_complete_only_their_own_tasks() {
     let (status, body) = w.staff_call(request("GET", path, &[], None)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["userid"], "alice");
+    let session = body["token"].as_str().unwrap().to_string();
+    let (status, again) = w.staff_call(request("GET", path, &[], None)).await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (401, Some("link_used")),
+        "{again}"
+    );
+    let (status, _) = w
+        .staff_call(request(
+            "GET",
+            "/v1/tasks",
+            &[("authorization", &bearer(&session))],
+            None,
+        ))
+        .await;
+    assert_eq!(status, 200);
     let tasks = body["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 2);
     assert!(tasks.iter().all(|t| t["status"] == "pending"));
@@ -40,17 +60,12 @@ async fn staff_see_and_complete_only_their_own_tasks() {
     );
 
     let alice = staff_token(
-        &Secret::new(TEST_SIGNING_KEY),
+        &scrm_tests::signing_keys(),
         w.t.id(),
         "alice",
         w.clock.now(),
     );
-    let bob = staff_token(
-        &Secret::new(TEST_SIGNING_KEY),
-        w.t.id(),
-        "bob",
-        w.clock.now(),
-    );
+    let bob = staff_token(&scrm_tests::signing_keys(), w.t.id(), "bob", w.clock.now());
     let (_, bobs) = w
         .staff_call(request(
             "GET",
@@ -185,7 +200,7 @@ async fn staff_log_in_with_a_wecom_oauth_code_and_bad_credentials_are_refused() 
         ))
         .await;
     assert_eq!(status, 401);
-    w.clock.advance(chrono::Duration::days(8));
+    w.clock.advance(STAFF_SESSION_TTL);
     let (status, body) = w
         .staff_call(request(
             "GET",
@@ -200,7 +215,7 @@ async fn staff_log_in_with_a_wecom_oauth_code_and_bad_credentials_are_refused() 
     );
     // A customer token is not a staff token.
     let customer = scrm_core::tokens::issue(
-        &Secret::new(TEST_SIGNING_KEY),
+        &scrm_tests::signing_keys(),
         &scrm_core::tokens::Claims {
             tenant: w.corp().into(),
             subject: "alice".into(),
@@ -217,4 +232,299 @@ async fn staff_log_in_with_a_wecom_oauth_code_and_bad_credentials_are_refused() 
         ))
         .await;
     assert_eq!(status, 401);
+}
+
+/// A task of alice's and a staff API whose refused-code memory lasts across calls.
+async fn alice_with_a_task() -> (
+    World,
+    Arc<StaffApi<DynamoSop, WeComClient, DynamoTenants, DynamoDirectory>>,
+) {
+    let w = World::new(TenantSettings::default(), "2026-11-01T00:00:00Z").await;
+    w.staff(&["alice"]);
+    w.group("wrLk1", "alice").await;
+    w.plan(daily_group_plan(&["alice"], "09:00")).await;
+    w.at("2026-11-01T01:00:00Z");
+    w.dispatch().await;
+    let api = Arc::new(StaffApi {
+        store: w.store(),
+        wecom: w.wecom.clone(),
+        tenants: DynamoTenants::new(w.db.clone()),
+        directory: DynamoDirectory::new(w.db.clone()),
+        refused_codes: RefusedCodes::default(),
+        clock: w.clock.clone(),
+        signing_key: signing_keys(),
+    });
+    (w, api)
+}
+
+async fn call(
+    api: &Arc<StaffApi<DynamoSop, WeComClient, DynamoTenants, DynamoDirectory>>,
+    req: lambda_http::Request,
+) -> (u16, Value) {
+    response_json(&staff_api_fn::handle(api, req).await.expect("infallible"))
+}
+
+fn session_request(body: Value) -> lambda_http::Request {
+    request(
+        "POST",
+        "/v1/session",
+        &[("content-type", "application/json")],
+        Some(serde_json::to_vec(&body).unwrap()),
+    )
+}
+
+#[tokio::test]
+async fn a_reminder_link_lives_minutes_opens_no_task_by_itself_and_is_exchanged_once() {
+    let (w, api) = alice_with_a_task().await;
+    let key = signing_keys();
+    let link = staff_link(&key, w.t.id(), "alice", w.clock.now());
+    let (_, list) = call(
+        &api,
+        request(
+            "GET",
+            "/v1/tasks",
+            &[(
+                "authorization",
+                &bearer(&staff_token(&key, w.t.id(), "alice", w.clock.now())),
+            )],
+            None,
+        ),
+    )
+    .await;
+    let task_id = list["tasks"][0]["task_id"].as_str().unwrap().to_string();
+
+    // The link is not a session: it reads or completes no task by itself.
+    for (method, path) in [
+        ("GET", format!("/v1/tasks/{task_id}")),
+        ("POST", format!("/v1/tasks/{task_id}/done")),
+    ] {
+        let (status, body) = call(
+            &api,
+            request(method, &path, &[("authorization", &bearer(&link))], None),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("unauthenticated")),
+            "{method} {path}: {body}"
+        );
+        let with_query = format!("{path}?token={link}");
+        let (status, _) = call(&api, request(method, &with_query, &[], None)).await;
+        assert_eq!(status, 401, "{method} {with_query}");
+    }
+    let (status, task) = call(
+        &api,
+        request("GET", &format!("/v1/tasks/{task_id}"), &[], None),
+    )
+    .await;
+    assert_eq!(status, 401, "{task}");
+
+    // Minutes later it is refused.
+    let stale = staff_link(&key, w.t.id(), "alice", w.clock.now() - STAFF_LINK_TTL);
+    let (status, body) = call(&api, session_request(json!({ "link": stale }))).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("token_expired")),
+        "{body}"
+    );
+
+    // Exchanged, it gives a session of an hour, which completes the task.
+    let (status, body) = call(&api, session_request(json!({ "link": link }))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["userid"], "alice");
+    let session = body["token"].as_str().unwrap().to_string();
+    let (status, done) = call(
+        &api,
+        request(
+            "POST",
+            &format!("/v1/tasks/{task_id}/done"),
+            &[("authorization", &bearer(&session))],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (200, Some("done")),
+        "{done}"
+    );
+    // A session is not accepted in the URL.
+    let (status, _) = call(
+        &api,
+        request("GET", &format!("/v1/tasks?token={session}"), &[], None),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_many_concurrent_exchanges_of_one_link_exactly_one_wins() {
+    let (w, api) = alice_with_a_task().await;
+    let link = staff_link(&signing_keys(), w.t.id(), "alice", w.clock.now());
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let api = api.clone();
+        let link = link.clone();
+        attempts.spawn(async move {
+            // Half through the session route, half by opening the task list.
+            let req = if i % 2 == 0 {
+                session_request(json!({ "link": link }))
+            } else {
+                request("GET", &format!("/v1/tasks?token={link}"), &[], None)
+            };
+            call(&api, req).await
+        });
+    }
+    let mut won = 0;
+    let mut used = 0;
+    while let Some(answer) = attempts.join_next().await {
+        let (status, body) = answer.unwrap();
+        match (status, body["error"]["code"].as_str()) {
+            (200, _) => {
+                assert!(body["token"].is_string(), "{body}");
+                won += 1;
+            }
+            (401, Some("link_used")) => used += 1,
+            other => panic!("unexpected answer {other:?}: {body}"),
+        }
+    }
+    assert_eq!((won, used), (1, 11));
+}
+
+#[tokio::test]
+async fn a_departed_member_is_refused_with_a_session_a_link_or_a_code() {
+    let (w, api) = alice_with_a_task().await;
+    let key = signing_keys();
+    let session = staff_token(&key, w.t.id(), "alice", w.clock.now());
+    let link = staff_link(&key, w.t.id(), "alice", w.clock.now());
+    let (status, list) = call(
+        &api,
+        request(
+            "GET",
+            "/v1/tasks",
+            &[("authorization", &bearer(&session))],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    let task_id = list["tasks"][0]["task_id"].as_str().unwrap().to_string();
+
+    // The directory learns that alice left.
+    let departed_at = w.clock.now().timestamp();
+    assert!(DynamoDirectory::new(w.db.clone())
+        .record_staff_departure(w.t.id(), "alice", departed_at)
+        .await
+        .unwrap());
+
+    w.fake.add_oauth_code(w.corp(), "code-departed", "alice");
+    let oauth = format!("/v1/tasks?corp_id={}&code=code-departed", w.corp());
+    for req in [
+        request(
+            "GET",
+            "/v1/tasks",
+            &[("authorization", &bearer(&session))],
+            None,
+        ),
+        request(
+            "POST",
+            &format!("/v1/tasks/{task_id}/done"),
+            &[("authorization", &bearer(&session))],
+            None,
+        ),
+        session_request(json!({ "link": link })),
+        request("GET", &oauth, &[], None),
+    ] {
+        let (status, body) = call(&api, req).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("staff_departed")),
+            "{body}"
+        );
+    }
+    // The task was not completed.
+    let done = w
+        .store()
+        .staff_tasks(
+            w.t.id(),
+            "alice",
+            scrm_core::sop::TaskStatus::Done,
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(done.items.is_empty(), "{:?}", done.items);
+}
+
+#[tokio::test]
+async fn unauthenticated_logins_are_uniform_bounded_and_do_not_reach_wecom_twice() {
+    let (w, api) = alice_with_a_task().await;
+    let refused = |(status, body): (u16, Value)| {
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("invalid_code")),
+            "{body}"
+        );
+        body["error"].clone()
+    };
+    // A corp that is no tenant answers as a bad code of a tenant does, without WeCom.
+    let unknown = refused(
+        call(
+            &api,
+            session_request(json!({"corp_id": "wwnosuchcorp00", "code": "abc"})),
+        )
+        .await,
+    );
+    let bad_corp = refused(
+        call(
+            &api,
+            request(
+                "GET",
+                "/v1/tasks?corp_id=not%23a%23corp&code=abc",
+                &[],
+                None,
+            ),
+        )
+        .await,
+    );
+    // A code that cannot be WeCom's is refused before WeCom is asked.
+    let long = "c".repeat(129);
+    refused(
+        call(
+            &api,
+            session_request(json!({"corp_id": w.corp(), "code": long})),
+        )
+        .await,
+    );
+    refused(
+        call(
+            &api,
+            session_request(json!({"corp_id": w.corp(), "code": "two words"})),
+        )
+        .await,
+    );
+    assert_eq!(w.fake.calls(paths::AUTH_GETUSERINFO), 0);
+    // A code WeCom refused is refused again without asking WeCom.
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        answers.push(refused(
+            call(
+                &api,
+                session_request(json!({"corp_id": w.corp(), "code": "forged-code"})),
+            )
+            .await,
+        ));
+    }
+    assert_eq!(w.fake.calls(paths::AUTH_GETUSERINFO), 1);
+    assert_eq!(unknown, answers[0]);
+    assert_eq!(bad_corp, answers[0]);
+    // A good code still works.
+    w.fake.add_oauth_code(w.corp(), "code-ok", "alice");
+    let (status, body) = call(
+        &api,
+        session_request(json!({"corp_id": w.corp(), "code": "code-ok"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -80,13 +80,16 @@ struct Encrypted {
     query: String,
 }
 
-fn encrypt_all(crypto: &CallbackCrypto, plaintexts: &[String]) -> Vec<Encrypted> {
+/// Encrypts and signs each plaintext as WeCom would, sent at `sent_at` (epoch seconds: the
+/// handler refuses timestamps outside its window).
+fn encrypt_all(crypto: &CallbackCrypto, plaintexts: &[String], sent_at: i64) -> Vec<Encrypted> {
+    let timestamp = sent_at.to_string();
     plaintexts
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let m =
-                crypto.encrypt_message(p.as_bytes(), "1409659813", &format!("{}", 1372623149 + i));
+                crypto.encrypt_message(p.as_bytes(), &timestamp, &format!("{}", 1372623149 + i));
             Encrypted {
                 signature: m.msg_signature.clone(),
                 timestamp: m.timestamp.clone(),
@@ -189,7 +192,7 @@ async fn main() -> anyhow::Result<()> {
     let crypto = CallbackCrypto::from_parts(TEST_TOKEN, TEST_AES_KEY, t.as_str())?;
     let at = chrono::Utc::now().timestamp();
 
-    let sample = encrypt_all(&crypto, &messages(t.as_str(), at, 0));
+    let sample = encrypt_all(&crypto, &messages(t.as_str(), at, 0), at);
     println!(
         "callbacks per second (higher is better); {} message kinds",
         sample.len()
@@ -229,7 +232,7 @@ async fn main() -> anyhow::Result<()> {
         plaintexts.extend(messages(t.as_str(), at, salt));
         salt += 1;
     }
-    let all = encrypt_all(&crypto, &plaintexts);
+    let all = encrypt_all(&crypto, &plaintexts, at);
     let (seq, conc) = all.split_at(n);
     let send = |m: &Encrypted| {
         let req = request(
@@ -255,7 +258,8 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .await;
     let e2e_conc = per_sec(n, start.elapsed());
-    // The same callbacks again: each is found published and nothing else happens.
+    // The same callbacks again: each is found published and nothing else happens (an edit, a
+    // state change WeCom cannot tell apart within a second, is applied again: WeCom read anew).
     let start = Instant::now();
     futures::stream::iter(conc.iter().take(n).map(send))
         .buffer_unordered(concurrency)

@@ -18,7 +18,6 @@ use scrm_adapters::dynamo::DynamoDirectory;
 use scrm_adapters::dynamo::DynamoPoints;
 use scrm_adapters::events::AnyPublisher;
 use scrm_core::clock::{Clock, FixedClock};
-use scrm_core::config::Secret;
 use scrm_core::contacts::DirectoryWrite;
 use scrm_core::events::RecordingPublisher;
 use scrm_core::points::bulk::{run_job, submit, BulkAnswer, BulkRequest, Stop};
@@ -370,12 +369,12 @@ async fn main() {
         directory: DynamoDirectory::new(db.clone()),
         tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
         clock: clock.clone(),
-        signing_key: Secret::new(scrm_tests::TEST_SIGNING_KEY),
+        signing_key: scrm_tests::signing_keys(),
     }));
     let mut latencies = Vec::with_capacity(CHECK_INS);
     for i in 0..CHECK_INS {
         let token = tokens::issue(
-            &Secret::new(scrm_tests::TEST_SIGNING_KEY),
+            &scrm_tests::signing_keys(),
             &Claims {
                 tenant: tenant.to_string(),
                 subject: format!("wmCheck{i:05}"),

@@ -17,7 +17,6 @@ use scrm_adapters::wecom::MemoryTokenCache;
 use scrm_adapters::wecom::WeComClient;
 use scrm_adapters::wecom::WeComConfig;
 use scrm_core::clock::FixedClock;
-use scrm_core::config::Secret;
 use scrm_core::contacts::DirectoryWrite;
 use scrm_core::sop::dispatch::{DispatchInput, DispatchReport, Dispatcher};
 use scrm_core::sop::plan::GroupTargets;
@@ -25,7 +24,7 @@ use scrm_core::sop::schedule::LocalTime;
 use scrm_core::sop::{Content, Plan, PlanId, PlanSpec, PlanStatus, PlanStore, Schedule};
 use scrm_core::tenants::TenantSettings;
 use scrm_core::wecom::api::GroupChat;
-use scrm_tests::{db, tenant_with, TestTenant, TEST_SIGNING_KEY};
+use scrm_tests::{db, tenant_with, TestTenant};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,7 +61,7 @@ async fn setup(db: &Db, fake: &FakeWeCom, at: DateTime<Utc>) -> Setup {
         wecom,
         tenants: DynamoTenants::new(db.clone()),
         clock: Arc::new(FixedClock::new(at)),
-        signing_key: Secret::new(TEST_SIGNING_KEY),
+        signing_key: scrm_tests::signing_keys(),
         public_base_url: "https://staff.example.com".into(),
     };
     Setup { t, dispatcher }

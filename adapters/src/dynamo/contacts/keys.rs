@@ -8,8 +8,9 @@
 //! | Known staff member | `{corp}#STAFF#{userid}` | `PROFILE` | `{corp}#STAFFS` / `{userid}` | |
 //! | Group | `{corp}#GROUP#{chat}` | `PROFILE` | `{corp}#GROUPS` / `{chat}` | `{corp}#OWNER#{owner}` / `{chat}` |
 //! | Membership | `{corp}#GROUP#{chat}` | `MEMBER#{member}` | `{corp}#MEMBER#{member}` / `{chat}` | |
-//! | Callback receipt | `{corp}#CB#{dedupe key}` | `RECEIPT` | `{corp}#CALLBACKS` / `{received}#{key}` | `{corp}#CALLBACKS#UNKNOWN` / same (unknown events only) |
+//! | Callback receipt | `{corp}#CB#{dedupe key}` | `RECEIPT` | `{corp}#CALLBACKS` / `{received}#{key}` | `{corp}#CALLBACKS#UNKNOWN` / same (unknown events); `{corp}#CALLBACKS#PENDING` / same (known events until published) |
 //! | Re-sync job | `{corp}#RESYNC#{job}` | `JOB` | `{corp}#RESYNCS` / `{created}#{job}` | |
+//! | Re-sync job's list part (staff, unlicensed, requested userids) | `{corp}#RESYNC#{job}` | `LIST#{list}#{generation}#{n:04}` | | |
 //!
 //! Corp tags live in the same table under `{corp}#TAGS` (see [`scrm_core::tags`]).
 use scrm_core::tenants::TenantId;
@@ -96,9 +97,26 @@ pub fn unknown_callbacks_index(t: &TenantId) -> String {
     format!("{t}#CALLBACKS#UNKNOWN")
 }
 
+/// The index partition listing receipts of known events not yet published (the sweep's
+/// work list), oldest first.
+pub fn pending_callbacks_index(t: &TenantId) -> String {
+    format!("{t}#CALLBACKS#PENDING")
+}
+
 /// A re-sync job's partition.
 pub fn job_pk(t: &TenantId, job_id: &str) -> String {
     format!("{t}#RESYNC#{job_id}")
+}
+
+/// The sort-key prefix of one written generation of a re-sync job's list (`staff`,
+/// `unlicensed`, `requested`).
+pub fn job_list_prefix(list: &str, generation: &str) -> String {
+    format!("LIST#{list}#{generation}#")
+}
+
+/// The sort key of part `n` of one generation of a re-sync job's list.
+pub fn job_list_sk(list: &str, generation: &str, n: usize) -> String {
+    format!("{}{n:04}", job_list_prefix(list, generation))
 }
 
 /// The index partition listing a tenant's re-sync jobs.

@@ -67,6 +67,129 @@ impl DynamoDirectory {
             Err(err) => Err(err),
         }
     }
+
+    /// Whether the membership is in state `active` because of the change `by` (the
+    /// callback's dedupe key recorded in `joined_by` / `left_by` by the write that made it).
+    async fn made_by(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        member_id: &str,
+        active: bool,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        let attr = if active { "joined_by" } else { "left_by" };
+        Ok(self
+            .get(keys::group_pk(t, chat_id), &keys::member_sk(member_id))
+            .await?
+            .is_some_and(|m| {
+                m.bool_opt("active").unwrap_or(false) == active && m.s_opt(attr) == Some(by)
+            }))
+    }
+
+    /// A join, counted once: `by` (a change's id) is recorded on the membership, so that
+    /// the same change retried reports the join it made.
+    async fn join(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        m: &MemberWrite,
+        at: i64,
+        by: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut u = active_member_update(t, chat_id, m, at);
+        match by {
+            Some(by) => u.set("joined_by", s(by)),
+            None => u.remove("joined_by"),
+        };
+        u.remove("left_by");
+        let active = u.name("active");
+        u.value(":f", AttributeValue::Bool(false))
+            .when(format!("(attribute_not_exists({active}) OR {active} = :f)"));
+        let member = self.table.tx_update(
+            keys::group_pk(t, chat_id),
+            keys::member_sk(&m.member_id),
+            &u,
+        )?;
+        let mut g = Update::new();
+        group_keys(&mut g, t, chat_id);
+        g.add("member_count", 1)
+            .set_if_not_exists("status", n(0))
+            .set_if_not_exists("needs_sync", AttributeValue::Bool(false))
+            .set_if_not_exists("updated_at", n(at));
+        let group = self
+            .table
+            .tx_update(keys::group_pk(t, chat_id), keys::PROFILE, &g)?;
+        if self.membership_transition(member, group).await? {
+            return Ok(true);
+        }
+        match by {
+            Some(by) => self.made_by(t, chat_id, &m.member_id, true, by).await,
+            None => Ok(false),
+        }
+    }
+
+    /// A leave, uncounted once; `by` as for [`Self::join`].
+    #[allow(clippy::too_many_arguments)]
+    async fn leave(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        member_id: &str,
+        is_customer: bool,
+        quit_scene: Option<i64>,
+        at: i64,
+        by: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let left = |cond_active: bool| {
+            let mut u = Update::new();
+            member_keys_guessed(&mut u, t, chat_id, member_id, is_customer);
+            u.set("active", AttributeValue::Bool(false))
+                .set("left_at", n(at))
+                .set("event_at", n(at))
+                .set("updated_at", n(at));
+            match quit_scene {
+                Some(q) => u.set("quit_scene", n(q)),
+                None => u.remove("quit_scene"),
+            };
+            not_older(&mut u, at);
+            if cond_active {
+                // Only the write that makes the leave names its change.
+                match by {
+                    Some(by) => u.set("left_by", s(by)),
+                    None => u.remove("left_by"),
+                };
+                let active = u.name("active");
+                u.value(":t", AttributeValue::Bool(true))
+                    .when(format!("{active} = :t"));
+            }
+            u
+        };
+        let u = left(true);
+        let member =
+            self.table
+                .tx_update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)?;
+        let mut g = Update::new();
+        group_keys(&mut g, t, chat_id);
+        g.add("member_count", -1);
+        let group = self
+            .table
+            .tx_update(keys::group_pk(t, chat_id), keys::PROFILE, &g)?;
+        if self.membership_transition(member, group).await? {
+            return Ok(true);
+        }
+        if let Some(by) = by {
+            if self.made_by(t, chat_id, member_id, false, by).await? {
+                return Ok(true);
+            }
+        }
+        // Not a current member (unknown, or already gone): record the departure anyway,
+        // unless a newer change is stored, without touching the count.
+        let u = left(false);
+        self.update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)
+            .await?;
+        Ok(false)
+    }
 }
 
 /// The condition "this change is not older than what the item already holds": the item
@@ -485,25 +608,18 @@ impl DirectoryWrite for DynamoDirectory {
         m: &MemberWrite,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let mut u = active_member_update(t, chat_id, m, at);
-        let active = u.name("active");
-        u.value(":f", AttributeValue::Bool(false))
-            .when(format!("(attribute_not_exists({active}) OR {active} = :f)"));
-        let member = self.table.tx_update(
-            keys::group_pk(t, chat_id),
-            keys::member_sk(&m.member_id),
-            &u,
-        )?;
-        let mut g = Update::new();
-        group_keys(&mut g, t, chat_id);
-        g.add("member_count", 1)
-            .set_if_not_exists("status", n(0))
-            .set_if_not_exists("needs_sync", AttributeValue::Bool(false))
-            .set_if_not_exists("updated_at", n(at));
-        let group = self
-            .table
-            .tx_update(keys::group_pk(t, chat_id), keys::PROFILE, &g)?;
-        self.membership_transition(member, group).await
+        self.join(t, chat_id, m, at, None).await
+    }
+
+    async fn member_joined_by(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        m: &MemberWrite,
+        at: i64,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        self.join(t, chat_id, m, at, Some(by)).await
     }
 
     async fn member_left(
@@ -515,44 +631,22 @@ impl DirectoryWrite for DynamoDirectory {
         quit_scene: Option<i64>,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let left = |cond_active: bool| {
-            let mut u = Update::new();
-            member_keys_guessed(&mut u, t, chat_id, member_id, is_customer);
-            u.set("active", AttributeValue::Bool(false))
-                .set("left_at", n(at))
-                .set("event_at", n(at))
-                .set("updated_at", n(at));
-            match quit_scene {
-                Some(q) => u.set("quit_scene", n(q)),
-                None => u.remove("quit_scene"),
-            };
-            not_older(&mut u, at);
-            if cond_active {
-                let active = u.name("active");
-                u.value(":t", AttributeValue::Bool(true))
-                    .when(format!("{active} = :t"));
-            }
-            u
-        };
-        let u = left(true);
-        let member =
-            self.table
-                .tx_update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)?;
-        let mut g = Update::new();
-        group_keys(&mut g, t, chat_id);
-        g.add("member_count", -1);
-        let group = self
-            .table
-            .tx_update(keys::group_pk(t, chat_id), keys::PROFILE, &g)?;
-        if self.membership_transition(member, group).await? {
-            return Ok(true);
-        }
-        // Not a current member (unknown, or already gone): record the departure anyway,
-        // unless a newer change is stored, without touching the count.
-        let u = left(false);
-        self.update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)
-            .await?;
-        Ok(false)
+        self.leave(t, chat_id, member_id, is_customer, quit_scene, at, None)
+            .await
+    }
+
+    async fn member_left_by(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+        member_id: &str,
+        is_customer: bool,
+        quit_scene: Option<i64>,
+        at: i64,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        self.leave(t, chat_id, member_id, is_customer, quit_scene, at, Some(by))
+            .await
     }
 
     async fn put_members(

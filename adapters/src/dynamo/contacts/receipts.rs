@@ -20,6 +20,12 @@
 //!   publication of the events recorded at `applied` (same deterministic event ids).
 //!
 //! A failed attempt releases its lease at once, so WeCom's next re-delivery need not wait.
+//!
+//! The events decided before any effect are recorded as `planned` (see
+//! `scrm_core::contacts::receipts`). A receipt of a known event is listed in the sparse
+//! index partition `{corp}#CALLBACKS#PENDING` (gsi2) from its creation until it is
+//! published, so the sweep reads only receipts still unfinished (unknown events keep gsi2
+//! for their own listing, and have no effects to finish).
 use super::keys;
 use super::DynamoDirectory;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
@@ -35,8 +41,12 @@ fn stamp(at: DateTime<Utc>) -> String {
 }
 
 fn events_of(item: &AttrMap) -> Result<Option<Vec<EventEnvelope>>, StoreError> {
-    match item.s_opt("events") {
-        Some(_) => item.json("events").map(Some),
+    json_opt(item, "events")
+}
+
+fn json_opt(item: &AttrMap, attr: &str) -> Result<Option<Vec<EventEnvelope>>, StoreError> {
+    match item.s_opt(attr) {
+        Some(_) => item.json(attr).map(Some),
         None => Ok(None),
     }
 }
@@ -106,6 +116,7 @@ fn acquired_from(item: &AttrMap, lease: Lease, resumed: bool) -> Result<Acquired
         lease,
         status,
         events: events_of(item)?,
+        planned: json_opt(item, "planned")?,
         resumed,
     })
 }
@@ -146,10 +157,13 @@ impl ReceiptStore for DynamoDirectory {
             ("lease_until", n(lease.until_ms)),
             (TTL, n(now.timestamp() + RECEIPT_TTL_DAYS * 24 * 3600)),
         ]);
-        if receipt.unknown {
-            item.insert(GSI2_PK.into(), s(keys::unknown_callbacks_index(t)));
-            item.insert(GSI2_SK.into(), s(&index_sk));
-        }
+        let listing = if receipt.unknown {
+            keys::unknown_callbacks_index(t)
+        } else {
+            keys::pending_callbacks_index(t)
+        };
+        item.insert(GSI2_PK.into(), s(listing));
+        item.insert(GSI2_SK.into(), s(&index_sk));
         let existing = match self
             .table
             .put_or_get_old(item, &Cond::item_absent())
@@ -160,6 +174,7 @@ impl ReceiptStore for DynamoDirectory {
                     lease,
                     status: ReceiptStatus::Received,
                     events: None,
+                    planned: None,
                     resumed: false,
                 })
             }
@@ -194,6 +209,18 @@ impl ReceiptStore for DynamoDirectory {
         }
     }
 
+    async fn record_plan(
+        &self,
+        t: &TenantId,
+        dedupe_key: &str,
+        lease: &Lease,
+        planned: &[EventEnvelope],
+    ) -> Result<bool, StoreError> {
+        let mut u = Update::new();
+        u.set("planned", item::json(&planned));
+        self.transition(t, dedupe_key, lease, u).await
+    }
+
     async fn mark_applied(
         &self,
         t: &TenantId,
@@ -214,6 +241,7 @@ impl ReceiptStore for DynamoDirectory {
         t: &TenantId,
         dedupe_key: &str,
         lease: &Lease,
+        unknown: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
@@ -221,6 +249,10 @@ impl ReceiptStore for DynamoDirectory {
             .set("published_at", s(stamp(now)))
             .set("lease_until", n(0))
             .remove("last_error");
+        if !unknown {
+            // Out of the pending listing the sweep reads.
+            u.remove(GSI2_PK).remove(GSI2_SK);
+        }
         self.transition(t, dedupe_key, lease, u).await
     }
 
@@ -249,6 +281,24 @@ impl ReceiptStore for DynamoDirectory {
             Some(item) => Ok(Some(ReceiptStatus::parse(item.s("status")?)?)),
             None => Ok(None),
         }
+    }
+
+    async fn stuck(
+        &self,
+        t: &TenantId,
+        received_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ReceiptView>, StoreError> {
+        let q = Query::index(GSI2, keys::pending_callbacks_index(t))
+            .sk_before(stamp(received_before))
+            .page_size(limit);
+        let items = self.table.query_page(&q).await?.items;
+        items
+            .iter()
+            .take(limit)
+            .map(view_of)
+            .filter(|v| !matches!(v, Ok(v) if v.status == ReceiptStatus::Published))
+            .collect()
     }
 
     async fn receipts(

@@ -28,6 +28,14 @@
 //! The staff list is what WeCom lists with customer contact (phase 2) together with what
 //! the directory knows: follow users seen in callbacks, group owners and staff members
 //! (phase 3), plus any userids given when the job was started.
+//!
+//! The job's lists (staff, unlicensed members, requested userids) grow with the corp: 15,000
+//! members are more than one DynamoDB item can hold (400 KB). So each list is kept out of
+//! the job item, in parts of [`LIST_PART_IDS`] ids (`LIST#{list}#{generation}#{n:04}` in
+//! the job's partition); the job item names the generation and the length. A new list is a
+//! new generation, written before the checkpoint that names it, so the checkpoint (one
+//! conditional write) switches lists atomically and a run that lost its lease never
+//! changes the parts the job names. The replaced generation is deleted afterwards.
 use super::keys;
 use super::DynamoDirectory;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
@@ -43,6 +51,54 @@ fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// Ids per list part: 1,000 ids of at most 128 bytes stay far below DynamoDB's 400 KB
+/// item limit however many members a corp has.
+pub const LIST_PART_IDS: usize = 1000;
+
+/// One of a job's lists: its name in the parts' keys, and the attribute that held it
+/// inline on the job item before lists were kept apart (still read).
+#[derive(Debug, Clone, Copy)]
+struct JobList {
+    name: &'static str,
+    inline: &'static str,
+}
+
+const STAFF: JobList = JobList {
+    name: "staff",
+    inline: "staff",
+};
+const UNLICENSED: JobList = JobList {
+    name: "unlicensed",
+    inline: "unlicensed",
+};
+const REQUESTED: JobList = JobList {
+    name: "requested",
+    inline: "requested_userids",
+};
+
+impl JobList {
+    /// The job item's attribute naming the list's generation.
+    fn generation_attr(self) -> String {
+        format!("{}_list", self.name)
+    }
+    /// The job item's attribute holding the list's length.
+    fn len_attr(self) -> String {
+        format!("{}_len", self.name)
+    }
+}
+
+/// The list's generation and length as the job item names them.
+fn list_ref(item: &AttrMap, list: JobList) -> Result<Option<(String, usize)>, StoreError> {
+    match item.s_opt(&list.generation_attr()) {
+        Some(generation) => {
+            let len = item.n_opt(&list.len_attr())?.unwrap_or(0).max(0) as usize;
+            Ok(Some((generation.to_string(), len)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The job item's own fields; its lists are read apart ([`DynamoDirectory::job_of`]).
 fn job_from_item(item: &AttrMap) -> Result<ResyncJob, StoreError> {
     let list = |name: &str| -> Result<Vec<String>, StoreError> {
         match item.s_opt(name) {
@@ -79,6 +135,100 @@ fn job_from_item(item: &AttrMap) -> Result<ResyncJob, StoreError> {
     })
 }
 
+impl DynamoDirectory {
+    /// Writes `ids` as a new generation of `list` of the job; returns the generation.
+    async fn write_list(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        list: JobList,
+        ids: &[String],
+    ) -> Result<String, StoreError> {
+        let generation = ulid::Ulid::new().to_string();
+        let pk = keys::job_pk(t, job_id);
+        let parts = ids
+            .chunks(LIST_PART_IDS)
+            .enumerate()
+            .map(|(n, part)| {
+                item::item([
+                    (PK, s(&pk)),
+                    (SK, s(keys::job_list_sk(list.name, &generation, n))),
+                    ("ids", item::json(&part)),
+                ])
+            })
+            .collect();
+        self.table.batch_put(parts).await?;
+        Ok(generation)
+    }
+
+    /// The ids of one generation of `list`, in order.
+    async fn read_list(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        list: JobList,
+        generation: &str,
+        len: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let q = Query::partition(keys::job_pk(t, job_id))
+            .sk_begins_with(keys::job_list_prefix(list.name, generation))
+            .consistent();
+        let mut ids = Vec::with_capacity(len);
+        for part in self.table.query_all(q).await? {
+            ids.extend(part.json::<Vec<String>>("ids")?);
+        }
+        if ids.len() < len {
+            return Err(StoreError::Corrupt(format!(
+                "re-sync job {job_id}: {} list has {} of {len} ids",
+                list.name,
+                ids.len()
+            )));
+        }
+        ids.truncate(len);
+        Ok(ids)
+    }
+
+    /// Deletes one generation of `list` (best effort: a part left behind is never read).
+    async fn delete_list(
+        &self,
+        t: &TenantId,
+        job_id: &str,
+        list: JobList,
+        generation: &str,
+        len: usize,
+    ) {
+        let pk = keys::job_pk(t, job_id);
+        for n in 0..len.div_ceil(LIST_PART_IDS) {
+            let sk = keys::job_list_sk(list.name, generation, n);
+            if let Err(e) = self.table.delete(pk.clone(), sk).await {
+                tracing::warn!(job_id, list = list.name, error = %e, "replaced re-sync list part not deleted");
+            }
+        }
+    }
+
+    /// A job with its lists.
+    async fn job_of(&self, t: &TenantId, item: &AttrMap) -> Result<ResyncJob, StoreError> {
+        let mut job = job_from_item(item)?;
+        for list in [STAFF, UNLICENSED, REQUESTED] {
+            let Some((generation, len)) = list_ref(item, list)? else {
+                continue;
+            };
+            let ids = self
+                .read_list(t, &job.job_id, list, &generation, len)
+                .await?;
+            match list.name {
+                "staff" => job.staff = ids,
+                "unlicensed" => job.unlicensed = ids,
+                _ => job.requested_userids = ids,
+            }
+        }
+        Ok(job)
+    }
+}
+
 impl ResyncJobs for DynamoDirectory {
     async fn create_job(
         &self,
@@ -88,7 +238,15 @@ impl ResyncJobs for DynamoDirectory {
         now: DateTime<Utc>,
     ) -> Result<ResyncJob, StoreError> {
         let created = stamp(now);
-        let item = item::item([
+        let requested = if requested_userids.is_empty() {
+            None
+        } else {
+            Some(
+                self.write_list(t, job_id, REQUESTED, requested_userids)
+                    .await?,
+            )
+        };
+        let mut item = item::item([
             (PK, s(keys::job_pk(t, job_id))),
             (SK, s(keys::JOB)),
             (GSI1_PK, s(keys::jobs_index(t))),
@@ -98,36 +256,36 @@ impl ResyncJobs for DynamoDirectory {
             ("phase", s(Phase::Tags.as_str())),
             ("cursor", s("")),
             ("position_index", n(0)),
-            ("requested_userids", item::json(&requested_userids)),
             ("invocations", n(0)),
             ("lease_until", n(0)),
             ("created_at", s(&created)),
             ("updated_at", s(&created)),
         ]);
+        if let Some(generation) = requested {
+            item.insert(REQUESTED.generation_attr(), s(generation));
+            item.insert(REQUESTED.len_attr(), n(requested_userids.len() as i64));
+        }
         ensure_applied(self.table.put_new(item.clone()).await?)?;
-        job_from_item(&item)
+        let mut job = job_from_item(&item)?;
+        job.requested_userids = requested_userids.to_vec();
+        Ok(job)
     }
 
     async fn job(&self, t: &TenantId, job_id: &str) -> Result<Option<ResyncJob>, StoreError> {
-        self.get(keys::job_pk(t, job_id), keys::JOB)
-            .await?
-            .as_ref()
-            .map(job_from_item)
-            .transpose()
+        match self.get(keys::job_pk(t, job_id), keys::JOB).await? {
+            Some(item) => Ok(Some(self.job_of(t, &item).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn jobs(&self, t: &TenantId, limit: usize) -> Result<Page<ResyncJob>, StoreError> {
         let q = Query::index(GSI1, keys::jobs_index(t))
             .descending()
             .page_size(limit);
-        let items = self
-            .table
-            .query_page(&q)
-            .await?
-            .items
-            .iter()
-            .map(job_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut items = Vec::new();
+        for item in &self.table.query_page(&q).await?.items {
+            items.push(self.job_of(t, item).await?);
+        }
         Ok(Page {
             items,
             next_cursor: None,
@@ -163,7 +321,7 @@ impl ResyncJobs for DynamoDirectory {
             .update_returning(keys::job_pk(t, job_id), keys::JOB, &u)
             .await?
         {
-            Some(item) => Ok(Some((JobLease { owner }, job_from_item(&item)?))),
+            Some(item) => Ok(Some((JobLease { owner }, self.job_of(t, &item).await?))),
             None => Ok(None),
         }
     }
@@ -185,11 +343,25 @@ impl ResyncJobs for DynamoDirectory {
             .set("cursor", s(&to.cursor))
             .set("position_index", n(to.index))
             .set("updated_at", s(stamp(now)));
-        if let Some(staff) = staff {
-            u.set("staff", item::json(&staff));
-        }
-        if let Some(unlicensed) = unlicensed {
-            u.set("unlicensed", item::json(&unlicensed));
+        let lists = [(STAFF, staff), (UNLICENSED, unlicensed)];
+        // The generations this checkpoint replaces (no other run can checkpoint while the
+        // lease is ours, so what the job names now is what gets replaced).
+        let current = match lists.iter().any(|(_, ids)| ids.is_some()) {
+            true => self.get(keys::job_pk(t, job_id), keys::JOB).await?,
+            false => None,
+        };
+        let mut written = Vec::new();
+        for (list, ids) in lists {
+            let Some(ids) = ids else { continue };
+            let generation = self.write_list(t, job_id, list, ids).await?;
+            u.set(&list.generation_attr(), s(&generation))
+                .set(&list.len_attr(), n(ids.len() as i64))
+                .remove(list.inline);
+            let replaced = match &current {
+                Some(item) => list_ref(item, list)?,
+                None => None,
+            };
+            written.push((list, generation, ids.len(), replaced));
         }
         u.add("p_pages", delta.pages)
             .add("p_tags", delta.tags)
@@ -211,7 +383,16 @@ impl ResyncJobs for DynamoDirectory {
                 "{owner} = :me AND {phase} = :from_phase AND {cursor} = :from_cursor \
                  AND {index} = :from_index"
             ));
-        self.update(keys::job_pk(t, job_id), keys::JOB, &u).await
+        let moved = self.update(keys::job_pk(t, job_id), keys::JOB, &u).await?;
+        for (list, generation, len, replaced) in written {
+            let (gone, gone_len) = match (moved, replaced) {
+                (true, Some(old)) => old,
+                (true, None) => continue,
+                (false, _) => (generation, len),
+            };
+            self.delete_list(t, job_id, list, &gone, gone_len).await;
+        }
+        Ok(moved)
     }
 
     async fn end_run(

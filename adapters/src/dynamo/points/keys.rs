@@ -9,10 +9,10 @@
 //! | Check-in state | `{corp}#ACCT#{ext}` | `CHECKIN` | |
 //! | Customer profile | `{corp}#ACCT#{ext}` | `PROFILE` | |
 //! | Rules / sweep cursor / closed-day totals | `{corp}#POINTS` | `RULES` / `SWEEP` / `DAY#{date}` | |
-//! | Reward | `{corp}#REWARDS` | `REWARD#{id}` | |
+//! | Reward / catalogue write's idempotency record | `{corp}#REWARDS` | `REWARD#{id}` / `IDEM#{key}` | |
 //! | Redemption | `{corp}#REWARD#{id}` | `REDEEM#{at}#{ext}#{seq}` | |
 //! | Bulk request | `{corp}#PREQ#{key}` | `REQUEST` | |
-//! | Job / job chunk | `{corp}#PJOB#{job}` | `JOB` / `CHUNK#{n:06}` | gsi1 `{corp}#PJOBS` / `{created}#{job}` (JOB) |
+//! | Job / job chunk | `{corp}#PJOB#{job}` | `JOB` / `CHUNK#{set}#{n:06}` | gsi1 `{corp}#PJOBS` / `{created}#{job}` (JOB) |
 //! | Group-day activity | `{corp}#GDAY#{chat}#{date}` | `CHECKIN#{ext}` / `JOIN#{member}#{event}` / `LEAVE#{member}#{event}` | |
 use scrm_core::points::model::CustomerId;
 use scrm_core::tenants::TenantId;
@@ -100,6 +100,11 @@ pub fn reward_sk(id: &str) -> String {
     format!("REWARD#{id}")
 }
 
+/// The sort key of a catalogue write's idempotency record (rewards partition).
+pub fn reward_write_sk(key: &str) -> String {
+    format!("{IDEM}{key}")
+}
+
 /// A reward's redemptions partition.
 pub fn redemptions_pk(t: &TenantId, reward_id: &str) -> String {
     format!("{t}#REWARD#{reward_id}")
@@ -115,9 +120,13 @@ pub fn job_pk(t: &TenantId, job_id: &str) -> String {
     format!("{t}#PJOB#{job_id}")
 }
 
-/// A job chunk's sort key.
-pub fn chunk_sk(n: usize) -> String {
-    format!("CHUNK#{n:06}")
+/// A job chunk's sort key, in the job's chunk set (`None`: the first layout, one unnamed
+/// set).
+pub fn chunk_sk(set: Option<&str>, n: usize) -> String {
+    match set {
+        Some(set) => format!("CHUNK#{set}#{n:06}"),
+        None => format!("CHUNK#{n:06}"),
+    }
 }
 
 /// The index partition listing a tenant's jobs.

@@ -297,7 +297,7 @@ impl LedgerStore for DynamoPoints {
         }
         actions.push(table.tx_put(idem, &Cond::item_absent())?);
         tags.push(Tag::Idem);
-        if let Some(entry) = &c.entry {
+        if !c.entries.is_empty() {
             actions.push(self.balance_update(
                 &pk,
                 &c.before,
@@ -307,8 +307,10 @@ impl LedgerStore for DynamoPoints {
                 c.now,
             )?);
             tags.push(Tag::Account);
-            actions.push(table.tx_put(entry_item(&c.account, entry), &Cond::item_absent())?);
-            tags.push(Tag::Account);
+            for entry in &c.entries {
+                actions.push(table.tx_put(entry_item(&c.account, entry), &Cond::item_absent())?);
+                tags.push(Tag::Account);
+            }
             if let Some((date, amount)) = &c.plan.credit {
                 let mut u = Update::new();
                 u.add("remaining", *amount)
@@ -486,6 +488,10 @@ impl HistoryRead for DynamoPoints {
         before_seq: Option<i64>,
         limit: i32,
     ) -> Result<Vec<Entry>, StoreError> {
+        // Entries are numbered from 1: nothing comes before the first.
+        if before_seq.is_some_and(|seq| seq <= 1) {
+            return Ok(Vec::new());
+        }
         let pk = keys::account_pk(&account.tenant, &account.customer);
         let upper = match before_seq {
             Some(seq) => keys::tx_sk(seq - 1),
@@ -578,6 +584,7 @@ impl RulesStore for DynamoPoints {
                     (PK, s(&pk)),
                     (SK, s(keys::SWEEP)),
                     ("cursor", item::json(&cursor)),
+                    ("done_through", s(&cursor.done_through)),
                 ]))
                 .await?;
         }
@@ -606,12 +613,23 @@ impl SweepStore for DynamoPoints {
         tenant: &TenantId,
         cursor: &SweepCursor,
     ) -> Result<(), StoreError> {
+        // Never backwards: a sweep running alongside one that already finished the day
+        // must not record the day as unfinished again. A refused save is such a sweep's,
+        // and dropping it loses nothing (the day is done).
+        let mut cond = Cond::new();
+        let done = cond.name("done_through");
+        cond.value(":done", s(&cursor.done_through))
+            .when(format!("attribute_not_exists({done}) OR {done} <= :done"));
         self.table
-            .put(item::item([
-                (PK, s(keys::points_pk(tenant))),
-                (SK, s(keys::SWEEP)),
-                ("cursor", item::json(cursor)),
-            ]))
+            .put_if(
+                item::item([
+                    (PK, s(keys::points_pk(tenant))),
+                    (SK, s(keys::SWEEP)),
+                    ("cursor", item::json(cursor)),
+                    ("done_through", s(&cursor.done_through)),
+                ]),
+                &cond,
+            )
             .await?;
         Ok(())
     }
@@ -669,14 +687,66 @@ fn reward_from_item(item: &AttrMap) -> Result<Reward, StoreError> {
     })
 }
 
+impl DynamoPoints {
+    fn reward_write_record(
+        &self,
+        tenant: &TenantId,
+        key: &WriteKey,
+        reward_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.table.tx_put(
+            item::item([
+                (PK, s(keys::rewards_pk(tenant))),
+                (SK, s(keys::reward_write_sk(key.key.as_str()))),
+                ("fingerprint", s(&key.fingerprint)),
+                ("reward_id", s(reward_id)),
+                ("created_at", s(now.to_rfc3339())),
+                (TTL, n(key.expires_at)),
+            ]),
+            &Cond::item_absent(),
+        )
+    }
+
+    /// The earlier write under `key` (after its record's condition failed).
+    async fn reward_write_before(
+        &self,
+        tenant: &TenantId,
+        key: &WriteKey,
+    ) -> Result<Keyed<Reward>, StoreError> {
+        let item = self
+            .get(
+                keys::rewards_pk(tenant),
+                &keys::reward_write_sk(key.key.as_str()),
+            )
+            .await?
+            .ok_or(StoreError::ConditionFailed)?;
+        Ok(Keyed::Before {
+            fingerprint: item.s("fingerprint")?.to_string(),
+            reward_id: item.s("reward_id")?.to_string(),
+        })
+    }
+
+    /// Which action of a cancelled transaction failed its condition.
+    fn failed_action(err: &StoreError) -> Option<usize> {
+        match err {
+            StoreError::TransactionCanceled { reasons } => {
+                reasons.iter().position(|r| r == "ConditionalCheckFailed")
+            }
+            _ => None,
+        }
+    }
+}
+
 impl RewardStore for DynamoPoints {
     async fn create_reward(
         &self,
         tenant: &TenantId,
         reward: &NewReward,
         id: &str,
+        key: &WriteKey,
         now: DateTime<Utc>,
-    ) -> Result<Reward, StoreError> {
+    ) -> Result<Keyed<Reward>, StoreError> {
         let mut item = item::item([
             (PK, s(keys::rewards_pk(tenant))),
             (SK, s(keys::reward_sk(id))),
@@ -693,8 +763,18 @@ impl RewardStore for DynamoPoints {
             item.insert("description".into(), s(d));
         }
         let created = reward_from_item(&item)?;
-        ensure_applied(self.table.put_new(item).await?)?;
-        Ok(created)
+        let actions = vec![
+            self.reward_write_record(tenant, key, id, now)?,
+            self.table.tx_put(item, &Cond::item_absent())?,
+        ];
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(Keyed::Done(created)),
+            Err(e) if Self::failed_action(&e) == Some(0) => {
+                self.reward_write_before(tenant, key).await
+            }
+            Err(StoreError::TransactionCanceled { .. }) => Err(StoreError::ConditionFailed),
+            Err(e) => Err(e),
+        }
     }
 
     async fn update_reward(
@@ -702,8 +782,9 @@ impl RewardStore for DynamoPoints {
         tenant: &TenantId,
         id: &str,
         patch: &RewardPatch,
+        key: Option<&WriteKey>,
         now: DateTime<Utc>,
-    ) -> Result<Option<Reward>, StoreError> {
+    ) -> Result<Option<Keyed<Reward>>, StoreError> {
         let mut u = Update::new();
         u.set("updated_at", s(now.to_rfc3339()))
             .set_if_some("name", patch.name.as_ref().map(|name| s(name.trim())))
@@ -718,16 +799,34 @@ impl RewardStore for DynamoPoints {
                 u.value(":neg", n(-delta)).when(format!("{stock} >= :neg"));
             }
         }
-        match self
-            .table
-            .update_returning(keys::rewards_pk(tenant), keys::reward_sk(id), &u)
-            .await?
-        {
-            Some(item) => reward_from_item(&item).map(Some),
-            None => match self.reward(tenant, id).await? {
+        let Some(key) = key else {
+            return match self
+                .table
+                .update_returning(keys::rewards_pk(tenant), keys::reward_sk(id), &u)
+                .await?
+            {
+                Some(item) => Ok(Some(Keyed::Done(reward_from_item(&item)?))),
+                None => match self.reward(tenant, id).await? {
+                    None => Ok(None),
+                    Some(_) => Err(StoreError::ConditionFailed),
+                },
+            };
+        };
+        let actions = vec![
+            self.reward_write_record(tenant, key, id, now)?,
+            self.table
+                .tx_update(keys::rewards_pk(tenant), keys::reward_sk(id), &u)?,
+        ];
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(self.reward(tenant, id).await?.map(Keyed::Done)),
+            Err(e) if Self::failed_action(&e) == Some(0) => {
+                self.reward_write_before(tenant, key).await.map(Some)
+            }
+            Err(StoreError::TransactionCanceled { .. }) => match self.reward(tenant, id).await? {
                 None => Ok(None),
                 Some(_) => Err(StoreError::ConditionFailed),
             },
+            Err(e) => Err(e),
         }
     }
 
@@ -866,11 +965,15 @@ fn job_from_item(item: &AttrMap) -> Result<Job, StoreError> {
     let mut job: Job = item.json("job")?;
     job.next_chunk = item.n("next_chunk")?.max(0) as usize;
     job.published = item.bool_opt("published").unwrap_or(false);
+    job.fingerprint = item.s_opt("fingerprint").unwrap_or_default().to_string();
+    job.chunk_set = item.s_opt("chunk_set").map(str::to_string);
+    // Jobs of the first layout had no `ready`: they were written complete.
+    job.ready = item.bool_opt("ready").unwrap_or(true);
     Ok(job)
 }
 
 fn job_item(job: &Job) -> AttrMap {
-    item::item([
+    let mut item = item::item([
         (PK, s(keys::job_pk(&job.tenant, &job.job_id))),
         (SK, s(keys::JOB)),
         ("job", item::json(job)),
@@ -881,7 +984,13 @@ fn job_item(job: &Job) -> AttrMap {
             GSI1_SK,
             s(format!("{}#{}", job.created_at.to_rfc3339(), job.job_id)),
         ),
-    ])
+        ("fingerprint", s(&job.fingerprint)),
+        ("ready", AttributeValue::Bool(job.ready)),
+    ]);
+    if let Some(set) = &job.chunk_set {
+        item.insert("chunk_set".into(), s(set));
+    }
+    item
 }
 
 impl JobStore for DynamoPoints {
@@ -941,21 +1050,49 @@ impl JobStore for DynamoPoints {
 
     async fn create_job(&self, job: &Job, chunks: &[Vec<JobItem>]) -> Result<bool, StoreError> {
         let pk = keys::job_pk(&job.tenant, &job.job_id);
+        let mut pending = job.clone();
+        pending.ready = false;
+        // The job item first, only if absent: it holds the request's fingerprint, so a
+        // different request under the same key never writes chunks for it.
+        let created = self.table.put_new(job_item(&pending)).await?;
+        if !created {
+            let Some(item) = self.get(pk.clone(), keys::JOB).await? else {
+                return Ok(false);
+            };
+            let stored = job_from_item(&item)?;
+            if stored.ready || stored.fingerprint != job.fingerprint {
+                return Ok(false);
+            }
+            // The same request, whose first attempt stopped before the job was ready:
+            // this attempt writes its own set of chunks below.
+        }
+        let set = job.chunk_set.as_deref();
         let items = chunks
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 item::item([
                     (PK, s(&pk)),
-                    (SK, s(keys::chunk_sk(i))),
+                    (SK, s(keys::chunk_sk(set, i))),
                     ("items", item::json(c)),
                 ])
             })
             .collect();
-        // Chunks first (deterministic keys, so rewriting them is harmless), then the job
-        // item, whose existence means the job is complete and runnable.
         self.table.batch_put(items).await?;
-        self.table.put_new(job_item(job)).await
+        // Ready, naming this set, unless another attempt made it ready first (then its
+        // set is the job's and this one is never read).
+        let mut ready = job.clone();
+        ready.ready = true;
+        let mut u = Update::new();
+        u.set("job", item::json(&ready))
+            .set("ready", AttributeValue::Bool(true))
+            .set_if_some("chunk_set", set.map(s));
+        let (ready_name, fp_name) = (u.name("ready"), u.name("fingerprint"));
+        u.value(":not_ready", AttributeValue::Bool(false))
+            .value(":fp", s(&job.fingerprint))
+            .when(format!("{ready_name} = :not_ready AND {fp_name} = :fp"));
+        self.table.update(pk, keys::JOB, &u).await?;
+        Ok(created)
     }
 
     async fn job(&self, tenant: &TenantId, job_id: &str) -> Result<Option<Job>, StoreError> {
@@ -968,14 +1105,16 @@ impl JobStore for DynamoPoints {
 
     async fn chunk(
         &self,
-        tenant: &TenantId,
-        job_id: &str,
+        job: &Job,
         n: usize,
     ) -> Result<(Vec<JobItem>, Option<Vec<ItemResult>>), StoreError> {
         let item = self
-            .get(keys::job_pk(tenant, job_id), &keys::chunk_sk(n))
+            .get(
+                keys::job_pk(&job.tenant, &job.job_id),
+                &keys::chunk_sk(job.chunk_set.as_deref(), n),
+            )
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("job {job_id} chunk {n} missing")))?;
+            .ok_or_else(|| StoreError::Corrupt(format!("job {} chunk {n} missing", job.job_id)))?;
         let items = item.json("items")?;
         let results = if item.s_opt("results").is_some() {
             Some(item.json("results")?)
@@ -1005,8 +1144,11 @@ impl JobStore for DynamoPoints {
             .value(":n", n(chunk as i64))
             .when(format!("{next_chunk} = :n"));
         let actions = vec![
-            self.table
-                .tx_update(pk.clone(), keys::chunk_sk(chunk), &chunk_u)?,
+            self.table.tx_update(
+                pk.clone(),
+                keys::chunk_sk(job.chunk_set.as_deref(), chunk),
+                &chunk_u,
+            )?,
             self.table.tx_update(pk, keys::JOB, &job_u)?,
         ];
         match self.transact(actions, &[Tag::Extra(0), Tag::Account]).await {

@@ -2,9 +2,9 @@
 //!
 //! | Item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
 //! |---|---|---|---|---|
-//! | Plan | `{t}#PLAN#{plan}` | `PLAN` | `{t}#DUE` / `{due epoch:012}#P#{plan}` (active, with a next occurrence) | `{t}#PLANS` / `{plan}` |
+//! | Plan (with its last dispatch failure while it has not moved on) | `{t}#PLAN#{plan}` | `PLAN` | `{t}#DUE` / `{due epoch:012}#P#{plan}` (active, with a next occurrence) | `{t}#PLANS` / `{plan}` |
 //! | Occurrence | `{t}#PLAN#{plan}` | `OCC#{occ}` | | |
-//! | Task | `{t}#OCC#{plan}#{occ}` | `TASK#{target}#{staff}` | `{t}#STAFF#{staff}` / `{P,D,F}#{scheduled:012}#{plan}#{occ}#{target}` | `{t}#TARGET#{target}` / `{scheduled:012}#{plan}#{occ}#{staff}` (pending only) |
+//! | Task | `{t}#OCC#{plan}#{occ}` | `TASK#{target}` (`TASK#A:all#{staff}` for a moments sender) | `{t}#STAFF#{staff}` / `{P,D,F}#{scheduled:012}#{plan}#{occ}#{target}` | `{t}#TARGET#{target}` / `{scheduled:012}#{plan}#{occ}#{staff}` (pending only) |
 //! | Outbox entry | `{t}#OCC#{plan}#{occ}` | `OUT#REM#{staff}`, `OUT#GMSG#{staff}#{branch or -}#{n}`, `OUT#MOMENT` | `{t}#OUTBOX` / `{next attempt:012}#…` (pending), then `{t}#SYNC` / `{next sync:012}#…` (awaiting WeCom results) | |
 //! | Journey run | `{t}#JRUN#{plan}#{customer}#{entered}` | `RUN` | `{t}#DUE` / `{due:012}#J#{run}` (while steps remain) | `{t}#CUSTRUNS#{customer}` / `{run}` |
 //! | Stage index | `{t}#STAGE#{stage}` | `PLAN#{plan}` | | |
@@ -41,8 +41,20 @@ pub fn occ_pk(t: &TenantId, plan: &PlanId, occ: &OccurrenceId) -> String {
     format!("{t}#OCC#{plan}#{occ}")
 }
 
-/// A task's sort key.
+/// A task's sort key: one task per group or customer and occurrence, whoever executes it
+/// (an owner transfer or another journey contact never makes a second task). A moments
+/// audience is each sender's own, so a moments task is per sender.
 pub fn task_sk(target: &Target, staff: &str) -> String {
+    match target {
+        Target::Audience => format!("{TASK}{}#{staff}", target.key()),
+        _ => format!("{TASK}{}", target.key()),
+    }
+}
+
+/// The sort key tasks were stored under before a task's key left out its staff member
+/// (`TASK#{target}#{staff}`); still read, so that tasks of earlier occurrences stay
+/// reachable until they expire.
+pub fn legacy_task_sk(target: &Target, staff: &str) -> String {
     format!("{TASK}{}#{staff}", target.key())
 }
 

@@ -1,12 +1,13 @@
 //! The DynamoDB adapter of the tasks table (key layout in [`keys`]).
 //!
 //! Exactly-once rests on three things: deterministic keys (a task's key is its plan,
-//! occurrence, target and staff member), conditional writes (`attribute_not_exists` on every
+//! occurrence and target, not who executes it), conditional writes (`attribute_not_exists` on every
 //! create, a status condition on every transition) and claims with an expiry on outbox
 //! entries, so that re-fired, overlapping and retried dispatch runs create and send nothing
 //! twice. Quota counters are reserved in the same transaction as the task they count.
 pub mod directory;
 pub mod keys;
+pub mod links;
 
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
@@ -21,7 +22,7 @@ use scrm_core::sop::occurrence::{
 };
 use scrm_core::sop::plan::{Plan, PlanId, PlanSpec, PlanStatus};
 use scrm_core::sop::ports::{
-    Created, DueEntry, GroupTagStore, NewTask, OutboxStore, PlanStore, TaskStore,
+    Created, DispatchFailure, DueEntry, GroupTagStore, NewTask, OutboxStore, PlanStore, TaskStore,
 };
 use scrm_core::sop::task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};
 use scrm_core::tenants::TenantId;
@@ -334,6 +335,9 @@ fn outbox_from_item(item: &AttrMap) -> Result<OutboxItem, StoreError> {
         moment_id: item.s_opt("moment_id").map(str::to_string),
         sent_at: opt_ts(item, "sent_at")?,
         next_sync_at: opt_ts(item, "next_sync_at")?,
+        first_attempt_at: opt_ts(item, "first_attempt_at")?,
+        settled_attempts: u32::try_from(item.n_opt("settled_attempts")?.unwrap_or(0)).unwrap_or(0),
+        outcome_unknown: item.bool_opt("outcome_unknown").unwrap_or(false),
     })
 }
 
@@ -385,6 +389,50 @@ impl DynamoSop {
         let c = u.name("count");
         u.value(":zero", n(0)).when(format!("{c} > :zero"));
         self.table.tx_update(pk, sk, &u)
+    }
+
+    /// The task a key names (its sort key, item and task): `None` when there is none or it
+    /// is another staff member's. Tasks stored under the earlier key layout are found too.
+    async fn stored_task(
+        &self,
+        t: &TenantId,
+        key: &TaskKey,
+    ) -> Result<Option<(String, AttrMap, Task)>, StoreError> {
+        let pk = keys::occ_pk(t, &key.plan_id, &key.occurrence_id);
+        let mut found = None;
+        let mut sks = vec![
+            keys::task_sk(&key.target, &key.staff),
+            keys::legacy_task_sk(&key.target, &key.staff),
+        ];
+        sks.dedup();
+        for sk in sks {
+            if let Some(item) = self.get(pk.clone(), &sk).await? {
+                found = Some((sk, item));
+                break;
+            }
+        }
+        let Some((sk, item)) = found else {
+            return Ok(None);
+        };
+        let task = task_from_item(&item)?;
+        // A key naming another staff member names no task of theirs.
+        Ok((task.staff == key.staff).then_some((sk, item, task)))
+    }
+
+    /// The stored task a create found in its place (with its status and staff member).
+    async fn existing(&self, t: &TenantId, task: &Task) -> Result<Created, StoreError> {
+        let pk = keys::occ_pk(t, &task.plan_id, &task.occurrence_id);
+        match self
+            .get(pk, &keys::task_sk(&task.target, &task.staff))
+            .await?
+        {
+            Some(item) => Ok(Created::Existed(Box::new(task_from_item(&item)?))),
+            // Tasks are never deleted before their TTL: this would be a bug or an expiry.
+            None => Err(StoreError::Corrupt(format!(
+                "task {} reported existing but not found",
+                task.task_id
+            ))),
+        }
     }
 
     /// One round of task creation: as many tasks per transaction as fit. Returns the
@@ -466,7 +514,7 @@ impl DynamoSop {
                                 .is_some_and(|r| r == "ConditionalCheckFailed")
                         };
                         if failed(0) {
-                            outcomes[i] = Some(Created::Existed);
+                            outcomes[i] = Some(self.existing(t, &tasks[i].task).await?);
                         } else if let Some(slot) = (1..count).find(|k| failed(*k)) {
                             let nt = tasks[i];
                             let failure = nt.slots[slot - 1].rule.failure();
@@ -477,7 +525,7 @@ impl DynamoSop {
                             outcomes[i] = Some(if created {
                                 Created::QuotaFailed(failure)
                             } else {
-                                Created::Existed
+                                self.existing(t, &nt.task).await?
                             });
                         }
                         // Otherwise this task was fine but cancelled with its batch: retry.
@@ -586,10 +634,14 @@ impl PlanStore for DynamoSop {
         &self,
         t: &TenantId,
         id: &PlanId,
+        version: i64,
         from: DateTime<Utc>,
         to: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
+        u.remove("dispatch_error")
+            .remove("dispatch_error_at")
+            .remove("dispatch_failures");
         match to {
             Some(due) => {
                 u.set("next_due", ts(due))
@@ -599,16 +651,57 @@ impl PlanStore for DynamoSop {
                 u.remove("next_due").remove(GSI1_PK).remove(GSI1_SK);
             }
         }
-        // Only an active plan still waiting at `from` moves (an edit or a pause changed it
-        // otherwise, and re-indexed it itself).
+        // Only an active plan still waiting at `from`, unedited since it was read, moves (an
+        // edit or a pause re-indexed it itself, keeping an occurrence still due).
         let next_due = u.name("next_due");
         let status = u.name("status");
+        let v = u.name("version");
         u.value(":from", ts(from))
             .value(":active", s(PlanStatus::Active.as_str()))
-            .when(format!("{next_due} = :from AND {status} = :active"));
+            .value(":v", n(version))
+            .when(format!(
+                "{next_due} = :from AND {status} = :active AND {v} = :v"
+            ));
         self.table
             .update(keys::plan_pk(t, id), keys::PLAN, &u)
             .await
+    }
+
+    async fn record_dispatch_failure(
+        &self,
+        t: &TenantId,
+        id: &PlanId,
+        message: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let message: String = message.chars().take(1000).collect();
+        let mut u = Update::new();
+        u.set("dispatch_error", s(message))
+            .set("dispatch_error_at", ts(at))
+            .add("dispatch_failures", 1)
+            .when(item_exists());
+        self.table
+            .update(keys::plan_pk(t, id), keys::PLAN, &u)
+            .await?;
+        Ok(())
+    }
+
+    async fn dispatch_failure(
+        &self,
+        t: &TenantId,
+        id: &PlanId,
+    ) -> Result<Option<DispatchFailure>, StoreError> {
+        let Some(item) = self.get(keys::plan_pk(t, id), keys::PLAN).await? else {
+            return Ok(None);
+        };
+        let Some(message) = item.s_opt("dispatch_error") else {
+            return Ok(None);
+        };
+        Ok(Some(DispatchFailure {
+            message: message.to_string(),
+            at: opt_ts(&item, "dispatch_error_at")?.unwrap_or_default(),
+            failures: item.n_opt("dispatch_failures")?.unwrap_or(1),
+        }))
     }
 
     async fn due(
@@ -620,13 +713,21 @@ impl PlanStore for DynamoSop {
         let q =
             Query::index(GSI1, keys::due_index(t)).sk_at_most(format!("{:012}#~", now.timestamp()));
         let items = self.first(q, limit).await?;
-        items
+        // One unreadable item is reported as such, not as a failure of the whole index.
+        Ok(items
             .iter()
-            .map(|item| match item.s(SK)? {
-                keys::PLAN => plan_from_item(item).map(DueEntry::Plan),
-                _ => run_from_item(item).map(DueEntry::Run),
+            .map(|item| {
+                let parsed = match item.s(SK) {
+                    Ok(keys::PLAN) => plan_from_item(item).map(DueEntry::Plan),
+                    Ok(_) => run_from_item(item).map(DueEntry::Run),
+                    Err(e) => Err(e),
+                };
+                parsed.unwrap_or_else(|e| DueEntry::Unreadable {
+                    plan_id: item.s_opt("plan_id").and_then(PlanId::parse),
+                    error: e.to_string(),
+                })
             })
-            .collect()
+            .collect())
     }
 
     async fn journey_plans(&self, t: &TenantId, stage: &str) -> Result<Vec<Plan>, StoreError> {
@@ -759,14 +860,7 @@ impl TaskStore for DynamoSop {
     }
 
     async fn task(&self, t: &TenantId, key: &TaskKey) -> Result<Option<Task>, StoreError> {
-        self.get(
-            keys::occ_pk(t, &key.plan_id, &key.occurrence_id),
-            &keys::task_sk(&key.target, &key.staff),
-        )
-        .await?
-        .as_ref()
-        .map(task_from_item)
-        .transpose()
+        Ok(self.stored_task(t, key).await?.map(|(_, _, task)| task))
     }
 
     async fn staff_tasks(
@@ -831,7 +925,7 @@ impl TaskStore for DynamoSop {
         by: DoneBy,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let Some(task) = self.task(t, key).await? else {
+        let Some((sk, _, task)) = self.stored_task(t, key).await? else {
             return Ok(false);
         };
         let mut u = Update::new();
@@ -841,15 +935,13 @@ impl TaskStore for DynamoSop {
             .set(GSI1_SK, s(staff_sk(&task, TaskStatus::Done)))
             .remove(GSI2_PK)
             .remove(GSI2_SK)
-            .value(":pending", s(TaskStatus::Pending.as_str()));
+            .value(":pending", s(TaskStatus::Pending.as_str()))
+            .value(":staff", s(&key.staff));
         let status = u.name("status");
-        u.when(format!("{status} = :pending"));
+        let staff = u.name("staff");
+        u.when(format!("{status} = :pending AND {staff} = :staff"));
         self.table
-            .update(
-                keys::occ_pk(t, &key.plan_id, &key.occurrence_id),
-                keys::task_sk(&key.target, &key.staff),
-                &u,
-            )
+            .update(keys::occ_pk(t, &key.plan_id, &key.occurrence_id), sk, &u)
             .await
     }
 
@@ -858,14 +950,13 @@ impl TaskStore for DynamoSop {
         t: &TenantId,
         key: &TaskKey,
         failure: &Failure,
+        release_quota: bool,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let pk = keys::occ_pk(t, &key.plan_id, &key.occurrence_id);
-        let sk = keys::task_sk(&key.target, &key.staff);
-        let Some(item) = self.get(pk.clone(), &sk).await? else {
+        let Some((sk, item, task)) = self.stored_task(t, key).await? else {
             return Ok(false);
         };
-        let task = task_from_item(&item)?;
         if task.status != TaskStatus::Pending {
             return Ok(false);
         }
@@ -880,7 +971,9 @@ impl TaskStore for DynamoSop {
             .value(":pending", s(TaskStatus::Pending.as_str()));
         let status = u.name("status");
         u.when(format!("{status} = :pending"));
-        let quota = if failure.releases_quota() {
+        // Counters kept (the message may have been sent) stay reserved for good: the task
+        // no longer lists them.
+        let quota = if release_quota {
             quota_of(&item)
         } else {
             Vec::new()
@@ -1000,7 +1093,8 @@ impl OutboxStore for DynamoSop {
             "claim_until",
             ts(now + scrm_core::sop::occurrence::CLAIM_FOR),
         )
-        .increment("attempts", 1);
+        .increment("attempts", 1)
+        .set_if_not_exists("first_attempt_at", ts(now));
         let state = u.name("state");
         let next_attempt = u.name("next_attempt_at");
         let claim = u.name("claim_until");
@@ -1026,6 +1120,8 @@ impl OutboxStore for DynamoSop {
         let mut u = Update::new();
         u.set("state", s(o.state.as_str()))
             .set("attempts", n(i64::from(o.attempts)))
+            .set("settled_attempts", n(i64::from(o.settled_attempts)))
+            .set("outcome_unknown", bool_attr(o.outcome_unknown))
             .remove("claim_until");
         // The outbox entry holds exactly what `o` holds: an absent value is removed.
         for (attr, v) in [
@@ -1079,6 +1175,19 @@ impl OutboxStore for DynamoSop {
             .iter()
             .map(outbox_from_item)
             .collect()
+    }
+
+    async fn recorded_wecom_ids(&self, t: &TenantId) -> Result<HashSet<String>, StoreError> {
+        let items = self
+            .table
+            .query_all(Query::index(GSI1, keys::sync_index(t)))
+            .await?;
+        Ok(items
+            .iter()
+            .flat_map(|i| [i.s_opt("wecom_id"), i.s_opt("moment_id")])
+            .flatten()
+            .map(str::to_string)
+            .collect())
     }
 
     async fn occurrence_outbox(

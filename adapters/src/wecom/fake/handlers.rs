@@ -60,6 +60,8 @@ pub(super) fn method_of(path: &str) -> Option<&'static str> {
         | paths::ADD_MSG_TEMPLATE
         | paths::GET_GROUPMSG_TASK
         | paths::GET_GROUPMSG_SEND_RESULT
+        | paths::GET_GROUPMSG_LIST_V2
+        | paths::GET_MOMENT_LIST
         | paths::ADD_MOMENT_TASK
         | paths::GET_MOMENT_TASK
         | paths::UNIONID_TO_EXTERNAL_USERID => "POST",
@@ -207,6 +209,8 @@ impl State {
             paths::ADD_MSG_TEMPLATE => self.add_msg_template(&corp_id, body),
             paths::GET_GROUPMSG_TASK => self.get_groupmsg_task(&corp_id, body),
             paths::GET_GROUPMSG_SEND_RESULT => self.get_groupmsg_send_result(&corp_id, body),
+            paths::GET_GROUPMSG_LIST_V2 => self.get_groupmsg_list_v2(&corp_id, body),
+            paths::GET_MOMENT_LIST => self.get_moment_list(&corp_id, body),
             paths::ADD_MOMENT_TASK => self.add_moment_task(&corp_id, body),
             paths::GET_MOMENT_TASK_RESULT => self.get_moment_task_result(&corp_id, query),
             paths::GET_MOMENT_TASK => self.get_moment_task(&corp_id, body),
@@ -552,6 +556,23 @@ impl State {
         if delivered == 0 {
             return fail(81013, "user & party & tag all invalid");
         }
+        // enable_duplicate_check: the same message to the same recipients from the same app
+        // within the interval (default 1800 s, at most 4 hours) is accepted but not delivered.
+        let now = self.now_secs();
+        let corp = self.corp(corp_id);
+        let fingerprint = json!([agentid, touser, msgtype, body.get(msgtype)]).to_string();
+        let interval = int_field(body, "duplicate_check_interval")
+            .unwrap_or(1800)
+            .clamp(0, 4 * 3600);
+        let duplicate = int_field(body, "enable_duplicate_check") == Some(1)
+            && corp
+                .app_message_seen
+                .get(&fingerprint)
+                .is_some_and(|at| now - at < interval);
+        if !duplicate {
+            corp.app_message_seen.insert(fingerprint, now);
+            corp.app_messages.push(body.clone());
+        }
         let mut reply = json!({"msgid": format!("appmsg{seq}")});
         if !invalid.is_empty() {
             reply["invaliduser"] = json!(invalid.join("|"));
@@ -592,6 +613,7 @@ impl State {
             return fail(40058, "sender is required for group messages");
         }
         let seq = self.next_seq();
+        let now = self.now_secs();
         let corp = self.corp(corp_id);
         if let Some(s) = &sender {
             if !corp.is_active(s) {
@@ -666,6 +688,14 @@ impl State {
             msgid.clone(),
             MsgTask {
                 created: seq,
+                create_time: now,
+                creator: sender.clone().unwrap_or_default(),
+                text: body
+                    .get("text")
+                    .and_then(|t| t.get("content"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 chat_type,
                 senders,
                 results,
@@ -726,6 +756,85 @@ impl State {
         Ok(json!({"send_list": send_list, "next_cursor": next_cursor}))
     }
 
+    /// `start_time`/`end_time` of a list request: both required, at most a month apart.
+    fn time_window(body: &Value) -> Result<(i64, i64), (i64, String)> {
+        let (Some(start), Some(end)) = (int_field(body, "start_time"), int_field(body, "end_time"))
+        else {
+            return Err((40058, "start_time and end_time are required".into()));
+        };
+        if end < start || end - start > 31 * 86_400 {
+            return Err((40058, "the time range is longer than one month".into()));
+        }
+        Ok((start, end))
+    }
+
+    fn get_groupmsg_list_v2(&mut self, corp_id: &str, body: &Value) -> Reply {
+        let Some(chat_type) = str_field(body, "chat_type").map(str::to_string) else {
+            return fail(40058, "chat_type is required");
+        };
+        let (start, end) = Self::time_window(body)?;
+        let creator = str_field(body, "creator").map(str::to_string);
+        // 0 corp-created, 1 personal, 2 both (the default); every task here is corp-created.
+        let filter_type = int_field(body, "filter_type").unwrap_or(2);
+        let limit = int_field(body, "limit").unwrap_or(50).clamp(1, 100) as usize;
+        let offset = parse_cursor(str_field(body, "cursor"))?;
+        let corp = self.corp(corp_id);
+        let mut tasks: Vec<(&String, &MsgTask)> = corp
+            .msg_tasks
+            .iter()
+            .filter(|(_, t)| t.chat_type == chat_type)
+            .filter(|(_, t)| (start..=end).contains(&t.create_time))
+            .filter(|(_, t)| creator.as_ref().is_none_or(|c| *c == t.creator))
+            .filter(|_| filter_type != 1)
+            .collect();
+        tasks.sort_by_key(|(_, t)| t.created);
+        let list: Vec<Value> = tasks
+            .iter()
+            .map(|(msgid, t)| {
+                json!({
+                    "msgid": msgid,
+                    "creator": t.creator,
+                    "create_time": t.create_time.to_string(),
+                    "create_type": 0,
+                    "text": {"content": t.text},
+                    "attachments": [],
+                })
+            })
+            .collect();
+        let (group_msg_list, next_cursor) = page(&list, offset, limit);
+        Ok(json!({"group_msg_list": group_msg_list, "next_cursor": next_cursor}))
+    }
+
+    fn get_moment_list(&mut self, corp_id: &str, body: &Value) -> Reply {
+        let (start, end) = Self::time_window(body)?;
+        let filter_type = int_field(body, "filter_type").unwrap_or(2);
+        let limit = int_field(body, "limit").unwrap_or(100).clamp(1, 100) as usize;
+        let offset = parse_cursor(str_field(body, "cursor"))?;
+        let corp = self.corp(corp_id);
+        let mut moments: Vec<(&String, &FakeMoment)> = corp
+            .moments
+            .iter()
+            .filter(|(_, m)| (start..=end).contains(&m.create_time))
+            .filter(|_| filter_type != 1)
+            .collect();
+        moments.sort_by_key(|(_, m)| m.created);
+        let list: Vec<Value> = moments
+            .iter()
+            .map(|(moment_id, m)| {
+                json!({
+                    "moment_id": moment_id,
+                    "creator": "",
+                    "create_time": m.create_time.to_string(),
+                    "create_type": 0,
+                    "visible_type": 1,
+                    "text": {"content": m.text},
+                })
+            })
+            .collect();
+        let (moment_list, next_cursor) = page(&list, offset, limit);
+        Ok(json!({"moment_list": moment_list, "next_cursor": next_cursor}))
+    }
+
     fn add_moment_task(&mut self, corp_id: &str, body: &Value) -> Reply {
         let attachments = body
             .get("attachments")
@@ -757,6 +866,8 @@ impl State {
             .map(|s| str_list(s, "user_list"))
             .unwrap_or_default();
         let seq = self.next_seq();
+        let now = self.now_secs();
+        let text = text.to_string();
         let corp = self.corp(corp_id);
         let invalid: Vec<&String> = senders.iter().filter(|s| !corp.is_active(s)).collect();
         let jobid = format!("job{}{seq}", random_hex(8));
@@ -779,6 +890,8 @@ impl State {
             moment_id.clone(),
             FakeMoment {
                 created: seq,
+                create_time: now,
+                text,
                 publish: publishers,
             },
         );

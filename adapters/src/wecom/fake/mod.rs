@@ -3,8 +3,9 @@
 //! every call, and serves the same paths as [`scrm_core::wecom::api::paths`] under `/cgi-bin`.
 //!
 //! WeCom is an external service, so its state lives in memory here: seed it with members,
-//! customers, groups and tags; inject faults (expired tokens, errcodes, delays); and read
-//! back what was called and sent.
+//! customers, groups and tags; inject faults (expired tokens, errcodes, delays, and calls
+//! that take effect but answer too late); fix its clock; and read back what was called and
+//! sent (app messages as delivered, after `enable_duplicate_check`).
 mod demo;
 mod handlers;
 mod model;
@@ -408,6 +409,20 @@ impl FakeWeCom {
         });
     }
 
+    /// Every call of `path` takes effect, then waits `delay` before answering: a client that
+    /// times out sees no answer although WeCom did what it asked.
+    pub fn set_delay_after_effect(&self, path: &str, delay: Duration) {
+        self.with(|s| {
+            s.delays_after.insert(path.to_string(), delay);
+        });
+    }
+
+    /// Fixes the server's clock (epoch seconds): the creation times it records and the time
+    /// windows it filters by follow it instead of the system clock.
+    pub fn set_now(&self, epoch_secs: i64) {
+        self.with(|s| s.now_override = Some(epoch_secs));
+    }
+
     /// Every call waits `delay` before answering.
     pub fn set_delay_all(&self, delay: Duration) {
         self.with(|s| s.delay_all = Some(delay));
@@ -417,6 +432,7 @@ impl FakeWeCom {
     pub fn clear_faults(&self) {
         self.with(|s| {
             s.delays.clear();
+            s.delays_after.clear();
             s.delay_all = None;
             s.faults.clear();
         });
@@ -434,6 +450,12 @@ impl FakeWeCom {
     /// (GET, as a JSON object), oldest first. `gettoken` is not recorded.
     pub fn requests(&self, path: &str) -> Vec<Value> {
         self.with(|s| s.requests.get(path).cloned().unwrap_or_default())
+    }
+
+    /// The app messages members received (`message/send` bodies), oldest first: a message
+    /// WeCom's `enable_duplicate_check` dropped is not among them.
+    pub fn delivered_app_messages(&self, corp_id: &str) -> Vec<Value> {
+        self.with(|s| s.corp(corp_id).app_messages.clone())
     }
 
     /// Forgets call counts and recorded requests.
@@ -499,15 +521,21 @@ async fn dispatch(
     let Ok(body) = parsed else {
         return reply(47001, "data format error", seq);
     };
-    let mut s = lock(&state);
-    let result = if path == scrm_core::wecom::api::paths::GETTOKEN {
-        s.gettoken(&query)
-    } else {
-        match s.authenticate(&query) {
-            Ok(token) => s.route(&path, &token, &query, &body),
-            Err(e) => Err(e),
-        }
+    let (result, delay_after) = {
+        let mut s = lock(&state);
+        let result = if path == scrm_core::wecom::api::paths::GETTOKEN {
+            s.gettoken(&query)
+        } else {
+            match s.authenticate(&query) {
+                Ok(token) => s.route(&path, &token, &query, &body),
+                Err(e) => Err(e),
+            }
+        };
+        (result, s.delays_after.get(&path).copied())
     };
+    if let Some(delay) = delay_after {
+        tokio::time::sleep(delay).await;
+    }
     match result {
         Ok(Value::Object(mut fields)) => {
             fields.insert("errcode".into(), json!(0));

@@ -313,6 +313,10 @@ impl FakeTagGroup {
 pub(super) struct MsgTask {
     /// Server sequence number at creation (orders tasks).
     pub created: u64,
+    /// Creation time (epoch s), the sender and the text, as `get_groupmsg_list_v2` lists them.
+    pub create_time: i64,
+    pub creator: String,
+    pub text: String,
     pub chat_type: String,
     /// Per sender: (status 0 not sent / 2 sent, send_time).
     pub senders: BTreeMap<String, (i64, Option<i64>)>,
@@ -352,6 +356,9 @@ pub(super) struct OAuthCode {
 pub(super) struct FakeMoment {
     /// Server sequence number at creation (orders posts).
     pub created: u64,
+    /// Creation time (epoch s) and text, as `get_moment_list` lists them.
+    pub create_time: i64,
+    pub text: String,
     pub publish: BTreeMap<String, i64>,
 }
 
@@ -370,6 +377,10 @@ pub(super) struct CorpData {
     pub moment_jobs: HashMap<String, Value>,
     /// moment_id → the post's senders.
     pub moments: BTreeMap<String, FakeMoment>,
+    /// App messages delivered to members (`message/send`), duplicates dropped.
+    pub app_messages: Vec<Value>,
+    /// `enable_duplicate_check`: message fingerprint → when it was last delivered (epoch s).
+    pub app_message_seen: HashMap<String, i64>,
 }
 
 impl CorpData {
@@ -417,6 +428,11 @@ pub(super) struct State {
     pub faults: HashMap<String, VecDeque<i64>>,
     pub delays: HashMap<String, Duration>,
     pub delay_all: Option<Duration>,
+    /// Calls that take effect, then wait this long before answering (a client timing out
+    /// sees no answer although the call took effect).
+    pub delays_after: HashMap<String, Duration>,
+    /// The server's clock (epoch s) when a test fixes it; the system clock otherwise.
+    pub now_override: Option<i64>,
     pub calls: HashMap<String, usize>,
     pub requests: HashMap<String, Vec<Value>>,
     pub seq: u64,
@@ -432,11 +448,22 @@ impl State {
             faults: HashMap::new(),
             delays: HashMap::new(),
             delay_all: None,
+            delays_after: HashMap::new(),
+            now_override: None,
             calls: HashMap::new(),
             requests: HashMap::new(),
             seq: 0,
             follow_page_size: 500,
         }
+    }
+
+    /// The server's time (epoch s).
+    pub fn now_secs(&self) -> i64 {
+        self.now_override.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        })
     }
 
     pub fn next_seq(&mut self) -> u64 {

@@ -1,18 +1,16 @@
 //! Due journey steps: one task per customer for their staff contact (the one they replied
 //! to, else the earliest added still in the corp), grouped by occurrence so that each staff
 //! member gets one reminder; then every processed run moves on to its next step.
-use super::{DispatchError, DispatchReport, Dispatcher, MAX_CATCH_UP};
+use super::{still_to_push, DispatchError, DispatchReport, Dispatcher, MAX_CATCH_UP};
 use crate::sop::occurrence::{JourneyRun, Occurrence, OutboxKind};
 use crate::sop::plan::{Plan, PlanId, PlanSpec, PlanStatus};
-use crate::sop::ports::{
-    Created, GroupDirectory, NewTask, OutboxStore, PlanStore, SopWeCom, TaskStore,
-};
+use crate::sop::ports::{GroupDirectory, NewTask, OutboxStore, PlanStore, SopWeCom, TaskStore};
 use crate::sop::quota;
 use crate::sop::schedule::local_date;
 use crate::sop::task::{Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};
 use crate::tenants::Tenant;
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Customers per WeCom mass-message task (WeCom's limit).
 const CUSTOMERS_PER_TEMPLATE: usize = 10_000;
@@ -40,6 +38,7 @@ where
         let tz = tenant.settings.tz();
         let mut report = DispatchReport::default();
         let mut plans: BTreeMap<PlanId, Option<Plan>> = BTreeMap::new();
+        let mut unreadable: BTreeSet<PlanId> = BTreeSet::new();
         for _ in 0..MAX_CATCH_UP {
             runs.retain(|r| r.next_due.is_some_and(|d| d <= now));
             if runs.is_empty() {
@@ -49,9 +48,23 @@ where
             let mut batches: BTreeMap<(PlanId, OccurrenceId), Batch> = BTreeMap::new();
             let mut skip: Vec<usize> = Vec::new();
             for (i, run) in runs.iter().enumerate() {
-                if !plans.contains_key(&run.plan_id) {
-                    let p = self.store.plan(t, &run.plan_id).await?;
-                    plans.insert(run.plan_id.clone(), p);
+                if !plans.contains_key(&run.plan_id) && !unreadable.contains(&run.plan_id) {
+                    match self.store.plan(t, &run.plan_id).await {
+                        Ok(p) => {
+                            plans.insert(run.plan_id.clone(), p);
+                        }
+                        Err(e) => {
+                            // This plan's runs wait (they stay due); the others go on.
+                            report.plans_failed += 1;
+                            tracing::error!(plan = %run.plan_id, error = %e, "journey plan unreadable");
+                            self.record_failure(t, &run.plan_id, &e.to_string(), now)
+                                .await;
+                            unreadable.insert(run.plan_id.clone());
+                        }
+                    }
+                }
+                if unreadable.contains(&run.plan_id) {
+                    continue;
                 }
                 let plan = plans.get(&run.plan_id).and_then(Option::as_ref);
                 let steps = match plan.map(|p| (&p.spec, p.status)) {
@@ -194,14 +207,12 @@ where
                 report.count(&outcomes, &tasks);
                 let mut per_staff: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
                 for (o, nt) in outcomes.iter().zip(&tasks) {
-                    if nt.task.status == TaskStatus::Pending
-                        && !matches!(o, Created::QuotaFailed(_))
-                    {
-                        if let Target::Customer { external_userid } = &nt.task.target {
+                    if let Some(task) = still_to_push(o, nt) {
+                        if let Target::Customer { external_userid } = &task.target {
                             per_staff
                                 .entry((
-                                    nt.task.staff.clone(),
-                                    nt.task.branch.clone().unwrap_or_default(),
+                                    task.staff.clone(),
+                                    task.branch.clone().unwrap_or_default(),
                                 ))
                                 .or_default()
                                 .push(external_userid.clone());

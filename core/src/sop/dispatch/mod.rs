@@ -14,11 +14,14 @@
 //! 3. records one outbox entry per staff member (the reminder) and, where the tenant enables
 //!    it, the WeCom mass-message or moments task, and attempts them under a claim;
 //! 4. retries outbox entries whose backoff has passed; after [`MAX_ATTEMPTS`] an entry is
-//!    marked failed with WeCom's errcode.
+//!    marked failed with WeCom's errcode. An entry whose last attempt may have taken effect
+//!    unanswered is first reconciled with WeCom's lists ([`outbox`]).
 //!
 //! Re-fired, overlapping and retried runs create and send nothing twice: every create is
-//! conditional on absence, every move of a plan or run on its previous position, and every
-//! WeCom call on an expiring claim.
+//! conditional on absence (a task that exists is read back and pushed only if still
+//! pending, by the staff member it was created for), every move of a plan or run on its
+//! previous position (and a plan's on its version), and every WeCom call on an expiring
+//! claim. A plan that fails is recorded on the plan and skipped; the tenant's run goes on.
 //!
 //! - [`plans`]: a due plan's occurrences, expanded into tasks and outbox entries.
 //! - [`journeys`]: due journey steps, one task per customer, grouped into occurrences.
@@ -35,11 +38,11 @@ use super::ports::{
     Created, DueEntry, GroupDirectory, GroupTagStore, NewTask, OutboxStore, PlanStore, SopWeCom,
     TaskStore,
 };
-use super::task::{OccurrenceId, TaskStatus};
+use super::task::{OccurrenceId, Task, TaskStatus};
 use crate::clock::Clock;
-use crate::config::Secret;
 use crate::ports::{MayRetry, StoreError};
 use crate::tenants::{Tenant, TenantId, TenantLookup};
+use crate::tokens::SigningKeys;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -67,7 +70,7 @@ pub struct Dispatcher<S, D, W, T> {
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Signs the staff links in reminders.
-    pub signing_key: Secret,
+    pub signing_key: SigningKeys,
     /// Base URL of the staff API (the task center).
     pub public_base_url: String,
 }
@@ -102,6 +105,12 @@ pub struct DispatchReport {
     pub retrying: usize,
     /// WeCom calls given up.
     pub given_up: usize,
+    /// WeCom calls found already made at WeCom (an earlier attempt's answer was lost), so
+    /// not made again.
+    pub reconciled: usize,
+    /// Plans (or journey batches) whose dispatch failed this run; each failure is recorded
+    /// on its plan and the run goes on with the others.
+    pub plans_failed: usize,
 }
 
 impl DispatchReport {
@@ -115,6 +124,8 @@ impl DispatchReport {
         self.sent += o.sent;
         self.retrying += o.retrying;
         self.given_up += o.given_up;
+        self.reconciled += o.reconciled;
+        self.plans_failed += o.plans_failed;
     }
 
     fn count(&mut self, outcomes: &[Created], tasks: &[NewTask]) {
@@ -123,10 +134,22 @@ impl DispatchReport {
                 Created::Pending if nt.task.status == TaskStatus::Failed => self.tasks_failed += 1,
                 Created::Pending => self.tasks_created += 1,
                 Created::QuotaFailed(_) => self.tasks_failed += 1,
-                Created::Existed => self.tasks_existing += 1,
+                Created::Existed(_) => self.tasks_existing += 1,
             }
         }
     }
+}
+
+/// The task still to push after a create: the new one if it was created pending, the
+/// stored one if it already existed and is still pending (with its own staff member, who
+/// may differ from the one resolved now), nothing if it failed or was done.
+pub(super) fn still_to_push<'a>(outcome: &'a Created, nt: &'a NewTask) -> Option<&'a Task> {
+    let task = match outcome {
+        Created::Pending => &nt.task,
+        Created::QuotaFailed(_) => return None,
+        Created::Existed(stored) => stored,
+    };
+    (task.status == TaskStatus::Pending).then_some(task)
 }
 
 /// Why a run failed.
@@ -158,7 +181,8 @@ where
     T: TenantLookup,
 {
     /// One run over every tenant (or the one the input names). A failing tenant does not
-    /// stop the others; the run then fails so that it is retried.
+    /// stop the others; the run then fails so that it is retried. (A failing plan does not
+    /// fail its tenant: it is recorded on the plan, see [`Self::run_tenant`].)
     pub async fn run(&self, input: &DispatchInput) -> Result<DispatchReport, DispatchError> {
         let ids = match &input.tenant {
             Some(raw) => {
@@ -190,7 +214,9 @@ where
         }
     }
 
-    /// One tenant's run.
+    /// One tenant's run. A plan that cannot be read or expanded is recorded on the plan
+    /// (shown with its figures) and skipped: the tenant's other plans, its journeys and its
+    /// outbox retries go on.
     pub async fn run_tenant(&self, tenant: &Tenant) -> Result<DispatchReport, DispatchError> {
         let now = self.clock.now();
         let t = &tenant.id;
@@ -205,18 +231,40 @@ where
             match entry {
                 DueEntry::Plan(p) => plans.push(p),
                 DueEntry::Run(r) => runs.push(r),
+                DueEntry::Unreadable { plan_id, error } => {
+                    report.plans_failed += 1;
+                    tracing::error!(plan = ?plan_id, %error, "unreadable due entry skipped");
+                    if let Some(id) = plan_id {
+                        self.record_failure(t, &id, &error, now).await;
+                    }
+                }
             }
         }
-        let results: Vec<Result<DispatchReport, DispatchError>> =
-            futures::stream::iter(plans.iter().map(|p| self.dispatch_plan(tenant, p, now)))
-                .buffer_unordered(PLAN_CONCURRENCY)
-                .collect()
-                .await;
-        for r in results {
-            report.add(&r?);
+        let results: Vec<(PlanId, Result<DispatchReport, DispatchError>)> =
+            futures::stream::iter(plans.iter().map(|p| async move {
+                (p.plan_id.clone(), self.dispatch_plan(tenant, p, now).await)
+            }))
+            .buffer_unordered(PLAN_CONCURRENCY)
+            .collect()
+            .await;
+        for (id, r) in results {
+            match r {
+                Ok(r) => report.add(&r),
+                Err(e) => {
+                    report.plans_failed += 1;
+                    tracing::error!(plan = %id, error = %e, "plan dispatch failed; the others go on");
+                    self.record_failure(t, &id, &e.to_string(), now).await;
+                }
+            }
         }
         if !runs.is_empty() {
-            report.add(&self.dispatch_runs(tenant, runs, now).await?);
+            match self.dispatch_runs(tenant, runs, now).await {
+                Ok(r) => report.add(&r),
+                Err(e) => {
+                    report.plans_failed += 1;
+                    tracing::error!(error = %e, "journey dispatch failed; outbox retries go on");
+                }
+            }
         }
         // Retries (and anything an interrupted run left unsent).
         let items = self.store.outbox_due(t, now, OUTBOX_BATCH).await?;
@@ -227,6 +275,26 @@ where
         report.add(&self.attempt_all(tenant, &keys, now).await?);
         tracing::info!(?report, "dispatch run done");
         Ok(report)
+    }
+}
+
+impl<S: PlanStore, D, W, T> Dispatcher<S, D, W, T> {
+    /// Records a plan's dispatch failure; failing to record it is only logged (the plan
+    /// stays due and is tried again next run).
+    pub(super) async fn record_failure(
+        &self,
+        t: &TenantId,
+        id: &PlanId,
+        message: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        if let Err(e) = self
+            .store
+            .record_dispatch_failure(t, id, message, now)
+            .await
+        {
+            tracing::warn!(plan = %id, error = %e, "could not record the plan's dispatch failure");
+        }
     }
 }
 

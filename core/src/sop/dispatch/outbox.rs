@@ -7,19 +7,44 @@ use crate::sop::occurrence::{
     retry_at, Occurrence, OutboxItem, OutboxKind, OutboxState, SYNC_EVERY,
 };
 use crate::sop::plan::PlanId;
-use crate::sop::ports::{OutboxStore, SopWeCom, TaskStore};
-use crate::sop::reminder::{reminder_text, task_list_url};
+use crate::sop::ports::{CreatedOnWeCom, OutboxStore, SopWeCom, TaskStore};
+use crate::sop::reminder::{reminder_text, reminder_url};
 use crate::sop::task::{Failure, OccurrenceId, Target, TaskKey};
 use crate::tenants::{Tenant, TenantId};
 use crate::wecom::api::{
     ChatType, MomentAudience, MomentSenders, MomentTask, MomentVisibleRange, MsgTemplate,
     WeComError,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 
 /// WeCom calls at once.
 const SEND_CONCURRENCY: usize = 8;
+/// Slack around the window searched when reconciling (clocks differ by seconds).
+const RECONCILE_MARGIN: Duration = Duration::minutes(2);
+
+/// What WeCom has for an entry after an attempt.
+enum Accepted {
+    /// Accepted now (with WeCom's msgid or jobid, if it gives one).
+    Sent(Option<String>),
+    /// A mass-message task an earlier attempt created (its msgid).
+    Found(String),
+    /// A Moments post an earlier attempt created (its moment_id).
+    FoundMoment(String),
+}
+
+/// Whether a failed call may still have taken effect at WeCom: no answer, a broken
+/// connection, or an answer that could not be read.
+fn outcome_unknown(e: &WeComError) -> bool {
+    match e {
+        WeComError::Timeout
+        | WeComError::Transport(_)
+        | WeComError::Decode { .. }
+        | WeComError::UnexpectedResponse { .. } => true,
+        WeComError::HttpStatus { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
 
 impl<S, D, W, T> Dispatcher<S, D, W, T>
 where
@@ -50,19 +75,21 @@ where
         keys: &[(PlanId, OccurrenceId, String)],
         now: DateTime<Utc>,
     ) -> Result<DispatchReport, DispatchError> {
-        let results: Vec<Result<Option<OutboxState>, DispatchError>> = futures::stream::iter(
-            keys.iter()
-                .map(|(p, o, k)| self.attempt(tenant, p, o, k, now)),
-        )
-        .buffer_unordered(SEND_CONCURRENCY)
-        .collect()
-        .await;
+        let results: Vec<Result<Option<(OutboxState, bool)>, DispatchError>> =
+            futures::stream::iter(
+                keys.iter()
+                    .map(|(p, o, k)| self.attempt(tenant, p, o, k, now)),
+            )
+            .buffer_unordered(SEND_CONCURRENCY)
+            .collect()
+            .await;
         let mut report = DispatchReport::default();
         for r in results {
             match r? {
-                Some(OutboxState::Sent) => report.sent += 1,
-                Some(OutboxState::Pending) => report.retrying += 1,
-                Some(OutboxState::Failed) => report.given_up += 1,
+                Some((OutboxState::Sent, true)) => report.reconciled += 1,
+                Some((OutboxState::Sent, false)) => report.sent += 1,
+                Some((OutboxState::Pending, _)) => report.retrying += 1,
+                Some((OutboxState::Failed, _)) => report.given_up += 1,
                 None => {}
             }
         }
@@ -70,7 +97,12 @@ where
     }
 
     /// One attempt at an outbox entry, under a claim: `None` if another run has it or it is
-    /// not due.
+    /// not due; else its new state, and whether WeCom was found to have it already.
+    ///
+    /// Sends are at-least-once at WeCom's edge: a timeout may have taken effect, and a run
+    /// may stop between WeCom's answer and recording it. Before calling again for an entry
+    /// in that doubt, WeCom's own lists are asked (mass-message tasks by sender and time,
+    /// Moments posts by time) and only what WeCom does not have is sent.
     async fn attempt(
         &self,
         tenant: &Tenant,
@@ -78,7 +110,7 @@ where
         occ_id: &OccurrenceId,
         key: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<OutboxState>, DispatchError> {
+    ) -> Result<Option<(OutboxState, bool)>, DispatchError> {
         let t = &tenant.id;
         let Some(mut item) = self.store.claim_outbox(t, plan, occ_id, key, now).await? else {
             return Ok(None);
@@ -89,15 +121,29 @@ where
             );
         };
         let tz = tenant.settings.tz();
-        let result: Result<Option<String>, WeComError> = match &item.kind {
+        // Whether an earlier attempt may have taken effect at WeCom unrecorded; cleared once
+        // WeCom's lists say it did not.
+        let mut in_doubt = item.may_have_reached_wecom();
+        let result: Result<Accepted, WeComError> = match &item.kind {
             OutboxKind::Reminder { staff, tasks } => {
                 let (title, description) =
                     reminder_text(&occ.plan_name, occ.scheduled_at, tz, *tasks, occ.late);
-                let url = task_list_url(&self.public_base_url, &self.signing_key, t, staff, now);
+                // Every attempt sends the very same message (the link is the entry's, as of
+                // its first attempt), so WeCom's duplicate check drops a resend of one that
+                // did arrive.
+                let entry = format!("{plan}|{occ_id}|{}", item.kind.key());
+                let url = reminder_url(
+                    &self.public_base_url,
+                    &self.signing_key,
+                    t,
+                    staff,
+                    &entry,
+                    item.first_attempt_at.unwrap_or(now),
+                );
                 self.wecom
                     .send_reminder(tenant, staff, &title, &description, &url)
                     .await
-                    .map(|()| None)
+                    .map(|()| Accepted::Sent(None))
             }
             OutboxKind::GroupMessage {
                 staff,
@@ -112,24 +158,44 @@ where
                     .unwrap_or_default();
                 let (text, attachments) = content.to_wecom_message();
                 let group = chat_type == "group";
-                let template = MsgTemplate {
-                    chat_type: if group {
-                        ChatType::Group
-                    } else {
-                        ChatType::Single
-                    },
-                    external_userid: if group { Vec::new() } else { targets.clone() },
-                    chat_id_list: if group { targets.clone() } else { Vec::new() },
-                    sender: Some(staff.clone()),
-                    allow_select: false,
-                    text,
-                    attachments,
+                let found = if in_doubt {
+                    let text = text
+                        .as_ref()
+                        .map(|t| t.content.as_str())
+                        .unwrap_or_default();
+                    self.find_created(tenant, &item, text, now, |from, to| {
+                        self.wecom
+                            .group_messages_created(tenant, chat_type, staff, from, to)
+                    })
+                    .await?
+                } else {
+                    Ok(None)
                 };
-                match self.wecom.add_msg_template(tenant, &template).await {
-                    Ok(r) => {
-                        self.refused_targets(t, &occ, staff, group, &r.fail_list, now)
-                            .await?;
-                        Ok(Some(r.msgid))
+                match found {
+                    Ok(Some(msgid)) => Ok(Accepted::Found(msgid)),
+                    Ok(None) => {
+                        in_doubt = false;
+                        let template = MsgTemplate {
+                            chat_type: if group {
+                                ChatType::Group
+                            } else {
+                                ChatType::Single
+                            },
+                            external_userid: if group { Vec::new() } else { targets.clone() },
+                            chat_id_list: if group { targets.clone() } else { Vec::new() },
+                            sender: Some(staff.clone()),
+                            allow_select: false,
+                            text,
+                            attachments,
+                        };
+                        match self.wecom.add_msg_template(tenant, &template).await {
+                            Ok(r) => {
+                                self.refused_targets(t, &occ, staff, group, &r.fail_list, now)
+                                    .await?;
+                                Ok(Accepted::Sent(Some(r.msgid)))
+                            }
+                            Err(e) => Err(e),
+                        }
                     }
                     Err(e) => Err(e),
                 }
@@ -137,36 +203,76 @@ where
             OutboxKind::MomentTask { senders, tags } => {
                 let content = occ.content.clone().unwrap_or_default();
                 let (text, attachments) = content.to_wecom_moment();
-                let task = MomentTask {
-                    text,
-                    attachments,
-                    visible_range: Some(MomentVisibleRange {
-                        sender_list: Some(MomentSenders {
-                            user_list: senders.clone(),
-                            department_list: Vec::new(),
-                        }),
-                        external_contact_list: (!tags.is_empty()).then(|| MomentAudience {
-                            tag_list: tags.clone(),
-                        }),
-                    }),
+                let found = if in_doubt {
+                    let text = text
+                        .as_ref()
+                        .map(|t| t.content.as_str())
+                        .unwrap_or_default();
+                    self.find_created(tenant, &item, text, now, |from, to| {
+                        self.wecom.moments_created(tenant, from, to)
+                    })
+                    .await?
+                } else {
+                    Ok(None)
                 };
-                self.wecom.add_moment_task(tenant, &task).await.map(Some)
+                match found {
+                    Ok(Some(moment_id)) => Ok(Accepted::FoundMoment(moment_id)),
+                    Ok(None) => {
+                        in_doubt = false;
+                        let task = MomentTask {
+                            text,
+                            attachments,
+                            visible_range: Some(MomentVisibleRange {
+                                sender_list: Some(MomentSenders {
+                                    user_list: senders.clone(),
+                                    department_list: Vec::new(),
+                                }),
+                                external_contact_list: (!tags.is_empty()).then(|| MomentAudience {
+                                    tag_list: tags.clone(),
+                                }),
+                            }),
+                        };
+                        self.wecom
+                            .add_moment_task(tenant, &task)
+                            .await
+                            .map(|jobid| Accepted::Sent(Some(jobid)))
+                    }
+                    Err(e) => Err(e),
+                }
             }
         };
+        let mut reconciled = false;
+        item.settled_attempts = item.attempts;
         match result {
-            Ok(wecom_id) => {
+            Ok(accepted) => {
                 item.state = OutboxState::Sent;
                 item.sent_at = Some(now);
                 item.next_attempt_at = None;
                 item.last_error = None;
                 item.last_errcode = None;
-                item.next_sync_at = wecom_id.as_ref().map(|_| now + SYNC_EVERY);
-                item.wecom_id = wecom_id;
-                tracing::info!(kind = item.kind.name(), plan = %plan, occurrence = %occ_id, "WeCom accepted");
+                item.outcome_unknown = false;
+                match accepted {
+                    Accepted::Sent(wecom_id) => item.wecom_id = wecom_id,
+                    Accepted::Found(msgid) => {
+                        reconciled = true;
+                        item.wecom_id = Some(msgid);
+                    }
+                    Accepted::FoundMoment(moment_id) => {
+                        // The jobid of the lost answer is unknown; the post's id is what
+                        // the result sync reads publications by.
+                        reconciled = true;
+                        item.wecom_id = None;
+                        item.moment_id = Some(moment_id);
+                    }
+                }
+                let synced = item.wecom_id.is_some() || item.moment_id.is_some();
+                item.next_sync_at = synced.then(|| now + SYNC_EVERY);
+                tracing::info!(kind = item.kind.name(), plan = %plan, occurrence = %occ_id, reconciled, "WeCom accepted");
             }
             Err(e) => {
                 item.last_errcode = e.errcode();
                 item.last_error = Some(e.to_string());
+                item.outcome_unknown = in_doubt || outcome_unknown(&e);
                 match retry_at(item.attempts, now) {
                     Some(next) => {
                         item.state = OutboxState::Pending;
@@ -182,7 +288,45 @@ where
             }
         }
         self.store.settle_outbox(t, &item).await?;
-        Ok(Some(item.state))
+        Ok(Some((item.state, reconciled)))
+    }
+
+    /// What WeCom created for this entry in an attempt whose answer was lost: the oldest
+    /// item of `list` (WeCom's creations between the entry's first attempt and now) with the
+    /// entry's text that no other entry has recorded. `Err` inside: WeCom could not say.
+    async fn find_created<F, Fut>(
+        &self,
+        tenant: &Tenant,
+        item: &OutboxItem,
+        text: &str,
+        now: DateTime<Utc>,
+        list: F,
+    ) -> Result<Result<Option<String>, WeComError>, DispatchError>
+    where
+        F: FnOnce(DateTime<Utc>, DateTime<Utc>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<CreatedOnWeCom>, WeComError>>,
+    {
+        let from = item.first_attempt_at.unwrap_or(now) - RECONCILE_MARGIN;
+        let to = now + RECONCILE_MARGIN;
+        // WeCom answers windows of at most a month; an older first attempt cannot be
+        // retrying (retries end within the hour).
+        let from = from.max(to - Duration::days(30));
+        let created = match list(from, to).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(kind = item.kind.name(), error = %e, "could not reconcile with WeCom; will retry");
+                return Ok(Err(e));
+            }
+        };
+        let recorded = self.store.recorded_wecom_ids(&tenant.id).await?;
+        let found = created
+            .into_iter()
+            .filter(|c| c.text == text && !recorded.contains(&c.id))
+            .filter(|c| c.created_at >= from && c.created_at <= to)
+            .min_by_key(|c| c.created_at)
+            .map(|c| c.id);
+        tracing::info!(kind = item.kind.name(), found = ?found, "reconciled with WeCom before resending");
+        Ok(Ok(found))
     }
 
     /// Targets WeCom refused when creating a mass-message task will not receive it.
@@ -215,7 +359,8 @@ where
                 message: "WeCom refused this target when the group-message task was created".into(),
                 errcode: None,
             };
-            self.store.fail_task(t, &key, &failure, now).await?;
+            // WeCom refused the target up front: nothing was sent to it.
+            self.store.fail_task(t, &key, &failure, true, now).await?;
         }
         Ok(())
     }

@@ -1,11 +1,11 @@
 //! A due plan's occurrences: each expanded into tasks (group and calendar plans: one per
 //! resolved group for its owner; moments plans: one per sender) and outbox entries, then
 //! the plan's next time moved on under a condition.
-use super::{DispatchError, DispatchReport, Dispatcher, MAX_CATCH_UP};
+use super::{still_to_push, DispatchError, DispatchReport, Dispatcher, MAX_CATCH_UP};
 use crate::sop::occurrence::{Occurrence, OutboxKind};
 use crate::sop::plan::{Plan, PlanSpec};
 use crate::sop::ports::{
-    Created, GroupDirectory, GroupTagStore, NewTask, OutboxStore, PlanStore, SopWeCom, TaskStore,
+    GroupDirectory, GroupTagStore, NewTask, OutboxStore, PlanStore, SopWeCom, TaskStore,
 };
 use crate::sop::quota;
 use crate::sop::schedule::local_date;
@@ -52,10 +52,11 @@ where
             let next = plan.spec.next_after(at, tz);
             if !self
                 .store
-                .advance_plan(&tenant.id, &plan.plan_id, at, next)
+                .advance_plan(&tenant.id, &plan.plan_id, plan.version, at, next)
                 .await?
             {
-                // Another run (or an edit, a pause) moved the plan on: it owns what follows.
+                // Another run moved the plan on, or an edit or a pause changed it (and kept
+                // any occurrence still due): whoever did owns what follows.
                 break;
             }
             match next {
@@ -171,15 +172,15 @@ where
                     .collect();
                 let outcomes = self.store.create_tasks(t, tasks.clone()).await?;
                 report.count(&outcomes, &tasks);
-                // Per owner: the groups still to push in this occurrence.
+                // Per owner: the groups still to push in this occurrence (a task an earlier
+                // run created counts as it is stored: failed or done ones are not pushed
+                // again, and it stays with the owner it was created for).
                 let mut per_staff: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 for (o, nt) in outcomes.iter().zip(&tasks) {
-                    if nt.task.status == TaskStatus::Pending
-                        && !matches!(o, Created::QuotaFailed(_))
-                    {
-                        if let Some(chat) = nt.task.target.chat_id() {
+                    if let Some(task) = still_to_push(o, nt) {
+                        if let Some(chat) = task.target.chat_id() {
                             per_staff
-                                .entry(nt.task.staff.clone())
+                                .entry(task.staff.clone())
                                 .or_default()
                                 .push(chat.to_string());
                         }
@@ -225,10 +226,11 @@ where
                     .collect();
                 let outcomes = self.store.create_tasks(t, tasks.clone()).await?;
                 report.count(&outcomes, &tasks);
-                let present: Vec<String> = senders
+                let present: Vec<String> = outcomes
                     .iter()
-                    .filter(|s| !departed.contains(*s))
-                    .cloned()
+                    .zip(&tasks)
+                    .filter_map(|(o, nt)| still_to_push(o, nt))
+                    .map(|task| task.staff.clone())
                     .collect();
                 for s in &present {
                     outbox.push(OutboxKind::Reminder {

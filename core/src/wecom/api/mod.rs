@@ -56,6 +56,10 @@ pub mod paths {
     pub const GET_GROUPMSG_TASK: &str = "externalcontact/get_groupmsg_task";
     /// Deliveries of a mass-message task.
     pub const GET_GROUPMSG_SEND_RESULT: &str = "externalcontact/get_groupmsg_send_result";
+    /// Mass-message tasks created in a time window (by creator).
+    pub const GET_GROUPMSG_LIST_V2: &str = "externalcontact/get_groupmsg_list_v2";
+    /// Moments posts created in a time window.
+    pub const GET_MOMENT_LIST: &str = "externalcontact/get_moment_list";
     /// Create a Moments task.
     pub const ADD_MOMENT_TASK: &str = "externalcontact/add_moment_task";
     /// Result of a Moments task.

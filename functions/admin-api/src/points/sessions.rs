@@ -1,19 +1,23 @@
 //! `POST /v1/customer-sessions`: customer tokens for the merchant's H5 pages, minted only
-//! for a server holding a tenant API key (operator or above).
+//! for a server holding a tenant API key with the scope `sessions:issue` (a
+//! `session_issuer` key, which can do nothing else, is the one the H5 backend should hold).
 //!
 //! The merchant's H5 backend performs WeChat OAuth on its official account itself (it holds
 //! the AppSecret; WeChat's `sns/oauth2/access_token` answers `openid` and `unionid`) and
 //! sends us the pair: we map it to the corp's customer through WeCom and answer the signed
-//! token and its expiry, which the backend hands to its page. Alternatively an operator
-//! names a customer the directory knows (`external_userid`, e.g. for links sent in-app).
+//! token and its expiry, which the backend hands to its page. Alternatively a key with the
+//! scope `admin` names a customer the directory knows (`external_userid`, e.g. for links
+//! sent in-app): naming any customer is impersonating them, so an internet-facing
+//! session-issuer key cannot.
 //! The browser never obtains a token by itself: see [`scrm_core::points::session`]. The
 //! WeCom client is the container's (built once, in `wire`).
-use crate::{Api, Key, Operator, Table};
+use crate::{Api, Key, SessionIssuer, Table};
 use axum::extract::State;
 use axum::http::HeaderValue;
 use scrm_adapters::http::{json, Json, Reply};
 use scrm_core::clock::Clock;
 use scrm_core::points::admin::{open_session, SessionSubject};
+use scrm_core::tenants::Scope;
 use serde::Deserialize;
 
 /// The path of the route.
@@ -37,8 +41,11 @@ struct SessionBody {
 }
 
 /// Mints a session for the key's tenant.
-async fn create(State(api): Api, key: Key<Operator>, Json(body): Json<SessionBody>) -> Reply {
+async fn create(State(api): Api, key: Key<SessionIssuer>, Json(body): Json<SessionBody>) -> Reply {
     let subject = SessionSubject::from_fields(body.unionid, body.openid, body.external_userid)?;
+    if let SessionSubject::Customer(_) = subject {
+        key.require(Scope::Admin)?;
+    }
     let minted = open_session(
         &api.wecom,
         &api.directory,
