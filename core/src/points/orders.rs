@@ -200,7 +200,9 @@ where
             .collect();
         if chats.is_empty()
             || chats.len() > MAX_GROUPS
-            || chats.iter().any(|c| c.is_empty() || c.len() > 128)
+            || chats
+                .iter()
+                .any(|c| c.is_empty() || c.chars().count() > 128)
         {
             return Err(PointsAdminError::Invalid(format!(
                 "chat_ids: 1 to {MAX_GROUPS} group ids"

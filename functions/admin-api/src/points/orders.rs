@@ -49,15 +49,21 @@ struct GroupAwardBody {
     idempotency_key: Option<String>,
 }
 
-/// The order's idempotency key: the `Idempotency-Key` header or the body's field.
+/// The order's idempotency key: the `Idempotency-Key` header or the body's field. A
+/// malformed field is refused even when the header names the key.
 fn idempotency_key(head: &Head, body: Option<&str>) -> Result<IdempotencyKey, ApiError> {
-    let raw = head.header("idempotency-key").or(body).ok_or_else(|| {
-        ApiError::bad_request(
-            "idempotency_key_required",
-            "an Idempotency-Key header (or idempotency_key field) is required",
-        )
-    })?;
-    IdempotencyKey::parse(raw).map_err(|e| ApiError::validation(e.to_string()))
+    let parse =
+        |raw: &str| IdempotencyKey::parse(raw).map_err(|e| ApiError::validation(e.to_string()));
+    let from_body = body.map(parse).transpose()?;
+    match head.header("idempotency-key") {
+        Some(raw) => parse(raw),
+        None => from_body.ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_required",
+                "an Idempotency-Key header (or idempotency_key field) is required",
+            )
+        }),
+    }
 }
 
 /// 200 with the results of an order run inline, 202 with its job; `extra` describes the
