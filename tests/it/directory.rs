@@ -511,10 +511,11 @@ impl DirectorySource for FailOnce {
     async fn group_page(
         &self,
         c: &CorpCredentials,
+        owners: &[String],
         cursor: &str,
         limit: u32,
     ) -> Result<GroupChatListPage, WeComError> {
-        self.inner.group_page(c, cursor, limit).await
+        self.inner.group_page(c, owners, cursor, limit).await
     }
     async fn customers_page(
         &self,
@@ -790,8 +791,7 @@ fn long_userid(i: usize) -> String {
 }
 
 /// WeCom as the fake serves it, with `extra` more members listed with customer contact
-/// (`get_follow_user_list`); the fake's own corp keeps under 1,000 members, above which
-/// WeCom wants `groupchat/list` filtered by owner.
+/// (`get_follow_user_list`) that the fake's own corp does not hold.
 struct ManyMembers {
     inner: WeComClient,
     extra: Vec<String>,
@@ -827,10 +827,11 @@ impl DirectorySource for ManyMembers {
     async fn group_page(
         &self,
         c: &CorpCredentials,
+        owners: &[String],
         cursor: &str,
         limit: u32,
     ) -> Result<GroupChatListPage, WeComError> {
-        self.inner.group_page(c, cursor, limit).await
+        self.inner.group_page(c, owners, cursor, limit).await
     }
     async fn customers_page(
         &self,
@@ -864,11 +865,12 @@ async fn a_resync_of_a_corp_with_thousands_of_members_keeps_its_lists_out_of_one
         extra: (0..MEMBERS).map(long_userid).collect(),
     };
 
-    // WHEN the re-sync runs into its customers phase (tags, staff, groups: 3 pages), which
-    // fixes the staff list
+    // WHEN the re-sync runs into its customers phase (tags, staff, then groups by batches of
+    // 100 owners: one page each), which fixes the staff list
     let job_id = start_resync(&w, &t, json!({})).await;
+    let owner_batches = (MEMBERS + 4).div_ceil(100) as u32;
     let settings = ResyncSettings {
-        max_pages: Some(3),
+        max_pages: Some(2 + owner_batches),
         group_page_size: 1000,
         ..ResyncSettings::default()
     };
@@ -934,4 +936,91 @@ async fn a_resync_request_naming_thousands_of_members_is_accepted() {
     .await;
     assert_eq!(status, 200, "{job}");
     assert_eq!(job["requested_userids"], json!(userids));
+}
+
+#[tokio::test]
+async fn a_resync_of_a_corp_with_more_than_1000_staff_lists_groups_by_owner_batches() {
+    let w = world().await;
+    let t = tenant(&w.db).await;
+    let corp = t.id().as_str();
+    seed_corp(&w.fake, t.id());
+    // GIVEN a corp of more than 1,000 members, for which WeCom answers an unfiltered
+    // `groupchat/list` with 81017
+    const MEMBERS: usize = 1100;
+    for i in 0..MEMBERS {
+        w.fake.add_staff(
+            corp,
+            FakeStaff::active(format!("m{i:04}"), format!("员工{i}")),
+        );
+    }
+    // AND groups owned by members who fall into different batches of 100 owners
+    let owners = ["m0000", "m0150", "m0555", "m1099"];
+    for (g, owner) in owners.iter().enumerate() {
+        let mut group = FakeGroup::new(format!("wrbatch{g:02}"), format!("批{g}"), *owner);
+        let mut m = FakeMember::customer(format!("wmcust{g:03}"), format!("客户{g}"));
+        m.join_time = 1_700_004_000;
+        group.members.push(m);
+        fake_group_at(&mut group);
+        w.fake.add_group(corp, group);
+    }
+    // AND a group still held by a member who left (awaiting 离职继承), whom the directory
+    // knows from before
+    w.fake
+        .add_staff(corp, FakeStaff::resigned("leaver", "离职员工"));
+    let mut left_behind = FakeGroup::new("wrleft00", "离职群", "leaver");
+    left_behind.status = 1;
+    fake_group_at(&mut left_behind);
+    w.fake.add_group(corp, left_behind);
+    scrm_core::contacts::DirectoryWrite::touch_staff(&w.dir(), t.id(), "leaver", 1_700_000_000)
+        .await
+        .unwrap();
+
+    // WHEN the directory is re-synced through the real WeCom source, in runs of a few pages
+    // of one group each, so that runs stop within an owner batch and between batches
+    let job_id = start_resync(&w, &t, json!({})).await;
+    let settings = ResyncSettings {
+        max_pages: Some(5),
+        group_page_size: 1,
+        ..ResyncSettings::default()
+    };
+    let runs = drive_resync(&w, &w.resyncer(w.client.clone(), settings), t.id(), &job_id).await;
+    assert!(runs > 3, "{runs} runs");
+
+    // THEN every group is in the directory
+    let mut listed: Vec<String> = w
+        .dir()
+        .groups(t.id(), None, None, 100)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|g| g.chat_id)
+        .collect();
+    listed.sort();
+    let mut expected: Vec<String> = (0..5).map(|g| format!("wrgroup{g:02}")).collect();
+    expected.extend((0..owners.len()).map(|g| format!("wrbatch{g:02}")));
+    expected.push("wrleft00".into());
+    expected.sort();
+    assert_eq!(listed, expected);
+    // AND WeCom was asked by owners, at most 100 at a time, never unfiltered
+    let requests = w.fake.requests(paths::GROUPCHAT_LIST);
+    assert!(requests.len() > MEMBERS / 100, "{}", requests.len());
+    for body in &requests {
+        let batch = body["owner_filter"]["userid_list"].as_array().unwrap();
+        assert!((1..=100).contains(&batch.len()), "{body}");
+    }
+    let (status, job) = admin_call(
+        &w.admin(),
+        get_request(&format!("/v1/directory/resync/{job_id}"), &t.bearer()),
+    )
+    .await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["progress"]["groups"], expected.len() as i64, "{job}");
+}
+
+/// Stamps a seeded group's times.
+fn fake_group_at(group: &mut FakeGroup) {
+    group.create_time = 1_700_002_000;
+    group.members[0].join_time = 1_700_002_000;
 }

@@ -47,12 +47,13 @@ impl DirectorySource for WeComClient {
     async fn group_page(
         &self,
         creds: &CorpCredentials,
+        owners: &[String],
         cursor: &str,
         limit: u32,
     ) -> Result<GroupChatListPage, WeComError> {
         let filter = GroupChatFilter {
             limit,
-            ..GroupChatFilter::all()
+            ..GroupChatFilter::owned_by(owners.to_vec())
         };
         self.list_group_chats(creds, &filter, cursor).await
     }

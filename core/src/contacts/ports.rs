@@ -566,10 +566,13 @@ pub trait DirectorySource: Send + Sync {
         tag_ids: &[String],
         group_ids: &[String],
     ) -> impl Future<Output = Result<Vec<CorpTagGroup>, WeComError>> + Send;
-    /// One page of `externalcontact/groupchat/list` (every group).
+    /// One page of `externalcontact/groupchat/list`, every owner status (`status_filter`
+    /// 0): the groups of `owners` (at most 100), or every group when `owners` is empty
+    /// (which WeCom refuses with 81017 when its visible range has more than 1,000 members).
     fn group_page(
         &self,
         creds: &CorpCredentials,
+        owners: &[String],
         cursor: &str,
         limit: u32,
     ) -> impl Future<Output = Result<GroupChatListPage, WeComError>> + Send;

@@ -9,9 +9,11 @@
 //!    active; every other member the directory knows is checked with `user/get`, and one
 //!    who left is recorded departed and `StaffDeparted` is published for them, once per
 //!    departure (see [`Resync`]);
-//! 3. `groups`: `groupchat/list` page by page, `groupchat/get` for each group (group, all
-//!    members; members no longer listed are marked left; owners and staff members become
-//!    known staff);
+//! 3. `groups`: `groupchat/list` by owners, 100 at a time, page by page, every owner
+//!    status; `groupchat/get` for each group (group, all members; members no longer listed
+//!    are marked left; owners and staff members become known staff). The owners are fixed
+//!    when the phase starts: every member the directory knows, departed ones included (their
+//!    groups may await 离职继承), and the userids given when the job was started;
 //! 4. `customers`: `batch/get_by_user` for the known staff who have not left (plus any
 //!    userids given when the job was started), 100 members per batch, page by page
 //!    (customers and their follow relations);
@@ -35,7 +37,7 @@ use crate::events::{DomainEvent, EventEnvelope, EventPublisher, PublishError};
 use crate::ports::StoreError;
 use crate::tags::{self, TagMirror};
 use crate::tenants::TenantId;
-use crate::wecom::api::{limits, CorpCredentials, StaffStatus, WeComError};
+use crate::wecom::api::{limits, CorpCredentials, GroupChatListPage, StaffStatus, WeComError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
@@ -151,7 +153,8 @@ pub struct Position {
     pub phase: Phase,
     /// WeCom's cursor within the phase (empty: start of the phase or batch).
     pub cursor: String,
-    /// In `customers`: the batch of 100 staff; in `singles`: the member's index.
+    /// In `groups`: the batch of 100 owners; in `customers`: the batch of 100 staff; in
+    /// `singles`: the member's index.
     pub index: i64,
 }
 
@@ -164,7 +167,9 @@ pub struct ResyncJob {
     pub status: JobStatus,
     /// Where it is.
     pub position: Position,
-    /// The staff whose customers are read (fixed when the customers phase starts).
+    /// In the groups phase, the owners whose groups are listed (fixed when the phase
+    /// starts); from the customers phase on, the staff whose customers are read (fixed when
+    /// that phase starts).
     pub staff: Vec<String>,
     /// Members `batch/get_by_user` reported unlicensed.
     pub unlicensed: Vec<String>,
@@ -404,8 +409,8 @@ where
                     unlicensed: None,
                 })
             }
-            Phase::Staff => self.staff_phase(at).await,
-            Phase::Groups => self.groups_page(pos, at, budget.group_page_size).await,
+            Phase::Staff => self.staff_phase(job, at).await,
+            Phase::Groups => self.groups_page(job, at, budget.group_page_size).await,
             Phase::Customers => {
                 self.customers_page(job, at, budget.customer_page_size)
                     .await
@@ -415,19 +420,63 @@ where
         }
     }
 
-    async fn groups_page(&self, pos: &Position, at: i64, limit: u32) -> Result<Step, ResyncError> {
+    /// One `groupchat/list` page of the current owner batch, each group read in full.
+    ///
+    /// Groups are always listed by owner batches (`owner_filter`, 100 owners, the job's
+    /// `staff` list as the staff phase fixed it), never unfiltered: WeCom refuses an
+    /// unfiltered list with 81017 when its visible range has more than 1,000 members, and
+    /// that range (not the members with customer contact we can count) is unknown to us, so
+    /// a "small corp" cannot be told apart reliably; one path also keeps the checkpoint
+    /// (batch index, cursor within the batch) the same for every corp. An empty owner list
+    /// (a job checkpointed in this phase before owners were fixed, or a directory knowing
+    /// nobody) lists unfiltered, continuing from its cursor.
+    async fn groups_page(&self, job: &ResyncJob, at: i64, limit: u32) -> Result<Step, ResyncError> {
         let t = self.tenant;
-        let page = self
-            .source
-            .group_page(
-                self.creds,
-                &pos.cursor,
-                limit.clamp(1, limits::GROUPCHAT_PAGE),
-            )
-            .await?;
+        let pos = &job.position;
+        let batches: Vec<&[String]> = job.staff.chunks(limits::GROUPCHAT_OWNERS).collect();
+        let owners: &[String] = if batches.is_empty() {
+            &[]
+        } else {
+            match batches.get(pos.index.max(0) as usize) {
+                Some(batch) => batch,
+                None => {
+                    return Ok(Step {
+                        to: Position {
+                            phase: Phase::Customers,
+                            cursor: String::new(),
+                            index: 0,
+                        },
+                        delta: Progress::default(),
+                        staff: Some(self.staff_list().await?),
+                        unlicensed: None,
+                    })
+                }
+            }
+        };
         let mut delta = Progress {
             pages: 1,
             ..Progress::default()
+        };
+        let page = match self
+            .source
+            .group_page(
+                self.creds,
+                owners,
+                &pos.cursor,
+                limit.clamp(1, limits::GROUPCHAT_PAGE),
+            )
+            .await
+        {
+            Ok(page) => page,
+            // A batch WeCom refuses for good (a requested userid it does not accept, say)
+            // is counted skipped and the next batch goes on; an unfiltered list has no
+            // other batch, so its refusal fails the job.
+            Err(e) if !owners.is_empty() && is_skippable(&e) => {
+                tracing::warn!(batch = pos.index, error = %e, "group owner batch refused; skipped");
+                delta.skipped += 1;
+                GroupChatListPage::default()
+            }
+            Err(e) => return Err(e.into()),
         };
         let mut staff = BTreeSet::new();
         for summary in &page.group_chat_list {
@@ -465,20 +514,27 @@ where
         for userid in &staff {
             self.dir.touch_staff(t, userid, at).await?;
         }
-        let to = if page.next_cursor.is_empty() {
+        let next_batch = pos.index + 1;
+        let to = if !page.next_cursor.is_empty() {
+            Position {
+                phase: Phase::Groups,
+                cursor: page.next_cursor,
+                index: pos.index,
+            }
+        } else if (next_batch.max(0) as usize) < batches.len() {
+            Position {
+                phase: Phase::Groups,
+                cursor: String::new(),
+                index: next_batch,
+            }
+        } else {
             Position {
                 phase: Phase::Customers,
                 cursor: String::new(),
                 index: 0,
             }
-        } else {
-            Position {
-                phase: Phase::Groups,
-                cursor: page.next_cursor,
-                index: 0,
-            }
         };
-        // Entering the customers phase fixes the staff list.
+        // Entering the customers phase fixes the staff list (replacing the owners).
         let staff_list = if to.phase == Phase::Customers {
             Some(self.staff_list().await?)
         } else {
@@ -506,8 +562,8 @@ where
 
     /// Records who has customer contact (active) and checks every other known member with
     /// `user/get`, recording their status; a member who left is recorded departed and
-    /// `StaffDeparted` is published for them.
-    async fn staff_phase(&self, at: i64) -> Result<Step, ResyncError> {
+    /// `StaffDeparted` is published for them. Fixes the owners the groups phase lists by.
+    async fn staff_phase(&self, job: &ResyncJob, at: i64) -> Result<Step, ResyncError> {
         let t = self.tenant;
         let listed: BTreeSet<String> = self
             .source
@@ -564,6 +620,14 @@ where
             }
         }
         self.publish_departures(&unpublished).await?;
+        // The groups phase lists groups by these owners: everyone listed with customer
+        // contact, every member the directory knows (departed ones too: a group awaiting
+        // 离职继承 is still theirs) and the requested userids. Sorted, so the batches stay
+        // the same however often the phase is resumed.
+        let mut owners = listed;
+        owners.extend(known.into_iter().map(|m| m.userid));
+        owners.extend(job.requested_userids.iter().cloned());
+        owners.retain(|u| !u.is_empty());
         Ok(Step {
             to: Position {
                 phase: Phase::Groups,
@@ -571,7 +635,7 @@ where
                 index: 0,
             },
             delta,
-            staff: None,
+            staff: Some(owners.into_iter().collect()),
             unlicensed: None,
         })
     }

@@ -282,10 +282,17 @@ impl ResyncJobs for DynamoDirectory {
         let q = Query::index(GSI1, keys::jobs_index(t))
             .descending()
             .page_size(limit);
-        let mut items = Vec::new();
-        for item in &self.table.query_page(&q).await?.items {
-            items.push(self.job_of(t, item).await?);
-        }
+        // The list answers each job without its member lists (a job's own look-up has
+        // them): a page of jobs holding thousands of userids each would pass what one
+        // answer can carry.
+        let items = self
+            .table
+            .query_page(&q)
+            .await?
+            .items
+            .iter()
+            .map(job_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             items,
             next_cursor: None,
