@@ -94,10 +94,13 @@ where
     if userids.len() > MAX_RESYNC_USERIDS {
         return Err(DirectoryAdminError::TooManyUserids);
     }
-    let userids = userids
+    let mut userids = userids
         .iter()
         .map(|u| valid_id(u, "userid"))
         .collect::<Result<Vec<_>, _>>()?;
+    // A member named twice is read once: each requested userid costs the job WeCom calls.
+    userids.sort_unstable();
+    userids.dedup();
     let tenant = registered::<_, DirectoryAdminError>(tenants, t).await?;
     if contact_credentials(&tenant).is_none() {
         return Err(DirectoryAdminError::NoContactSecret);
