@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 const MAX_LIST_PAGES: usize = 20;
 
 /// `get_groupmsg_list_v2` / `get_moment_list` request: a window of creation times.
-#[derive(Serialize)]
+#[derive(Clone, Copy, Serialize)]
 struct CreatedListRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     chat_type: Option<&'a str>,
@@ -118,6 +118,39 @@ fn contact_credentials(tenant: &Tenant) -> CorpCredentials {
 /// although the call as a whole answered 0.
 const RECIPIENT_REFUSED: i64 = 81013;
 
+impl WeComClient {
+    /// Every page of one of WeCom's "created by the corp" lists (group messages, moments)
+    /// for a reconciliation: `split` takes a page apart into its items and the next cursor.
+    async fn created_pages<P: serde::de::DeserializeOwned>(
+        &self,
+        tenant: &Tenant,
+        path: &'static str,
+        request: CreatedListRequest<'_>,
+        split: impl Fn(P) -> (Vec<CreatedOnWeCom>, String),
+    ) -> Result<Vec<CreatedOnWeCom>, WeComError> {
+        let creds = contact_credentials(tenant);
+        let mut cursor = String::new();
+        let mut all = Vec::new();
+        for _ in 0..MAX_LIST_PAGES {
+            let body = CreatedListRequest {
+                cursor: &cursor,
+                ..request
+            };
+            let page: P = self.call(&creds, &Call::post(path, &body)?).await?;
+            let (items, next_cursor) = split(page);
+            all.extend(items);
+            if next_cursor.is_empty() || next_cursor == cursor {
+                return Ok(all);
+            }
+            cursor = next_cursor;
+        }
+        Err(WeComError::UnexpectedResponse {
+            path,
+            detail: "more pages than a reconciliation reads".into(),
+        })
+    }
+}
+
 impl SopWeCom for WeComClient {
     async fn send_reminder(
         &self,
@@ -168,36 +201,26 @@ impl SopWeCom for WeComClient {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<CreatedOnWeCom>, WeComError> {
-        let creds = contact_credentials(tenant);
-        let mut cursor = String::new();
-        let mut all = Vec::new();
-        for _ in 0..MAX_LIST_PAGES {
-            let body = CreatedListRequest {
-                chat_type: Some(chat_type),
-                start_time: from.timestamp(),
-                end_time: to.timestamp(),
-                creator: Some(creator),
-                filter_type: 0,
-                limit: 100,
-                cursor: &cursor,
-            };
-            let page: GroupMsgListPage = self
-                .call(&creds, &Call::post(paths::GET_GROUPMSG_LIST_V2, &body)?)
-                .await?;
-            all.extend(
-                page.group_msg_list
-                    .into_iter()
-                    .map(|m| listed(m.msgid, m.creator, m.create_time, m.text)),
-            );
-            if page.next_cursor.is_empty() || page.next_cursor == cursor {
-                return Ok(all);
-            }
-            cursor = page.next_cursor;
-        }
-        Err(WeComError::UnexpectedResponse {
-            path: paths::GET_GROUPMSG_LIST_V2,
-            detail: "more pages than a reconciliation reads".into(),
-        })
+        let request = CreatedListRequest {
+            chat_type: Some(chat_type),
+            start_time: from.timestamp(),
+            end_time: to.timestamp(),
+            creator: Some(creator),
+            filter_type: 0,
+            limit: 100,
+            cursor: "",
+        };
+        self.created_pages(
+            tenant,
+            paths::GET_GROUPMSG_LIST_V2,
+            request,
+            |page: GroupMsgListPage| {
+                let items = page.group_msg_list.into_iter();
+                let items = items.map(|m| listed(m.msgid, m.creator, m.create_time, m.text));
+                (items.collect(), page.next_cursor)
+            },
+        )
+        .await
     }
 
     async fn moments_created(
@@ -206,36 +229,26 @@ impl SopWeCom for WeComClient {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<CreatedOnWeCom>, WeComError> {
-        let creds = contact_credentials(tenant);
-        let mut cursor = String::new();
-        let mut all = Vec::new();
-        for _ in 0..MAX_LIST_PAGES {
-            let body = CreatedListRequest {
-                chat_type: None,
-                start_time: from.timestamp(),
-                end_time: to.timestamp(),
-                creator: None,
-                filter_type: 0,
-                limit: 100,
-                cursor: &cursor,
-            };
-            let page: MomentListPage = self
-                .call(&creds, &Call::post(paths::GET_MOMENT_LIST, &body)?)
-                .await?;
-            all.extend(
-                page.moment_list
-                    .into_iter()
-                    .map(|m| listed(m.moment_id, m.creator, m.create_time, m.text)),
-            );
-            if page.next_cursor.is_empty() || page.next_cursor == cursor {
-                return Ok(all);
-            }
-            cursor = page.next_cursor;
-        }
-        Err(WeComError::UnexpectedResponse {
-            path: paths::GET_MOMENT_LIST,
-            detail: "more pages than a reconciliation reads".into(),
-        })
+        let request = CreatedListRequest {
+            chat_type: None,
+            start_time: from.timestamp(),
+            end_time: to.timestamp(),
+            creator: None,
+            filter_type: 0,
+            limit: 100,
+            cursor: "",
+        };
+        self.created_pages(
+            tenant,
+            paths::GET_MOMENT_LIST,
+            request,
+            |page: MomentListPage| {
+                let items = page.moment_list.into_iter();
+                let items = items.map(|m| listed(m.moment_id, m.creator, m.create_time, m.text));
+                (items.collect(), page.next_cursor)
+            },
+        )
+        .await
     }
 
     async fn group_message_results(
