@@ -3,17 +3,21 @@
 #   DynamoDB Local (data kept in .local/ddb-data), the tables, the fake WeCom server with the
 #   demo corp, a demo tenant, every function under `cargo lambda watch` (rebuilt when the code
 #   changes; domain events delivered to the functions through the routing table), a few
-#   simulated WeCom callbacks, and what they produced, read back through the admin API.
+#   simulated WeCom callbacks, and what they produced, read back through the admin API, and
+#   the web console, built and served by `vite preview` (its /admin-api proxied to the
+#   functions).
 #
 #   scripts/dev.sh           # run until Ctrl-C, following the functions' log
 #   scripts/dev.sh --once    # set up, run the demo, print, stop everything (a smoke test)
 #   scripts/dev.sh --quiet   # run until Ctrl-C without following the log
 #
-# Ports: DynamoDB Local 8000, fake WeCom 8400, functions 9000; a busy port is replaced by a
-# free one (printed). Everything started here is stopped on exit.
+# Ports: DynamoDB Local 8000, fake WeCom 8400, functions 9000, console 4173; a busy port is
+# replaced by a free one (printed). Everything started here is stopped on exit.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/h5.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/h5.sh"
 cd "$ROOT"
 
 ONCE=""
@@ -23,7 +27,7 @@ for arg in "$@"; do
         --once) ONCE=1 ;;
         --quiet) FOLLOW="" ;;
         -h | --help)
-            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) die "unknown argument: $arg (try --help)" ;;
@@ -93,7 +97,7 @@ stop_stale() {
         name="$(basename "$f" .pid)"
         # Only a process of ours: in the repository, with the expected command line.
         if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null &&
-            tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'DynamoDBLocal|fake-wecom|lambda watch|tail'; then
+            tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'DynamoDBLocal|fake-wecom|lambda watch|vite preview|tail'; then
             log "stopping $name left over from an earlier run (pid $pid)"
             stop_pid "$pid" "$name"
         fi
@@ -132,6 +136,10 @@ LEDGER_TABLE=$TABLE_PREFIX-ledger
 TASKS_TABLE=$TABLE_PREFIX-tasks
 LOCAL_LAMBDA_URL=http://127.0.0.1:$LAMBDA_PORT
 WECOM_API_BASE=http://127.0.0.1:$WECOM_PORT/cgi-bin
+WECOM_LOGIN_BASE=http://127.0.0.1:$WECOM_PORT
+WECHAT_API_BASE=http://127.0.0.1:$WECOM_PORT/mp
+WECHAT_OAUTH_BASE=http://127.0.0.1:$WECOM_PORT/mp/connect/oauth2/authorize
+PUBLIC_WEB_ORIGINS=${PUBLIC_WEB_ORIGINS:-http://127.0.0.1:4174,http://localhost:4174}
 TOKEN_SIGNING_KEYS="local=$(cat "$LOCAL_DIR/signing-key")"
 SECRETS_LOCAL_KEY=$(cat "$LOCAL_DIR/secrets-key")
 PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
@@ -264,6 +272,36 @@ else
     warn "POST /v1/directory/resync failed (log: $LOG_DIR/functions.log)"
 fi
 
+# --- demo activity: check-ins, points, a reward, a plan (idempotent) -----------------------
+# Through the use cases themselves, so the console's dashboard and lists have something to show.
+log "seeding demo activity (scrm demo seed)"
+scrm demo seed --corp-id "$DEMO_CORP_ID" || warn "scrm demo seed failed"
+
+# --- console roles: the demo corp's first admin and an operator --------------------------
+# Set with the demo admin key, as a new tenant's first admin does; setting a role again
+# changes nothing, so a re-run keeps the roles.
+for grant in zhangsan:admin lisi:operator; do
+    userid="${grant%%:*}" role="${grant#*:}"
+    if curl -sf --max-time 60 -X PUT -H "Authorization: Bearer $ADMIN_KEY" \
+        -H 'content-type: application/json' -d "{\"role\": \"$role\"}" \
+        "$BASE/lambda-url/admin-api/v1/console/members/$userid" >/dev/null; then
+        log "console role: $userid is $role"
+    else
+        warn "console role for $userid not set (log: $LOG_DIR/functions.log)"
+    fi
+done
+
+# --- the demo corp's official account (the fake's, under /mp): the customer pages' login ----
+# The fake's DEMO_OFFICIAL_APP_ID / DEMO_OFFICIAL_SECRET; setting it again changes nothing.
+if curl -sf --max-time 60 -X PUT -H "Authorization: Bearer $ADMIN_KEY" \
+    -H 'content-type: application/json' \
+    -d '{"app_id": "wxdemoofficial0001", "secret": "demoofficialsecret00000000000001"}' \
+    "$BASE/lambda-url/admin-api/v1/tenant/official-account" >/dev/null; then
+    log "official account: wxdemoofficial0001 (WeChat users: 小明 follows, 小红 does not)"
+else
+    warn "official account not configured (log: $LOG_DIR/functions.log)"
+fi
+
 # --- what it produced --------------------------------------------------------------------
 show() { # show PATH: GET an admin list and print one line per item
     local path="$1" body
@@ -277,6 +315,40 @@ show() { # show PATH: GET an admin list and print one line per item
 }
 show /v1/customers
 show /v1/groups
+
+# --- the web console -----------------------------------------------------------------------
+CONSOLE_URL=""
+if have npm && [[ -f "$CONSOLE_DIR/package.json" ]]; then
+    ensure_console_deps
+    log "building the web console (npm run build; log: .local/dev/logs/console-build.log)"
+    if (cd "$CONSOLE_DIR" && npm run --silent build) >"$LOG_DIR/console-build.log" 2>&1; then
+        if start_console_preview "$LOG_DIR" "$BASE/lambda-url/admin-api" 4173; then
+            record console "$CONSOLE_PID"
+        else
+            warn "vite preview did not start (log: $LOG_DIR/console-preview.log)"
+        fi
+    else
+        warn "the web console does not build (log: $LOG_DIR/console-build.log)"
+    fi
+else
+    warn "npm is missing: the web console is not served"
+fi
+
+# --- the mobile pages (web/h5) -------------------------------------------------------------
+H5_URL=""
+if have npm && [[ -f "$H5_DIR/package.json" ]]; then
+    ensure_h5_deps
+    log "building the mobile pages (npm run build in web/h5; log: .local/dev/logs/h5-build.log)"
+    if (cd "$H5_DIR" && npm run --silent build) >"$LOG_DIR/h5-build.log" 2>&1; then
+        if start_h5_preview "$LOG_DIR" "$BASE/lambda-url" 4174; then
+            record h5 "$H5_PID"
+        else
+            warn "vite preview of web/h5 did not start (log: $LOG_DIR/h5-preview.log)"
+        fi
+    else
+        warn "the mobile pages do not build (log: $LOG_DIR/h5-build.log)"
+    fi
+fi
 
 cat <<EOF
 
@@ -305,6 +377,30 @@ Callbacks:
   cargo run -q -p scrm -- simulate add-contact --url $CALLBACK_URL \\
       --corp-id $DEMO_CORP_ID --token $DEMO_TOKEN --aes-key $DEMO_AES_KEY
 EOF
+if [[ -n "$CONSOLE_URL" ]]; then
+    cat <<EOF
+
+Web console: $CONSOLE_URL   (vite preview of web/console/dist; /admin-api proxied to the functions)
+  WeCom scan login: corp id $DEMO_CORP_ID, then on the fake WeCom scan page
+      (http://127.0.0.1:$WECOM_PORT/wwlogin/sso/login) confirm as 张三 (zhangsan, admin)
+      or 李四 (lisi, operator)
+  API key login: the "API key" tab with the key in .local/demo-admin-key
+  After editing web/console: npm run build there (the preview serves dist), or
+      cd web/console && SCRM_ADMIN_API=$BASE/lambda-url/admin-api npm run dev
+EOF
+fi
+
+if [[ -n "$H5_URL" ]]; then
+    cat <<EOF
+
+Mobile pages: $H5_URL   (vite preview of web/h5/dist; /customer-api and /staff-api proxied)
+  Customer pages (as from the official account menu): $H5_URL/?corp_id=$DEMO_CORP_ID
+  Staff task center: a reminder's link, with its token on $H5_URL/?token=<token>
+  Customer sidebar outside WeCom: $H5_URL/#/staff/sidebar?external_userid=<id> (after a staff login)
+  After editing web/h5: npm run build there, or
+      cd web/h5 && SCRM_CUSTOMER_API=$BASE/lambda-url/customer-api SCRM_STAFF_API=$BASE/lambda-url/staff-api npm run dev
+EOF
+fi
 
 if [[ -n "$ONCE" ]]; then
     log "--once: done"

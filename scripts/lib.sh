@@ -203,3 +203,251 @@ start_dynamodb_local() {
         return 1
     fi
 }
+
+# --- a local stack for automated runs (scripts/fuzz-api.sh, scripts/web-test.sh) ---------
+# DynamoDB Local in memory, the tables, the fake WeCom server, its demo corp registered as a
+# tenant with an admin API key, and the functions: the deployment's multi-call binary
+# (functions/lambda), built once in debug (one link for every function), copied so that the
+# run serves exactly what was built whatever changes in the working tree meanwhile, run as
+# one process per function polling the Lambda emulator of `cargo lambda watch
+# --only-lambda-apis` (no builds, no reloads). Everything on free ports.
+#
+# The caller keeps STACK_PIDS (entries "name:pid") and calls stack_stop on exit.
+
+# The fake WeCom server's demo corp (its staff, customers and groups) and its secrets.
+STACK_CORP_ID=wwdemocorp000001
+STACK_CONTACT_SECRET=demo-contact-secret
+STACK_APP_SECRET=demo-app-secret
+STACK_AGENT_ID=1000002
+STACK_AES_KEY=YBhInA9zdrOFylrdjYm0X4TSWVn9QjX0youLoEzY5TU
+STACK_FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event points-jobs
+    points-expiry-sweep sop-dispatch sop-on-event sop-result-sync directory-resync callback-sweep)
+STACK_PIDS=()
+
+# stack_stop: stops what stack_start started, last first.
+stack_stop() {
+    local i
+    for ((i = ${#STACK_PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${STACK_PIDS[$i]#*:}" "${STACK_PIDS[$i]%%:*}"
+    done
+    STACK_PIDS=()
+}
+
+# stack_build RUN_DIR: builds the CLI and the functions' binary, copies them to RUN_DIR/bin.
+# Features are resolved over the whole workspace, as `cargo test --workspace` resolves them,
+# so that after the tests this only links the two binaries: building one package alone
+# would turn off features the tests turn on and recompile the crates below it.
+stack_build() {
+    local bin_dir="$1/bin" f
+    log "building the command line and the functions (debug)"
+    cargo build -q --workspace --bin scrm --bin scrm-lambda
+    mkdir -p "$bin_dir"
+    for f in scrm scrm-lambda; do
+        # Renamed into place: another run may still be executing the previous copy.
+        cp "$ROOT/target/debug/$f" "$bin_dir/.$f.$$"
+        mv -f "$bin_dir/.$f.$$" "$bin_dir/$f"
+    done
+}
+
+# stack_start RUN_DIR TABLE_PREFIX TENANT_NAME CALLBACK_TOKEN API_INSTANCES FUNCTION...
+# Needs stack_build RUN_DIR first, ensure_venv and ensure_dynamodb_local. Sets and exports
+# the stack's environment (RUN_DIR/env: tables, endpoints, keys, read by the functions and
+# the CLI), and sets DDB_PORT, WECOM_PORT, LAMBDA_PORT, LAMBDA_BASE (the function URLs'
+# base, http://127.0.0.1:<port>/lambda-url), SCRM (the CLI) and ADMIN_KEY. Each *-api
+# function runs API_INSTANCES processes, so that concurrent requests are served at once.
+stack_start() {
+    local run_dir="$1" prefix="$2" tenant_name="$3" callback_token="$4" api_instances="$5"
+    shift 5
+    local log_dir="$run_dir/logs" env_file="$run_dir/env" bin_dir="$run_dir/bin" f i pid instances deadline
+    mkdir -p "$log_dir"
+    SCRM="$bin_dir/scrm"
+
+    local attempt
+    for attempt in 1 2 3; do
+        # A port picked free can be taken before Java binds it: try a few.
+        DDB_PORT="$(free_port)"
+        if start_dynamodb_local "$DDB_PORT" "$run_dir" -inMemory; then
+            STACK_PIDS+=("dynamodb-local:$DDB_PID")
+            break
+        fi
+        stop_pid "$DDB_PID" "DynamoDB Local"
+        ((attempt < 3)) || die "DynamoDB Local did not start (log: $run_dir/dynamodb-local.log)"
+    done
+
+    WECOM_PORT="$(free_port)"
+    LAMBDA_PORT="$(free_port)"
+    cat >"$env_file" <<ENV
+TABLE_PREFIX=$prefix
+TENANTS_TABLE=$prefix-tenants
+DIRECTORY_TABLE=$prefix-directory
+LEDGER_TABLE=$prefix-ledger
+TASKS_TABLE=$prefix-tasks
+LOCAL_LAMBDA_URL=http://127.0.0.1:$LAMBDA_PORT
+WECOM_API_BASE=http://127.0.0.1:$WECOM_PORT/cgi-bin
+WECOM_LOGIN_BASE=http://127.0.0.1:$WECOM_PORT
+WECHAT_API_BASE=http://127.0.0.1:$WECOM_PORT/mp
+WECHAT_OAUTH_BASE=http://127.0.0.1:$WECOM_PORT/mp/connect/oauth2/authorize
+PUBLIC_WEB_ORIGINS=${PUBLIC_WEB_ORIGINS:-}
+TOKEN_SIGNING_KEYS="$prefix=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+SECRETS_LOCAL_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
+AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
+AWS_ACCESS_KEY_ID=test
+AWS_SECRET_ACCESS_KEY=test
+AWS_REGION=us-east-1
+RUST_LOG=warn
+ENV
+    set -a
+    # shellcheck disable=SC1090
+    source "$env_file"
+    set +a
+    unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL EVENT_BUS_NAME || true
+
+    "$SCRM" tables create >/dev/null
+
+    pid="$(spawn "$log_dir/fake-wecom.log" "$SCRM" fake-wecom --port "$WECOM_PORT")"
+    STACK_PIDS+=("fake-wecom:$pid")
+    wait_for_http "http://127.0.0.1:$WECOM_PORT/cgi-bin/gettoken" 60 "fake WeCom" "$pid" ||
+        die "fake WeCom did not start (log: $log_dir/fake-wecom.log)"
+
+    ADMIN_KEY="$("$SCRM" tenant add --corp-id "$STACK_CORP_ID" --name "$tenant_name" \
+        --callback-token "$callback_token" --encoding-aes-key "$STACK_AES_KEY" \
+        --contact-secret "$STACK_CONTACT_SECRET" --app-secret "$STACK_APP_SECRET" \
+        --agent-id "$STACK_AGENT_ID")"
+    [[ -n "$ADMIN_KEY" ]] || die "no admin key was issued"
+
+    pid="$(spawn "$log_dir/emulator.log" env -u RUST_LOG cargo lambda watch --only-lambda-apis \
+        -A 127.0.0.1 -P "$LAMBDA_PORT")"
+    STACK_PIDS+=("emulator:$pid")
+    LAMBDA_BASE="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
+    deadline=$((SECONDS + 60))
+    while port_is_free "$LAMBDA_PORT"; do
+        kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)) ||
+            die "the Lambda emulator did not start (log: $log_dir/emulator.log)"
+        sleep 0.2
+    done
+    for f in "$@"; do
+        instances=1
+        [[ "$f" == *-api ]] && instances="$api_instances"
+        for ((i = 1; i <= instances; i++)); do
+            pid="$(spawn "$log_dir/$f.$i.log" env SCRM_FUNCTION="$f" \
+                AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$LAMBDA_PORT/.rt/$f" \
+                AWS_LAMBDA_FUNCTION_NAME="$f" AWS_LAMBDA_FUNCTION_VERSION=1 \
+                AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 "$bin_dir/scrm-lambda")"
+            STACK_PIDS+=("$f:$pid")
+        done
+    done
+    deadline=$((SECONDS + 60))
+    until [[ "$(http_code "$LAMBDA_BASE/admin-api/v1/whoami" -H "Authorization: Bearer $ADMIN_KEY")" == 200 ]]; do
+        ((SECONDS < deadline)) || die "admin-api does not answer GET /v1/whoami (logs: $log_dir/)"
+        sleep 0.2
+    done
+    export DDB_PORT WECOM_PORT LAMBDA_PORT LAMBDA_BASE SCRM ADMIN_KEY
+}
+
+# --- the web console (web/console) ---------------------------------------------------------
+CONSOLE_DIR="$ROOT/web/console"
+
+# ensure_console_deps: `npm ci` in web/console when its lock file changed since the last
+# install (Playwright's browser download is never used: the system Chromium is).
+ensure_console_deps() {
+    have npm || die "npm is required for the web console (Node 20: apt-get install nodejs npm)"
+    [[ -f "$CONSOLE_DIR/package-lock.json" ]] || die "web/console/package-lock.json is missing"
+    local stamp
+    stamp="$CONSOLE_DIR/node_modules/.installed-$(file_hash "$CONSOLE_DIR/package-lock.json")"
+    if [[ ! -f "$stamp" ]]; then
+        log "installing the web console's packages (npm ci in web/console)"
+        (cd "$CONSOLE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2) ||
+            die "npm ci in web/console failed"
+        touch "$stamp"
+    fi
+}
+
+# ensure_chromium: Debian's Chromium for the browser tests (CHROMIUM_PATH overrides it),
+# and a Chinese font, without which the zh-CN pages render (and are screenshot) as boxes.
+ensure_chromium() {
+    CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+    local missing=()
+    [[ -x "$CHROMIUM_PATH" ]] || missing+=(chromium)
+    if have fc-list && [[ -z "$(fc-list :lang=zh family 2>/dev/null)" ]]; then
+        missing+=(fonts-wqy-microhei)
+    fi
+    if ((${#missing[@]})); then
+        have apt-get || die "missing: ${missing[*]} (Chromium at $CHROMIUM_PATH, or set CHROMIUM_PATH)"
+        local sudo=""
+        ((EUID == 0)) || sudo=sudo
+        log "installing ${missing[*]} (apt-get)"
+        $sudo apt-get install -y -q "${missing[@]}" >&2 ||
+            { $sudo apt-get update -q >&2 && $sudo apt-get install -y -q "${missing[@]}" >&2; } ||
+            die "apt-get install ${missing[*]} failed"
+        [[ -x "$CHROMIUM_PATH" ]] || die "Chromium is not at $CHROMIUM_PATH after installing it"
+    fi
+    export CHROMIUM_PATH
+}
+
+# start_console_preview RUN_DIR ADMIN_API_URL [PORT]: serves the built console
+# (CONSOLE_OUT, default web/console/dist) with `vite preview` on PORT if free, else on a free
+# port, its /admin-api proxied to ADMIN_API_URL. Sets CONSOLE_PID and CONSOLE_URL.
+start_console_preview() {
+    local run_dir="$1" admin_api="$2" preferred="${3:-}" port attempt
+    mkdir -p "$run_dir"
+    for attempt in 1 2 3; do
+        if [[ -n "$preferred" && "$attempt" == 1 ]]; then
+            port="$(port_or_free "$preferred")"
+        else
+            port="$(free_port)"
+        fi
+        CONSOLE_PID="$(cd "$CONSOLE_DIR" && spawn "$run_dir/console-preview.log" \
+            env SCRM_ADMIN_API="$admin_api" node_modules/.bin/vite preview --host 127.0.0.1 --port "$port" --strictPort \
+            --outDir "${CONSOLE_OUT:-dist}")"
+        CONSOLE_URL="http://127.0.0.1:$port"
+        if wait_for_http "$CONSOLE_URL/" 30 "vite preview" "$CONSOLE_PID"; then
+            export CONSOLE_PID CONSOLE_URL
+            return 0
+        fi
+        stop_pid "$CONSOLE_PID" "vite preview"
+    done
+    CONSOLE_PID=""
+    CONSOLE_URL=""
+    sed 's/^/    /' "$run_dir/console-preview.log" >&2 || true
+    return 1
+}
+
+# stack_admin METHOD PATH [BODY]: calls the stack's admin API with its admin key; prints the
+# body, fails on a non-2xx status.
+stack_admin() {
+    local data=()
+    [[ -n "${3:-}" ]] && data=(-H 'content-type: application/json' --data "$3")
+    curl -sf --max-time 60 -X "$1" -H "Authorization: Bearer $ADMIN_KEY" "${data[@]}" "$LAMBDA_BASE/admin-api$2"
+}
+
+# stack_demo_setup: what the console needs to show the demo corp: a full directory re-sync
+# from the fake WeCom server (its customers, groups and staff), the demo's console roles
+# (zhangsan admin, lisi operator) and the demo activity of `scrm demo seed` (check-ins,
+# points, a reward, a plan), as scripts/dev.sh sets them up. Needs stack_start.
+stack_demo_setup() {
+    local job_id status deadline
+    log "re-syncing the demo corp's directory from the fake WeCom server"
+    job_id="$(stack_admin POST /v1/directory/resync | python3 -c 'import json, sys; print(json.load(sys.stdin)["job"]["job_id"])')" ||
+        die "POST /v1/directory/resync failed"
+    deadline=$((SECONDS + 120))
+    status=pending
+    while [[ "$status" == pending || "$status" == running ]]; do
+        ((SECONDS < deadline)) || die "the directory re-sync $job_id did not finish within 120 s"
+        sleep 0.2
+        status="$(stack_admin GET "/v1/directory/resync/$job_id" | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')" ||
+            status=unknown
+    done
+    [[ "$status" == done ]] ||
+        warn "the directory re-sync $job_id ended $status"
+    local member role
+    for member in zhangsan:admin lisi:operator; do
+        role="${member#*:}"
+        member="${member%%:*}"
+        stack_admin PUT "/v1/console/members/$member" "{\"role\": \"$role\"}" >/dev/null ||
+            die "could not give $member the console role $role (PUT /v1/console/members/$member)"
+    done
+    log "seeding demo activity (scrm demo seed)"
+    "$SCRM" demo seed --corp-id "$STACK_CORP_ID" --prefix "$TABLE_PREFIX" >/dev/null ||
+        die "scrm demo seed failed"
+}

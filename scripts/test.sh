@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (into .local/ and node_modules/), starts
 # DynamoDB Local in memory on a free port, lints the SAM template, then runs every test of
-# the workspace in one `cargo test` process, and stops DynamoDB Local whatever happens.
+# the workspace in one `cargo test` process, and stops DynamoDB Local whatever happens;
+# then, when it ran everything, the web console's tests (scripts/web-test.sh: unit tests and
+# end-to-end tests in Chromium on a local stack of their own).
 #
 #   scripts/test.sh                  # everything
-#   scripts/test.sh -p scrm-core     # extra arguments go to `cargo test`
+#   SCRM_SKIP_WEB=1 scripts/test.sh  # everything but the web console's tests
+#   scripts/test.sh --web-only       # the web console's tests only (further arguments go to
+#                                    # scripts/web-test.sh)
+#   scripts/test.sh -p scrm-core     # extra arguments go to `cargo test` (Rust tests only)
 #   scripts/test.sh -- points::      # ... including test-name filters
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
+
+if [[ "${1:-}" == --web-only ]]; then
+    shift
+    exec "$ROOT/scripts/web-test.sh" "$@"
+fi
+# The web console's tests run with the whole suite, not with a filtered Rust run.
+WEB=""
+if (($# == 0)) && [[ "${SCRM_SKIP_WEB:-}" != 1 ]]; then
+    WEB=1
+fi
 
 have cargo || die "cargo is required (https://rustup.rs)"
 have curl || die "curl is required"
@@ -77,4 +92,12 @@ wait "$TAIL_PID" || true
 # ones (doc tests) say "0 passed".
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "all tests: %d passed, %d failed\n", p, f }' "$TEST_LOG"
-exit "$status"
+if ((status != 0)) || [[ -z "$WEB" ]]; then
+    exit "$status"
+fi
+
+# The browser tests bring their own stack: this DynamoDB Local is not needed any more.
+stop_pid "$DDB_PID" "DynamoDB Local"
+DDB_PID=""
+log "scripts/web-test.sh (SCRM_SKIP_WEB=1 skips it)"
+"$ROOT/scripts/web-test.sh"

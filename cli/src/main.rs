@@ -3,6 +3,8 @@
 //! One module per command group; each group's `run` returns the process exit code, so that
 //! failures a script must tell apart (a bad signature, a failed verification: exit code 2)
 //! are not confused with usage or I/O errors (exit code 1).
+mod console;
+mod demo;
 mod ops;
 mod simulate;
 mod wecom;
@@ -34,6 +36,12 @@ enum Command {
     /// Tenants (WeCom corps) and their API keys.
     #[command(subcommand)]
     Tenant(ops::TenantCommand),
+    /// Web console roles of a tenant's members (`scrm console grant|revoke|list`).
+    #[command(subcommand)]
+    Console(console::ConsoleCommand),
+    /// Demo data for the local stack (`scrm demo seed`).
+    #[command(subcommand)]
+    Demo(demo::DemoCommand),
     /// Run the fake WeCom server (with the demo corp) for the local stack.
     FakeWecom {
         /// Loopback port to listen on.
@@ -50,6 +58,8 @@ async fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Tables(cmd) => ops::tables(cmd).await.map(|()| ExitCode::SUCCESS),
         Command::Tenant(cmd) => ops::tenant(cmd).await.map(|()| ExitCode::SUCCESS),
+        Command::Console(cmd) => console::run(cmd).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo(cmd) => demo::run(cmd).await.map(|()| ExitCode::SUCCESS),
         Command::FakeWecom { port } => ops::fake_wecom(port).await.map(|()| ExitCode::SUCCESS),
     };
     finish(result)

@@ -93,6 +93,12 @@ pub struct TenantAdd {
     pub prefix: String,
 }
 
+/// The tables with the operator's credentials, without the key service (for commands
+/// that never read tenant secrets).
+pub(crate) async fn plain_db(prefix: &str) -> Db {
+    db(prefix).await
+}
+
 async fn db(prefix: &str) -> Db {
     // Operators run the CLI with profiles, SSO or roles: the full credential chain, which
     // the deployed functions do without (they read Lambda's environment).

@@ -11,8 +11,11 @@
 pub mod clock;
 pub mod config;
 pub mod contacts;
+pub mod dashboard;
 pub mod events;
 pub mod http;
+pub mod jssdk;
+pub mod official;
 pub mod points;
 pub mod ports;
 pub mod secrets;

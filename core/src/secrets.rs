@@ -92,6 +92,23 @@ impl SealContext {
         }
     }
 
+    /// A cached credential of a tenant (access token, jsapi ticket) whose kind names the
+    /// purpose (`TokenKey::seal_purpose`).
+    pub fn cached(tenant: &str, purpose: &'static str) -> Self {
+        Self {
+            tenant: tenant.to_string(),
+            purpose,
+        }
+    }
+
+    /// A tenant's WeChat official-account secret.
+    pub fn official_account(tenant: &str) -> Self {
+        Self {
+            tenant: tenant.to_string(),
+            purpose: "official-account-secret",
+        }
+    }
+
     /// The associated data AES-GCM authenticates.
     fn aad(&self) -> Vec<u8> {
         format!("scrm:{}:{}", self.purpose, self.tenant).into_bytes()

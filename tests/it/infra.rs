@@ -495,6 +495,7 @@ fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secret
         set(&[
             "admin-api",
             "callback-sweep",
+            "customer-api",
             "directory-resync",
             "sop-dispatch",
             "sop-result-sync",
@@ -506,11 +507,12 @@ fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secret
         signing,
         set(&["admin-api", "customer-api", "sop-dispatch", "staff-api"])
     );
-    // The internet-facing customer API reads tenant profiles and writes nothing there.
+    // The customer API writes the tenants table only for the sealed token cache of its
+    // official-account login (and WeCom's unionid mapping).
     let customer_api = &t["Resources"]["CustomerApiFunction"];
     assert_eq!(
         tenants_table_policy(customer_api).as_deref(),
-        Some("DynamoDBReadPolicy")
+        Some("DynamoDBCrudPolicy")
     );
     // The key the policies name exists and is kept with the data it protects.
     let key = &t["Resources"]["TenantSecretsKey"];

@@ -4,10 +4,13 @@
 
 mod admin;
 mod callback;
+mod console;
 mod directory;
 mod infra;
 mod inputs;
+mod jssdk;
 mod layers;
+mod official_account;
 mod points;
 mod secrets;
 mod sop;

@@ -241,7 +241,7 @@ fn customer_token(keys: &SigningKeys, tenant: &str) -> String {
 }
 
 async fn me_status(keys: SigningKeys, token: &str) -> (u16, serde_json::Value) {
-    // Wired as customer-api's wire.rs wires it: no key service.
+    // Wired as customer-api's wire.rs wires its routes' tenants: no key service.
     let db = db_without_secret_keys().await;
     let api = Arc::new(CustomerApi {
         points: DynamoPoints::new(db.clone()),
@@ -249,6 +249,7 @@ async fn me_status(keys: SigningKeys, token: &str) -> (u16, serde_json::Value) {
         tenants: DynamoTenants::new(db),
         clock: Arc::new(SystemClock),
         signing_key: keys,
+        official: None,
     });
     let bearer = format!("Bearer {token}");
     let resp = customer_api_fn::handle(&api, get_request("/v1/me", &bearer))

@@ -225,6 +225,7 @@ pub fn admin_api(
         wecom,
         clock,
         signing_key: signing_keys(),
+        console: admin_api_fn::console::Console::new(db, "https://login.work.weixin.qq.com"),
     })
 }
 

@@ -7,9 +7,11 @@
 //!
 //! Every partition key starts with the tenant (the WeCom corp id), so a tenant's data can
 //! never be reached through another tenant's keys.
+pub mod console;
 pub mod contacts;
 pub mod error;
 pub mod item;
+pub mod official;
 pub mod points;
 pub mod schema;
 pub mod sealed;
@@ -19,9 +21,11 @@ pub mod tags;
 pub mod tenants;
 pub mod update;
 
+pub use console::DynamoConsole;
 pub use contacts::DynamoDirectory;
 pub use error::{applied, ensure_applied, from_sdk, from_transact};
 pub use item::{AttrMap, ItemExt};
+pub use official::DynamoOfficialAccounts;
 pub use points::DynamoPoints;
 pub use scrm_core::ports::StoreError;
 pub use sop::DynamoSop;

@@ -19,7 +19,7 @@ use futures::StreamExt;
 use scrm_core::config::Secret;
 use scrm_core::secrets::{KeyService, SealContext, SealError};
 use scrm_core::tenants::apikeys::{ApiKey, ApiKeyRecord, Role, Scope};
-use scrm_core::tenants::model::{Tenant, TenantId, TenantSettings};
+use scrm_core::tenants::model::{SecretsChange, SecretsStatus, Tenant, TenantId, TenantSettings};
 use scrm_core::tenants::ports::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -39,7 +39,7 @@ const PLAINTEXT_SECRETS: [&str; 4] = [
     "contact_secret",
     "app_secret",
 ];
-const APIKEY: &str = "APIKEY#";
+pub(crate) const APIKEY: &str = "APIKEY#";
 /// How long a warm container trusts its copy of a tenant.
 const CACHE_TTL: Duration = Duration::from_secs(60);
 /// How long a warm container remembers that a corp is not a tenant, so that a flood of
@@ -102,6 +102,11 @@ impl DynamoTenants {
     fn forget(&self, id: &TenantId) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.remove(id);
+    }
+
+    /// The tenants' official accounts, over the same table and key service.
+    pub fn official_accounts(&self) -> crate::dynamo::DynamoOfficialAccounts {
+        crate::dynamo::DynamoOfficialAccounts::over(self.table.clone(), self.keys.clone())
     }
 }
 
@@ -310,7 +315,102 @@ impl TenantWrite for DynamoTenants {
     }
 }
 
-fn key_record_from_item(item: &AttrMap) -> Result<ApiKeyRecord, StoreError> {
+/// When the secrets were last changed through the admin API (RFC 3339).
+const SECRETS_UPDATED_AT: &str = "secrets_updated_at";
+/// How many times a secrets change is re-read and re-applied when another writer changed
+/// the secrets in between.
+const SECRETS_TRIES: usize = 3;
+
+impl DynamoTenants {
+    fn secrets_updated_at(item: &AttrMap) -> Option<DateTime<Utc>> {
+        item.s_opt(SECRETS_UPDATED_AT)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+impl TenantSecrets for DynamoTenants {
+    async fn change_secrets(
+        &self,
+        id: &TenantId,
+        change: &SecretsChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<SecretsStatus>, StoreError> {
+        let keys = self.keys.as_deref().ok_or_else(no_key_service)?;
+        for _ in 0..SECRETS_TRIES {
+            let Some(item) = self.table.get_consistent(id.as_str(), PROFILE).await? else {
+                return Ok(None);
+            };
+            let mut tenant = self.tenant_from_item(&item).await?;
+            if let Some(v) = &change.contact_secret {
+                tenant.contact_secret = v.clone();
+            }
+            if let Some(v) = &change.app_secret {
+                tenant.app_secret = Some(v.clone());
+            }
+            if let Some(v) = change.agent_id {
+                tenant.app_agent_id = Some(v);
+            }
+            if let Some(v) = &change.callback_token {
+                tenant.callback_token = v.clone();
+            }
+            if let Some(v) = &change.encoding_aes_key {
+                tenant.encoding_aes_key = v.clone();
+            }
+            let doc = serde_json::to_vec(&SecretsDoc::of(&tenant))
+                .map_err(|e| StoreError::Corrupt(format!("secrets: {e}")))?;
+            let mut sealed = AttrMap::new();
+            let context = SealContext::tenant_secrets(id.as_str());
+            SECRETS.seal_into(keys, &context, &doc, &mut sealed).await?;
+            let mut u = Update::new();
+            for (name, value) in sealed {
+                u.set(&name, value);
+            }
+            // A profile written before sealing loses its plain secrets now.
+            for name in PLAINTEXT_SECRETS {
+                u.remove(name);
+            }
+            if let Some(agent) = tenant.app_agent_id {
+                u.set("app_agent_id", item::n(agent));
+            }
+            u.set(SECRETS_UPDATED_AT, item::s(at.to_rfc3339()));
+            // Applied only over the secrets just read, so that two changes at once do not
+            // lose one another's values.
+            let old = u.name(SECRETS.ciphertext);
+            match item.get(SECRETS.ciphertext) {
+                Some(v) => {
+                    u.value(":old_secrets", v.clone())
+                        .when(format!("{old} = :old_secrets"));
+                }
+                None => {
+                    u.when(item_exists())
+                        .when(format!("attribute_not_exists({old})"));
+                }
+            }
+            if self.table.update(id.as_str(), PROFILE, &u).await? {
+                self.forget(id);
+                return Ok(Some(SecretsStatus::of(&tenant, Some(at))));
+            }
+        }
+        Err(StoreError::ConditionFailed)
+    }
+
+    async fn secrets_status(&self, id: &TenantId) -> Result<Option<SecretsStatus>, StoreError> {
+        let Some(item) = self.table.get_consistent(id.as_str(), PROFILE).await? else {
+            return Ok(None);
+        };
+        if self.keys.is_none() {
+            return Err(no_key_service());
+        }
+        let tenant = self.tenant_from_item(&item).await?;
+        Ok(Some(SecretsStatus::of(
+            &tenant,
+            Self::secrets_updated_at(&item),
+        )))
+    }
+}
+
+pub(crate) fn key_record_from_item(item: &AttrMap) -> Result<ApiKeyRecord, StoreError> {
     let role = Role::parse(item.s("role")?).ok_or_else(|| StoreError::Corrupt("role".into()))?;
     // Keys issued before scopes existed carry only their role, which stands for its scopes.
     let scopes = match item.get("scopes") {

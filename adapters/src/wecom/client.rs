@@ -1,6 +1,7 @@
 //! The HTTP core of the client: one reqwest client, the errcode envelope, bounded retries
 //! with backoff, and token acquisition with single-flight refreshes.
 use super::token::{AccessToken, CachedToken, TokenCache};
+use futures::future::BoxFuture;
 use rand::Rng;
 use reqwest::Method;
 use scrm_core::wecom::api::paths;
@@ -147,6 +148,10 @@ struct TokenResponse {
     access_token: String,
     expires_in: i64,
 }
+
+/// Fetches a fresh credential from its issuer within a deadline.
+pub(crate) type Fetch<'a> =
+    dyn Fn(Instant) -> BoxFuture<'a, Result<CachedToken, WeComError>> + Send + Sync + 'a;
 
 /// Shortest remaining life for which a token a peer is about to replace is still used.
 const MIN_USABLE_SECS: i64 = 30;
@@ -368,32 +373,80 @@ impl WeComClient {
         creds: &CorpCredentials,
         deadline: Instant,
     ) -> Result<AccessToken, WeComError> {
-        let key = creds.token_key();
-        if let Some(token) = self.local_fresh(&key) {
+        let fetch = |deadline| -> BoxFuture<'_, Result<CachedToken, WeComError>> {
+            Box::pin(self.fetch_token(creds, deadline))
+        };
+        self.cached_before(&creds.token_key(), deadline, &fetch)
+            .await
+    }
+
+    /// A credential cached under `key` (an access token, a jsapi ticket, an official
+    /// account's token): from the in-process layer, else the shared cache, else fetched
+    /// with `fetch` by one caller at a time (one per process through a gate, one per fleet
+    /// through the shared cache's lease), refreshed [`TokenPolicy::refresh_before`] its
+    /// expiry.
+    pub(crate) async fn cached_before(
+        &self,
+        key: &TokenKey,
+        deadline: Instant,
+        fetch: &Fetch<'_>,
+    ) -> Result<AccessToken, WeComError> {
+        if let Some(token) = self.local_fresh(key) {
             return Ok(token);
         }
-        let gate = self.gate(&key);
+        let gate = self.gate(key);
         let _guard = gate.lock().await;
-        if let Some(token) = self.local_fresh(&key) {
+        if let Some(token) = self.local_fresh(key) {
             return Ok(token);
         }
-        let cached = self.shared_token(creds, &key, deadline).await?;
+        let cached = self.shared_token(key, deadline, fetch).await?;
         let token = cached.token.clone();
-        self.with_local(|m| m.insert(key, cached));
+        self.with_local(|m| m.insert(key.clone(), cached));
         Ok(token)
+    }
+
+    /// The call budget's deadline from now.
+    pub(crate) fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.config.retry.budget
+    }
+
+    /// Sends one call without an access token (WeChat's token and OAuth calls carry their
+    /// own credentials in the query), with the usual retries of transient errcodes.
+    pub(crate) async fn call_without_token<R: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        deadline: Instant,
+    ) -> Result<R, WeComError> {
+        let bytes = self.send_with_backoff(call, None, deadline).await?;
+        decode(call.path, &bytes)
+    }
+
+    /// Sends a call with `token` (a credential fetched through [`Self::cached_before`]).
+    pub(crate) async fn call_with_token<R: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        token: &AccessToken,
+        deadline: Instant,
+    ) -> Result<R, WeComError> {
+        let bytes = self.send_with_backoff(call, Some(token), deadline).await?;
+        decode(call.path, &bytes)
+    }
+
+    /// Forgets a credential the server rejected, here and in the shared cache.
+    pub(crate) async fn invalidate_cached(&self, key: &TokenKey, token: &AccessToken) {
+        self.with_local(|m| {
+            if m.get(key).is_some_and(|c| &c.token == token) {
+                m.remove(key);
+            }
+        });
+        if let Err(e) = self.inner.cache.invalidate(key, token).await {
+            tracing::warn!(corp_id = key.corp_id(), error = %e, "could not invalidate shared credential");
+        }
     }
 
     /// Forgets a token WeCom rejected, here and in the shared cache.
     async fn invalidate_token(&self, creds: &CorpCredentials, token: &AccessToken) {
-        let key = creds.token_key();
-        self.with_local(|m| {
-            if m.get(&key).is_some_and(|c| &c.token == token) {
-                m.remove(&key);
-            }
-        });
-        if let Err(e) = self.inner.cache.invalidate(&key, token).await {
-            tracing::warn!(corp_id = key.corp_id(), error = %e, "could not invalidate shared token");
-        }
+        self.invalidate_cached(&creds.token_key(), token).await;
     }
 
     fn refresh_margin(&self) -> i64 {
@@ -423,9 +476,9 @@ impl WeComClient {
     /// The shared-cache part of token acquisition.
     async fn shared_token(
         &self,
-        creds: &CorpCredentials,
         key: &TokenKey,
         deadline: Instant,
+        fetch: &Fetch<'_>,
     ) -> Result<CachedToken, WeComError> {
         let cache = &self.inner.cache;
         let policy = &self.inner.config.token;
@@ -436,7 +489,7 @@ impl WeComClient {
             Err(e) => {
                 // A cache outage must not stop WeCom calls; fetch directly.
                 tracing::warn!(corp_id = key.corp_id(), error = %e, "token cache unreadable; fetching directly");
-                return self.fetch_token(creds, deadline).await;
+                return fetch(deadline).await;
             }
         };
         if let Some(c) = current
@@ -449,7 +502,7 @@ impl WeComClient {
         let lease_until = now + lease_secs;
         match cache.try_lease(key, now, lease_until, now + margin).await {
             Ok(true) => {
-                let fetched = match self.fetch_token(creds, deadline).await {
+                let fetched = match fetch(deadline).await {
                     Ok(t) => t,
                     Err(e) => {
                         if let Err(release) = cache.release_lease(key, lease_until).await {
@@ -466,7 +519,7 @@ impl WeComClient {
             Ok(false) => {}
             Err(e) => {
                 tracing::warn!(corp_id = key.corp_id(), error = %e, "token lease failed; fetching directly");
-                let fetched = self.fetch_token(creds, deadline).await?;
+                let fetched = fetch(deadline).await?;
                 let _ = cache.put(key, &fetched).await;
                 return Ok(fetched);
             }
@@ -491,7 +544,7 @@ impl WeComClient {
             corp_id = key.corp_id(),
             "peer token refresh did not land in time; fetching directly"
         );
-        let fetched = self.fetch_token(creds, deadline).await?;
+        let fetched = fetch(deadline).await?;
         if let Err(e) = cache.put(key, &fetched).await {
             tracing::warn!(corp_id = key.corp_id(), error = %e, "could not store token");
         }

@@ -3,13 +3,17 @@
 //! WeCom ports. The fake WeCom server (feature `fake-wecom`) speaks the same JSON and
 //! errcodes on loopback for tests, benchmarks and the local stack.
 mod client;
+mod console;
 #[cfg(feature = "fake-wecom")]
 pub mod fake;
+mod jsapi;
 mod methods;
+mod official;
 mod session;
 mod sop;
 mod source;
 mod token;
 
 pub use client::{RetryPolicy, TokenPolicy, WeComClient, WeComConfig, DEFAULT_API_BASE};
+pub use official::WeChatClient;
 pub use token::{AccessToken, CachedToken, DynamoTokenCache, MemoryTokenCache, TokenCache};

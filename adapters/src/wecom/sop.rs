@@ -98,7 +98,7 @@ fn listed(id: String, creator: String, at: i64, text: Option<ListedText>) -> Cre
 }
 
 /// The app credentials (reminders, OAuth).
-fn app_credentials(tenant: &Tenant) -> Result<CorpCredentials, WeComError> {
+pub(super) fn app_credentials(tenant: &Tenant) -> Result<CorpCredentials, WeComError> {
     let secret = tenant.app_secret.as_ref().ok_or_else(|| {
         WeComError::InvalidRequest("the tenant has no reminder app (app secret) configured".into())
     })?;

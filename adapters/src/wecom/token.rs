@@ -1,4 +1,5 @@
-//! Credentials and access tokens, and where tokens are cached.
+//! Credentials and access tokens, and where tokens are cached (also the jsapi tickets and
+//! the official account's token, which live and are fetched the same way).
 //!
 //! WeCom tokens are per secret (per app) and live 7200 s. A serverless fleet that refreshes
 //! per container churns tokens and hits 45009, so tokens are shared through a
@@ -293,7 +294,7 @@ impl TokenCache for DynamoTokenCache {
             };
             // An item with no sealed token (none yet, invalidated, or a plain one written
             // before sealing) holds nothing to use.
-            let context = SealContext::access_token(key.corp_id());
+            let context = SealContext::cached(key.corp_id(), key.seal_purpose());
             let Some(token) = TOKEN
                 .open_from(self.keys.as_ref(), &context, &item)
                 .await
@@ -324,7 +325,7 @@ impl TokenCache for DynamoTokenCache {
                 (ATTR_EXPIRES_AT, n(token.expires_at)),
                 (ATTR_TTL, n(token.expires_at + TTL_GRACE_SECS)),
             ]);
-            let context = SealContext::access_token(key.corp_id());
+            let context = SealContext::cached(key.corp_id(), key.seal_purpose());
             TOKEN
                 .seal_into(
                     self.keys.as_ref(),

@@ -6,6 +6,7 @@ use super::ledger::{apply, check_in_key, once_key, OpKind, Operation, When};
 use super::model::{EntryKind, IdempotencyKey, Origin, Outcome, Points};
 use super::ports::{Account, ActivityStore, LedgerStore, Memberships, ProfileStore, RulesStore};
 use super::rules::{CustomerProfile, LeaveScope};
+use super::stats::{self, Figure};
 use super::PointsError;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,15 @@ where
     };
     let outcome = apply(store, account, &op, when).await?;
     let date = today.format("%Y-%m-%d").to_string();
+    // Counted for the dashboard on a retry too (a replay), so a count lost to a failure
+    // after the ledger write is made good; the key counts once.
+    let counted = stats::check_in_key(account.customer.as_str(), &date);
+    if let Err(e) = store
+        .count_once(&account.tenant, &date, Figure::CheckIns, &counted)
+        .await
+    {
+        tracing::warn!(error = %e, "check-in not counted on the dashboard");
+    }
     match directory
         .customer_groups(&account.tenant, &account.customer)
         .await

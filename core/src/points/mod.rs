@@ -14,6 +14,7 @@
 //! The ledger's invariants: entries are append-only and numbered without gaps; the
 //! balance equals the sum of the entries and the sum of the lots' remaining points; it is
 //! never negative; every change is an entry with its reason, source and operator.
+pub mod accounts;
 pub mod admin;
 pub mod bulk;
 pub mod earn;
@@ -27,9 +28,11 @@ pub mod on_event;
 pub mod orders;
 pub mod plan;
 pub mod ports;
+pub mod preview;
 pub mod rewards;
 pub mod rules;
 pub mod session;
+pub mod stats;
 pub mod sweep;
 pub mod sweep_all;
 pub mod views;

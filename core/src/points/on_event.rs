@@ -8,6 +8,7 @@
 use super::earn::{newcomer, zero_on_leave, NewcomerTrigger};
 use super::error::EventFnError;
 use super::ports::{ActivityStore, LedgerStore, MembershipChange, Memberships, RulesStore};
+use super::stats::{self, Figure};
 use super::{Account, CustomerId, Outcome, When};
 use crate::clock::Clock;
 use crate::events::{DomainEvent, EventEnvelope};
@@ -68,6 +69,16 @@ where
         } => {
             // A half add (customer added a member who has not confirmed) is not a
             // contact yet; the confirmation's full add pays.
+            if !half {
+                points
+                    .count_once(
+                        &tenant,
+                        &date,
+                        Figure::ContactsAdded,
+                        &stats::contact_added_key(&env.event_id),
+                    )
+                    .await?;
+            }
             match (account(external_userid), half) {
                 (Some(a), false) => {
                     newcomer(
@@ -91,6 +102,14 @@ where
             points
                 .record_membership(&tenant, &change(chat_id, member_id, true))
                 .await?;
+            points
+                .count_once(
+                    &tenant,
+                    &date,
+                    Figure::MembersJoined,
+                    &stats::membership_key(&env.event_id, chat_id, member_id, true),
+                )
+                .await?;
             match (account(member_id), is_customer) {
                 (Some(a), true) => {
                     newcomer(
@@ -113,6 +132,14 @@ where
         } => {
             points
                 .record_membership(&tenant, &change(chat_id, member_id, false))
+                .await?;
+            points
+                .count_once(
+                    &tenant,
+                    &date,
+                    Figure::MembersLeft,
+                    &stats::membership_key(&env.event_id, chat_id, member_id, false),
+                )
                 .await?;
             match (account(member_id), is_customer) {
                 (Some(a), true) => {

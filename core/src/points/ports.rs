@@ -2,11 +2,13 @@
 //! split by capability so that each function takes only what it uses. The DynamoDB
 //! adapter ([`super::dynamo::DynamoPoints`]) implements them all; the directory ones are
 //! implemented over the contacts module's read API ([`super::directory`]).
+use super::accounts::{AccountFacts, AccountSort, IndexedAccount, SortOrder};
 use super::jobs::{ItemResult, Job, JobItem, JobOp, RequestRecord};
 use super::model::{Applied, CustomerId, Entry, IdempotencyKey};
 use super::plan::{AccountState, Plan, Settle};
 use super::rewards::{NewReward, Redemption, Reward, RewardPatch};
 use super::rules::{CheckInState, CustomerProfile, PointsRules};
+use super::stats::{DayFigures, Figure};
 use super::views::{DayTotals, GroupDay};
 use crate::ports::StoreError;
 use crate::tenants::TenantId;
@@ -366,6 +368,63 @@ pub trait ActivityStore: Send + Sync {
         chat_id: &str,
         date: &str,
     ) -> impl Future<Output = Result<GroupDay, StoreError>> + Send;
+    /// Adds one to `figure` on tenant-local `date`, once per `once_key`: a key counted
+    /// already counts nothing (the key's record and the counter are one transaction).
+    fn count_once(
+        &self,
+        tenant: &TenantId,
+        date: &str,
+        figure: Figure,
+        once_key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The counted figures of each of `dates` (zeros for a day nothing was counted on),
+    /// in the order given.
+    fn day_figures(
+        &self,
+        tenant: &TenantId,
+        dates: &[String],
+    ) -> impl Future<Output = Result<Vec<DayFigures>, StoreError>> + Send;
+}
+
+/// Every account of a tenant, listed in a sort order from sharded indexes (see
+/// [`super::accounts`]).
+pub trait AccountIndex: Send + Sync {
+    /// Up to `limit` accounts of index shard `shard` in `sort` and `order`, strictly after
+    /// the index position `after` (a [`IndexedAccount::position`]).
+    fn index_page(
+        &self,
+        tenant: &TenantId,
+        sort: AccountSort,
+        order: SortOrder,
+        shard: u32,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<IndexedAccount>, StoreError>> + Send;
+    /// The balance items (with lifetime totals) and check-in states of `customers`.
+    fn account_rows(
+        &self,
+        tenant: &TenantId,
+        customers: &[CustomerId],
+    ) -> impl Future<Output = Result<Vec<AccountFacts>, StoreError>> + Send;
+}
+
+/// Customers' names from the directory (WeCom's name on the customer's profile).
+pub trait CustomerNames: Send + Sync {
+    /// The names of those of `customers` the directory knows.
+    fn customer_names(
+        &self,
+        tenant: &TenantId,
+        customers: &[CustomerId],
+    ) -> impl Future<Output = Result<std::collections::HashMap<CustomerId, String>, StoreError>> + Send;
+    /// Up to `limit` customers whose external_userid starts with `prefix`, in id order,
+    /// strictly after `after`.
+    fn customers_with_prefix(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<CustomerId>, StoreError>> + Send;
 }
 
 /// Bulk requests and resumable jobs.

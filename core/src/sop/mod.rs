@@ -21,6 +21,7 @@
 //!
 //! `staff-api` is the task center; `admin-api` manages plans and shows the figures.
 pub mod admin;
+pub mod calendar;
 pub mod content;
 pub mod dispatch;
 pub mod figures;

@@ -1,8 +1,11 @@
 //! A tenant's administration of itself (admin API): its profile, its settings and its API
 //! keys; and the look-up every admin use case starts from, the key's tenant as registered.
 use super::apikeys::{ApiKey, ApiKeyRecord, Role};
-use super::model::{GroupMessageQuota, Tenant, TenantId, TenantSettings, TenantView};
-use super::ports::{issue_key, ApiKeyStore, TenantLookup, TenantWrite};
+use super::model::{
+    GroupMessageQuota, SecretsChange, SecretsChangeError, SecretsStatus, Tenant, TenantId,
+    TenantSettings, TenantView,
+};
+use super::ports::{issue_key, ApiKeyStore, TenantLookup, TenantSecrets, TenantWrite};
 use crate::http::ApiError;
 use crate::ports::StoreError;
 use chrono::{DateTime, Utc};
@@ -48,6 +51,12 @@ pub enum TenantAdminError {
     /// No such key in this tenant.
     #[error("no such key")]
     NoSuchKey,
+    /// The secrets kept changing while a change was applied.
+    #[error("the secrets changed meanwhile: retry")]
+    SecretsChanged,
+    /// A secrets change out of shape.
+    #[error(transparent)]
+    Secrets(#[from] SecretsChangeError),
     /// The tenant is not registered.
     #[error(transparent)]
     NotRegistered(#[from] NotRegistered),
@@ -61,8 +70,12 @@ impl From<TenantAdminError> for ApiError {
         match e {
             TenantAdminError::UnknownTimezone(_)
             | TenantAdminError::QuotaOutOfRange
-            | TenantAdminError::KeyName => ApiError::validation(e.to_string()),
+            | TenantAdminError::KeyName
+            | TenantAdminError::Secrets(_) => ApiError::validation(e.to_string()),
             TenantAdminError::NoSuchKey => ApiError::not_found(e.to_string()),
+            TenantAdminError::SecretsChanged => {
+                ApiError::conflict("secrets_changed", e.to_string())
+            }
             TenantAdminError::NotRegistered(n) => n.into(),
             TenantAdminError::Store(s) => s.into(),
         }
@@ -104,6 +117,31 @@ pub async fn change_settings<W: TenantWrite>(
     check_settings(settings)?;
     tenants.update_settings(id, settings).await?;
     Ok(())
+}
+
+/// Which of the tenant's secrets are set (never their values).
+pub async fn secrets_status<S: TenantSecrets>(
+    tenants: &S,
+    id: &TenantId,
+) -> Result<SecretsStatus, TenantAdminError> {
+    Ok(tenants.secrets_status(id).await?.ok_or(NotRegistered)?)
+}
+
+/// Replaces the given secrets of the tenant (sealed by the store) and answers which are
+/// set. Cached WeCom tokens need no dropping: they are keyed by a fingerprint of the secret
+/// they were fetched with, so the next call with a new secret fetches its own token.
+pub async fn change_secrets<S: TenantSecrets>(
+    tenants: &S,
+    id: &TenantId,
+    change: &SecretsChange,
+    now: DateTime<Utc>,
+) -> Result<SecretsStatus, TenantAdminError> {
+    let status = match tenants.change_secrets(id, change, now).await {
+        Err(StoreError::ConditionFailed) => return Err(TenantAdminError::SecretsChanged),
+        other => other?.ok_or(NotRegistered)?,
+    };
+    tracing::info!(?change, "tenant secrets changed");
+    Ok(status)
 }
 
 /// Issues a key named `name` (trimmed, 1 to [`MAX_KEY_NAME`] bytes) with `role`: the key,

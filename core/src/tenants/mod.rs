@@ -2,12 +2,16 @@
 //! admin requests.
 pub mod admin;
 pub mod apikeys;
+pub mod console;
 pub mod model;
 pub mod ports;
 pub mod redact;
 
 pub use apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role, Scope};
-pub use model::{GroupMessageQuota, Tenant, TenantId, TenantSettings, TenantView};
+pub use model::{
+    GroupMessageQuota, SecretsChange, SecretsStatus, Tenant, TenantId, TenantSettings, TenantView,
+};
 pub use ports::{
-    authenticate, issue_key, ApiKeyStore, AuthenticateError, TenantLookup, TenantWrite,
+    authenticate, issue_key, ApiKeyStore, AuthenticateError, TenantLookup, TenantSecrets,
+    TenantWrite,
 };

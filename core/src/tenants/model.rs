@@ -184,9 +184,177 @@ impl From<&Tenant> for TenantView {
     }
 }
 
+/// The longest contact or app secret accepted, in bytes (WeCom's are 43).
+pub const MAX_SECRET_LEN: usize = 128;
+
+/// A change of a tenant's WeCom secrets: each given one replaces the stored one, the others
+/// are kept. Built only by [`SecretsChange::parse`], so every value is checked.
+#[derive(Clone, Default)]
+pub struct SecretsChange {
+    /// The 客户联系 secret.
+    pub contact_secret: Option<Secret>,
+    /// The reminder / console-login app's secret.
+    pub app_secret: Option<Secret>,
+    /// The app's agent id.
+    pub agent_id: Option<i64>,
+    /// The callback Token.
+    pub callback_token: Option<Secret>,
+    /// The callback EncodingAESKey.
+    pub encoding_aes_key: Option<Secret>,
+}
+
+/// Why a secrets change was refused (the values themselves are never in the message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SecretsChangeError {
+    /// Nothing to change.
+    #[error("give at least one of contact_secret, app_secret, agent_id, callback_token, encoding_aes_key")]
+    Empty,
+    /// A contact or app secret out of shape.
+    #[error("{0} must be 1 to 128 printable ASCII characters without spaces")]
+    Secret(&'static str),
+    /// An agent id that is not a positive 32-bit integer.
+    #[error("agent_id must be an integer from 1 to 2147483647")]
+    AgentId,
+    /// A callback token out of shape.
+    #[error("callback_token must be 3 to 32 letters or digits")]
+    CallbackToken,
+    /// An EncodingAESKey out of shape.
+    #[error("encoding_aes_key must be exactly 43 characters of A-Z, a-z, 0-9, + and /")]
+    EncodingAesKey,
+}
+
+impl SecretsChange {
+    /// Checks the given values: secrets 1 to [`MAX_SECRET_LEN`] printable ASCII characters
+    /// without spaces, agent id 1 to 2^31-1, token 3 to 32 alphanumerics, EncodingAESKey
+    /// exactly 43 characters of the base64 alphabet; at least one value.
+    pub fn parse(
+        contact_secret: Option<String>,
+        app_secret: Option<String>,
+        agent_id: Option<i64>,
+        callback_token: Option<String>,
+        encoding_aes_key: Option<String>,
+    ) -> Result<Self, SecretsChangeError> {
+        fn secret(
+            field: &'static str,
+            v: Option<String>,
+        ) -> Result<Option<Secret>, SecretsChangeError> {
+            match v {
+                Some(v)
+                    if v.is_empty()
+                        || v.len() > MAX_SECRET_LEN
+                        || !v.bytes().all(|b| b.is_ascii_graphic()) =>
+                {
+                    Err(SecretsChangeError::Secret(field))
+                }
+                other => Ok(other.map(Secret::new)),
+            }
+        }
+        if contact_secret.is_none()
+            && app_secret.is_none()
+            && agent_id.is_none()
+            && callback_token.is_none()
+            && encoding_aes_key.is_none()
+        {
+            return Err(SecretsChangeError::Empty);
+        }
+        if agent_id.is_some_and(|a| !(1..=i64::from(i32::MAX)).contains(&a)) {
+            return Err(SecretsChangeError::AgentId);
+        }
+        if let Some(t) = &callback_token {
+            if !(3..=32).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(SecretsChangeError::CallbackToken);
+            }
+        }
+        if let Some(k) = &encoding_aes_key {
+            let base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+            if k.len() != 43 || !k.bytes().all(base64) {
+                return Err(SecretsChangeError::EncodingAesKey);
+            }
+        }
+        Ok(Self {
+            contact_secret: secret("contact_secret", contact_secret)?,
+            app_secret: secret("app_secret", app_secret)?,
+            agent_id,
+            callback_token: callback_token.map(Secret::new),
+            encoding_aes_key: encoding_aes_key.map(Secret::new),
+        })
+    }
+}
+
+impl fmt::Debug for SecretsChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretsChange")
+            .field("contact_secret", &self.contact_secret.is_some())
+            .field("app_secret", &self.app_secret.is_some())
+            .field("agent_id", &self.agent_id)
+            .field("callback_token", &self.callback_token.is_some())
+            .field("encoding_aes_key", &self.encoding_aes_key.is_some())
+            .finish()
+    }
+}
+
+/// Which of a tenant's secrets are set (never their values), and when they last changed
+/// through the admin API (`None`: not since registration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretsStatus {
+    /// Whether the 客户联系 secret is set.
+    pub contact_secret: bool,
+    /// Whether the app secret is set.
+    pub app_secret: bool,
+    /// Whether the app's agent id is set.
+    pub agent_id: bool,
+    /// Whether the callback Token is set.
+    pub callback_token: bool,
+    /// Whether the callback EncodingAESKey is set.
+    pub encoding_aes_key: bool,
+    /// When the secrets were last changed through the admin API.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl SecretsStatus {
+    /// The status of `t`'s secrets, changed at `updated_at`.
+    pub fn of(t: &Tenant, updated_at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            contact_secret: !t.contact_secret.expose().is_empty(),
+            app_secret: t
+                .app_secret
+                .as_ref()
+                .is_some_and(|s| !s.expose().is_empty()),
+            agent_id: t.app_agent_id.is_some(),
+            callback_token: !t.callback_token.expose().is_empty(),
+            encoding_aes_key: !t.encoding_aes_key.expose().is_empty(),
+            updated_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_changes_are_checked() {
+        let ok = |c, a, g, t, k| SecretsChange::parse(c, a, g, t, k);
+        let s = |v: &str| Some(v.to_string());
+        let key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        assert!(ok(s("c"), None, None, None, None).is_ok());
+        assert!(ok(None, None, Some(1000002), s("Tok3n"), s(key)).is_ok());
+        assert_eq!(
+            ok(None, None, None, None, None).unwrap_err(),
+            SecretsChangeError::Empty
+        );
+        assert!(ok(s(""), None, None, None, None).is_err());
+        assert!(ok(None, s("a b"), None, None, None).is_err());
+        assert!(ok(None, s(&"x".repeat(129)), None, None, None).is_err());
+        assert!(ok(None, None, Some(0), None, None).is_err());
+        assert!(ok(None, None, Some(1 << 31), None, None).is_err());
+        assert!(ok(None, None, None, s("ab"), None).is_err());
+        assert!(ok(None, None, None, s("tok_en"), None).is_err());
+        assert!(ok(None, None, None, None, s(&key[1..])).is_err());
+        assert!(ok(None, None, None, None, s(&key.replace('a', "-"))).is_err());
+        let shown = format!("{:?}", ok(s("SECRET"), None, None, None, None).unwrap());
+        assert!(!shown.contains("SECRET"), "{shown}");
+    }
 
     #[test]
     fn corp_ids_are_validated() {

@@ -1,6 +1,6 @@
 //! The tenants context's ports (tenants, API keys) and the use cases built on them.
 use super::apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role};
-use super::model::{Tenant, TenantId, TenantSettings};
+use super::model::{SecretsChange, SecretsStatus, Tenant, TenantId, TenantSettings};
 use crate::ports::StoreError;
 use chrono::{DateTime, Utc};
 use std::future::Future;
@@ -29,6 +29,23 @@ pub trait TenantWrite: Send + Sync {
         id: &TenantId,
         settings: &TenantSettings,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Replaces a tenant's secrets (sealed at rest) and tells which are set.
+pub trait TenantSecrets: Send + Sync {
+    /// Applies `change` to the tenant's secrets (the others are kept), stamped `at`;
+    /// `Ok(None)` if the tenant is not registered.
+    fn change_secrets(
+        &self,
+        id: &TenantId,
+        change: &SecretsChange,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<SecretsStatus>, StoreError>> + Send;
+    /// Which of the tenant's secrets are set; `Ok(None)` if it is not registered.
+    fn secrets_status(
+        &self,
+        id: &TenantId,
+    ) -> impl Future<Output = Result<Option<SecretsStatus>, StoreError>> + Send;
 }
 
 /// Stores and checks API keys.

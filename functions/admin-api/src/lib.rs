@@ -1,12 +1,15 @@
 //! The admin API (function URL): tenants and API keys, directory look-ups and re-sync,
-//! points administration, SOP plans and figures. Every route authenticates with a
-//! tenant-scoped API key ([`Key`], carrying the scope the route needs) and only ever
-//! touches that key's tenant.
+//! points administration, SOP plans and figures, the console's login and roles. Every route
+//! authenticates with a tenant-scoped API key or console session ([`Key`], carrying the
+//! scope the route needs; the console's login routes excepted) and only ever touches that
+//! caller's tenant.
 //!
 //! Each domain module adds its routes to one table ([`routes`], which `docs/openapi.yaml`
 //! is checked against); the table becomes the router served by the shared HTTP edge
 //! (`scrm_adapters::http`). The rules live in `scrm_core`'s use cases; the handlers here
 //! read the request, call one, and shape the answer.
+pub mod console;
+pub mod dashboard;
 pub mod directory;
 pub mod points;
 pub mod sop;
@@ -22,7 +25,7 @@ use scrm_adapters::events::AnyPublisher;
 use scrm_adapters::http::{record_tenant, Edge, HttpError, Route, Routes};
 use scrm_adapters::wecom::WeComClient;
 use scrm_core::clock::Clock;
-use scrm_core::tenants::ports::authenticate;
+use scrm_core::tenants::console::Actor;
 use scrm_core::tenants::{Principal, Scope};
 use scrm_core::tokens::SigningKeys;
 use std::marker::PhantomData;
@@ -48,6 +51,8 @@ pub struct AdminApi {
     pub clock: Arc<dyn Clock>,
     /// HMAC key for signed links and tokens.
     pub signing_key: SigningKeys,
+    /// Console sessions and members' roles, and WeCom's scan-login host.
+    pub console: console::Console,
 }
 
 /// The state every handler gets.
@@ -86,18 +91,26 @@ impl Least for SessionIssuer {
     const SCOPE: Option<Scope> = Some(Scope::SessionsIssue);
 }
 
-/// The caller: a valid API key (`Authorization: Bearer scrm_…`) carrying the scope `R`
-/// stands for. Its tenant goes on the request's span.
+/// The caller: a valid API key (`Authorization: Bearer scrm_…`) or console session
+/// (`Bearer scs_…`, see [`console`]) carrying the scope `R` stands for. Its tenant goes on
+/// the request's span.
 pub struct Key<R> {
-    /// Who the key is.
+    /// Who the key is (for a member's console session, its `key_id` is `session:<id>`).
     pub principal: Principal,
+    actor: Actor,
     least: PhantomData<R>,
 }
 
 impl<R> Key<R> {
-    /// What changes are attributed to.
+    /// What changes are attributed to: `key:<key id>`, or `member:<userid>` for a member
+    /// logged in to the console.
     pub fn operator(&self) -> String {
-        format!("key:{}", self.principal.key_id)
+        self.actor.to_string()
+    }
+
+    /// Who is calling.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
     }
 }
 
@@ -119,13 +132,14 @@ impl<R: Least> FromRequestParts<Arc<AdminApi>> for Key<R> {
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok());
-        let principal = authenticate(&api.tenants, authorization).await?;
+        let (principal, actor) = console::caller(api, authorization).await?;
         record_tenant(principal.tenant.as_str());
         if let Some(scope) = R::SCOPE {
             principal.require(scope)?;
         }
         Ok(Key {
             principal,
+            actor,
             least: PhantomData,
         })
     }
@@ -136,6 +150,8 @@ fn table() -> Table {
     let t = tenant::routes(t);
     let t = directory::routes(t);
     let t = points::routes(t);
+    let t = console::routes(t);
+    let t = dashboard::routes(t);
     sop::routes(t)
 }
 

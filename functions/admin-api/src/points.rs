@@ -2,6 +2,7 @@
 //! views (a customer's balance, streaks and ledger; a group's day; groups by check-in rate;
 //! a day's flows); bulk orders in [`orders`] and customer sessions for the merchant's H5
 //! pages in [`sessions`]. The rules are [`scrm_core::points::admin`]'s.
+pub mod accounts;
 pub mod orders;
 pub mod sessions;
 
@@ -34,6 +35,7 @@ pub fn routes(t: Table) -> Table {
         .get("/v1/points/groups/{chat_id}/days/{date}", group_day)
         .get("/v1/points/check-in-rates", check_in_rates)
         .get("/v1/points/days/{date}", day);
+    let t = accounts::routes(t);
     sessions::routes(t)
 }
 

@@ -6,7 +6,10 @@ use crate::{Api, Key, Operator, Table, Viewer};
 use axum::extract::State;
 use scrm_adapters::http::{json, json_body, ApiError, Head, Json, RawBody, Reply, MAX_JSON_BODY};
 use scrm_core::clock::Clock;
+use scrm_core::points::admin::when_for;
 use scrm_core::sop::admin::{self, PlanAction, PlanView};
+use scrm_core::sop::calendar;
+use scrm_core::sop::Schedule;
 use scrm_core::sop::{
     Figures, GroupTagStore, OccurrenceId, OutboxStore, PlanId, PlanInput, PlanStore, TaskStore,
 };
@@ -33,6 +36,45 @@ pub fn routes(t: Table) -> Table {
         )
         .get("/v1/sop/group-tags/{chat_id}", group_tags)
         .put("/v1/sop/group-tags/{chat_id}", set_group_tags)
+        .post("/v1/sop/schedule-preview", schedule_preview)
+        .get("/v1/sop/calendar", calendar)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewInput {
+    schedule: Schedule,
+    #[serde(default = "default_count")]
+    count: usize,
+}
+
+fn default_count() -> usize {
+    5
+}
+
+async fn schedule_preview(State(api): Api, key: Key<Viewer>, RawBody(b): RawBody) -> Reply {
+    let input: PreviewInput = json_body(&b, MAX_JSON_BODY)?;
+    let when = when_for(&api.tenants, &key.tenant, api.clock.now()).await?;
+    let next = calendar::schedule_preview(&input.schedule, input.count, when.now, when.tz)?;
+    Ok(json(
+        200,
+        &json!({ "timezone": when.tz.name(), "occurrences": next }),
+    ))
+}
+
+fn date_param(head: &Head, name: &str) -> Result<chrono::NaiveDate, ApiError> {
+    let raw = head
+        .query(name)
+        .ok_or_else(|| ApiError::validation(format!("{name} is required (YYYY-MM-DD)")))?;
+    chrono::NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+        .map_err(|_| ApiError::validation(format!("{name} must be YYYY-MM-DD")))
+}
+
+async fn calendar(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
+    let range = calendar::Range::new(date_param(&head, "from")?, date_param(&head, "to")?)?;
+    let when = when_for(&api.tenants, &key.tenant, api.clock.now()).await?;
+    let cal = calendar::calendar(&api.sop, &key.tenant, range, when.tz, when.now).await?;
+    Ok(json(200, &cal))
 }
 
 /// An edit: the whole plan as it should be from now on, and the version it starts from.

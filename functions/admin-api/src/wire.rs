@@ -1,5 +1,6 @@
 //! Wiring only: the container's adapters and clients, built once per cold start, handed to
 //! the router. `main.rs` and the deployment's multi-call binary both start here.
+use crate::console::Console;
 use crate::{router, AdminApi};
 use scrm_adapters::bootstrap::{Container, WeComUse};
 use scrm_core::clock::SystemClock;
@@ -18,6 +19,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         wecom: c.wecom(WeComUse::PersonWaiting)?,
         clock: Arc::new(SystemClock),
         signing_key: c.signing_keys()?,
+        console: Console::from_env(&c.db)?,
     };
     router(Arc::new(api)).serve().await
 }

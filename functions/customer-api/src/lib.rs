@@ -3,17 +3,19 @@
 //!
 //! A customer is identified only by a signed, expiring token bound to the tenant and the
 //! customer (`Authorization: Bearer <token>`, see [`scrm_core::tokens`]; the [`Caller`]
-//! extractor). This API never mints one: no unauthenticated request can obtain a customer
-//! token. The merchant's H5 backend gets it from the admin API (`POST
-//! /v1/customer-sessions`, a tenant API key) after doing WeChat OAuth itself, and hands it
-//! to its page (see [`scrm_core::points::session`] for why the browser's word is not
-//! enough).
+//! extractor). A token comes either from the merchant's H5 backend, which gets it from the
+//! admin API (`POST /v1/customer-sessions`, a tenant API key) after doing WeChat OAuth
+//! itself (see [`scrm_core::points::session`] for why the browser's word is not enough), or
+//! from this API's own login through the tenant's official account ([`official`]: the code
+//! is exchanged with WeChat here, so the identity is WeChat's word). With the official
+//! account configured, a follow of it is checked with WeChat before it is rewarded.
 //!
 //! Browsers call it cross-origin (the merchant's H5 domain), so preflight requests
 //! (`OPTIONS`) are answered on every served path and every answer carries
 //! `Access-Control-Allow-Origin: *` ([`CORS`]). A wildcard is safe: the credential is a
 //! bearer token the page sends explicitly, never a cookie, so another site cannot act with
 //! it.
+pub mod official;
 pub mod wire;
 
 use axum::extract::{FromRequestParts, State};
@@ -23,6 +25,7 @@ use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints, DynamoTenants};
 use scrm_adapters::http::{json, record_tenant, ApiError, Cors, Edge, Head, HttpError, Json};
 use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
+use scrm_core::official::{check_follow, verify_customer, CustomerClaims};
 use scrm_core::points::earn::{check_in_customer, confirm_follow, save_profile, FollowChannel};
 use scrm_core::points::ledger::redeem;
 use scrm_core::points::ports::{HistoryRead, RewardStore};
@@ -30,7 +33,6 @@ use scrm_core::points::rules::CustomerProfile;
 use scrm_core::points::{Account, CustomerId, IdempotencyKey, Origin, When};
 use scrm_core::tenants::{TenantId, TenantLookup};
 use scrm_core::tokens::SigningKeys;
-use scrm_core::tokens::{self, TokenKind};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -47,6 +49,9 @@ pub struct CustomerApi {
     pub clock: Arc<dyn Clock>,
     /// The key customer tokens are verified with (the admin API signs with the same key).
     pub signing_key: SigningKeys,
+    /// The official-account login and follow checks; `None` where they are not wired
+    /// (tokens then come from the admin API only, and follows are taken on the word).
+    pub official: Option<Arc<official::OfficialLogin>>,
 }
 
 /// What browsers are told: the methods the routes use, the headers a page sends, and how
@@ -57,7 +62,7 @@ pub const CORS: Cors = Cors {
     max_age: "600",
 };
 
-type Api = State<Arc<CustomerApi>>;
+pub(crate) type Api = State<Arc<CustomerApi>>;
 
 fn table() -> Routes<Arc<CustomerApi>> {
     Routes::new("customer")
@@ -69,6 +74,8 @@ fn table() -> Routes<Arc<CustomerApi>> {
         .post("/v1/me/follows", follows)
         .get("/v1/rewards", rewards)
         .post("/v1/rewards/{reward_id}/redeem", redeem_reward)
+        .get("/v1/oauth/official/options", official::options)
+        .post("/v1/oauth/official/session", official::session)
 }
 
 /// The routes, documented in `docs/customer-api.yaml` (preflights aside).
@@ -96,6 +103,8 @@ pub struct Caller {
     pub account: Account,
     /// Now, where the tenant is.
     pub when: When,
+    /// The openid under the tenant's official account, when the token came from its login.
+    pub openid: Option<String>,
 }
 
 impl FromRequestParts<Arc<CustomerApi>> for Caller {
@@ -112,13 +121,9 @@ impl FromRequestParts<Arc<CustomerApi>> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| unauthenticated("a customer token is required"))?;
-        let claims = tokens::verify(
-            &api.signing_key,
-            token.trim(),
-            TokenKind::Customer,
-            api.clock.now(),
-        )
-        .map_err(|e| unauthenticated(&e.to_string()))?;
+        let CustomerClaims { claims, openid } =
+            verify_customer(&api.signing_key, token.trim(), api.clock.now())
+                .map_err(|e| unauthenticated(&e.to_string()))?;
         let tenant_id =
             TenantId::parse(&claims.tenant).map_err(|_| unauthenticated("invalid token"))?;
         let customer =
@@ -132,6 +137,7 @@ impl FromRequestParts<Arc<CustomerApi>> for Caller {
         Ok(Caller {
             account: Account::new(tenant_id, customer),
             when: When::new(api.clock.now(), tenant.settings.tz()),
+            openid,
         })
     }
 }
@@ -194,6 +200,15 @@ async fn profile(State(api): Api, c: Caller, Json(update): Json<CustomerProfile>
 }
 
 async fn follows(State(api): Api, c: Caller, Json(body): Json<FollowRequest>) -> Reply {
+    if let (FollowChannel::OfficialAccount, Some(o)) = (body.channel, api.official.as_deref()) {
+        check_follow(
+            &o.accounts,
+            &o.wechat,
+            &c.account.tenant,
+            c.openid.as_deref(),
+        )
+        .await?;
+    }
     let out = confirm_follow(&api.points, &c.account, body.channel, c.when).await?;
     Ok(json(200, &out))
 }

@@ -15,7 +15,12 @@
 //! - `GET /v1/tasks?status=pending|done|failed&cursor=&limit=` → their tasks, newest
 //!   first, each with the prepared content ready to copy;
 //! - `GET /v1/tasks/{task_id}` → one task (session only);
-//! - `POST /v1/tasks/{task_id}/done` → marks it pushed (idempotent; session only).
+//! - `POST /v1/tasks/{task_id}/done` → marks it pushed (idempotent; session only);
+//! - `GET /v1/jssdk/signature?url=<page url>` → the JS-SDK signatures of a staff page
+//!   (`wx.config` and `wx.agentConfig`) for a page on the configured web origins
+//!   (`PUBLIC_WEB_ORIGINS`; session only).
+//!
+//! The routes are documented in `docs/staff-api.yaml`.
 pub mod wire;
 
 use axum::extract::{FromRequestParts, State};
@@ -24,6 +29,7 @@ use lambda_http::{Body, Request, Response};
 use scrm_adapters::http::{json, record_tenant, record_user, Edge, Head, HttpError, Json};
 use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
+use scrm_core::jssdk::{page_signatures, JsApiTickets, WebOrigins};
 use scrm_core::sop::ports::{GroupDirectory, StaffLinkStore};
 use scrm_core::sop::task_center::{
     parse_status, RefusedCodes, StaffIdentity, TaskCenter, TaskCenterError,
@@ -52,12 +58,14 @@ pub struct StaffApi<S, W, T, D> {
     pub clock: Arc<dyn Clock>,
     /// Verifies and signs staff tokens.
     pub signing_key: SigningKeys,
+    /// The origins of the pages the JS-SDK signatures are made for (`PUBLIC_WEB_ORIGINS`).
+    pub web_origins: WebOrigins,
 }
 
 impl<S, W, T, D> StaffApi<S, W, T, D>
 where
     S: TaskStore + StaffLinkStore,
-    W: SopWeCom,
+    W: SopWeCom + JsApiTickets,
     T: TenantLookup,
     D: GroupDirectory,
 {
@@ -80,7 +88,7 @@ type Api<S, W, T, D> = State<Arc<StaffApi<S, W, T, D>>>;
 fn table<S, W, T, D>() -> Routes<Arc<StaffApi<S, W, T, D>>>
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
@@ -89,6 +97,7 @@ where
         .get("/v1/tasks", list::<S, W, T, D>)
         .get("/v1/tasks/{task_id}", task::<S, W, T, D>)
         .post("/v1/tasks/{task_id}/done", done::<S, W, T, D>)
+        .get("/v1/jssdk/signature", signature::<S, W, T, D>)
 }
 
 /// The routes.
@@ -101,7 +110,7 @@ pub fn routes() -> Vec<Route> {
 pub fn router<S, W, T, D>(api: Arc<StaffApi<S, W, T, D>>) -> Edge
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
@@ -116,7 +125,7 @@ pub async fn handle<S, W, T, D>(
 ) -> Result<Response<Body>, std::convert::Infallible>
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
@@ -145,7 +154,7 @@ pub struct Staff(pub StaffIdentity);
 impl<S, W, T, D> FromRequestParts<Arc<StaffApi<S, W, T, D>>> for Staff
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
@@ -171,7 +180,7 @@ pub struct Entry(pub StaffIdentity);
 impl<S, W, T, D> FromRequestParts<Arc<StaffApi<S, W, T, D>>> for Entry
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
@@ -212,7 +221,7 @@ struct SessionRequest {
 async fn session<S, W, T, D>(State(api): Api<S, W, T, D>, Json(body): Json<SessionRequest>) -> Reply
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
@@ -252,7 +261,7 @@ fn no_store(resp: &mut axum::response::Response) {
 async fn list<S, W, T, D>(State(api): Api<S, W, T, D>, Entry(who): Entry, head: Head) -> Reply
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
@@ -284,7 +293,7 @@ where
 async fn task<S, W, T, D>(State(api): Api<S, W, T, D>, Staff(who): Staff, head: Head) -> Reply
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
@@ -294,9 +303,33 @@ where
 async fn done<S, W, T, D>(State(api): Api<S, W, T, D>, Staff(who): Staff, head: Head) -> Reply
 where
     S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
     T: TenantLookup + 'static,
     D: GroupDirectory + 'static,
 {
     Ok(json(200, &api.center().done(&who, head.param(0)).await?))
+}
+
+async fn signature<S, W, T, D>(State(api): Api<S, W, T, D>, Staff(who): Staff, head: Head) -> Reply
+where
+    S: TaskStore + StaffLinkStore + 'static,
+    W: SopWeCom + JsApiTickets + 'static,
+    T: TenantLookup + 'static,
+    D: GroupDirectory + 'static,
+{
+    let url = head
+        .query("url")
+        .ok_or_else(|| scrm_adapters::http::ApiError::validation("url is required"))?;
+    let signatures = page_signatures(
+        &api.wecom,
+        &api.web_origins,
+        &who.tenant,
+        &url,
+        api.clock.now().timestamp(),
+    )
+    .await?;
+    let mut resp = json(200, &signatures);
+    // Signatures are made from a credential and for one page: not for shared caches.
+    no_store(&mut resp);
+    Ok(resp)
 }

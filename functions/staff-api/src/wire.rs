@@ -3,6 +3,7 @@
 use crate::{router, StaffApi};
 use scrm_adapters::bootstrap::{Container, WeComUse};
 use scrm_core::clock::SystemClock;
+use scrm_core::jssdk::WebOrigins;
 use std::sync::Arc;
 
 /// Builds the task center once and serves requests.
@@ -16,6 +17,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         refused_codes: Default::default(),
         clock: Arc::new(SystemClock),
         signing_key: c.signing_keys()?,
+        web_origins: WebOrigins::parse(&std::env::var("PUBLIC_WEB_ORIGINS").unwrap_or_default()),
     };
     router(Arc::new(api)).serve().await
 }

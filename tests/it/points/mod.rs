@@ -3,6 +3,7 @@
 //! transaction limits), the earning rules, the customer and admin endpoints, the domain
 //! events, bulk jobs, imports and the expiry sweep.
 mod admin;
+mod console;
 mod customer;
 mod events;
 mod ledger;
@@ -77,6 +78,7 @@ impl World {
             tenants: scrm_adapters::dynamo::DynamoTenants::new(db_without_secret_keys().await),
             clock: clock.clone(),
             signing_key: scrm_tests::signing_keys(),
+            official: None,
         });
         World {
             points: DynamoPoints::new(db.clone()),

@@ -3,6 +3,7 @@
 //! re-firing and overlap, outage catch-up, reminder retries, receive quotas, events that
 //! fail tasks, execution figures, the staff task center and the plans API.
 mod admin;
+mod calendar;
 mod departures;
 mod dispatch;
 mod events;
@@ -275,6 +276,7 @@ impl World {
             refused_codes: Default::default(),
             clock: self.clock.clone(),
             signing_key: scrm_tests::signing_keys(),
+            web_origins: Default::default(),
         });
         response_json(&staff_api_fn::handle(&api, req).await.expect("infallible"))
     }

@@ -253,6 +253,7 @@ async fn alice_with_a_task() -> (
         refused_codes: RefusedCodes::default(),
         clock: w.clock.clone(),
         signing_key: signing_keys(),
+        web_origins: Default::default(),
     });
     (w, api)
 }

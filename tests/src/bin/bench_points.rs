@@ -370,6 +370,7 @@ async fn main() {
         tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
         clock: clock.clone(),
         signing_key: scrm_tests::signing_keys(),
+        official: None,
     }));
     let mut latencies = Vec::with_capacity(CHECK_INS);
     for i in 0..CHECK_INS {

@@ -4,11 +4,13 @@
 //! customer items in batches of 100 through the directory's own key functions, instead of
 //! one query per customer.
 use crate::dynamo::contacts::{keys as dir_keys, DynamoDirectory};
-use crate::dynamo::schema::PK;
+use crate::dynamo::schema::{GSI1, GSI1_SK, PK};
+use crate::dynamo::Query;
 use crate::dynamo::{key, AttrMap, ItemExt, StoreError};
+use futures::{StreamExt, TryStreamExt};
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::points::model::CustomerId;
-use scrm_core::points::ports::Memberships;
+use scrm_core::points::ports::{CustomerNames, Memberships};
 use scrm_core::tenants::TenantId;
 use std::collections::{HashMap, HashSet};
 
@@ -86,5 +88,65 @@ impl Memberships for DynamoDirectory {
             }
         }
         Ok(all)
+    }
+}
+
+impl CustomerNames for DynamoDirectory {
+    async fn customer_names(
+        &self,
+        tenant: &TenantId,
+        customers: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, String>, StoreError> {
+        let by_pk: HashMap<String, &CustomerId> = customers
+            .iter()
+            .map(|c| (dir_keys::customer_pk(tenant, c.as_str()), c))
+            .collect();
+        let keys: Vec<AttrMap> = by_pk
+            .keys()
+            .map(|pk| key(pk.as_str(), dir_keys::PROFILE))
+            .collect();
+        let mut names = HashMap::new();
+        // `name` is a reserved word, and a batch read takes no attribute names: whole items.
+        for item in self.table.batch_get(keys, None).await? {
+            if let (Some(c), Some(name)) = (by_pk.get(item.s(PK)?), item.s_opt("name")) {
+                names.insert((*c).clone(), name.to_string());
+            }
+        }
+        Ok(names)
+    }
+
+    async fn customers_with_prefix(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        // The customers index holds profiles (`{id}`) and follow relations (`{id}#{userid}`);
+        // `$` sorts right after `#`, so `{after}$` starts past the last one's relations.
+        let low = match after {
+            Some(a) => format!("{a}$"),
+            None => prefix.to_string(),
+        };
+        let high = format!("{prefix}\u{10FFFF}");
+        if low > high {
+            return Ok(Vec::new());
+        }
+        let q = Query::index(GSI1, dir_keys::customers_index(tenant))
+            .sk_between(low, high)
+            .projection(GSI1_SK);
+        self.table
+            .items(q)
+            .try_filter_map(|item| async move {
+                let sk = item.s(GSI1_SK)?;
+                Ok(if sk.contains('#') {
+                    None
+                } else {
+                    CustomerId::parse(sk).ok()
+                })
+            })
+            .take(limit)
+            .try_collect()
+            .await
     }
 }

@@ -2,11 +2,11 @@
 //!
 //! | Item | pk | sk | index |
 //! |---|---|---|---|
-//! | Balance | `{corp}#ACCT#{ext}` | `BAL` | |
+//! | Balance | `{corp}#ACCT#{ext}` | `BAL` | gsi1 `{corp}#ACCTS#{shard}` / `{balance:015}#{ext}` |
 //! | Entry (append-only) | `{corp}#ACCT#{ext}` | `TX#{seq:010}` | gsi2 `{corp}#LDAY#{date}#{shard}` / `{ext}#{seq}` |
 //! | Lot (one per expiry date) | `{corp}#ACCT#{ext}` | `LOT#{expires_on}` | gsi1 `{corp}#EXP#{expires_on}#{shard}` / `{ext}` while points are left |
 //! | Idempotency record | `{corp}#ACCT#{ext}` | `IDEM#{key}` | |
-//! | Check-in state | `{corp}#ACCT#{ext}` | `CHECKIN` | |
+//! | Check-in state | `{corp}#ACCT#{ext}` | `CHECKIN` | gsi1 `{corp}#CHECKINS#{shard}` / `{last date}#{ext}` |
 //! | Customer profile | `{corp}#ACCT#{ext}` | `PROFILE` | |
 //! | Rules / sweep cursor / closed-day totals | `{corp}#POINTS` | `RULES` / `SWEEP` / `DAY#{date}` | |
 //! | Reward / catalogue write's idempotency record | `{corp}#REWARDS` | `REWARD#{id}` / `IDEM#{key}` | |
@@ -14,6 +14,7 @@
 //! | Bulk request | `{corp}#PREQ#{key}` | `REQUEST` | |
 //! | Job / job chunk | `{corp}#PJOB#{job}` | `JOB` / `CHUNK#{set}#{n:06}` | gsi1 `{corp}#PJOBS` / `{created}#{job}` (JOB) |
 //! | Group-day activity | `{corp}#GDAY#{chat}#{date}` | `CHECKIN#{ext}` / `JOIN#{member}#{event}` / `LEAVE#{member}#{event}` | |
+//! | Daily counters (8 shards a day) / a counted change's record | `{corp}#STATS#{date}#{shard}` / `{corp}#STATS#ONCE#{key}` | `DAY` / `ONCE` | |
 use scrm_core::points::model::CustomerId;
 use scrm_core::tenants::TenantId;
 use sha2::{Digest, Sha256};
@@ -137,6 +138,32 @@ pub fn jobs_index(t: &TenantId) -> String {
 /// A group's activity partition for one tenant-local day.
 pub fn group_day_pk(t: &TenantId, chat_id: &str, date: &str) -> String {
     format!("{t}#GDAY#{chat_id}#{date}")
+}
+
+/// A daily counter item's partition: one of the day's `STATS_SHARDS` shards.
+pub fn stats_pk(t: &TenantId, date: &str, shard: u32) -> String {
+    format!("{t}#STATS#{date}#{shard:02}")
+}
+
+/// The sort key of daily counter items.
+pub const STATS_DAY: &str = "DAY";
+
+/// The partition of the record that a change was counted (its key).
+pub fn stats_once_pk(t: &TenantId, once_key: &str) -> String {
+    format!("{t}#STATS#ONCE#{once_key}")
+}
+
+/// The sort key of counted-change records.
+pub const STATS_ONCE: &str = "ONCE";
+
+/// The accounts-by-balance index partition of a shard (balance items, gsi1).
+pub fn balances_index(t: &TenantId, shard: u32) -> String {
+    format!("{t}#ACCTS#{shard:02}")
+}
+
+/// The accounts-by-last-check-in index partition of a shard (check-in states, gsi1).
+pub fn check_ins_index(t: &TenantId, shard: u32) -> String {
+    format!("{t}#CHECKINS#{shard:02}")
 }
 
 #[cfg(test)]

@@ -15,11 +15,15 @@ use crate::dynamo::{ensure_applied, Cond, Db, Query, StoreError, Table, Update};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
+use scrm_core::points::accounts::{
+    balance_position, check_in_position, AccountFacts, AccountSort, IndexedAccount, SortOrder,
+};
 use scrm_core::points::model::{CustomerId, Entry, EntryKind, Lot, LotTake, NEVER};
 use scrm_core::points::plan::{AccountState, Settle};
 use scrm_core::points::ports::*;
 use scrm_core::points::rewards::{NewReward, Redemption, Reward, RewardPatch};
 use scrm_core::points::rules::{CheckInState, CustomerProfile, PointsRules};
+use scrm_core::points::stats::{shard_of, DayFigures, Figure, STATS_SHARDS};
 use scrm_core::points::views::{DayTotals, GroupDay};
 use scrm_core::tenants::TenantId;
 use std::collections::HashMap;
@@ -224,20 +228,46 @@ impl DynamoPoints {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn balance_update(
         &self,
-        pk: &str,
+        account: &Account,
         before: &AccountState,
         balance: i64,
         version: i64,
         lot_debt: i64,
+        entries: &[Entry],
         now: DateTime<Utc>,
     ) -> Result<TransactWriteItem, StoreError> {
+        let pk = keys::account_pk(&account.tenant, &account.customer);
         let mut u = Update::new();
         u.set("balance", n(balance))
             .set("version", n(version))
             .set("lot_debt", n(lot_debt))
             .set("updated_at", s(now.to_rfc3339()));
+        // The accounts list: by balance, from a sharded index.
+        u.set(
+            GSI1_PK,
+            s(keys::balances_index(
+                &account.tenant,
+                keys::shard(&account.customer),
+            )),
+        )
+        .set(GSI1_SK, s(balance_position(balance, &account.customer)));
+        // Lifetime totals, counted from the entry `totals_from` on (0: the whole life).
+        let (mut earned, mut spent, mut expired) = (0, 0, 0);
+        for e in entries {
+            match e.kind {
+                EntryKind::Earn | EntryKind::Import => earned += e.amount.abs(),
+                EntryKind::Spend => spent += e.amount.abs(),
+                EntryKind::Expire => expired += e.amount.abs(),
+                EntryKind::Deduct | EntryKind::Clear | EntryKind::ZeroOnLeave => {}
+            }
+        }
+        u.add("earned", earned)
+            .add("spent", spent)
+            .add("expired", expired)
+            .set_if_not_exists("totals_from", n(before.version));
         if before.exists {
             let v = u.name("version");
             let d = u.name("lot_debt");
@@ -299,11 +329,12 @@ impl LedgerStore for DynamoPoints {
         tags.push(Tag::Idem);
         if !c.entries.is_empty() {
             actions.push(self.balance_update(
-                &pk,
+                &c.account,
                 &c.before,
                 c.plan.balance_after,
                 c.plan.version_after,
                 c.plan.lot_debt_after,
+                &c.entries,
                 c.now,
             )?);
             tags.push(Tag::Account);
@@ -353,11 +384,12 @@ impl LedgerStore for DynamoPoints {
     ) -> Result<(), CommitError> {
         let pk = keys::account_pk(&account.tenant, &account.customer);
         let mut actions = vec![self.balance_update(
-            &pk,
+            account,
             before,
             before.balance,
             before.version,
             settle.lot_debt_after,
+            &[],
             now,
         )?];
         let mut tags = vec![Tag::Account];
@@ -405,6 +437,17 @@ impl DynamoPoints {
                     .set("period", s(after.period.clone().unwrap_or_default()))
                     .set("period_count", n(i64::from(after.period_count)))
                     .set("updated_at", s(c.now.to_rfc3339()));
+                // The accounts list: by last check-in, from a sharded index.
+                if let Some(last) = &after.last_date {
+                    u.set(
+                        GSI1_PK,
+                        s(keys::check_ins_index(
+                            &c.account.tenant,
+                            keys::shard(&c.account.customer),
+                        )),
+                    )
+                    .set(GSI1_SK, s(check_in_position(last, &c.account.customer)));
+                }
                 match expected_last {
                     Some(prev) => {
                         let last = u.name("last_date");
@@ -894,7 +937,93 @@ impl ProfileStore for DynamoPoints {
     }
 }
 
+/// Whether a transaction was cancelled because another one held one of its items.
+fn conflicted(e: &StoreError) -> bool {
+    matches!(e, StoreError::TransactionCanceled { reasons } if reasons.iter().any(|r| r == "TransactionConflict"))
+}
+
+/// How long a counted change's record is kept: longer than any redelivery (EventBridge
+/// retries for a day; a replay from the dead-letter queue comes within days).
+const COUNTED_DAYS: i64 = 30;
+
 impl ActivityStore for DynamoPoints {
+    async fn count_once(
+        &self,
+        tenant: &TenantId,
+        date: &str,
+        figure: Figure,
+        once_key: &str,
+    ) -> Result<(), StoreError> {
+        let ttl = (Utc::now() + chrono::Duration::days(COUNTED_DAYS)).timestamp();
+        let record = item::item([
+            (PK, s(keys::stats_once_pk(tenant, once_key))),
+            (SK, s(keys::STATS_ONCE)),
+            ("date", s(date)),
+            (TTL, n(ttl)),
+        ]);
+        let mut u = Update::new();
+        u.add(figure.attr(), 1).set("date", s(date));
+        let actions = vec![
+            self.table.tx_put(record, &Cond::item_absent())?,
+            self.table.tx_update(
+                keys::stats_pk(tenant, date, shard_of(once_key)),
+                keys::STATS_DAY,
+                &u,
+            )?,
+        ];
+        // Two changes counted on one shard at the same moment conflict (a transaction's
+        // items are locked): retry a few times, jittered.
+        let mut attempt = 0u64;
+        loop {
+            match self.table.transact(actions.clone()).await {
+                Ok(()) => return Ok(()),
+                // Counted already.
+                Err(e) if e.condition_failed_at(0) => return Ok(()),
+                Err(e) if attempt < 4 && (e.is_retryable() || conflicted(&e)) => {
+                    attempt += 1;
+                    let ms = rand::random_range(5..=25 * attempt);
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn day_figures(
+        &self,
+        tenant: &TenantId,
+        dates: &[String],
+    ) -> Result<Vec<DayFigures>, StoreError> {
+        let keys: Vec<AttrMap> = dates
+            .iter()
+            .flat_map(|d| {
+                (0..STATS_SHARDS).map(move |shard| {
+                    crate::dynamo::key(keys::stats_pk(tenant, d, shard), keys::STATS_DAY)
+                })
+            })
+            .collect();
+        let mut by_date: HashMap<String, DayFigures> = HashMap::new();
+        for item in self.table.batch_get(keys, None).await? {
+            let date = item.s("date")?.to_string();
+            let day = by_date.entry(date.clone()).or_insert_with(|| DayFigures {
+                date,
+                ..Default::default()
+            });
+            for figure in Figure::ALL {
+                day.add(figure, item.n_opt(figure.attr())?.unwrap_or(0));
+            }
+        }
+        Ok(dates
+            .iter()
+            .map(|d| {
+                by_date.remove(d).unwrap_or_else(|| DayFigures {
+                    date: d.clone(),
+                    ..Default::default()
+                })
+            })
+            .collect())
+    }
+
     async fn record_check_in(
         &self,
         tenant: &TenantId,
@@ -1190,5 +1319,91 @@ impl JobStore for DynamoPoints {
             }
         }
         Ok(jobs)
+    }
+}
+
+impl AccountIndex for DynamoPoints {
+    async fn index_page(
+        &self,
+        tenant: &TenantId,
+        sort: AccountSort,
+        order: SortOrder,
+        shard: u32,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<IndexedAccount>, StoreError> {
+        let index = match sort {
+            AccountSort::Balance => keys::balances_index(tenant, shard),
+            AccountSort::LastCheckIn => keys::check_ins_index(tenant, shard),
+        };
+        let mut q = Query::index(GSI1, index).page_size(limit);
+        q = match (order, after) {
+            (SortOrder::Asc, Some(c)) => q.sk_after(c),
+            (SortOrder::Desc, Some(c)) => q.sk_before(c).descending(),
+            (SortOrder::Desc, None) => q.descending(),
+            (SortOrder::Asc, None) => q,
+        };
+        let q = q.projection(format!("{GSI1_SK}, {PK}"));
+        self.table
+            .query_up_to(q, limit)
+            .await?
+            .iter()
+            .map(|item| {
+                let position = item.s(GSI1_SK)?.to_string();
+                let customer = position
+                    .split_once('#')
+                    .and_then(|(_, c)| CustomerId::parse(c).ok())
+                    .ok_or_else(|| StoreError::Corrupt("account index position".into()))?;
+                Ok(IndexedAccount { position, customer })
+            })
+            .collect()
+    }
+
+    async fn account_rows(
+        &self,
+        tenant: &TenantId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<AccountFacts>, StoreError> {
+        let by_pk: HashMap<String, &CustomerId> = customers
+            .iter()
+            .map(|c| (keys::account_pk(tenant, c), c))
+            .collect();
+        let keys: Vec<AttrMap> = by_pk
+            .keys()
+            .flat_map(|pk| {
+                [
+                    crate::dynamo::key(pk.as_str(), keys::BAL),
+                    crate::dynamo::key(pk.as_str(), keys::CHECKIN),
+                ]
+            })
+            .collect();
+        let mut facts: HashMap<&CustomerId, AccountFacts> = HashMap::new();
+        for item in self.table.batch_get(keys, None).await? {
+            let Some(c) = by_pk.get(item.s(PK)?) else {
+                continue;
+            };
+            let f = facts.entry(*c).or_insert_with(|| AccountFacts {
+                customer: (*c).clone(),
+                balance: 0,
+                totals: Some((0, 0, 0)),
+                check_in: None,
+            });
+            match item.s(SK)? {
+                keys::BAL => {
+                    f.balance = item.n("balance")?;
+                    f.totals = match item.n_opt("totals_from")? {
+                        Some(0) => Some((
+                            item.n_opt("earned")?.unwrap_or(0),
+                            item.n_opt("spent")?.unwrap_or(0),
+                            item.n_opt("expired")?.unwrap_or(0),
+                        )),
+                        // Entries before the totals were kept: unknown.
+                        _ => None,
+                    };
+                }
+                _ => f.check_in = Some(check_in_from_item(&item)?),
+            }
+        }
+        Ok(facts.into_values().collect())
     }
 }

@@ -28,6 +28,9 @@ pub(super) fn seed(state: &mut State) {
         FakeStaff::active("zhangsan", "张三"),
         FakeStaff::active("lisi", "李四"),
         FakeStaff::resigned("wangwu", "王五"),
+        // Active, without a console role: the console's "no role" answer, and the member
+        // a test can record as departed.
+        FakeStaff::active("zhaoliu", "赵六"),
     ] {
         corp.staff.insert(staff.userid.clone(), staff);
     }
@@ -135,13 +138,8 @@ pub(super) fn seed(state: &mut State) {
     }
 
     for userid in ["zhangsan", "lisi"] {
-        corp.oauth_codes.insert(
-            format!("demo-code-{userid}"),
-            OAuthCode {
-                userid: userid.into(),
-                reusable: true,
-            },
-        );
+        corp.oauth_codes
+            .insert(format!("demo-code-{userid}"), OAuthCode::reusable(userid));
     }
     corp.unionids.insert(
         "unionid-wmdemo001".into(),
@@ -151,4 +149,5 @@ pub(super) fn seed(state: &mut State) {
         },
     );
     corp.welcome_codes.insert("demo-welcome-code".into(), false);
+    super::official::seed_demo(state);
 }

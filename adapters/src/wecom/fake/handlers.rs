@@ -49,6 +49,8 @@ pub(super) fn method_of(path: &str) -> Option<&'static str> {
         | paths::EXTERNAL_CONTACT_GET
         | paths::GET_MOMENT_TASK_RESULT
         | paths::AUTH_GETUSERINFO
+        | paths::GET_JSAPI_TICKET
+        | paths::TICKET_GET
         | paths::USER_GET => "GET",
         paths::BATCH_GET_BY_USER
         | paths::GROUPCHAT_LIST
@@ -216,6 +218,7 @@ impl State {
             paths::GET_MOMENT_TASK => self.get_moment_task(&corp_id, body),
             paths::AUTH_GETUSERINFO => self.auth_getuserinfo(&corp_id, query),
             paths::USER_GET => self.user_get(&corp_id, query),
+            paths::GET_JSAPI_TICKET | paths::TICKET_GET => super::jsapi::ticket(path, token, query),
             paths::UNIONID_TO_EXTERNAL_USERID => self.unionid_to_external_userid(&corp_id, body),
             _ => fail(40058, "unknown api"),
         }
@@ -938,10 +941,23 @@ impl State {
         let Some(entry) = corp.oauth_codes.get(&code).cloned() else {
             return fail(40029, "invalid code");
         };
+        // Single-use and 5 minutes, like WeCom's: a used or expired code is 40029.
         if !entry.reusable {
             corp.oauth_codes.remove(&code);
         }
-        Ok(json!({"userid": entry.userid}))
+        if entry.expires_at.is_some_and(|at| at <= Instant::now()) {
+            return fail(40029, "invalid code");
+        }
+        match entry.visitor {
+            Some((openid, external_userid)) => {
+                let mut who = json!({"openid": openid});
+                if let Some(id) = external_userid {
+                    who["external_userid"] = json!(id);
+                }
+                Ok(who)
+            }
+            None => Ok(json!({"userid": entry.userid})),
+        }
     }
 
     fn user_get(&mut self, corp_id: &str, query: &HashMap<String, String>) -> Reply {

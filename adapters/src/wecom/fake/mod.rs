@@ -1,6 +1,8 @@
 //! A fake of WeCom's server API on loopback, for the tests, the benchmarks and the local
 //! stack. It speaks WeCom's JSON and errcodes (HTTP 200 with `errcode`), checks tokens on
-//! every call, and serves the same paths as [`scrm_core::wecom::api::paths`] under `/cgi-bin`.
+//! every call, and serves the same paths as [`scrm_core::wecom::api::paths`] under `/cgi-bin`,
+//! and the web scan-login page at `/wwlogin/sso/login` (see `login`); the jsapi tickets of
+//! the JS-SDK (see `jsapi`); and a WeChat official account under `/mp` (see `official`).
 //!
 //! WeCom is an external service, so its state lives in memory here: seed it with members,
 //! customers, groups and tags; inject faults (expired tokens, errcodes, delays, and calls
@@ -8,19 +10,24 @@
 //! sent (app messages as delivered, after `enable_duplicate_check`).
 mod demo;
 mod handlers;
+mod inspect;
+mod jsapi;
+mod login;
 mod model;
+mod official;
 
 pub use demo::{DEMO_AGENT_ID, DEMO_APP_SECRET, DEMO_CONTACT_SECRET, DEMO_CORP_ID};
 pub use model::{
     FakeCustomer, FakeFollow, FakeGroup, FakeMember, FakeStaff, FakeStaffStatus, FakeTag,
     FakeTagGroup,
 };
+pub use official::{FakeWeChatUser, DEMO_OFFICIAL_APP_ID, DEMO_OFFICIAL_SECRET};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use model::{App, OAuthCode, State, UnionMapping, UnionTarget};
 use serde_json::{json, Value};
@@ -60,6 +67,10 @@ fn lock(state: &Shared) -> MutexGuard<'_, State> {
 fn router(state: Shared) -> Router {
     Router::new()
         .route("/cgi-bin/{*path}", any(dispatch))
+        .route(login::SSO_LOGIN, get(login::page))
+        .route(login::SSO_CONFIRM, get(login::confirm))
+        .route("/mp/{*path}", get(official::dispatch))
+        .route(inspect::APP_MESSAGES, get(inspect::app_messages))
         .with_state(state)
 }
 
@@ -234,14 +245,46 @@ impl FakeWeCom {
     /// A single-use OAuth code that `auth/getuserinfo` maps to `userid`.
     pub fn add_oauth_code(&self, corp_id: &str, code: &str, userid: &str) {
         self.with(|s| {
-            s.corp(corp_id).oauth_codes.insert(
-                code.into(),
-                OAuthCode {
-                    userid: userid.into(),
-                    reusable: false,
-                },
-            );
+            s.corp(corp_id)
+                .oauth_codes
+                .insert(code.into(), OAuthCode::member(userid));
         });
+    }
+
+    /// A single-use OAuth code of someone outside the corp: `auth/getuserinfo` answers
+    /// `{openid, external_userid}` (the latter for a customer of a member).
+    pub fn add_visitor_oauth_code(
+        &self,
+        corp_id: &str,
+        code: &str,
+        openid: &str,
+        external_userid: Option<&str>,
+    ) {
+        self.with(|s| {
+            s.corp(corp_id)
+                .oauth_codes
+                .insert(code.into(), OAuthCode::visitor(openid, external_userid));
+        });
+    }
+
+    /// Every code of a corp that expires is past its 5 minutes from now on.
+    pub fn expire_oauth_codes(&self, corp_id: &str) {
+        self.with(|s| {
+            let past = Instant::now()
+                .checked_sub(Duration::from_secs(1))
+                .unwrap_or_else(Instant::now);
+            for code in s.corp(corp_id).oauth_codes.values_mut() {
+                if code.expires_at.is_some() {
+                    code.expires_at = Some(past);
+                }
+            }
+        });
+    }
+
+    /// The scan-login host (`http://127.0.0.1:PORT`): what `WECOM_LOGIN_BASE` names, so
+    /// that the scan-login page is `{login_base}/wwlogin/sso/login`.
+    pub fn login_base(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// Maps `unionid` + `openid` to a customer for `unionid_to_external_userid`.

@@ -346,8 +346,46 @@ pub(super) struct UnionMapping {
 
 #[derive(Clone, Debug)]
 pub(super) struct OAuthCode {
+    /// The member; empty for someone outside the corp (`visitor`).
     pub userid: String,
+    /// Someone outside the corp: openid and, for a customer, external_userid.
+    pub visitor: Option<(String, Option<String>)>,
     pub reusable: bool,
+    /// Codes live 5 minutes (the demo's reusable codes do not expire).
+    pub expires_at: Option<Instant>,
+}
+
+impl OAuthCode {
+    /// WeCom's codes live 5 minutes.
+    pub const TTL: Duration = Duration::from_secs(300);
+
+    /// A single-use code of a member, living [`Self::TTL`].
+    pub fn member(userid: &str) -> Self {
+        Self {
+            userid: userid.into(),
+            visitor: None,
+            reusable: false,
+            expires_at: Some(Instant::now() + Self::TTL),
+        }
+    }
+
+    /// A reusable code of a member that never expires (the demo's).
+    pub fn reusable(userid: &str) -> Self {
+        Self {
+            reusable: true,
+            expires_at: None,
+            ..Self::member(userid)
+        }
+    }
+
+    /// A single-use code of someone outside the corp.
+    pub fn visitor(openid: &str, external_userid: Option<&str>) -> Self {
+        Self {
+            userid: String::new(),
+            visitor: Some((openid.into(), external_userid.map(str::to_string))),
+            ..Self::member("")
+        }
+    }
 }
 
 /// A Moments post created through `add_moment_task`: each sender's publication status
@@ -437,6 +475,8 @@ pub(super) struct State {
     pub requests: HashMap<String, Vec<Value>>,
     pub seq: u64,
     pub follow_page_size: usize,
+    /// The WeChat official account served under `/mp`.
+    pub mp: super::official::MpState,
 }
 
 impl State {
@@ -454,6 +494,7 @@ impl State {
             requests: HashMap::new(),
             seq: 0,
             follow_page_size: 500,
+            mp: Default::default(),
         }
     }
 

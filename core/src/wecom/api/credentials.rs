@@ -1,5 +1,6 @@
 //! An app's credentials and the identity of its cached access token (pure: no I/O).
 use crate::config::Secret;
+use crate::jssdk::TicketKind;
 use sha2::{Digest, Sha256};
 
 /// What the client needs to get a token for one app of one corp.
@@ -33,8 +34,43 @@ impl CorpCredentials {
         TokenKey {
             corp_id: self.corp_id.clone(),
             fingerprint: secret_fingerprint(self.secret.expose()),
+            kind: CachedKind::AccessToken,
         }
     }
+
+    /// The cache key of this app's jsapi ticket of `kind` (per corp and app, like its token).
+    pub fn ticket_key(&self, kind: TicketKind) -> TokenKey {
+        TokenKey {
+            kind: match kind {
+                TicketKind::Corp => CachedKind::CorpTicket,
+                TicketKind::Agent => CachedKind::AgentTicket,
+            },
+            ..self.token_key()
+        }
+    }
+}
+
+/// The cache key of a WeChat official account's access token, kept with the tenant that
+/// configured the account: a fingerprint of the app id and secret.
+pub fn official_token_key(corp_id: &str, app_id: &str, secret: &str) -> TokenKey {
+    TokenKey {
+        corp_id: corp_id.to_string(),
+        fingerprint: secret_fingerprint(&format!("{app_id}:{secret}")),
+        kind: CachedKind::OfficialAccessToken,
+    }
+}
+
+/// What a cached credential is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CachedKind {
+    /// A WeCom access token.
+    AccessToken,
+    /// The corp's jsapi ticket (`get_jsapi_ticket`).
+    CorpTicket,
+    /// The app's jsapi ticket (`ticket/get?type=agent_config`).
+    AgentTicket,
+    /// A WeChat official account's access token.
+    OfficialAccessToken,
 }
 
 /// The first 16 hex digits of SHA-256 of the secret: enough to tell secrets apart, useless
@@ -46,11 +82,12 @@ pub fn secret_fingerprint(secret: &str) -> String {
     hex
 }
 
-/// Identifies one cached token: (corp, secret fingerprint).
+/// Identifies one cached credential: (corp, secret fingerprint, kind).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TokenKey {
     corp_id: String,
     fingerprint: String,
+    kind: CachedKind,
 }
 
 impl TokenKey {
@@ -64,8 +101,31 @@ impl TokenKey {
         &self.fingerprint
     }
 
-    /// The tenants table's sort key of this token: `TOKEN#{fingerprint}`.
+    /// What is cached.
+    pub fn kind(&self) -> CachedKind {
+        self.kind
+    }
+
+    /// The tenants table's sort key: `TOKEN#{fingerprint}` for an access token,
+    /// `TICKET#CORP#…` / `TICKET#AGENT#…` for jsapi tickets, `OATOKEN#…` for an official
+    /// account's token.
     pub fn sort_key(&self) -> String {
-        format!("TOKEN#{}", self.fingerprint)
+        match self.kind {
+            CachedKind::AccessToken => format!("TOKEN#{}", self.fingerprint),
+            CachedKind::CorpTicket => format!("TICKET#CORP#{}", self.fingerprint),
+            CachedKind::AgentTicket => format!("TICKET#AGENT#{}", self.fingerprint),
+            CachedKind::OfficialAccessToken => format!("OATOKEN#{}", self.fingerprint),
+        }
+    }
+
+    /// What the sealed copy is bound to (`scrm_core::secrets::SealContext`'s purpose), so
+    /// that a ticket copied onto a token item does not open as a token.
+    pub fn seal_purpose(&self) -> &'static str {
+        match self.kind {
+            CachedKind::AccessToken => "access-token",
+            CachedKind::CorpTicket => "jsapi-ticket-corp",
+            CachedKind::AgentTicket => "jsapi-ticket-agent",
+            CachedKind::OfficialAccessToken => "official-access-token",
+        }
     }
 }

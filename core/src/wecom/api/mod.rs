@@ -21,7 +21,9 @@ mod credentials;
 mod error;
 mod types;
 
-pub use credentials::{secret_fingerprint, CorpCredentials, TokenKey};
+pub use credentials::{
+    official_token_key, secret_fingerprint, CachedKind, CorpCredentials, TokenKey,
+};
 pub use error::*;
 pub use types::*;
 
@@ -72,4 +74,8 @@ pub mod paths {
     pub const USER_GET: &str = "user/get";
     /// unionid + openid → external_userid.
     pub const UNIONID_TO_EXTERNAL_USERID: &str = "externalcontact/unionid_to_external_userid";
+    /// The corp's jsapi ticket (`wx.config`).
+    pub const GET_JSAPI_TICKET: &str = "get_jsapi_ticket";
+    /// The app's jsapi ticket (`wx.agentConfig`, with `type=agent_config`).
+    pub const TICKET_GET: &str = "ticket/get";
 }

@@ -1,0 +1,127 @@
+//! Every member's points account in one list (JSON pages and a CSV export), and the
+//! preview of what a rules document would pay. Rules in [`scrm_core::points::accounts`]
+//! and [`scrm_core::points::preview`].
+use crate::{Api, Key, Table, Viewer};
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use scrm_adapters::http::{json, json_body, ApiError, Head, RawBody, Reply, MAX_JSON_BODY};
+use scrm_core::clock::Clock;
+use scrm_core::points::accounts::{
+    accounts_page, to_csv, AccountSort, AccountsPage, AccountsQuery, SortOrder, MAX_PAGE,
+};
+use scrm_core::points::admin::when_for;
+use scrm_core::points::preview::{preview, Scenario};
+use scrm_core::points::PointsRules;
+use serde::Deserialize;
+
+/// The most rows one CSV export answers; `X-Next-Cursor` continues after them.
+pub const CSV_MAX_ROWS: usize = 5000;
+
+/// Adds the routes of this module.
+pub fn routes(t: Table) -> Table {
+    t.get("/v1/points/accounts", list)
+        .get("/v1/points/accounts.csv", export)
+        .post("/v1/points/rules/preview", rules_preview)
+}
+
+fn query(head: &Head, default_limit: usize) -> Result<AccountsQuery, ApiError> {
+    let sort = head
+        .query("sort")
+        .map(|s| AccountSort::parse(&s))
+        .transpose()?;
+    let order = head
+        .query("order")
+        .map(|o| SortOrder::parse(&o))
+        .transpose()?
+        .unwrap_or(SortOrder::Desc);
+    let limit = match head.query("limit") {
+        None => default_limit,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| ApiError::validation(format!("limit must be from 1 to {MAX_PAGE}")))?,
+    };
+    Ok(AccountsQuery {
+        sort,
+        order,
+        q: head.query("q"),
+        cursor: head.query("cursor"),
+        limit,
+    })
+}
+
+async fn page(
+    api: &crate::AdminApi,
+    key: &Key<Viewer>,
+    q: &AccountsQuery,
+) -> Result<AccountsPage, ApiError> {
+    let when = when_for(&api.tenants, &key.tenant, api.clock.now()).await?;
+    Ok(accounts_page(&api.points, &api.directory, &key.tenant, q, when.today()).await?)
+}
+
+async fn list(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
+    let q = query(&head, 50)?;
+    Ok(json(200, &page(&api, &key, &q).await?))
+}
+
+/// The same list as CSV, up to [`CSV_MAX_ROWS`] rows read page by page; the header
+/// `X-Next-Cursor` (absent at the end) continues the export.
+async fn export(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
+    let mut q = query(&head, MAX_PAGE)?;
+    q.limit = MAX_PAGE;
+    let mut body = String::new();
+    let mut rows = 0;
+    let next = loop {
+        let p = page(&api, &key, &q).await?;
+        body.push_str(&to_csv(&p.items, rows == 0));
+        rows += p.items.len();
+        match p.next_cursor {
+            Some(c) if rows < CSV_MAX_ROWS => q.cursor = Some(c),
+            other => break other,
+        }
+    };
+    let mut res = (
+        StatusCode::OK,
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"points-accounts.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(c) = next.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.headers_mut().insert("x-next-cursor", c);
+    }
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewInput {
+    /// The rules document (as `PUT /v1/points/rules` takes it).
+    rules: PointsRules,
+    /// The customer's story.
+    #[serde(default)]
+    scenario: Scenario,
+}
+
+async fn rules_preview(State(api): Api, key: Key<Viewer>, RawBody(body): RawBody) -> Reply {
+    let input: PreviewInput = json_body(&body, MAX_JSON_BODY)?;
+    input
+        .rules
+        .validate()
+        .map_err(|e| ApiError::validation(e.to_string()))?;
+    let when = when_for(&api.tenants, &key.tenant, api.clock.now()).await?;
+    let p = preview(&input.rules, &input.scenario, when.today())
+        .map_err(|e| ApiError::validation(e.to_string()))?;
+    Ok(json(200, &p))
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The web console's benchmark: builds the console and prints (a) the JavaScript index.html
+# loads before any route, gzipped, beside the 300 KB budget, and every on-demand chunk's
+# size; (b) the dashboard's time to interactive in headless Chromium on the local stack (a
+# fresh browser context per run, logged in, until every chart has drawn and the page is
+# idle; median of BENCH_RUNS, default 7), beside the login page measured the same way in the
+# same run, against the 1.5 s target; (a) also for the mobile pages (web/h5), against their
+# 150 KB budget. Figures only: nothing is asserted.
+#
+#   scripts/bench-web.sh            # both
+#   scripts/bench-web.sh --size     # (a) only: no stack, no browser
+#   BENCH_RUNS=15 scripts/bench-web.sh
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/h5.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/h5.sh"
+cd "$ROOT"
+
+SIZE_ONLY=""
+case "${1:-}" in
+    "") ;;
+    --size) SIZE_ONLY=1 ;;
+    -h | --help)
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *) die "unknown argument: $1 (try --help)" ;;
+esac
+
+RUN_DIR="$LOCAL_DIR/bench-web"
+mkdir -p "$RUN_DIR/logs"
+CONSOLE_PID=""
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    [[ -n "$CONSOLE_PID" ]] && stop_pid "$CONSOLE_PID" "vite preview"
+    stack_stop
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ensure_console_deps
+log "building the console (npm run build)"
+(cd "$CONSOLE_DIR" && npm run --silent build) >"$RUN_DIR/logs/build.log" 2>&1 || {
+    sed 's/^/    /' "$RUN_DIR/logs/build.log" >&2
+    die "the console does not build"
+}
+printf '\n'
+python3 "$ROOT/scripts/lib/web_bundle.py" "$CONSOLE_DIR/dist" 300
+# The mobile pages (web/h5): the same figures against their own 150 KB budget.
+ensure_h5_deps
+log "building the mobile pages (npm run build in web/h5)"
+(cd "$H5_DIR" && npm run --silent build) >"$RUN_DIR/logs/h5-build.log" 2>&1 || {
+    sed 's/^/    /' "$RUN_DIR/logs/h5-build.log" >&2
+    die "the mobile pages (web/h5) do not build"
+}
+printf '\nMobile pages (web/h5):\n'
+python3 "$ROOT/scripts/lib/web_bundle.py" "$H5_DIR/dist" 150
+[[ -n "$SIZE_ONLY" ]] && exit 0
+
+have cargo || die "cargo is required (https://rustup.rs)"
+ensure_chromium
+ensure_venv requirements-dev.txt
+ensure_dynamodb_local
+stack_build "$RUN_DIR"
+stack_start "$RUN_DIR" bench "Demo Shop" scrmDemoToken2026 2 "${STACK_FUNCTIONS[@]}"
+stack_demo_setup
+start_console_preview "$RUN_DIR/logs" "$LAMBDA_BASE/admin-api" || die "vite preview did not start"
+log "measuring the dashboard at $CONSOLE_URL (${BENCH_RUNS:-7} runs)"
+printf '\n'
+(cd "$CONSOLE_DIR" && env SCRM_CONSOLE_URL="$CONSOLE_URL" SCRM_ADMIN_API_URL="$LAMBDA_BASE/admin-api" \
+    SCRM_ADMIN_KEY="$ADMIN_KEY" SCRM_CORP_ID="$STACK_CORP_ID" CHROMIUM_PATH="$CHROMIUM_PATH" \
+    node bench/dashboard-tti.mjs)

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The web console's tests (web/console): installs what is missing (npm ci, Debian's
+# Chromium), checks the generated API client against docs/openapi.yaml (a drift fails the
+# run), builds the console, runs its unit tests (Vitest), then starts a local stack on free
+# ports (DynamoDB Local in memory, the tables, the fake WeCom server, the demo tenant with its
+# admin key and console roles, its directory re-synced, the functions) and the built console
+# under `vite preview` (its /admin-api proxied to the functions), and runs the end-to-end
+# tests (Playwright driving Chromium) against it. Everything started is stopped on exit.
+#
+#   scripts/web-test.sh                        # everything
+#   scripts/web-test.sh --e2e                  # the end-to-end tests only (builds the console)
+#   scripts/web-test.sh e2e/points.spec.ts     # other arguments go to `playwright test`
+#   scripts/web-test.sh --e2e -g 'bulk award'  # ... e.g. a test-name filter
+#   scripts/web-test.sh --h5                   # the mobile pages' (web/h5) end-to-end tests only
+#
+# The mobile pages (web/h5) go through the same checks: their API types against
+# docs/customer-api.yaml and docs/staff-api.yaml, their build and Vitest; `--h5` runs their
+# Playwright specs (web/h5/e2e, mobile emulation) instead of the console's, against the same
+# kind of stack, the pages served by their own preview.
+#
+# Screenshots of every page: .local/test/screenshots/ (or SCRM_SCREENSHOTS); Playwright's
+# report and the traces of failed tests: .local/test/e2e/; the stack's logs, when the run
+# failed: .local/web-test/run.*/logs/.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/h5.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/h5.sh"
+cd "$ROOT"
+
+UNIT=1
+H5_ONLY=""
+PW_ARGS=()
+while (($#)); do
+    case "$1" in
+        --e2e) UNIT="" ;;
+        --h5) UNIT="" H5_ONLY=1 ;;
+        -h | --help)
+            sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *) PW_ARGS+=("$1") ;;
+    esac
+    shift
+done
+
+have cargo || die "cargo is required (https://rustup.rs)"
+have curl || die "curl is required"
+
+# Each run has its own folder (several runs may overlap on one machine); the screenshots and
+# Playwright's report of the last finished run are moved to .local/test/.
+mkdir -p "$LOCAL_DIR/web-test" "$LOCAL_DIR/test"
+RUN_DIR="$(mktemp -d "$LOCAL_DIR/web-test/run.XXXXXX")"
+SHOTS_DIR="${SCRM_SCREENSHOTS:-$LOCAL_DIR/test/screenshots}"
+SCRM_SCREENSHOTS="$RUN_DIR/screenshots"
+E2E_DIR="$LOCAL_DIR/test/e2e"
+mkdir -p "$RUN_DIR/logs" "$SCRM_SCREENSHOTS"
+
+CONSOLE_PID=""
+H5_PID=""
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    [[ -n "$CONSOLE_PID" ]] && stop_pid "$CONSOLE_PID" "vite preview"
+    [[ -n "$H5_PID" ]] && stop_pid "$H5_PID" "vite preview (web/h5)"
+    stack_stop
+    # The run's copies of the binaries and its build go; its logs stay when something failed.
+    rm -rf "$RUN_DIR/bin" "$RUN_DIR/dist" "$RUN_DIR/h5-dist"
+    if ((status == 0)); then
+        rm -rf "$RUN_DIR"
+    else
+        log "this run's stack logs: ${RUN_DIR#"$ROOT"/}/logs/"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start=$SECONDS
+step() { log "[$((SECONDS - start))s] $*"; }
+
+ensure_console_deps
+ensure_chromium
+npm_run() { (cd "$CONSOLE_DIR" && npm run --silent "$@"); }
+
+if [[ -n "$UNIT" ]]; then
+    step "npm run api:check (the generated client against docs/openapi.yaml)"
+    npm_run api:check || die "src/api/schema.d.ts differs from docs/openapi.yaml: run \`npm run api:gen\` in web/console"
+fi
+step "npm run build"
+# Into the run's folder: what is tested is this build, whatever else rebuilds dist/.
+CONSOLE_OUT="$RUN_DIR/dist"
+npm_run build -- --outDir "$CONSOLE_OUT" >"$RUN_DIR/logs/build.log" 2>&1 || {
+    sed 's/^/    /' "$RUN_DIR/logs/build.log" >&2
+    die "the console does not build"
+}
+if [[ -n "$UNIT" ]]; then
+    step "npm test (Vitest)"
+    npm_run test
+fi
+
+ensure_h5_deps
+h5_run() { (cd "$H5_DIR" && npm run --silent "$@"); }
+if [[ -n "$UNIT" ]]; then
+    step "web/h5: npm run api:check (the generated clients against docs/customer-api.yaml and docs/staff-api.yaml)"
+    h5_run api:check || die "web/h5's API types differ from docs/: run \`npm run api:gen\` in web/h5"
+fi
+step "web/h5: npm run build"
+H5_OUT="$RUN_DIR/h5-dist"
+h5_run build -- --outDir "$H5_OUT" >"$RUN_DIR/logs/h5-build.log" 2>&1 || {
+    sed 's/^/    /' "$RUN_DIR/logs/h5-build.log" >&2
+    die "the mobile pages (web/h5) do not build"
+}
+if [[ -n "$UNIT" ]]; then
+    step "web/h5: npm test (Vitest)"
+    h5_run test
+fi
+
+step "starting the local stack"
+ensure_venv requirements-dev.txt
+ensure_dynamodb_local
+stack_build "$RUN_DIR"
+stack_start "$RUN_DIR" web "Demo Shop" scrmDemoToken2026 2 "${STACK_FUNCTIONS[@]}"
+stack_demo_setup
+start_console_preview "$RUN_DIR/logs" "$LAMBDA_BASE/admin-api" || die "vite preview did not start"
+if [[ -n "$H5_ONLY" ]]; then
+    H5_OUT="$RUN_DIR/h5-dist" start_h5_preview "$RUN_DIR/logs" "$LAMBDA_BASE" || die "vite preview (web/h5) did not start"
+fi
+step "console at $CONSOLE_URL, mobile pages at ${H5_URL:-(not served)}, functions at $LAMBDA_BASE"
+
+status=0
+if [[ -z "$H5_ONLY" ]]; then
+step "playwright test ${PW_ARGS[*]}"
+(cd "$CONSOLE_DIR" && env \
+    SCRM_CONSOLE_URL="$CONSOLE_URL" \
+    SCRM_ADMIN_API_URL="$LAMBDA_BASE/admin-api" \
+    SCRM_ADMIN_KEY="$ADMIN_KEY" \
+    SCRM_CORP_ID="$STACK_CORP_ID" \
+    SCRM_WECOM_URL="http://127.0.0.1:$WECOM_PORT" \
+    SCRM_LAMBDA_URL="http://127.0.0.1:$LAMBDA_PORT" \
+    SCRM_SCREENSHOTS="$SCRM_SCREENSHOTS" \
+    SCRM_E2E_OUTPUT="$RUN_DIR/e2e" \
+    CHROMIUM_PATH="$CHROMIUM_PATH" \
+    node_modules/.bin/playwright test "${PW_ARGS[@]}") || status=$?
+fi
+if [[ -n "$H5_ONLY" ]]; then
+    step "web/h5: playwright test ${PW_ARGS[*]} (mobile emulation)"
+    (cd "$H5_DIR" && env \
+        SCRM_H5_URL="$H5_URL" \
+        SCRM_ADMIN_API_URL="$LAMBDA_BASE/admin-api" \
+        SCRM_ADMIN_KEY="$ADMIN_KEY" \
+        SCRM_CORP_ID="$STACK_CORP_ID" \
+        SCRM_WECOM_URL="http://127.0.0.1:$WECOM_PORT" \
+        SCRM_LAMBDA_URL="http://127.0.0.1:$LAMBDA_PORT" \
+        SCRM_SCREENSHOTS="$SCRM_SCREENSHOTS" \
+        SCRM_E2E_OUTPUT="$RUN_DIR/e2e-h5" \
+        CHROMIUM_PATH="$CHROMIUM_PATH" \
+        node_modules/.bin/playwright test "${PW_ARGS[@]}") || status=$?
+fi
+shots="$(find "$SCRM_SCREENSHOTS" -name '*.png' | wc -l)"
+rm -rf "$SHOTS_DIR" "$E2E_DIR"
+mkdir -p "$(dirname "$SHOTS_DIR")"
+mv "$SCRM_SCREENSHOTS" "$SHOTS_DIR"
+[[ -d "$RUN_DIR/e2e" ]] && mv "$RUN_DIR/e2e" "$E2E_DIR"
+rm -rf "$LOCAL_DIR/test/e2e-h5"
+[[ -d "$RUN_DIR/e2e-h5" ]] && mv "$RUN_DIR/e2e-h5" "$LOCAL_DIR/test/e2e-h5"
+step "screenshots: $shots in ${SHOTS_DIR#"$ROOT"/}/; report and failures' traces: .local/test/e2e/report/index.html"
+((status == 0)) || die "end-to-end tests failed"

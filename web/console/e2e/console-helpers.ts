@@ -1,0 +1,28 @@
+// Helpers shared by the console's own specs (login, dashboard, customers, settings).
+import { expect, type Locator, type Page } from '@playwright/test'
+
+/** Waits until the chart in `scope` has drawn something: a canvas with non-transparent pixels. */
+export async function expectChartDrawn(scope: Locator): Promise<void> {
+  const canvas = scope.locator('[data-test="echart"] canvas').first()
+  await expect(canvas).toBeVisible()
+  await expect
+    .poll(
+      () =>
+        canvas.evaluate((el) => {
+          const c = el as HTMLCanvasElement
+          const ctx = c.getContext('2d')
+          if (!ctx || c.width === 0 || c.height === 0) return 0
+          const data = ctx.getImageData(0, 0, c.width, c.height).data
+          let painted = 0
+          for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++
+          return painted
+        }),
+      { message: 'the chart canvas has pixels drawn' },
+    )
+    .toBeGreaterThan(100)
+}
+
+/** The page has finished loading: no skeleton left. */
+export async function settled(page: Page): Promise<void> {
+  await expect(page.locator('[data-state="loading"]')).toHaveCount(0)
+}

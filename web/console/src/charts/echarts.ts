@@ -1,0 +1,69 @@
+// ECharts from its core with only the charts and components the console draws, registered once,
+// so the chart chunk stays small.
+import { use, init, type ComposeOption, type EChartsType } from 'echarts/core'
+import { BarChart, LineChart, PieChart, type BarSeriesOption, type LineSeriesOption, type PieSeriesOption } from 'echarts/charts'
+import {
+  AriaComponent,
+  DatasetComponent,
+  GridComponent,
+  LegendComponent,
+  TitleComponent,
+  TooltipComponent,
+  type DatasetComponentOption,
+  type GridComponentOption,
+  type LegendComponentOption,
+  type TitleComponentOption,
+  type TooltipComponentOption,
+  type AriaComponentOption,
+} from 'echarts/components'
+import { CanvasRenderer } from 'echarts/renderers'
+
+use([
+  BarChart,
+  LineChart,
+  PieChart,
+  AriaComponent,
+  DatasetComponent,
+  GridComponent,
+  LegendComponent,
+  TitleComponent,
+  TooltipComponent,
+  CanvasRenderer,
+])
+
+export type ChartOption = ComposeOption<
+  | BarSeriesOption
+  | LineSeriesOption
+  | PieSeriesOption
+  | DatasetComponentOption
+  | GridComponentOption
+  | LegendComponentOption
+  | TitleComponentOption
+  | TooltipComponentOption
+  | AriaComponentOption
+>
+
+export { init }
+export type { EChartsType }
+
+/** A line or bar chart of daily series: one x axis of dates, one series per name. */
+export function dailySeriesOption(
+  dates: string[],
+  series: { name: string; data: number[]; type?: 'line' | 'bar'; stack?: string }[],
+): ChartOption {
+  return {
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0 },
+    grid: { left: 40, right: 16, top: 36, bottom: 28, containLabel: true },
+    xAxis: { type: 'category', data: dates.map((d) => d.slice(5)) },
+    yAxis: { type: 'value', minInterval: 1 },
+    series: series.map((s) => ({
+      name: s.name,
+      type: s.type ?? 'line',
+      stack: s.stack,
+      data: s.data,
+      smooth: s.type !== 'bar',
+      showSymbol: false,
+    })) as ChartOption['series'],
+  }
+}

@@ -1,0 +1,86 @@
+export default {
+  'zh-CN': {
+    login: {
+      title: '登录',
+      subtitle: '企业微信私域运营后台',
+      expired: '登录已过期或已被注销，请重新登录。',
+      loggedOut: '你已退出登录。',
+      tabs: { wecom: '企业微信扫码', key: 'API 密钥' },
+      wecom: {
+        corpId: '企业 ID（corp id）',
+        corpIdHint: '在企业微信管理后台“我的企业”页底部可以找到，例如 ww1234567890abcdef。',
+        corpIdRequired: '请填写企业 ID',
+        start: '使用企业微信扫码登录',
+        unavailable: '这个企业尚未开通扫码登录（需要配置自建应用）。请管理员先用 API 密钥登录并完成设置。',
+      },
+      key: {
+        label: 'API 密钥',
+        hint: '用于新租户的第一位管理员和开发调试。密钥只在本机使用，不会被保存。',
+        required: '请填写 API 密钥',
+        submit: '使用密钥登录',
+        who: 'API 密钥',
+      },
+      callback: {
+        title: '正在登录',
+        working: '正在向企业微信确认你的身份…',
+        stateMismatch: '这个登录链接不是从本页发起的，或者已经使用过。请重新扫码登录。',
+        missingCode: '企业微信没有返回登录凭证（可能取消了授权）。请重新扫码登录。',
+        failed: '登录失败',
+        again: '重新登录',
+        errors: {
+          wecom_code_invalid: '扫码凭证无效或已过期，请重新扫码。',
+          not_a_member: '这个企业微信账号不是该企业的成员。',
+          member_departed: '你已从该企业离职，无法登录。',
+        },
+      },
+      noRole: {
+        title: '尚未分配角色',
+        text: '你已通过企业微信登录为 {who}，但还没有后台角色。请联系企业的管理员，在“设置 → 成员与角色”中为你分配只读、运营或管理员角色。',
+        someone: '企业成员',
+        again: '换个账号登录',
+      },
+    },
+  },
+  en: {
+    login: {
+      title: 'Log in',
+      subtitle: 'WeCom community operations console',
+      expired: 'Your session has expired or was ended. Please log in again.',
+      loggedOut: 'You have logged out.',
+      tabs: { wecom: 'WeCom scan', key: 'API key' },
+      wecom: {
+        corpId: 'Corp ID',
+        corpIdHint: 'Found at the bottom of "My Company" in the WeCom admin console, e.g. ww1234567890abcdef.',
+        corpIdRequired: 'Enter the corp ID',
+        start: 'Log in with WeCom',
+        unavailable: 'This corp has no WeCom login yet (it needs its self-built app configured). An admin should log in with an API key and finish the setup.',
+      },
+      key: {
+        label: 'API key',
+        hint: 'For the first admin of a new tenant and for development. The key stays in this browser tab and is not stored.',
+        required: 'Enter the API key',
+        submit: 'Log in with the key',
+        who: 'API key',
+      },
+      callback: {
+        title: 'Logging in',
+        working: 'Asking WeCom who you are…',
+        stateMismatch: 'This login was not started from this page, or it was used already. Please scan again.',
+        missingCode: 'WeCom returned no login code (the login may have been cancelled). Please scan again.',
+        failed: 'Login failed',
+        again: 'Log in again',
+        errors: {
+          wecom_code_invalid: 'The scan code is invalid or expired: please scan again.',
+          not_a_member: 'This WeCom account is not a member of the corp.',
+          member_departed: 'You have left the corp and can no longer log in.',
+        },
+      },
+      noRole: {
+        title: 'No role yet',
+        text: 'You are signed in with WeCom as {who}, but you have no role in this console. Ask your corp’s admin to give you the viewer, operator or admin role under Settings → Members & roles.',
+        someone: 'a member of the corp',
+        again: 'Log in with another account',
+      },
+    },
+  },
+}
