@@ -67,7 +67,8 @@ export interface Reward {
   name: string
   description?: string | null
   cost: number
-  in_stock: number | null
+  /** Whether a unit is left (the API does not tell customers the count). */
+  in_stock: boolean
 }
 
 /** `GET /v1/oauth/official/options?corp_id=`. */
