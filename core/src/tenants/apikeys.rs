@@ -113,33 +113,29 @@ impl Role {
 
 const PREFIX: &str = "scrm_";
 
-/// A presented or freshly minted API key: `scrm_<corp id>_<64 hex>`.
+/// A tenant-scoped bearer secret, `<prefix><corp id>_<64 hex>`: API keys and console session
+/// tokens both have this shape. It names its tenant, so looking it up reads only that
+/// tenant's partition; only its hash is stored.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey {
+pub(crate) struct TenantBearer {
     tenant: TenantId,
     full: String,
 }
 
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ApiKey({}, ***)", self.tenant)
-    }
-}
-
-impl ApiKey {
-    /// Mints a new random key for a tenant.
-    pub fn generate(tenant: &TenantId) -> Self {
+impl TenantBearer {
+    /// Mints a new random secret for a tenant.
+    pub(crate) fn generate(prefix: &str, tenant: &TenantId) -> Self {
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
         Self {
             tenant: tenant.clone(),
-            full: format!("{PREFIX}{}_{}", tenant, hex::encode(secret)),
+            full: format!("{prefix}{}_{}", tenant, hex::encode(secret)),
         }
     }
 
-    /// Parses a presented key; `None` if it is not shaped like one.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let rest = raw.strip_prefix(PREFIX)?;
+    /// Parses a presented secret; `None` if it is not shaped like one.
+    pub(crate) fn parse(prefix: &str, raw: &str) -> Option<Self> {
+        let rest = raw.strip_prefix(prefix)?;
         let (corp, secret) = rest.rsplit_once('_')?;
         if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
@@ -151,19 +147,53 @@ impl ApiKey {
         })
     }
 
+    pub(crate) fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    pub(crate) fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.full.as_bytes()))
+    }
+
+    pub(crate) fn reveal(&self) -> &str {
+        &self.full
+    }
+}
+
+/// A presented or freshly minted API key: `scrm_<corp id>_<64 hex>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(TenantBearer);
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({}, ***)", self.0.tenant())
+    }
+}
+
+impl ApiKey {
+    /// Mints a new random key for a tenant.
+    pub fn generate(tenant: &TenantId) -> Self {
+        Self(TenantBearer::generate(PREFIX, tenant))
+    }
+
+    /// Parses a presented key; `None` if it is not shaped like one.
+    pub fn parse(raw: &str) -> Option<Self> {
+        TenantBearer::parse(PREFIX, raw).map(Self)
+    }
+
     /// The tenant the key belongs to.
     pub fn tenant(&self) -> &TenantId {
-        &self.tenant
+        self.0.tenant()
     }
 
     /// The hash that is stored and looked up.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.full.as_bytes()))
+        self.0.hash()
     }
 
     /// The key itself, to show once to whoever created it.
     pub fn reveal(&self) -> &str {
-        &self.full
+        self.0.reveal()
     }
 }
 

@@ -16,7 +16,7 @@
 //! change moves the member's grant to a new version and then deletes their sessions, and a
 //! login stores its session in one transaction with a check that the grant still has the
 //! version it read (see [`ConsoleStore::create_session`]).
-use super::apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role, Scope};
+use super::apikeys::{ApiKey, ApiKeyRecord, AuthError, Principal, Role, Scope, TenantBearer};
 use super::model::{Tenant, TenantId};
 use super::ports::TenantLookup;
 use crate::contacts::ports::DirectoryRead;
@@ -25,9 +25,7 @@ use crate::http::ApiError;
 use crate::ports::StoreError;
 use crate::wecom::api::{OAuthIdentity, User, WeComError};
 use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
@@ -48,55 +46,38 @@ const PREFIX: &str = "scs_";
 /// A console session token: `scs_<corp id>_<64 hex>`. It names its tenant, so looking it
 /// up reads only that tenant's partition.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SessionToken {
-    tenant: TenantId,
-    full: String,
-}
+pub struct SessionToken(TenantBearer);
 
 impl fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SessionToken({}, ***)", self.tenant)
+        write!(f, "SessionToken({}, ***)", self.0.tenant())
     }
 }
 
 impl SessionToken {
     /// Mints a new random token for a tenant.
     pub fn generate(tenant: &TenantId) -> Self {
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        Self {
-            tenant: tenant.clone(),
-            full: format!("{PREFIX}{}_{}", tenant, hex::encode(secret)),
-        }
+        Self(TenantBearer::generate(PREFIX, tenant))
     }
 
     /// Parses a presented token; `None` if it is not shaped like one.
     pub fn parse(raw: &str) -> Option<Self> {
-        let rest = raw.strip_prefix(PREFIX)?;
-        let (corp, secret) = rest.rsplit_once('_')?;
-        if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let tenant = TenantId::parse(corp).ok()?;
-        Some(Self {
-            tenant,
-            full: raw.to_string(),
-        })
+        TenantBearer::parse(PREFIX, raw).map(Self)
     }
 
     /// The tenant the session belongs to.
     pub fn tenant(&self) -> &TenantId {
-        &self.tenant
+        self.0.tenant()
     }
 
     /// The hash that is stored and looked up.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.full.as_bytes()))
+        self.0.hash()
     }
 
     /// The token itself, answered once, at login.
     pub fn reveal(&self) -> &str {
-        &self.full
+        self.0.reveal()
     }
 }
 
