@@ -267,20 +267,18 @@ async fn an_expired_access_token_is_refreshed_on_the_way_to_a_ticket() {
     let (status, body) = signature(&api, &session, PAGE).await;
     assert_eq!(status, 200, "{body}");
     // A WeCom failure is a clear 5xx, not a signature.
+    // Another container finds no corp ticket in the shared cache and WeCom refuses a new one.
     let other = w.container();
-    w.fake.fail_next(paths::GET_JSAPI_TICKET, 1, 60020);
     let cache = DynamoTokenCache::from_db(&w.db).unwrap();
     let creds = CorpCredentials::new(w.t.id().as_str(), "app-secret", Some(1000002));
     let key = creds.ticket_key(TicketKind::Corp);
-    let ticket = api
-        .wecom
-        .ticket(&w.t.tenant, TicketKind::Corp)
+    let cached = cache
+        .get(&key)
         .await
-        .unwrap();
-    cache
-        .invalidate(&key, &AccessToken::new(ticket.expose()))
-        .await
-        .unwrap();
+        .unwrap()
+        .expect("the signature cached the corp ticket");
+    cache.invalidate(&key, &cached.token).await.unwrap();
+    w.fake.fail_next(paths::GET_JSAPI_TICKET, 1, 60020);
     let (status, body) = signature(&other, &session, PAGE).await;
     assert!(status >= 500, "{status} {body}");
     assert!(body["error"]["code"]
