@@ -25,6 +25,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod meter;
+
 /// The table prefix the tests use.
 pub const TABLE_PREFIX: &str = "it";
 
