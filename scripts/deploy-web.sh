@@ -96,6 +96,6 @@ fi
 if [[ -n "$DISTRIBUTION" ]]; then
     log "invalidating /index.html and /config.json on CloudFront $DISTRIBUTION"
     aws cloudfront create-invalidation --distribution-id "$DISTRIBUTION" \
-        --paths /index.html /config.json / /h5/index.html /h5/config.json /h5/ --query Invalidation.Id --output text >/dev/null
+        --paths /index.html /config.json / /h5/index.html /h5/config.json /h5/sw.js /h5/ --query Invalidation.Id --output text >/dev/null
 fi
 log "the console: $(output ConsoleUrl)"

@@ -120,6 +120,12 @@ log "DynamoDB Local on 127.0.0.1:$DDB_PORT (data in .local/ddb-data)"
 # --- environment (.local/env: read by the CLI here and by `cargo lambda watch`) -----------
 WECOM_PORT="$(port_or_free 8400)"
 LAMBDA_PORT="$(port_or_free 9000)"
+# The mobile pages' port, chosen now: reminders link to their task center.
+STAFF_PAGES_URL=""
+if have npm && [[ -f "$H5_DIR/package.json" ]]; then
+    H5_PORT="$(port_or_free 4174)"
+    STAFF_PAGES_URL="http://127.0.0.1:$H5_PORT"
+fi
 if [[ ! -s "$LOCAL_DIR/signing-key" ]]; then
     python3 -c 'import secrets; print(secrets.token_hex(32))' >"$LOCAL_DIR/signing-key"
 fi
@@ -143,6 +149,7 @@ PUBLIC_WEB_ORIGINS=${PUBLIC_WEB_ORIGINS:-http://127.0.0.1:4174,http://localhost:
 TOKEN_SIGNING_KEYS="local=$(cat "$LOCAL_DIR/signing-key")"
 SECRETS_LOCAL_KEY=$(cat "$LOCAL_DIR/secrets-key")
 PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
+STAFF_PAGES_URL=$STAFF_PAGES_URL
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
@@ -340,7 +347,8 @@ if have npm && [[ -f "$H5_DIR/package.json" ]]; then
     ensure_h5_deps
     log "building the mobile pages (npm run build in web/h5; log: .local/dev/logs/h5-build.log)"
     if (cd "$H5_DIR" && npm run --silent build) >"$LOG_DIR/h5-build.log" 2>&1; then
-        if start_h5_preview "$LOG_DIR" "$BASE/lambda-url" 4174; then
+        write_h5_config "$H5_DIR/dist" "http://127.0.0.1:$WECOM_PORT"
+        if start_h5_preview "$LOG_DIR" "$BASE/lambda-url" "$H5_PORT"; then
             record h5 "$H5_PID"
         else
             warn "vite preview of web/h5 did not start (log: $LOG_DIR/h5-preview.log)"
@@ -395,7 +403,10 @@ if [[ -n "$H5_URL" ]]; then
 
 Mobile pages: $H5_URL   (vite preview of web/h5/dist; /customer-api and /staff-api proxied)
   Customer pages (as from the official account menu): $H5_URL/?corp_id=$DEMO_CORP_ID
-  Staff task center: a reminder's link, with its token on $H5_URL/?token=<token>
+  Staff task center: a reminder's link (textcard in the fake WeCom's app messages:
+      http://127.0.0.1:$WECOM_PORT/_fake/app-messages?corp_id=$DEMO_CORP_ID), or
+      $H5_URL/?app=staff&corp_id=$DEMO_CORP_ID&agent_id=$DEMO_AGENT_ID (WeCom's in-app login,
+      on the fake WeCom's page: choose 张三)
   Customer sidebar outside WeCom: $H5_URL/#/staff/sidebar?external_userid=<id> (after a staff login)
   After editing web/h5: npm run build there, or
       cd web/h5 && SCRM_CUSTOMER_API=$BASE/lambda-url/customer-api SCRM_STAFF_API=$BASE/lambda-url/staff-api npm run dev

@@ -250,7 +250,8 @@ stack_build() {
 }
 
 # stack_start RUN_DIR TABLE_PREFIX TENANT_NAME CALLBACK_TOKEN API_INSTANCES FUNCTION...
-# Needs stack_build RUN_DIR first, ensure_venv and ensure_dynamodb_local. Sets and exports
+# Needs stack_build RUN_DIR first, ensure_venv and ensure_dynamodb_local. STAFF_PAGES_URL,
+# if set, is where the mobile pages will be served (reminders link there). Sets and exports
 # the stack's environment (RUN_DIR/env: tables, endpoints, keys, read by the functions and
 # the CLI), and sets DDB_PORT, WECOM_PORT, LAMBDA_PORT, LAMBDA_BASE (the function URLs'
 # base, http://127.0.0.1:<port>/lambda-url), SCRM (the CLI) and ADMIN_KEY. Each *-api
@@ -291,6 +292,7 @@ PUBLIC_WEB_ORIGINS=${PUBLIC_WEB_ORIGINS:-}
 TOKEN_SIGNING_KEYS="$prefix=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 SECRETS_LOCAL_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
+STAFF_PAGES_URL=${STAFF_PAGES_URL:-}
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test

@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# The web console's tests (web/console): installs what is missing (npm ci, Debian's
-# Chromium), checks the generated API client against docs/openapi.yaml (a drift fails the
-# run), builds the console, runs its unit tests (Vitest), then starts a local stack on free
-# ports (DynamoDB Local in memory, the tables, the fake WeCom server, the demo tenant with its
-# admin key and console roles, its directory re-synced, the functions) and the built console
-# under `vite preview` (its /admin-api proxied to the functions), and runs the end-to-end
-# tests (Playwright driving Chromium) against it. Everything started is stopped on exit.
+# The web apps' tests (web/console, the admin console, and web/h5, the mobile pages):
+# installs what is missing (npm ci, Debian's Chromium), checks each app's generated API
+# client against its OpenAPI files (a drift fails the run), builds both apps, runs their unit
+# tests (Vitest), then starts ONE local stack on free ports (DynamoDB Local in memory, the
+# tables, the fake WeCom server, the demo tenant with its admin key and console roles, its
+# directory re-synced, the functions) with both built apps under `vite preview` (their API
+# paths proxied to the functions), and runs both apps' end-to-end tests (Playwright driving
+# Chromium; the mobile pages' in mobile emulation) against it: the console's first, then the
+# mobile pages'. Everything started is stopped on exit.
 #
 #   scripts/web-test.sh                        # everything
-#   scripts/web-test.sh --e2e                  # the end-to-end tests only (builds the console)
-#   scripts/web-test.sh e2e/points.spec.ts     # other arguments go to `playwright test`
+#   scripts/web-test.sh --e2e                  # the console's end-to-end tests only
+#   scripts/web-test.sh --e2e e2e/points.spec.ts   # ... one spec (arguments go to `playwright test`)
 #   scripts/web-test.sh --e2e -g 'bulk award'  # ... e.g. a test-name filter
-#   scripts/web-test.sh --h5                   # the mobile pages' (web/h5) end-to-end tests only
+#   scripts/web-test.sh --h5                   # the mobile pages' end-to-end tests only
+#   scripts/web-test.sh --h5 e2e/staff.spec.ts # ... one spec
+#   scripts/web-test.sh e2e/points.spec.ts     # unit tests, then that console spec
 #
-# The mobile pages (web/h5) go through the same checks: their API types against
-# docs/customer-api.yaml and docs/staff-api.yaml, their build and Vitest; `--h5` runs their
-# Playwright specs (web/h5/e2e, mobile emulation) instead of the console's, against the same
-# kind of stack, the pages served by their own preview.
+# The stack's reminders link to the mobile pages' task center (STAFF_PAGES_URL is the pages'
+# preview), and the pages' staff login goes through the fake WeCom's in-app OAuth page (their
+# config.json names it).
 #
 # Screenshots of every page: .local/test/screenshots/ (or SCRM_SCREENSHOTS); Playwright's
-# report and the traces of failed tests: .local/test/e2e/; the stack's logs, when the run
-# failed: .local/web-test/run.*/logs/.
+# reports and the traces of failed tests: .local/test/e2e/ (console) and .local/test/e2e-h5/
+# (mobile pages); the stack's logs, when the run failed: .local/web-test/run.*/logs/.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -29,20 +32,23 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/h5.sh"
 cd "$ROOT"
 
 UNIT=1
-H5_ONLY=""
+CONSOLE_E2E=1
+H5_E2E=1
 PW_ARGS=()
 while (($#)); do
     case "$1" in
-        --e2e) UNIT="" ;;
-        --h5) UNIT="" H5_ONLY=1 ;;
+        --e2e) UNIT="" H5_E2E="" ;;
+        --h5) UNIT="" CONSOLE_E2E="" ;;
         -h | --help)
-            sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) PW_ARGS+=("$1") ;;
     esac
     shift
 done
+# Playwright arguments name one app's specs: without --h5, the console's (as before).
+[[ -n "$CONSOLE_E2E" && -n "$H5_E2E" && ${#PW_ARGS[@]} -gt 0 ]] && H5_E2E=""
 
 have cargo || die "cargo is required (https://rustup.rs)"
 have curl || die "curl is required"
@@ -121,16 +127,21 @@ step "starting the local stack"
 ensure_venv requirements-dev.txt
 ensure_dynamodb_local
 stack_build "$RUN_DIR"
-stack_start "$RUN_DIR" web "Demo Shop" scrmDemoToken2026 2 "${STACK_FUNCTIONS[@]}"
+# The pages' port is chosen first: the functions' environment names it (reminders' links).
+H5_PORT="$(free_port)"
+STAFF_PAGES_URL="http://127.0.0.1:$H5_PORT" \
+    stack_start "$RUN_DIR" web "Demo Shop" scrmDemoToken2026 2 "${STACK_FUNCTIONS[@]}"
 stack_demo_setup
 start_console_preview "$RUN_DIR/logs" "$LAMBDA_BASE/admin-api" || die "vite preview did not start"
-if [[ -n "$H5_ONLY" ]]; then
-    H5_OUT="$RUN_DIR/h5-dist" start_h5_preview "$RUN_DIR/logs" "$LAMBDA_BASE" || die "vite preview (web/h5) did not start"
-fi
-step "console at $CONSOLE_URL, mobile pages at ${H5_URL:-(not served)}, functions at $LAMBDA_BASE"
+write_h5_config "$H5_OUT" "http://127.0.0.1:$WECOM_PORT"
+H5_OUT="$H5_OUT" start_h5_preview "$RUN_DIR/logs" "$LAMBDA_BASE" "$H5_PORT" || die "vite preview (web/h5) did not start"
+[[ "$H5_URL" == "http://127.0.0.1:$H5_PORT" ]] ||
+    warn "port $H5_PORT was taken: reminders link to it, the pages are at $H5_URL"
+step "console at $CONSOLE_URL, mobile pages at $H5_URL, functions at $LAMBDA_BASE"
 
 status=0
-if [[ -z "$H5_ONLY" ]]; then
+if [[ -n "$CONSOLE_E2E" ]]; then
+e2e_start=$SECONDS
 step "playwright test ${PW_ARGS[*]}"
 (cd "$CONSOLE_DIR" && env \
     SCRM_CONSOLE_URL="$CONSOLE_URL" \
@@ -143,8 +154,10 @@ step "playwright test ${PW_ARGS[*]}"
     SCRM_E2E_OUTPUT="$RUN_DIR/e2e" \
     CHROMIUM_PATH="$CHROMIUM_PATH" \
     node_modules/.bin/playwright test "${PW_ARGS[@]}") || status=$?
+step "console end-to-end tests: $((SECONDS - e2e_start))s"
 fi
-if [[ -n "$H5_ONLY" ]]; then
+if [[ -n "$H5_E2E" ]]; then
+    e2e_start=$SECONDS
     step "web/h5: playwright test ${PW_ARGS[*]} (mobile emulation)"
     (cd "$H5_DIR" && env \
         SCRM_H5_URL="$H5_URL" \
@@ -157,6 +170,7 @@ if [[ -n "$H5_ONLY" ]]; then
         SCRM_E2E_OUTPUT="$RUN_DIR/e2e-h5" \
         CHROMIUM_PATH="$CHROMIUM_PATH" \
         node_modules/.bin/playwright test "${PW_ARGS[@]}") || status=$?
+    step "mobile pages' end-to-end tests: $((SECONDS - e2e_start))s"
 fi
 shots="$(find "$SCRM_SCREENSHOTS" -name '*.png' | wc -l)"
 rm -rf "$SHOTS_DIR" "$E2E_DIR"
@@ -165,5 +179,5 @@ mv "$SCRM_SCREENSHOTS" "$SHOTS_DIR"
 [[ -d "$RUN_DIR/e2e" ]] && mv "$RUN_DIR/e2e" "$E2E_DIR"
 rm -rf "$LOCAL_DIR/test/e2e-h5"
 [[ -d "$RUN_DIR/e2e-h5" ]] && mv "$RUN_DIR/e2e-h5" "$LOCAL_DIR/test/e2e-h5"
-step "screenshots: $shots in ${SHOTS_DIR#"$ROOT"/}/; report and failures' traces: .local/test/e2e/report/index.html"
+step "screenshots: $shots in ${SHOTS_DIR#"$ROOT"/}/; reports and failures' traces: .local/test/e2e/report/index.html, .local/test/e2e-h5/report/index.html"
 ((status == 0)) || die "end-to-end tests failed"

@@ -1,21 +1,28 @@
 //! `scrm demo seed`: a little activity for the demo tenant, so that the console's
-//! dashboard and lists show something on a fresh local stack: earning rules, check-ins of
-//! the demo customers over the past two weeks, a welcome award, a reward and a redemption,
-//! and a daily check-in reminder plan for the demo groups.
+//! dashboard and lists show something on a fresh local stack: earning rules, 30 days of
+//! customers added and lost and of group joins and leaves, check-ins of the demo customers
+//! over the past two weeks, a welcome award, a reward and a redemption, and a daily
+//! check-in reminder plan for the demo groups.
 //!
-//! Everything goes through the use cases the functions run (rules, check-ins, ledger
+//! Everything goes through the use cases the functions run (a callback's change applied
+//! to the directory and its events handled by the points rules, rules, check-ins, ledger
 //! writes, the catalogue, plans), so the data is what real traffic would leave, indexes and
-//! counters included. Every step is idempotent (check-ins by day, awards and the
-//! redemption by their keys, the reward by its idempotency key, the plan by its name), so
-//! running it again changes nothing.
+//! counters included. Every step is idempotent (a change by its callback key and events by
+//! their ids, check-ins by day, awards and the redemption by their keys, the reward by its
+//! idempotency key, the plan by its name), so running it again changes nothing.
 use crate::ops;
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use clap::Subcommand;
-use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints, DynamoSop, DynamoTenants};
+use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants};
+use scrm_adapters::wecom::WeComClient;
+use scrm_core::clock::SystemClock;
+use scrm_core::contacts::apply::{Applier, Change};
+use scrm_core::events::{EventEnvelope, RemovedBy};
 use scrm_core::points::admin::{create_reward, replace_rules, when_for};
 use scrm_core::points::earn::check_in_customer;
 use scrm_core::points::ledger::{apply, redeem, Operation};
+use scrm_core::points::on_event::on_event;
 use scrm_core::points::rewards::NewReward;
 use scrm_core::points::{
     Account, CustomerId, EntryKind, IdempotencyKey, Origin, Points, PointsRules, When,
@@ -59,7 +66,7 @@ pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
         DynamoTenants::new(db.clone()),
         DynamoPoints::new(db.clone()),
     );
-    let (directory, sop) = (DynamoDirectory::new(db.clone()), DynamoSop::new(db));
+    let (directory, sop) = (DynamoDirectory::new(db.clone()), DynamoSop::new(db.clone()));
     let now = Utc::now();
     let when = when_for(&tenants, &t, now).await.context("tenant")?;
     let tz = when.tz;
@@ -74,6 +81,10 @@ pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
     }))?;
     replace_rules(&points, &tenants, &t, &rules, "demo-seed", now).await?;
     println!("rules: check-in, newcomer, profile, 365 days validity");
+
+    let tags = DynamoTags::new(db.clone());
+    let (added, lost) = history(&directory, &tags, &points, &tenants, &t, now).await?;
+    println!("customers: {added} added and {lost} lost over the last 30 days, with their group joins and leaves");
 
     let mut check_ins = 0;
     for (ext, days) in CHECK_INS {
@@ -140,4 +151,82 @@ pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
         println!("plan: {PLAN_NAME} ({})", plan.plan_id);
     }
     Ok(())
+}
+
+/// The demo corp's staff who add the seeded customers, in turn.
+const STAFF: [&str; 3] = ["zhangsan", "lisi", "wangwu"];
+
+/// 30 days of customers: each day one to four new ones (added by a member, the first of
+/// them joining a demo group), and every third day one of those added two days before
+/// deleting the member and leaving the group. Each change is applied as its callback would
+/// be (at that past time, under a callback key of its own) and its events are handled by
+/// the points rules, which count the dashboard's figures and pay newcomer points.
+async fn history(
+    directory: &DynamoDirectory,
+    tags: &DynamoTags,
+    points: &DynamoPoints,
+    tenants: &DynamoTenants,
+    t: &TenantId,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<(usize, usize)> {
+    let applier: Applier<'_, _, _, WeComClient> = Applier {
+        dir: directory,
+        tags,
+        source: None,
+        fetch_budget: std::time::Duration::from_secs(1),
+        tenant: t,
+    };
+    let customer = |back: i64, k: i64| format!("wmseed{back:02}{k}");
+    let group = |back: i64| format!("wrdemo00{}", 1 + back % 3);
+    let (mut added, mut lost) = (0, 0);
+    for back in (1..=30i64).rev() {
+        let day = now - Duration::days(back);
+        let mut changes = Vec::new();
+        for k in 0..1 + (back * 7) % 4 {
+            let ext = customer(back, k);
+            changes.push(Change::ContactAdded {
+                userid: STAFF[(k % 3) as usize].to_string(),
+                external_userid: ext.clone(),
+                state: Some("demo".into()),
+                half: false,
+            });
+            if k == 0 {
+                changes.push(joined_or_left(&group(back), &ext, true));
+            }
+            added += 1;
+        }
+        if back % 3 == 0 && back <= 28 {
+            let ext = customer(back + 2, 0);
+            changes.push(Change::ContactRemoved {
+                userid: STAFF[0].to_string(),
+                external_userid: ext.clone(),
+                by: RemovedBy::Customer,
+                source: None,
+            });
+            changes.push(joined_or_left(&group(back + 2), &ext, false));
+            lost += 1;
+        }
+        for (n, change) in changes.iter().enumerate() {
+            let at = day + Duration::minutes(n as i64);
+            let by = format!("demo-seed:{}:{n}", day.format("%Y-%m-%d"));
+            for produced in applier.apply(change, at.timestamp(), &by).await? {
+                let env =
+                    EventEnvelope::new(produced.event_id(&by), t.as_str(), at, produced.event);
+                on_event(points, directory, tenants, &SystemClock, &env).await?;
+            }
+        }
+    }
+    Ok((added, lost))
+}
+
+/// A member joining or leaving a group, as `change_external_chat` says it.
+fn joined_or_left(chat_id: &str, member: &str, joined: bool) -> Change {
+    Change::GroupUpdated {
+        chat_id: chat_id.to_string(),
+        detail: if joined { "add_member" } else { "del_member" }.to_string(),
+        join_scene: joined.then_some(3),
+        quit_scene: (!joined).then_some(0),
+        members: vec![member.to_string()],
+        cur_mem_ver: None,
+    }
 }

@@ -5,6 +5,7 @@
 //! are not confused with usage or I/O errors (exit code 1).
 mod console;
 mod demo;
+mod directory;
 mod ops;
 mod simulate;
 mod wecom;
@@ -39,6 +40,9 @@ enum Command {
     /// Web console roles of a tenant's members (`scrm console grant|revoke|list`).
     #[command(subcommand)]
     Console(console::ConsoleCommand),
+    /// Directory maintenance (`scrm directory backfill-names`).
+    #[command(subcommand)]
+    Directory(directory::DirectoryCommand),
     /// Demo data for the local stack (`scrm demo seed`).
     #[command(subcommand)]
     Demo(demo::DemoCommand),
@@ -59,6 +63,7 @@ async fn main() -> ExitCode {
         Command::Tables(cmd) => ops::tables(cmd).await.map(|()| ExitCode::SUCCESS),
         Command::Tenant(cmd) => ops::tenant(cmd).await.map(|()| ExitCode::SUCCESS),
         Command::Console(cmd) => console::run(cmd).await.map(|()| ExitCode::SUCCESS),
+        Command::Directory(cmd) => directory::run(cmd).await.map(|()| ExitCode::SUCCESS),
         Command::Demo(cmd) => demo::run(cmd).await.map(|()| ExitCode::SUCCESS),
         Command::FakeWecom { port } => ops::fake_wecom(port).await.map(|()| ExitCode::SUCCESS),
     };

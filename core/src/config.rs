@@ -85,8 +85,12 @@ pub struct Config {
     pub events: EventSink,
     /// WeCom server API base URL (the fake server in tests and local runs).
     pub wecom_api_base: String,
-    /// Base URL of links sent to staff.
+    /// Base URL of the staff API, whose JSON task list reminders link to when the
+    /// deployment has no mobile pages.
     pub public_base_url: String,
+    /// Public URL of the mobile pages (`STAFF_PAGES_URL`): reminders open their task
+    /// center when it is set.
+    pub staff_pages_url: Option<String>,
 }
 
 /// A configuration value that is missing or malformed.
@@ -111,6 +115,10 @@ impl Config {
                 .unwrap_or_else(|_| "https://qyapi.weixin.qq.com/cgi-bin".to_string()),
             public_base_url: std::env::var("PUBLIC_BASE_URL")
                 .unwrap_or_else(|_| "http://127.0.0.1:9000/lambda-url/staff-api".to_string()),
+            staff_pages_url: std::env::var("STAFF_PAGES_URL")
+                .ok()
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty()),
         })
     }
 }

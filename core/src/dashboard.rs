@@ -2,14 +2,17 @@
 //! Everything is read from what is recorded per day, never by counting customers:
 //! - points issued / spent / expired: the ledger's day index ([`DayTotals`], cached once a
 //!   day is closed);
-//! - check-ins, members joining and leaving groups, contacts added: the sharded daily
-//!   counters ([`crate::points::stats`]), counted once per check-in or event;
+//! - check-ins, members joining and leaving groups, contacts added, customers gained and
+//!   lost: the sharded daily counters ([`crate::points::stats`]), counted once per check-in
+//!   or event;
+//! - customers now: a sharded counter moved by the customers gained and lost, corrected by
+//!   every full directory re-sync ([`recount_customers`]);
 //! - SOP execution: the occurrences dispatched per day and their tasks
 //!   ([`crate::sop::calendar::executed`], bounded);
 //! - groups now: the directory's group index (one item per group, not per customer).
 //!
-//! Not shown, because nothing records them without a scan: the number of customers, and
-//! customers lost per day (a removal reaches no event consumer).
+//! Every source is read at once, and each in a few requests whatever the window's length.
+use crate::contacts::{DirectoryRead, RelationStatus};
 use crate::points::ports::{ActivityStore, HistoryRead, Memberships};
 use crate::points::views::DayTotals;
 use crate::ports::StoreError;
@@ -44,6 +47,10 @@ pub struct DashboardDay {
     pub date: String,
     /// Contacts added (staff and customer becoming contacts).
     pub contacts_added: i64,
+    /// Customers gained (their first active relation with the tenant's staff).
+    pub customers_added: i64,
+    /// Customers lost (their last relation removed).
+    pub customers_lost: i64,
     /// Members who joined the tenant's groups.
     pub members_joined: i64,
     /// Members who left them.
@@ -77,6 +84,8 @@ pub struct Dashboard {
     pub date: String,
     /// The tenant's timezone.
     pub timezone: String,
+    /// Customers now (with at least one active relation with the tenant's staff).
+    pub customers: i64,
     /// Groups now (not dismissed).
     pub groups: usize,
     /// Today's figures (the last day of `series`).
@@ -111,6 +120,8 @@ pub fn assemble(
             DashboardDay {
                 date: date.format("%Y-%m-%d").to_string(),
                 contacts_added: c.contacts_added,
+                customers_added: c.customers_added,
+                customers_lost: c.customers_lost,
                 members_joined: c.members_joined,
                 members_left: c.members_left,
                 check_ins: c.check_ins,
@@ -128,6 +139,8 @@ pub fn assemble(
         .collect();
     for d in &series {
         sum.contacts_added += d.contacts_added;
+        sum.customers_added += d.customers_added;
+        sum.customers_lost += d.customers_lost;
         sum.members_joined += d.members_joined;
         sum.members_left += d.members_left;
         sum.check_ins += d.check_ins;
@@ -193,36 +206,69 @@ where
         .iter()
         .map(|d| d.format("%Y-%m-%d").to_string())
         .collect();
+    // A day is cached once it is two days old (see `points::admin::day_closed`).
+    let closed_through = today
+        .checked_sub_days(chrono::Days::new(2))
+        .map(|d| d.format("%Y-%m-%d").to_string());
     let totals = async {
-        // Owned items: the stream's futures borrow nothing of the iterator (the handler's
-        // future must be `Send` for any lifetime).
-        let totals = stream::iter(dates.iter().copied().zip(names.iter().cloned()))
-            .map(|(date, name)| async move {
-                // A day is cached once it is two days old (see `points::admin::day_closed`).
-                let closed = crate::points::admin::day_closed(today, date);
-                points.day_totals(t, &name, closed).await
-            })
-            .buffered(6)
-            .try_collect::<Vec<_>>()
-            .await?;
-        Ok::<_, DashboardError>(totals)
+        Ok::<_, DashboardError>(
+            points
+                .days_totals(t, &names, closed_through.as_deref())
+                .await?,
+        )
     };
     let counted = async { Ok::<_, DashboardError>(points.day_figures(t, &names).await?) };
+    let customers = async { Ok::<_, DashboardError>(points.customers_total(t).await?) };
     let groups = async { Ok::<_, DashboardError>(directory.groups(t).await?) };
     let first = dates.first().copied().unwrap_or(today);
     let executed = async { Ok::<_, DashboardError>(executed(sop, t, first, today, tz).await?) };
-    let (totals, counted, groups, executed) =
-        futures::try_join!(totals, counted, groups, executed)?;
+    let (totals, counted, customers, groups, executed) =
+        futures::try_join!(totals, counted, customers, groups, executed)?;
     let (series, window) = assemble(&dates, &counted, &totals, &executed);
     Ok(Dashboard {
         date: today.format("%Y-%m-%d").to_string(),
         timezone: tz.name().to_string(),
+        // Never below zero, whatever drift the next re-sync will correct.
+        customers: customers.max(0),
         groups: groups.len(),
         today: series.last().cloned().unwrap_or_default(),
         window,
         series,
         sop_truncated: executed.truncated,
     })
+}
+
+/// Counts the customers the directory holds with at least one active relation and sets the
+/// dashboard's number of customers to it (after a full re-sync, when the directory is as
+/// WeCom says). Returns the count.
+pub async fn recount_customers<D, A>(dir: &D, counters: &A, t: &TenantId) -> Result<i64, StoreError>
+where
+    D: DirectoryRead,
+    A: ActivityStore,
+{
+    let mut count = 0i64;
+    let mut after: Option<String> = None;
+    loop {
+        let page = dir.customers(t, after.as_deref(), 500).await?;
+        count += page
+            .items
+            .iter()
+            .filter(|c| {
+                c.follow_users
+                    .iter()
+                    .any(|f| f.status == RelationStatus::Active)
+            })
+            .count() as i64;
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    let delta = counters.correct_customers_total(t, count).await?;
+    if delta != 0 {
+        tracing::info!(count, delta, "number of customers corrected by the re-sync");
+    }
+    Ok(count)
 }
 
 /// One day of a group's page.

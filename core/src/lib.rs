@@ -19,6 +19,7 @@ pub mod official;
 pub mod points;
 pub mod ports;
 pub mod secrets;
+pub mod sidebar;
 pub mod sop;
 pub mod tags;
 pub mod tenants;

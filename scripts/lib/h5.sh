@@ -47,3 +47,12 @@ start_h5_preview() {
     sed 's/^/    /' "$run_dir/h5-preview.log" >&2 || true
     return 1
 }
+
+# write_h5_config OUT_DIR WECOM_BASE: the built pages' runtime config.json for a local stack:
+# the APIs through the preview's proxy, and the staff login through the fake WeCom server at
+# WECOM_BASE (http://127.0.0.1:PORT), whose in-app OAuth page stands in for WeCom's.
+write_h5_config() {
+    local out="$1" wecom="$2"
+    printf '{"customerApiBase": "/customer-api", "staffApiBase": "/staff-api", "wecomOauthBase": "%s/connect/oauth2/authorize"}\n' \
+        "$wecom" >"$out/config.json"
+}

@@ -82,6 +82,7 @@ impl World {
         Resyncer {
             tenants: DynamoTenants::new(self.db.clone()),
             dir: DynamoDirectory::new(self.db.clone()),
+            points: scrm_adapters::dynamo::DynamoPoints::new(self.db.clone()),
             tags: DynamoTags::new(self.db.clone()),
             source,
             publisher: self.recorder.clone(),

@@ -107,7 +107,13 @@ fn check_table(def: &TableDef, resource: &Value) {
             key_schema(&gsi["KeySchema"]),
             expected_key(expected.pk, expected.sk)
         );
-        assert_eq!(gsi["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+        assert_eq!(
+            gsi["Projection"]["ProjectionType"].as_str(),
+            Some(expected.projection.as_str()),
+            "{} {} projection",
+            def.logical_id,
+            expected.name
+        );
     }
     let ttl = &props["TimeToLiveSpecification"];
     assert_eq!(

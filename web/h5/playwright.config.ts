@@ -27,6 +27,9 @@ export default defineConfig({
     deviceScaleFactor: 2,
     isMobile: true,
     hasTouch: true,
+    // No service worker (sw.js): every test reads the pages and config.json from the server,
+    // never a cache a previous page load left, and `page.route` sees every request.
+    serviceWorkers: 'block',
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     launchOptions: {

@@ -4,6 +4,7 @@ import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import Components from 'unplugin-vue-components/vite'
 import { VantResolver } from '@vant/auto-import-resolver'
+import { serviceWorker } from './scripts/service-worker-plugin.ts'
 
 // The customer and staff APIs live on another origin locally (the functions' emulator); the
 // dev and preview servers proxy them so the pages only ever talk to their own origin, as they
@@ -35,6 +36,7 @@ export default defineConfig({
       // Only Vant is resolved automatically; our own components are imported by name.
       dirs: [],
     }),
+    serviceWorker(),
   ],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },

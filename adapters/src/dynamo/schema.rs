@@ -16,7 +16,27 @@ pub const SK: &str = "sk";
 /// The TTL attribute (epoch seconds) of every table.
 pub const TTL: &str = "ttl";
 
-/// A global secondary index: string hash and range keys, all attributes projected.
+/// What a global secondary index projects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexProjection {
+    /// Every attribute: every change of an indexed item rewrites its index entry.
+    All,
+    /// The table's and the index's keys only: the entry is written only when a key
+    /// changes; readers fetch the items they need.
+    KeysOnly,
+}
+
+impl IndexProjection {
+    /// The CloudFormation / DynamoDB name (`ALL`, `KEYS_ONLY`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::All => "ALL",
+            Self::KeysOnly => "KEYS_ONLY",
+        }
+    }
+}
+
+/// A global secondary index: string hash and range keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GsiDef {
     /// Index name.
@@ -25,6 +45,8 @@ pub struct GsiDef {
     pub pk: &'static str,
     /// Range-key attribute.
     pub sk: &'static str,
+    /// What it projects.
+    pub projection: IndexProjection,
 }
 
 /// The hash-key attribute of [`GSI1`].
@@ -35,18 +57,32 @@ pub const GSI1_SK: &str = "gsi1sk";
 pub const GSI2_PK: &str = "gsi2pk";
 /// The range-key attribute of [`GSI2`].
 pub const GSI2_SK: &str = "gsi2sk";
+/// The hash-key attribute of [`GSI3`].
+pub const GSI3_PK: &str = "gsi3pk";
+/// The range-key attribute of [`GSI3`].
+pub const GSI3_SK: &str = "gsi3sk";
 
 /// The first generic sparse index.
 pub const GSI1: GsiDef = GsiDef {
     name: "gsi1",
     pk: GSI1_PK,
     sk: GSI1_SK,
+    projection: IndexProjection::All,
 };
 /// The second generic sparse index.
 pub const GSI2: GsiDef = GsiDef {
     name: "gsi2",
     pk: GSI2_PK,
     sk: GSI2_SK,
+    projection: IndexProjection::All,
+};
+/// The directory's keys-only index: customers by name, sharded
+/// (`{corp}#NAME#{shard}` / `{normalized name}#{external_userid}`).
+pub const GSI3: GsiDef = GsiDef {
+    name: "gsi3",
+    pk: GSI3_PK,
+    sk: GSI3_SK,
+    projection: IndexProjection::KeysOnly,
 };
 
 /// One table.
@@ -70,7 +106,7 @@ pub const TENANTS: TableDef = TableDef {
 pub const DIRECTORY: TableDef = TableDef {
     logical_id: "DirectoryTable",
     suffix: "directory",
-    gsis: &[GSI1, GSI2],
+    gsis: &[GSI1, GSI2, GSI3],
 };
 /// The points ledger.
 pub const LEDGER: TableDef = TableDef {
@@ -118,8 +154,88 @@ fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
         .map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
-/// Creates every table that does not exist yet and turns TTL on; existing tables are left
-/// alone, so it can be run again at any time.
+fn index_def(gsi: &GsiDef) -> Result<GlobalSecondaryIndex, StoreError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(gsi.name)
+        .key_schema(key(gsi.pk, KeyType::Hash)?)
+        .key_schema(key(gsi.sk, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(match gsi.projection {
+                    IndexProjection::All => ProjectionType::All,
+                    IndexProjection::KeysOnly => ProjectionType::KeysOnly,
+                })
+                .build(),
+        )
+        .build()
+        .map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// Adds to an existing table the first index its definition has and the table lacks (the
+/// migration of a table created before that index; DynamoDB builds one new index at a
+/// time and backfills it from the items' index attributes). Returns the index asked for;
+/// `None` when none is missing. Run again once it is active for the next one.
+pub async fn add_missing_index(
+    client: &Client,
+    def: &TableDef,
+    name: &str,
+) -> Result<Option<&'static str>, StoreError> {
+    let described = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(crate::dynamo::from_sdk)?;
+    let present: Vec<String> = described
+        .table()
+        .map(|t| {
+            t.global_secondary_indexes()
+                .iter()
+                .filter_map(|g| g.index_name().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(missing) = def
+        .gsis
+        .iter()
+        .find(|g| !present.iter().any(|p| p == g.name))
+    else {
+        return Ok(None);
+    };
+    client
+        .update_table()
+        .table_name(name)
+        .attribute_definitions(string_attribute(missing.pk)?)
+        .attribute_definitions(string_attribute(missing.sk)?)
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                        .index_name(missing.name)
+                        .key_schema(key(missing.pk, KeyType::Hash)?)
+                        .key_schema(key(missing.sk, KeyType::Range)?)
+                        .set_projection(index_def(missing)?.projection)
+                        .build()
+                        .map_err(|e| StoreError::Backend(Box::new(e)))?,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(crate::dynamo::from_sdk)?;
+    Ok(Some(missing.name))
+}
+
+/// Creates every table that does not exist yet and turns TTL on; an existing table gets
+/// the first index it lacks ([`add_missing_index`]), so it can be run again at any time.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<Vec<String>, StoreError> {
     let mut created = Vec::new();
     for def in ALL {
@@ -131,34 +247,17 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<Vec<St
             .key_schema(key(PK, KeyType::Hash)?)
             .key_schema(key(SK, KeyType::Range)?);
         for attr in def.attribute_names() {
-            req = req.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(attr)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
-            );
+            req = req.attribute_definitions(string_attribute(attr)?);
         }
         for gsi in def.gsis {
-            req = req.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(gsi.name)
-                    .key_schema(key(gsi.pk, KeyType::Hash)?)
-                    .key_schema(key(gsi.sk, KeyType::Range)?)
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
-            );
+            req = req.global_secondary_indexes(index_def(gsi)?);
         }
         match req.send().await {
             Ok(_) => created.push(name.to_string()),
             Err(err) => {
                 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
                 if err.code() == Some("ResourceInUseException") {
+                    add_missing_index(client, &def, name).await?;
                     continue;
                 }
                 return Err(crate::dynamo::from_sdk(err));

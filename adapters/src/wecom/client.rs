@@ -433,15 +433,21 @@ impl WeComClient {
     }
 
     /// Forgets a credential the server rejected, here and in the shared cache.
+    ///
+    /// Under the key's gate, the shared copy first: a concurrent caller in this process
+    /// could otherwise read the rejected credential back from the shared cache into the
+    /// in-process layer between the two removals, and the refetch that follows would reuse it.
     pub(crate) async fn invalidate_cached(&self, key: &TokenKey, token: &AccessToken) {
+        let gate = self.gate(key);
+        let _guard = gate.lock().await;
+        if let Err(e) = self.inner.cache.invalidate(key, token).await {
+            tracing::warn!(corp_id = key.corp_id(), error = %e, "could not invalidate shared credential");
+        }
         self.with_local(|m| {
             if m.get(key).is_some_and(|c| &c.token == token) {
                 m.remove(key);
             }
         });
-        if let Err(e) = self.inner.cache.invalidate(key, token).await {
-            tracing::warn!(corp_id = key.corp_id(), error = %e, "could not invalidate shared credential");
-        }
     }
 
     /// Forgets a token WeCom rejected, here and in the shared cache.

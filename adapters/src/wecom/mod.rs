@@ -12,6 +12,7 @@ mod official;
 mod session;
 mod sop;
 mod source;
+mod tags;
 mod token;
 
 pub use client::{RetryPolicy, TokenPolicy, WeComClient, WeComConfig, DEFAULT_API_BASE};

@@ -9,7 +9,8 @@
 //!   publish, with lease and takeover).
 //! - [`resync`]: the resumable full re-sync; [`resync_run`]: one run of it on
 //!   `ResyncRequested` (lease, budget, continuation).
-//! - [`admin`]: the directory look-ups of the admin API.
+//! - [`admin`]: the directory look-ups of the admin API; [`search`]: customers by name
+//!   (a sharded name index) or id, groups by name.
 pub mod admin;
 pub mod apply;
 pub mod callback;
@@ -19,7 +20,10 @@ pub mod ports;
 pub mod receipts;
 pub mod resync;
 pub mod resync_run;
+pub mod search;
 pub mod source;
 
 pub use model::*;
-pub use ports::{looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
+pub use ports::{
+    looks_like_customer, DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite, NameIndex,
+};

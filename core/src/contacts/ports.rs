@@ -400,6 +400,31 @@ pub trait DirectoryRead: Send + Sync {
         &self,
         t: &TenantId,
     ) -> impl Future<Output = Result<Vec<StaffMember>, StoreError>> + Send;
+    /// A page of groups (of one owner, if given) whose normalized name contains
+    /// `normalized` ([`super::search::normalize_name`]), ordered by id, strictly after
+    /// the group `after`.
+    fn groups_named(
+        &self,
+        t: &TenantId,
+        owner: Option<&str>,
+        normalized: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page<Group>, StoreError>> + Send;
+}
+
+/// The sharded customer name index ([`super::search`]).
+pub trait NameIndex: Send + Sync {
+    /// Up to `limit` positions of shard `shard` that start with `prefix`, strictly after
+    /// `after`, ascending.
+    fn name_positions(
+        &self,
+        t: &TenantId,
+        shard: u32,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
 
 /// The receipts' store.

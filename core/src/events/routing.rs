@@ -18,6 +18,10 @@ pub const ROUTES: &[Route] = &[
         targets: &["points-on-event"],
     },
     Route {
+        detail_type: "ContactRemoved",
+        targets: &["points-on-event"],
+    },
+    Route {
         detail_type: "MemberJoinedGroup",
         targets: &["points-on-event"],
     },

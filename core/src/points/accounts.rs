@@ -13,12 +13,18 @@
 //! last position answered) and merges them ([`merge`]): the first `limit` positions after
 //! the cursor over all shards are always among them, so pages are exact, never sorted
 //! within a page only. Other orders (`earned`, `spent`, `expired`, `streak`) have no index
-//! and are refused (`unsupported_sort`) rather than sorted over one page. A search (`q`, a
-//! prefix of the external_userid) lists matching customers in id order from the
-//! directory's customer index; it takes no `sort`.
+//! and are refused (`unsupported_sort`) rather than sorted over one page: earned and the
+//! streak change on nearly every ledger write (each check-in), so a sharded index of each
+//! would add an index write to every check-in against the per-operation write budget.
+//! A search takes no `sort`: `q` (a prefix of the external_userid) lists matching
+//! customers in id order from the directory's customer index; `name` (a prefix of the
+//! name) lists them in name order from the directory's sharded name index
+//! ([`crate::contacts::search`]).
 use super::model::CustomerId;
 use super::ports::{AccountIndex, CustomerNames, EXPIRY_SHARDS};
 use super::rules::CheckInState;
+use crate::contacts::search::{find_by_name, NameSearch, SearchError};
+use crate::contacts::NameIndex;
 use crate::http::ApiError;
 use crate::ports::StoreError;
 use crate::tenants::TenantId;
@@ -57,8 +63,14 @@ pub enum AccountsError {
     #[error("sort `{0}` is not supported: the list is sorted by balance or last_check_in (other figures have no index over every account)")]
     UnsupportedSort(String),
     /// A search together with a sort.
-    #[error("a search (q) lists matches in external_userid order and takes no sort")]
+    #[error("a search (q or name) lists matches in its own order and takes no sort")]
     SearchWithSort,
+    /// Both searches at once.
+    #[error("search by q (external_userid prefix) or by name, not both")]
+    TwoSearches,
+    /// A name search or its cursor is malformed.
+    #[error(transparent)]
+    Search(#[from] SearchError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -67,7 +79,10 @@ pub enum AccountsError {
 impl From<AccountsError> for ApiError {
     fn from(e: AccountsError) -> Self {
         match e {
-            AccountsError::Invalid(_) => ApiError::validation(e.to_string()),
+            AccountsError::Invalid(_) | AccountsError::TwoSearches => {
+                ApiError::validation(e.to_string())
+            }
+            AccountsError::Search(s) => s.into(),
             AccountsError::UnsupportedSort(_) | AccountsError::SearchWithSort => {
                 ApiError::bad_request("unsupported_sort", e.to_string())
             }
@@ -219,6 +234,8 @@ pub struct AccountsQuery {
     pub order: SortOrder,
     /// A prefix of the external_userid.
     pub q: Option<String>,
+    /// A prefix of the customer's name (as typed; normalized when checked).
+    pub name: Option<String>,
     /// Where the previous page ended.
     pub cursor: Option<String>,
     /// Page size, 1 to [`MAX_PAGE`].
@@ -233,6 +250,12 @@ impl AccountsQuery {
                 "limit must be from 1 to {MAX_PAGE}"
             )));
         }
+        if self.q.is_some() && self.name.is_some() {
+            return Err(AccountsError::TwoSearches);
+        }
+        if self.name.is_some() && self.sort.is_some() {
+            return Err(AccountsError::SearchWithSort);
+        }
         if let Some(q) = &self.q {
             if self.sort.is_some() {
                 return Err(AccountsError::SearchWithSort);
@@ -242,6 +265,10 @@ impl AccountsQuery {
                     "q must be 1-64 characters of an external_userid".into(),
                 ));
             }
+        }
+        if let Some(name) = &self.name {
+            NameSearch::parse(name, self.cursor.as_deref())?;
+            return Ok(());
         }
         if let Some(c) = &self.cursor {
             let ok = match (&self.q, self.sort.unwrap_or(AccountSort::Balance)) {
@@ -268,7 +295,7 @@ pub struct AccountsPage {
 }
 
 /// A page of the tenant's accounts (see the module docs for what is read).
-pub async fn accounts_page<S: AccountIndex, N: CustomerNames>(
+pub async fn accounts_page<S: AccountIndex, N: CustomerNames + NameIndex>(
     store: &S,
     names: &N,
     tenant: &TenantId,
@@ -277,8 +304,18 @@ pub async fn accounts_page<S: AccountIndex, N: CustomerNames>(
 ) -> Result<AccountsPage, AccountsError> {
     query.check()?;
     let limit = query.limit;
-    let (customers, next_cursor) = match &query.q {
-        Some(prefix) => {
+    let (customers, next_cursor) = match (&query.q, &query.name) {
+        (_, Some(name)) => {
+            let search = NameSearch::parse(name, query.cursor.as_deref())?;
+            let found = find_by_name(names, tenant, &search, limit).await?;
+            let page = found
+                .external_userids
+                .iter()
+                .filter_map(|id| CustomerId::parse(id).ok())
+                .collect();
+            (page, found.next_cursor)
+        }
+        (Some(prefix), None) => {
             let found = names
                 .customers_with_prefix(tenant, prefix, query.cursor.as_deref(), limit + 1)
                 .await?;
@@ -289,7 +326,7 @@ pub async fn accounts_page<S: AccountIndex, N: CustomerNames>(
                 .flatten();
             (page, next)
         }
-        None => {
+        (None, None) => {
             let sort = query.sort.unwrap_or(AccountSort::Balance);
             let shards = try_join_all((0..EXPIRY_SHARDS).map(|shard| {
                 store.index_page(
@@ -450,10 +487,32 @@ mod tests {
             sort: Some(AccountSort::Balance),
             order: SortOrder::Desc,
             q: Some("wm".into()),
+            name: None,
             cursor: None,
             limit: 20,
         };
         assert!(matches!(q.check(), Err(AccountsError::SearchWithSort)));
+        let by_name = AccountsQuery {
+            q: None,
+            name: Some("张".into()),
+            ..q.clone()
+        };
+        assert!(matches!(
+            by_name.check(),
+            Err(AccountsError::SearchWithSort)
+        ));
+        let both = AccountsQuery {
+            sort: None,
+            q: Some("wm".into()),
+            ..by_name.clone()
+        };
+        assert!(matches!(both.check(), Err(AccountsError::TwoSearches)));
+        let bad_cursor = AccountsQuery {
+            q: None,
+            cursor: Some("x".into()),
+            ..both
+        };
+        assert!(matches!(bad_cursor.check(), Err(AccountsError::Search(_))));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod bulk;
+pub mod check_in_page;
 pub mod earn;
 pub mod error;
 pub mod import;

@@ -1,8 +1,9 @@
 //! The points rules a domain event triggers (`points-on-event`): newcomer points on a
 //! customer's first add as a contact and/or first group join (per the tenant's rules, once
 //! per customer ever), zero points when a customer leaves (the tenant's community by
-//! default, or any group, when the tenant says so), and the joins and leaves of each
-//! group's day for the views. Idempotent on the event: a redelivered event pays nothing
+//! default, or any group, when the tenant says so), the joins and leaves of each group's
+//! day for the views, and the dashboard's daily counters (contacts added, customers gained
+//! and lost, joins, leaves). Idempotent on the event: a redelivered event pays nothing
 //! twice and records nothing twice. A change counts for the event's own time; points
 //! whose validity has ended by the time a late event is handled are expired at once.
 use super::earn::{newcomer, zero_on_leave, NewcomerTrigger};
@@ -78,6 +79,19 @@ where
                         &stats::contact_added_key(&env.event_id),
                     )
                     .await?;
+                // The directory holds the add already (it is written before the event is
+                // published): this relation alone means the customer is new to the tenant.
+                if directory.active_follows(&tenant, external_userid).await? == 1 {
+                    points
+                        .count_customer_once(
+                            &tenant,
+                            &date,
+                            Figure::CustomersAdded,
+                            &stats::customer_added_key(&env.event_id),
+                            1,
+                        )
+                        .await?;
+                }
             }
             match (account(external_userid), half) {
                 (Some(a), false) => {
@@ -147,6 +161,24 @@ where
                 }
                 _ => None,
             }
+        }
+        DomainEvent::ContactRemoved {
+            external_userid, ..
+        } => {
+            // Written before the event was published: no active relation left means the
+            // tenant lost the customer.
+            if directory.active_follows(&tenant, external_userid).await? == 0 {
+                points
+                    .count_customer_once(
+                        &tenant,
+                        &date,
+                        Figure::CustomersLost,
+                        &stats::customer_lost_key(&env.event_id),
+                        -1,
+                    )
+                    .await?;
+            }
+            None
         }
         other => {
             tracing::debug!(detail_type = other.detail_type(), "not a points event");

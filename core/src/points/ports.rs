@@ -181,6 +181,16 @@ pub trait HistoryRead: Send + Sync {
         date: &str,
         cacheable: bool,
     ) -> impl Future<Output = Result<DayTotals, StoreError>> + Send;
+    /// The totals of each of `dates` (`YYYY-MM-DD`, oldest first), in the order given; the
+    /// days up to `closed_through` are cached once read (see `day_totals`). Reads only
+    /// the days that had entries (a day without any is all zeros), so a window costs a
+    /// few reads however long it is.
+    fn days_totals(
+        &self,
+        tenant: &TenantId,
+        dates: &[String],
+        closed_through: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<DayTotals>, StoreError>> + Send;
 }
 
 /// The tenant's rules and the sweep's cursor.
@@ -377,6 +387,28 @@ pub trait ActivityStore: Send + Sync {
         figure: Figure,
         once_key: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// [`ActivityStore::count_once`] for a customer gained (`delta` 1) or lost (`delta`
+    /// -1): the number of customers changes by `delta` in the same transaction.
+    fn count_customer_once(
+        &self,
+        tenant: &TenantId,
+        date: &str,
+        figure: Figure,
+        once_key: &str,
+        delta: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The number of customers, as counted.
+    fn customers_total(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// Sets the number of customers to `count` (what a re-sync found), by adding the
+    /// difference from the counted number; returns that difference.
+    fn correct_customers_total(
+        &self,
+        tenant: &TenantId,
+        count: i64,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
     /// The counted figures of each of `dates` (zeros for a day nothing was counted on),
     /// in the order given.
     fn day_figures(
@@ -521,4 +553,11 @@ pub trait Memberships: Send + Sync {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Vec<(String, Option<String>)>, StoreError>> + Send;
+    /// How many active follow relations (staff members who have the customer as a contact)
+    /// the directory holds for `external_userid`.
+    fn active_follows(
+        &self,
+        tenant: &TenantId,
+        external_userid: &str,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }

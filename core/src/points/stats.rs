@@ -1,12 +1,21 @@
 //! Daily figures the dashboard charts that no other record holds per tenant and day:
-//! check-ins, members joining and leaving groups, contacts added. (Points flows come from
-//! the ledger's day index, see [`super::views::DayTotals`].)
+//! check-ins, members joining and leaving groups, contacts added, customers gained and
+//! lost; and the number of customers now. (Points flows come from the ledger's day index,
+//! see [`super::views::DayTotals`].)
 //!
 //! Each figure is a counter on one of [`STATS_SHARDS`] items per tenant-local day, so that
 //! no single item takes every write of a busy tenant; a read sums the shards. A change is
 //! counted under a key naming it (the check-in's customer and day, the event's id): the
 //! store counts a key once, so a redelivered event or a retried check-in never counts
 //! twice (see [`ActivityStore::count_once`](super::ports::ActivityStore::count_once)).
+//!
+//! The number of customers is a counter too, on [`STATS_SHARDS`] items that are not per
+//! day: a customer gained adds one and a customer lost removes one, in the same
+//! transaction as the day's figure (so once per event as well). A full directory re-sync
+//! counts the customers it leaves in the directory and corrects the counter by the
+//! difference (see [`crate::dashboard::recount_customers`]): changes that reached no event
+//! consumer (a relation added and removed before its events were handled, customers only
+//! the re-sync found) drift the counter until the next re-sync.
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -25,15 +34,22 @@ pub enum Figure {
     MembersLeft,
     /// Contacts added (a staff member and a customer becoming contacts; half adds excluded).
     ContactsAdded,
+    /// Customers gained: a contact added when it was the customer's only active relation
+    /// with the tenant's staff.
+    CustomersAdded,
+    /// Customers lost: a contact removed that left the customer with no active relation.
+    CustomersLost,
 }
 
 impl Figure {
     /// Every figure.
-    pub const ALL: [Figure; 4] = [
+    pub const ALL: [Figure; 6] = [
         Figure::CheckIns,
         Figure::MembersJoined,
         Figure::MembersLeft,
         Figure::ContactsAdded,
+        Figure::CustomersAdded,
+        Figure::CustomersLost,
     ];
 
     /// The counter's attribute name.
@@ -43,6 +59,8 @@ impl Figure {
             Figure::MembersJoined => "members_joined",
             Figure::MembersLeft => "members_left",
             Figure::ContactsAdded => "contacts_added",
+            Figure::CustomersAdded => "customers_added",
+            Figure::CustomersLost => "customers_lost",
         }
     }
 }
@@ -60,6 +78,10 @@ pub struct DayFigures {
     pub members_left: i64,
     /// Contacts added.
     pub contacts_added: i64,
+    /// Customers gained.
+    pub customers_added: i64,
+    /// Customers lost.
+    pub customers_lost: i64,
 }
 
 impl DayFigures {
@@ -70,6 +92,8 @@ impl DayFigures {
             Figure::MembersJoined => self.members_joined += n,
             Figure::MembersLeft => self.members_left += n,
             Figure::ContactsAdded => self.contacts_added += n,
+            Figure::CustomersAdded => self.customers_added += n,
+            Figure::CustomersLost => self.customers_lost += n,
         }
     }
 }
@@ -95,6 +119,16 @@ pub fn membership_key(event_id: &str, chat_id: &str, member_id: &str, joined: bo
 /// The key a contact add is counted under.
 pub fn contact_added_key(event_id: &str) -> String {
     format!("contact:{event_id}")
+}
+
+/// The key a customer gained is counted under.
+pub fn customer_added_key(event_id: &str) -> String {
+    format!("customer-added:{event_id}")
+}
+
+/// The key a customer lost is counted under.
+pub fn customer_lost_key(event_id: &str) -> String {
+    format!("customer-lost:{event_id}")
 }
 
 #[cfg(test)]

@@ -172,7 +172,7 @@ pub async fn create_plan<S: PlanStore, L: TenantLookup>(
     if !problems.is_empty() {
         return Err(PlanAdminError::Invalid(problems));
     }
-    let next_due = input.spec.next_after(now, tz);
+    let next_due = input.spec.first_due(now, tz);
     let plan = Plan {
         plan_id: PlanId::generate(),
         name: input.name.trim().to_string(),

@@ -3,7 +3,7 @@
 //! journeys. Validation is pure and names every problem's field, so that a bad edit is
 //! refused with a clear error and nothing changes.
 use super::content::{Content, ContentUse};
-use super::schedule::{resolve_local, LocalDateTime, LocalTime, Schedule};
+use super::schedule::{before_minute_of, resolve_local, LocalDateTime, LocalTime, Schedule};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -293,7 +293,8 @@ impl PlanSpec {
         }
     }
 
-    /// Every problem with the spec; `now` and `tz` reject calendar items in the past.
+    /// Every problem with the spec; `now` and `tz` reject calendar items in the past
+    /// (before `now`'s minute: see [`before_minute_of`]).
     pub fn problems(&self, now: DateTime<Utc>, tz: Tz) -> Vec<Problem> {
         let mut out = Vec::new();
         let schedule_problems = |s: &Schedule, out: &mut Vec<Problem>| {
@@ -356,7 +357,7 @@ impl PlanSpec {
                             message: format!("two items at {}", item.at),
                         });
                     }
-                    if item.at.in_tz(tz) <= now {
+                    if item.at.in_tz(tz) <= before_minute_of(now) {
                         out.push(Problem {
                             field: format!("items[{i}].at"),
                             message: format!("{} is in the past", item.at),
@@ -429,6 +430,12 @@ impl PlanSpec {
             });
         }
         out
+    }
+
+    /// The first occurrence of a plan saved at `now`: from `now`'s minute on (see
+    /// [`before_minute_of`]), so one of that very minute is due at once.
+    pub fn first_due(&self, now: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.next_after(before_minute_of(now), tz)
     }
 
     /// The first occurrence strictly after `after` (journeys have none of their own: their
@@ -563,6 +570,53 @@ mod tests {
         let next = c.spec.next_after(now, Shanghai).unwrap();
         assert_eq!(next.to_rfc3339(), "2025-06-18T02:00:00+00:00");
         assert_eq!(c.spec.content_at(next, Shanghai).unwrap().text, "ok");
+    }
+
+    #[test]
+    fn a_plan_saved_during_one_of_its_minutes_is_due_at_once() {
+        let at = |raw: &str| {
+            DateTime::parse_from_rfc3339(raw)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        // 10:00:40 in Shanghai.
+        let now = at("2025-06-01T02:00:40Z");
+        let daily = input(serde_json::json!({
+            "name": "daily",
+            "kind": "group",
+            "targets": {"chat_ids": ["wr1"]},
+            "schedule": {"kind": "daily", "time": "10:00"},
+            "content": {"text": "hi"}
+        }));
+        assert_eq!(
+            daily.spec.first_due(now, Shanghai),
+            Some(at("2025-06-01T02:00:00Z"))
+        );
+        // From the next minute on, today's 10:00 is past: tomorrow's.
+        assert_eq!(
+            daily.spec.first_due(at("2025-06-01T02:01:00Z"), Shanghai),
+            Some(at("2025-06-02T02:00:00Z"))
+        );
+        // A calendar item of this minute is not in the past; one of the minute before is.
+        let calendar = |when: &str| {
+            input(serde_json::json!({
+                "name": "now",
+                "kind": "calendar",
+                "targets": {"chat_ids": ["wr1"]},
+                "items": [{"at": when, "content": {"text": "now"}}]
+            }))
+        };
+        assert!(calendar("2025-06-01T10:00")
+            .problems(now, Shanghai)
+            .is_empty());
+        assert_eq!(
+            calendar("2025-06-01T09:59").problems(now, Shanghai).len(),
+            1
+        );
+        assert_eq!(
+            calendar("2025-06-01T10:00").spec.first_due(now, Shanghai),
+            Some(at("2025-06-01T02:00:00Z"))
+        );
     }
 
     #[test]

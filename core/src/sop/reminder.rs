@@ -74,12 +74,50 @@ pub fn task_list_url(
     )
 }
 
+/// Where a reminder's link leads: the staff's task center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskCenter<'a> {
+    /// The mobile pages (`STAFF_PAGES_URL`), which exchange the link for a session and open
+    /// the task center. They also get the corp and its app, so that a link that no longer
+    /// works (expired, or used on another device) falls back to WeCom's in-app login.
+    Pages {
+        /// The pages' public URL.
+        url: &'a str,
+        /// The corp's self-built app (the one that sends the reminders).
+        agent_id: Option<i64>,
+    },
+    /// The staff API's JSON task list (`PUBLIC_BASE_URL`), for deployments without the
+    /// mobile pages.
+    Api(&'a str),
+}
+
+impl TaskCenter<'_> {
+    /// The link for `token` of tenant `t`.
+    fn link(&self, t: &TenantId, token: &str) -> String {
+        match self {
+            TaskCenter::Pages { url, agent_id } => {
+                let agent = agent_id
+                    .map(|a| format!("&agent_id={a}"))
+                    .unwrap_or_default();
+                format!(
+                    "{}/?corp_id={t}{agent}&token={token}",
+                    url.trim_end_matches('/')
+                )
+            }
+            TaskCenter::Api(base) => format!(
+                "{}/v1/tasks?status=pending&token={token}",
+                base.trim_end_matches('/')
+            ),
+        }
+    }
+}
+
 /// The link of one reminder (an outbox entry), the same on every attempt: its id is
 /// derived from the entry (`entry_key`: plan, occurrence, staff member) and it is issued
 /// as of the entry's first attempt, so that a resend of a reminder that did arrive is the
 /// identical message WeCom's duplicate check drops.
 pub fn reminder_url(
-    base: &str,
+    center: TaskCenter<'_>,
     key: &SigningKeys,
     t: &TenantId,
     userid: &str,
@@ -100,10 +138,7 @@ pub fn reminder_url(
             link_id: hex::encode(&digest[..16]),
         },
     );
-    format!(
-        "{}/v1/tasks?status=pending&token={token}",
-        base.trim_end_matches('/')
-    )
+    center.link(t, &token)
 }
 
 /// Title and description of a reminder (within WeCom's 128 / 512 byte limits).
@@ -162,5 +197,76 @@ mod tests {
         assert!(title.len() <= 128);
         assert!(desc.len() <= 512, "{}", desc.len());
         assert!(desc.contains("2000"));
+    }
+
+    fn key() -> SigningKeys {
+        SigningKeys::single("k1", crate::config::Secret::new("k".repeat(32))).unwrap()
+    }
+
+    #[test]
+    fn a_reminder_links_to_the_mobile_pages_when_the_deployment_has_them() {
+        let key = key();
+        let t = TenantId::parse("ww0001").unwrap();
+        let first = Utc::now();
+        let pages = TaskCenter::Pages {
+            url: "https://h5.example.com/h5/",
+            agent_id: Some(1000002),
+        };
+        let url = reminder_url(pages, &key, &t, "zhangsan", "p1|o1|r", first);
+        assert!(
+            url.starts_with("https://h5.example.com/h5/?corp_id=ww0001&agent_id=1000002&token="),
+            "{url}"
+        );
+        let token = url.split("token=").nth(1).unwrap();
+        let link = tokens::verify_as(
+            &key,
+            token,
+            TokenKind::StaffLink,
+            first,
+            |l: &LinkClaims| &l.claims,
+        )
+        .unwrap();
+        assert_eq!(link.claims.subject, "zhangsan");
+        // Without the pages: the staff API's JSON, with the very same token.
+        let api = reminder_url(
+            TaskCenter::Api("https://api.example.com/"),
+            &key,
+            &t,
+            "zhangsan",
+            "p1|o1|r",
+            first,
+        );
+        assert_eq!(
+            api,
+            format!("https://api.example.com/v1/tasks?status=pending&token={token}")
+        );
+        // No app configured: no agent id, and still a link.
+        let bare = TaskCenter::Pages {
+            url: "https://h5.example.com",
+            agent_id: None,
+        };
+        assert!(reminder_url(bare, &key, &t, "zhangsan", "p1|o1|r", first)
+            .starts_with("https://h5.example.com/?corp_id=ww0001&token="));
+    }
+
+    #[test]
+    fn a_reminder_link_is_the_same_on_every_attempt_and_differs_per_entry() {
+        let key = key();
+        let t = TenantId::parse("ww0001").unwrap();
+        let first = Utc::now() - Duration::minutes(3);
+        let pages = TaskCenter::Pages {
+            url: "https://h5.example.com",
+            agent_id: Some(7),
+        };
+        let a = reminder_url(pages, &key, &t, "zhangsan", "p1|o1|r", first);
+        // Resent later (the first attempt's time is what counts): byte-identical.
+        assert_eq!(
+            a,
+            reminder_url(pages, &key, &t, "zhangsan", "p1|o1|r", first)
+        );
+        assert_ne!(
+            a,
+            reminder_url(pages, &key, &t, "zhangsan", "p1|o2|r", first)
+        );
     }
 }

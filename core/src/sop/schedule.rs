@@ -72,6 +72,15 @@ impl<'de> Deserialize<'de> for LocalTime {
     }
 }
 
+/// The last second before the minute of `now` began: the occurrences strictly after it
+/// are those from `now`'s minute on. Minutes are the dispatcher's grain (it runs once a
+/// minute and dispatches whatever is due), so a plan saved during one of its minutes fires
+/// in that minute, as one saved a little earlier would; only earlier minutes are past.
+pub fn before_minute_of(now: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = now.timestamp();
+    DateTime::from_timestamp(secs - secs.rem_euclid(60) - 1, 0).unwrap_or(now)
+}
+
 /// A wall-clock date and time, `YYYY-MM-DDTHH:MM` (seconds, if given, must be zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LocalDateTime(NaiveDateTime);

@@ -5,9 +5,13 @@
 //! Items live in the directory table under `{corp}#TAGS`: `GROUP#{group_id}` per tag group,
 //! `TAG#{tag_id}` per tag, and `META` (when the mirror was last fully synced, and whether a
 //! change could not be fetched and a re-sync is needed). Deleted tags are kept, flagged.
+//!
+//! [`edit`]: a staff member adds and removes corp tags on a customer (the customer sidebar),
+//! through WeCom's `mark_tag` and then the directory's copy of the follow relation.
+pub mod edit;
 pub mod ports;
 
-pub use ports::TagMirror;
+pub use ports::{FollowTags, StoredFollowTags, TagMarking, TagMirror};
 
 use crate::contacts::source::DirectorySource;
 use crate::ports::StoreError;

@@ -48,3 +48,47 @@ pub trait TagMirror: Send + Sync {
         t: &TenantId,
     ) -> impl Future<Output = Result<TagMirrorState, StoreError>> + Send;
 }
+
+/// A follow relation's tags as stored, with the stored form they were read in: a write
+/// replaces them only if they are still what was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFollowTags {
+    /// The tags.
+    pub tags: Vec<crate::contacts::RelationTag>,
+    /// The store's own form of them as read (its concurrency token; `None`: no tags
+    /// stored yet).
+    pub raw: Option<String>,
+}
+
+/// The directory's copy of a follow relation's tags, edited after WeCom's `mark_tag`
+/// (which sends no callback, so the directory would not learn of it otherwise).
+pub trait FollowTags: Send + Sync {
+    /// The tags of `userid`'s relation with the customer; `None` if there is no relation.
+    fn follow_tags(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+    ) -> impl Future<Output = Result<Option<StoredFollowTags>, StoreError>> + Send;
+    /// Replaces the relation's tags with `tags` if they are still `read`; `Ok(false)` if
+    /// they changed meanwhile (read again and re-apply).
+    fn replace_follow_tags(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+        read: &StoredFollowTags,
+        tags: &[crate::contacts::RelationTag],
+        at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// WeCom's `externalcontact/mark_tag`.
+pub trait TagMarking: Send + Sync {
+    /// Adds and removes corp tags on one follow relation (WeCom sends no callback).
+    fn mark_tag(
+        &self,
+        creds: &crate::wecom::api::CorpCredentials,
+        request: &crate::wecom::api::MarkTag,
+    ) -> impl Future<Output = Result<(), crate::wecom::api::WeComError>> + Send;
+}

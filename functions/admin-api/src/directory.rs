@@ -11,6 +11,9 @@ use scrm_core::clock::Clock;
 use scrm_core::contacts::admin::{request_resync, valid_id};
 use scrm_core::contacts::receipts::ReceiptStore;
 use scrm_core::contacts::resync::ResyncJobs;
+use scrm_core::contacts::search::{
+    customer_by_id, customers_by_name, search_text, NameSearch, MAX_NAME_CURSOR_LEN,
+};
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::tags::TagMirror;
 use scrm_core::tenants::redact;
@@ -34,10 +37,14 @@ pub fn routes(t: Table) -> Table {
 /// A page is at most this long.
 const MAX_PAGE: i32 = 100;
 
-fn cursor(head: &Head) -> Result<Option<String>, ApiError> {
+/// The longest cursor of the id-ordered listings (a name search's is longer:
+/// [`MAX_NAME_CURSOR_LEN`]).
+const MAX_CURSOR_LEN: usize = 256;
+
+fn cursor(head: &Head, max_len: usize) -> Result<Option<String>, ApiError> {
     head.query("cursor")
         .map(|c| {
-            if c.is_empty() || c.chars().count() > 256 || c.chars().any(char::is_control) {
+            if c.is_empty() || c.chars().count() > max_len || c.chars().any(char::is_control) {
                 Err(ApiError::validation("cursor is not one this API returned"))
             } else {
                 Ok(c)
@@ -58,13 +65,29 @@ struct StartResync {
     userids: Vec<String>,
 }
 
+/// The tenant's customers: by exact `external_userid`, by `name` prefix (in name order,
+/// from the sharded name index), or all in id order.
 async fn customers(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
     let limit = page_size(&head)?;
-    let after = cursor(&head)?;
-    let page = api
-        .directory
-        .customers(&key.tenant, after.as_deref(), limit)
-        .await?;
+    let after = cursor(&head, MAX_NAME_CURSOR_LEN)?;
+    let name = head.query("name");
+    if let Some(id) = head.query("external_userid") {
+        let id = valid_id(&id, "external_userid")?;
+        let prefix = name.map(|n| search_text(&n, "name")).transpose()?;
+        let page = customer_by_id(&api.directory, &key.tenant, &id, prefix.as_deref()).await?;
+        return Ok(json(200, &page));
+    }
+    let page = match name {
+        Some(name) => {
+            let search = NameSearch::parse(&name, after.as_deref())?;
+            customers_by_name(&api.directory, &key.tenant, &search, limit).await?
+        }
+        None => {
+            api.directory
+                .customers(&key.tenant, after.as_deref(), limit)
+                .await?
+        }
+    };
     Ok(json(200, &page))
 }
 
@@ -84,15 +107,30 @@ async fn customer_groups(State(api): Api, key: Key<Viewer>, head: Head) -> Reply
 
 async fn groups(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
     let limit = page_size(&head)?;
-    let after = cursor(&head)?;
+    let after = cursor(&head, MAX_NAME_CURSOR_LEN)?;
     let owner = head
         .query("owner")
         .map(|o| valid_id(&o, "owner"))
         .transpose()?;
-    let page = api
-        .directory
-        .groups(&key.tenant, owner.as_deref(), after.as_deref(), limit)
-        .await?;
+    let page = match head.query("name") {
+        Some(name) => {
+            let text = search_text(&name, "name")?;
+            api.directory
+                .groups_named(
+                    &key.tenant,
+                    owner.as_deref(),
+                    &text,
+                    after.as_deref(),
+                    limit,
+                )
+                .await?
+        }
+        None => {
+            api.directory
+                .groups(&key.tenant, owner.as_deref(), after.as_deref(), limit)
+                .await?
+        }
+    };
     Ok(json(200, &page))
 }
 
@@ -120,7 +158,7 @@ async fn callbacks(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
         Some("true") => true,
         Some(_) => return Err(ApiError::validation("unknown must be true or false").into()),
     };
-    let before = cursor(&head)?;
+    let before = cursor(&head, MAX_CURSOR_LEN)?;
     let mut page = api
         .directory
         .receipts(&key.tenant, unknown_only, before.as_deref(), limit)

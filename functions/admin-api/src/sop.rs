@@ -55,7 +55,9 @@ fn default_count() -> usize {
 async fn schedule_preview(State(api): Api, key: Key<Viewer>, RawBody(b): RawBody) -> Reply {
     let input: PreviewInput = json_body(&b, MAX_JSON_BODY)?;
     let when = when_for(&api.tenants, &key.tenant, api.clock.now()).await?;
-    let next = calendar::schedule_preview(&input.schedule, input.count, when.now, when.tz)?;
+    // From this minute on, as a plan saved now fires (its first occurrence may be now).
+    let after = scrm_core::sop::schedule::before_minute_of(when.now);
+    let next = calendar::schedule_preview(&input.schedule, input.count, after, when.tz)?;
     Ok(json(
         200,
         &json!({ "timezone": when.tz.name(), "occurrences": next }),

@@ -26,6 +26,7 @@ use scrm_adapters::http::{json, record_tenant, ApiError, Cors, Edge, Head, HttpE
 use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
 use scrm_core::official::{check_follow, verify_customer, CustomerClaims};
+use scrm_core::points::check_in_page::{self as page, Month};
 use scrm_core::points::earn::{check_in_customer, confirm_follow, save_profile, FollowChannel};
 use scrm_core::points::ledger::redeem;
 use scrm_core::points::ports::{HistoryRead, RewardStore};
@@ -68,6 +69,7 @@ fn table() -> Routes<Arc<CustomerApi>> {
     Routes::new("customer")
         .cors(CORS)
         .post("/v1/check-in", check_in)
+        .get("/v1/check-in", check_in_page)
         .get("/v1/me", me)
         .get("/v1/me/ledger", ledger)
         .put("/v1/me/profile", profile)
@@ -153,6 +155,17 @@ async fn check_in(State(api): Api, c: Caller) -> Reply {
     Ok(json(200, &out))
 }
 
+/// The check-in page in one read (the streak, the next tiers, a month's check-ins), so the
+/// page draws after a single round trip.
+async fn check_in_page(State(api): Api, c: Caller, head: Head) -> Reply {
+    let month = head
+        .query("month")
+        .map(|m| Month::parse(&m).map_err(ApiError::validation))
+        .transpose()?;
+    let out = page::check_in_page(&api.points, &c.account, c.when, month).await?;
+    Ok(json(200, &out))
+}
+
 async fn me(State(api): Api, c: Caller) -> Reply {
     let (bal, check_in, lots) = api.points.summary(&c.account).await?;
     let check_in = check_in.unwrap_or_default();
@@ -223,7 +236,7 @@ async fn rewards(State(api): Api, c: Caller) -> Reply {
         .map(|r| {
             json!({
                 "reward_id": r.reward_id, "name": r.name, "description": r.description,
-                "cost": r.cost, "in_stock": r.stock > 0,
+                "cost": r.cost, "stock": r.stock.max(0), "in_stock": r.stock > 0,
             })
         })
         .collect();

@@ -7,13 +7,15 @@ pub mod wire;
 
 use lambda_runtime::LambdaEvent;
 use scrm_adapters::dynamo::DynamoDirectory;
+use scrm_adapters::dynamo::DynamoPoints;
 use scrm_adapters::dynamo::DynamoTags;
 use scrm_core::clock::Clock;
 use scrm_core::contacts::resync_run::{Ran, RequestedResync};
 pub use scrm_core::contacts::resync_run::{ResyncRunError, ResyncSettings};
 use scrm_core::contacts::source::DirectorySource;
+use scrm_core::dashboard::recount_customers;
 use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher};
-use scrm_core::tenants::TenantLookup;
+use scrm_core::tenants::{TenantId, TenantLookup};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tracing::Instrument;
@@ -24,6 +26,8 @@ pub struct Resyncer<T, S, P> {
     pub tenants: T,
     /// The directory and its jobs.
     pub dir: DynamoDirectory,
+    /// The dashboard's counters (the number of customers, corrected when a job ends).
+    pub points: DynamoPoints,
     /// The corp tag mirror.
     pub tags: DynamoTags,
     /// WeCom's API.
@@ -66,9 +70,25 @@ where
         clock: &*r.clock,
         settings: r.settings,
     };
-    let ran = run.run(&envelope.tenant, job_id).instrument(span).await?;
+    let ran = run
+        .run(&envelope.tenant, job_id)
+        .instrument(span.clone())
+        .await?;
     Ok(match ran {
-        Ran::Done(job) => json!({"job_id": job_id, "outcome": "done", "progress": job.progress}),
+        Ran::Done(job) => {
+            // The directory is now as WeCom says: the dashboard's number of customers is
+            // set to what it holds. The job is done whatever happens here (a failure is
+            // logged; the next re-sync corrects the number).
+            let customers = match TenantId::parse(&envelope.tenant) {
+                Ok(tenant) => recount_customers(&r.dir, &r.points, &tenant)
+                    .instrument(span)
+                    .await
+                    .inspect_err(|e| tracing::error!(error = %e, "customers not recounted"))
+                    .ok(),
+                Err(_) => None,
+            };
+            json!({"job_id": job_id, "outcome": "done", "progress": job.progress, "customers": customers})
+        }
         Ran::Continued(job) => {
             json!({"job_id": job_id, "outcome": "continue", "progress": job.progress})
         }

@@ -12,6 +12,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let resyncer = Resyncer {
         tenants: c.tenants_with_secrets()?,
         dir: c.directory(),
+        points: c.points(),
         tags: c.tags(),
         source: c.wecom(WeComUse::Background)?,
         publisher: c.publisher(),

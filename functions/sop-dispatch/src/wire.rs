@@ -17,6 +17,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         clock: Arc::new(SystemClock),
         signing_key: c.signing_keys()?,
         public_base_url: c.config.public_base_url.clone(),
+        staff_pages_url: c.config.staff_pages_url.clone(),
     };
     lambda_runtime::run(lambda_runtime::service_fn(|event| {
         handle(&dispatcher, event)

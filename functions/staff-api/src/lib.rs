@@ -18,7 +18,13 @@
 //! - `POST /v1/tasks/{task_id}/done` → marks it pushed (idempotent; session only);
 //! - `GET /v1/jssdk/signature?url=<page url>` → the JS-SDK signatures of a staff page
 //!   (`wx.config` and `wx.agentConfig`) for a page on the configured web origins
-//!   (`PUBLIC_WEB_ORIGINS`; session only).
+//!   (`PUBLIC_WEB_ORIGINS`; session only);
+//! - `GET /v1/sidebar/customer/{external_userid}` and `GET /v1/sidebar/group/{chat_id}` →
+//!   the customer sidebar's profile of a customer or a group of the caller's tenant
+//!   ([`scrm_core::sidebar`]; session only);
+//! - `PUT /v1/sidebar/customer/{external_userid}/tags` `{add, remove}` → edits the corp
+//!   tags the caller keeps on the customer, in WeCom and then in the directory
+//!   ([`scrm_core::tags::edit`]; session only).
 //!
 //! The routes are documented in `docs/staff-api.yaml`.
 pub mod wire;
@@ -26,15 +32,21 @@ pub mod wire;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use lambda_http::{Body, Request, Response};
+use scrm_adapters::dynamo::{Db, DynamoPoints, DynamoTags};
 use scrm_adapters::http::{json, record_tenant, record_user, Edge, Head, HttpError, Json};
 use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
+use scrm_core::contacts::DirectoryRead;
 use scrm_core::jssdk::{page_signatures, JsApiTickets, WebOrigins};
-use scrm_core::sop::ports::{GroupDirectory, StaffLinkStore};
+use scrm_core::points::CustomerId;
+use scrm_core::sidebar::SidebarReads;
+use scrm_core::sop::ports::{GroupDirectory, GroupTagStore, StaffLinkStore};
 use scrm_core::sop::task_center::{
     parse_status, RefusedCodes, StaffIdentity, TaskCenter, TaskCenterError,
 };
 use scrm_core::sop::{SopWeCom, TaskStore};
+use scrm_core::tags::edit::{edit_customer_tags, TagEdit};
+use scrm_core::tags::{FollowTags, TagMarking};
 use scrm_core::tenants::TenantLookup;
 use scrm_core::tokens::SigningKeys;
 use serde::Deserialize;
@@ -60,6 +72,27 @@ pub struct StaffApi<S, W, T, D> {
     pub signing_key: SigningKeys,
     /// The origins of the pages the JS-SDK signatures are made for (`PUBLIC_WEB_ORIGINS`).
     pub web_origins: WebOrigins,
+    /// What the customer sidebar reads besides the directory and the tasks table.
+    pub sidebar: SidebarStores,
+}
+
+/// The stores the customer sidebar reads besides the directory and the tasks table: the
+/// corp tag mirror and the ledger (balances, entries, group days).
+pub struct SidebarStores {
+    /// The corp tag mirror.
+    pub tags: DynamoTags,
+    /// The ledger.
+    pub points: DynamoPoints,
+}
+
+impl SidebarStores {
+    /// Both over the tables of `db`.
+    pub fn new(db: Db) -> Self {
+        Self {
+            tags: DynamoTags::new(db.clone()),
+            points: DynamoPoints::new(db),
+        }
+    }
 }
 
 impl<S, W, T, D> StaffApi<S, W, T, D>
@@ -87,10 +120,10 @@ type Api<S, W, T, D> = State<Arc<StaffApi<S, W, T, D>>>;
 
 fn table<S, W, T, D>() -> Routes<Arc<StaffApi<S, W, T, D>>>
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     Routes::new("staff")
         .post("/v1/session", session::<S, W, T, D>)
@@ -98,6 +131,15 @@ where
         .get("/v1/tasks/{task_id}", task::<S, W, T, D>)
         .post("/v1/tasks/{task_id}/done", done::<S, W, T, D>)
         .get("/v1/jssdk/signature", signature::<S, W, T, D>)
+        .get(
+            "/v1/sidebar/customer/{external_userid}",
+            sidebar_customer::<S, W, T, D>,
+        )
+        .put(
+            "/v1/sidebar/customer/{external_userid}/tags",
+            sidebar_tags::<S, W, T, D>,
+        )
+        .get("/v1/sidebar/group/{chat_id}", sidebar_group::<S, W, T, D>)
 }
 
 /// The routes.
@@ -109,10 +151,10 @@ pub fn routes() -> Vec<Route> {
 /// The task center over `api`, with the edge around it.
 pub fn router<S, W, T, D>(api: Arc<StaffApi<S, W, T, D>>) -> Edge
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     table().into_edge(api)
 }
@@ -124,10 +166,10 @@ pub async fn handle<S, W, T, D>(
     req: Request,
 ) -> Result<Response<Body>, std::convert::Infallible>
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     Ok(router(api.clone()).respond(req).await)
 }
@@ -153,10 +195,10 @@ pub struct Staff(pub StaffIdentity);
 
 impl<S, W, T, D> FromRequestParts<Arc<StaffApi<S, W, T, D>>> for Staff
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     type Rejection = HttpError;
 
@@ -179,10 +221,10 @@ pub struct Entry(pub StaffIdentity);
 
 impl<S, W, T, D> FromRequestParts<Arc<StaffApi<S, W, T, D>>> for Entry
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     type Rejection = HttpError;
 
@@ -220,10 +262,10 @@ struct SessionRequest {
 
 async fn session<S, W, T, D>(State(api): Api<S, W, T, D>, Json(body): Json<SessionRequest>) -> Reply
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     let center = api.center();
     let who = match (body.link, body.corp_id, body.code) {
@@ -260,10 +302,10 @@ fn no_store(resp: &mut axum::response::Response) {
 
 async fn list<S, W, T, D>(State(api): Api<S, W, T, D>, Entry(who): Entry, head: Head) -> Reply
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     let status = parse_status(head.query("status").as_deref())?;
     let limit = usize::try_from(head.page_limit(50, 200)?).unwrap_or(50);
@@ -292,30 +334,30 @@ where
 
 async fn task<S, W, T, D>(State(api): Api<S, W, T, D>, Staff(who): Staff, head: Head) -> Reply
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     Ok(json(200, &api.center().task(&who, head.param(0)).await?))
 }
 
 async fn done<S, W, T, D>(State(api): Api<S, W, T, D>, Staff(who): Staff, head: Head) -> Reply
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     Ok(json(200, &api.center().done(&who, head.param(0)).await?))
 }
 
 async fn signature<S, W, T, D>(State(api): Api<S, W, T, D>, Staff(who): Staff, head: Head) -> Reply
 where
-    S: TaskStore + StaffLinkStore + 'static,
-    W: SopWeCom + JsApiTickets + 'static,
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
     T: TenantLookup + 'static,
-    D: GroupDirectory + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
 {
     let url = head
         .query("url")
@@ -332,4 +374,109 @@ where
     // Signatures are made from a credential and for one page: not for shared caches.
     no_store(&mut resp);
     Ok(resp)
+}
+
+impl<S, W, T, D> StaffApi<S, W, T, D>
+where
+    S: TaskStore + StaffLinkStore + GroupTagStore,
+    W: SopWeCom + JsApiTickets + TagMarking,
+    T: TenantLookup,
+    D: GroupDirectory + DirectoryRead + FollowTags,
+{
+    /// The sidebar's reads over this API's stores.
+    fn sidebar_reads(&self) -> SidebarReads<'_, D, DynamoTags, DynamoPoints, S> {
+        SidebarReads {
+            directory: &self.directory,
+            tags: &self.sidebar.tags,
+            points: &self.sidebar.points,
+            group_tags: &self.store,
+        }
+    }
+}
+
+async fn sidebar_customer<S, W, T, D>(
+    State(api): Api<S, W, T, D>,
+    Staff(who): Staff,
+    head: Head,
+) -> Reply
+where
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
+    T: TenantLookup + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
+{
+    let profile = api
+        .sidebar_reads()
+        .customer(&who.tenant, &who.userid, head.param(0), api.clock.now())
+        .await?;
+    let mut resp = json(200, &profile);
+    // A customer's profile is personal data: not for shared caches.
+    no_store(&mut resp);
+    Ok(resp)
+}
+
+async fn sidebar_group<S, W, T, D>(
+    State(api): Api<S, W, T, D>,
+    Staff(who): Staff,
+    head: Head,
+) -> Reply
+where
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
+    T: TenantLookup + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
+{
+    let profile = api
+        .sidebar_reads()
+        .group(&who.tenant, head.param(0), api.clock.now())
+        .await?;
+    let mut resp = json(200, &profile);
+    no_store(&mut resp);
+    Ok(resp)
+}
+
+async fn sidebar_tags<S, W, T, D>(
+    State(api): Api<S, W, T, D>,
+    Staff(who): Staff,
+    head: Head,
+    Json(edit): Json<TagEdit>,
+) -> Reply
+where
+    S: TaskStore + StaffLinkStore + GroupTagStore + 'static,
+    W: SopWeCom + JsApiTickets + TagMarking + 'static,
+    T: TenantLookup + 'static,
+    D: GroupDirectory + DirectoryRead + FollowTags + 'static,
+{
+    let external_userid = head.param(0);
+    CustomerId::parse(external_userid).map_err(|_| {
+        scrm_adapters::http::ApiError::validation(
+            "external_userid must be 1 to 128 letters, digits, `_` or `-`",
+        )
+    })?;
+    let tags = edit_customer_tags(
+        &api.directory,
+        &api.directory,
+        &api.sidebar.tags,
+        &api.wecom,
+        &who.tenant,
+        &who.userid,
+        external_userid,
+        &edit,
+        api.clock.now().timestamp(),
+    )
+    .await?;
+    let tags: Vec<_> = tags
+        .into_iter()
+        .filter_map(|t| {
+            Some(serde_json::json!({
+                "tag_id": t.tag_id?,
+                "name": t.tag_name,
+                "group_name": t.group_name,
+            }))
+        })
+        .collect();
+    Ok(json(
+        200,
+        &serde_json::json!({ "external_userid": external_userid, "tags": tags }),
+    ))
 }

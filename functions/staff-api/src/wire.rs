@@ -1,6 +1,6 @@
 //! Wiring only: the container's adapters and clients, built once per cold start, handed to
 //! the router. `main.rs` and the deployment's multi-call binary both start here.
-use crate::{router, StaffApi};
+use crate::{router, SidebarStores, StaffApi};
 use scrm_adapters::bootstrap::{Container, WeComUse};
 use scrm_core::clock::SystemClock;
 use scrm_core::jssdk::WebOrigins;
@@ -11,13 +11,18 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
     let api = StaffApi {
         store: c.sop(),
-        wecom: c.wecom(WeComUse::Background)?,
+        // A staff member waits on every call (login, signatures, tag edits): short retries.
+        wecom: c.wecom(WeComUse::PersonWaiting)?,
         tenants: c.tenants_with_secrets()?,
         directory: c.directory(),
         refused_codes: Default::default(),
         clock: Arc::new(SystemClock),
         signing_key: c.signing_keys()?,
         web_origins: WebOrigins::parse(&std::env::var("PUBLIC_WEB_ORIGINS").unwrap_or_default()),
+        sidebar: SidebarStores {
+            tags: c.tags(),
+            points: c.points(),
+        },
     };
     router(Arc::new(api)).serve().await
 }

@@ -378,6 +378,7 @@ async fn a_redemption_spends_points_and_stock_once_per_key() {
     let (_, list) = w.as_customer("wmRed", "GET", "/v1/rewards", None).await;
     assert_eq!(list["rewards"][0]["reward_id"], id.as_str());
     assert_eq!(list["rewards"][0]["in_stock"], true);
+    assert_eq!(list["rewards"][0]["stock"], 5);
 
     let (status, body) = w.customer_call(redeem_req(&w, "wmRed", &id, None)).await;
     assert_eq!(
@@ -416,6 +417,15 @@ async fn a_redemption_spends_points_and_stock_once_per_key() {
             r["rewards"][0]["redeemed"].as_i64()
         ),
         (Some(3), Some(2))
+    );
+    // The mall shows the same count the catalogue keeps.
+    let (_, list) = w.as_customer("wmRed", "GET", "/v1/rewards", None).await;
+    assert_eq!(
+        (
+            list["rewards"][0]["stock"].as_i64(),
+            list["rewards"][0]["in_stock"].as_bool()
+        ),
+        (Some(3), Some(true))
     );
     let (_, reds) = w
         .admin_get(&format!("/v1/points/rewards/{id}/redemptions"))
@@ -494,6 +504,14 @@ async fn a_hundred_concurrent_redemptions_of_ten_in_stock_sell_exactly_ten() {
         .admin_get(&format!("/v1/points/rewards/{id}/redemptions?limit=100"))
         .await;
     assert_eq!(reds["redemptions"].as_array().unwrap().len(), 10);
+    let (_, list) = w.as_customer("wmRush000", "GET", "/v1/rewards", None).await;
+    assert_eq!(
+        (
+            list["rewards"][0]["stock"].as_i64(),
+            list["rewards"][0]["in_stock"].as_bool()
+        ),
+        (Some(0), Some(false))
+    );
 }
 
 #[tokio::test]
@@ -655,4 +673,77 @@ async fn streak_tiers_repeat_as_a_cycle_after_the_longest_tier_unless_set_once()
     .await;
     let paid = check_in_days(&w, "wmOnceTier", 1..=18).await;
     assert_eq!((paid[14], paid[17]), (60, 10));
+}
+
+#[tokio::test]
+async fn the_check_in_page_reads_the_streak_the_next_tiers_and_the_months_days() {
+    let w = World::at(shanghai(2026, 3, 1, 9, 0)).await;
+    w.set_rules(check_in_rules()).await;
+    // Before any check-in: three days to the 3-day tier, four check-ins to the 4th.
+    let (status, page) = w.as_customer("wmPage", "GET", "/v1/check-in", None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        (
+            page["today"].as_str(),
+            page["month"].as_str(),
+            page["checked_in_today"].as_bool()
+        ),
+        (Some("2026-03-01"), Some("2026-03"), Some(false))
+    );
+    assert_eq!(
+        page["next_streak_tier"],
+        json!({"days": 3, "bonus": 5, "remaining": 3})
+    );
+    assert_eq!(
+        page["next_cumulative_tier"],
+        json!({"days": 4, "bonus": 7, "remaining": 4})
+    );
+    assert_eq!(page["days"], json!([]));
+
+    // Mar 1, 2, 3 and 4, a missed 5th, then the 6th; Feb's days belong to another month.
+    check_in_days(&w, "wmPage", 1..=4).await;
+    w.clock.set(shanghai(2026, 3, 6, 9, 0));
+    w.as_customer("wmPage", "POST", "/v1/check-in", None).await;
+    let (_, page) = w.as_customer("wmPage", "GET", "/v1/check-in", None).await;
+    assert_eq!(
+        page["days"],
+        json!([
+            "2026-03-01",
+            "2026-03-02",
+            "2026-03-03",
+            "2026-03-04",
+            "2026-03-06"
+        ])
+    );
+    assert_eq!(
+        (
+            page["current_streak"].as_i64(),
+            page["checked_in_today"].as_bool()
+        ),
+        (Some(1), Some(true))
+    );
+    assert_eq!(page["next_streak_tier"]["remaining"], 2);
+    assert_eq!(
+        page["next_cumulative_tier"],
+        json!({"days": 10, "bonus": 15, "remaining": 5})
+    );
+    assert_eq!(page["period_check_ins"], 5);
+    assert_eq!(page["balance"], w.invariants("wmPage").await);
+
+    // Another month: its own days, none from March.
+    let (status, feb) = w
+        .as_customer("wmPage", "GET", "/v1/check-in?month=2026-02", None)
+        .await;
+    assert_eq!((status, feb["month"].as_str()), (200, Some("2026-02")));
+    assert_eq!(feb["days"], json!([]));
+    for bad in ["2026-13", "2026-3", "march"] {
+        let (status, body) = w
+            .as_customer("wmPage", "GET", &format!("/v1/check-in?month={bad}"), None)
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("validation_failed")),
+            "{bad}"
+        );
+    }
 }

@@ -19,6 +19,7 @@ impl World {
         Resyncer {
             tenants: DynamoTenants::new(self.db.clone()),
             dir: DynamoDirectory::new(self.db.clone()),
+            points: scrm_adapters::dynamo::DynamoPoints::new(self.db.clone()),
             tags: DynamoTags::new(self.db.clone()),
             source: self.wecom.clone(),
             publisher: recorder.clone(),
@@ -258,6 +259,7 @@ async fn a_departure_whose_publication_failed_is_published_by_the_retry_with_the
     let r = Resyncer {
         tenants: base.tenants,
         dir: base.dir,
+        points: base.points,
         tags: base.tags,
         source: base.source,
         publisher: FailFirst {

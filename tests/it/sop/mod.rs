@@ -209,6 +209,7 @@ impl World {
             clock: self.clock.clone(),
             signing_key: scrm_tests::signing_keys(),
             public_base_url: "https://staff.example.com".into(),
+            staff_pages_url: None,
         }
     }
 
@@ -277,6 +278,7 @@ impl World {
             clock: self.clock.clone(),
             signing_key: scrm_tests::signing_keys(),
             web_origins: Default::default(),
+            sidebar: staff_api_fn::SidebarStores::new(self.db.clone()),
         });
         response_json(&staff_api_fn::handle(&api, req).await.expect("infallible"))
     }

@@ -254,6 +254,7 @@ async fn alice_with_a_task() -> (
         clock: w.clock.clone(),
         signing_key: signing_keys(),
         web_origins: Default::default(),
+        sidebar: staff_api_fn::SidebarStores::new(w.db.clone()),
     });
     (w, api)
 }
@@ -528,4 +529,120 @@ async fn unauthenticated_logins_are_uniform_bounded_and_do_not_reach_wecom_twice
     )
     .await;
     assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn with_the_mobile_pages_a_reminder_opens_their_task_center_and_its_link_is_exchanged() {
+    let (w, api) = alice_with_a_task().await;
+    w.fake.reset_counters();
+    w.at("2026-11-02T01:00:00Z");
+    let dispatcher = Dispatcher {
+        staff_pages_url: Some("https://h5.example.com/h5/".into()),
+        ..w.dispatcher()
+    };
+    run_dispatch(&dispatcher, w.corp()).await;
+    let sent = w.fake.requests(paths::MESSAGE_SEND);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let url = sent[0]["textcard"]["url"].as_str().unwrap();
+    let prefix = format!(
+        "https://h5.example.com/h5/?corp_id={}&agent_id=1000002&token=",
+        w.corp()
+    );
+    assert!(url.starts_with(&prefix), "{url}");
+    // The pages exchange the link's token as the JSON link's was.
+    let token = &url[prefix.len()..];
+    let (status, body) = call(&api, session_request(json!({ "link": token }))).await;
+    assert_eq!(
+        (status, body["userid"].as_str()),
+        (200, Some("alice")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_in_app_oauth_page_lets_the_signed_in_member_through_and_refuses_bad_requests() {
+    let (w, api) = alice_with_a_task().await;
+    w.fake.set_trusted_domains(w.corp(), &["h5.example.com"]);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let open = |changes: &[(&str, &str)]| {
+        let mut params = vec![
+            ("appid", w.corp().to_string()),
+            (
+                "redirect_uri",
+                format!("https://h5.example.com/h5/?corp_id={}", w.corp()),
+            ),
+            ("response_type", "code".into()),
+            ("scope", "snsapi_base".into()),
+            ("state", "s".into()),
+            ("agentid", "1000002".into()),
+        ];
+        for (k, v) in changes {
+            params.retain(|(name, _)| name != k);
+            params.push((k, v.to_string()));
+        }
+        let url = url::Url::parse_with_params(&w.fake.oauth_authorize_url(), &params).unwrap();
+        let http = http.clone();
+        async move {
+            let resp = http.get(url).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (status, location, resp.text().await.unwrap())
+        }
+    };
+
+    // Signed in as alice: straight back with a code and the state.
+    let (status, location, _) = open(&[("userid", "alice")]).await;
+    assert_eq!(status, 302);
+    let back = url::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(back.host_str(), Some("h5.example.com"));
+    let param = |name: &str| {
+        back.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(param("state"), "s");
+    assert_eq!(param("corp_id"), w.corp());
+    // The code is the member's, once, like a scan-login code.
+    let session = json!({"corp_id": w.corp(), "code": param("code")});
+    let (status, body) = call(&api, session_request(session.clone())).await;
+    assert_eq!(
+        (status, body["userid"].as_str()),
+        (200, Some("alice")),
+        "{body}"
+    );
+    let (status, _) = call(&api, session_request(session)).await;
+    assert_eq!(status, 401);
+
+    // Without a signed-in member the fake asks who it is.
+    let (status, _, html) = open(&[]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-userid=\"alice\""), "{html}");
+
+    // WeCom's errors: no redirect, the errcode on its page.
+    for (changes, errcode) in [
+        (vec![("appid", "wwnotacorp000001")], 40013),
+        (vec![("agentid", "999")], 40056),
+        (
+            vec![("redirect_uri", "https://evil.example.net/?corp_id=x")],
+            50001,
+        ),
+        (vec![("scope", "snsapi_userinfo")], 40001),
+        (vec![("response_type", "token")], 40001),
+    ] {
+        let mut changes = changes;
+        changes.push(("userid", "alice"));
+        let (status, location, html) = open(&changes).await;
+        assert_eq!((status, location), (400, None), "{changes:?}");
+        assert!(
+            html.contains(&format!("data-errcode=\"{errcode}\"")),
+            "{changes:?}: {html}"
+        );
+    }
 }

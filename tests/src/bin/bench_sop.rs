@@ -63,6 +63,7 @@ async fn setup(db: &Db, fake: &FakeWeCom, at: DateTime<Utc>) -> Setup {
         clock: Arc::new(FixedClock::new(at)),
         signing_key: scrm_tests::signing_keys(),
         public_base_url: "https://staff.example.com".into(),
+        staff_pages_url: None,
     };
     Setup { t, dispatcher }
 }

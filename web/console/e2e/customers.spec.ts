@@ -1,22 +1,69 @@
+import type { Page } from '@playwright/test'
 import { test, expect, axe, shot, loginWithWeCom } from './fixtures'
 import { expectChartDrawn, settled } from './console-helpers'
+
+/** The search box (Element Plus puts the attribute on the input or its wrapper). */
+const searchBox = (page: Page) => page.locator('input[data-test="customer-search"], [data-test="customer-search"] input')
 
 test.describe('customers and groups', () => {
   test.beforeEach(async ({ page }) => {
     await loginWithWeCom(page, 'lisi')
   })
 
-  test('the customer list pages through the directory and filters the page', async ({ page }) => {
+  test('the customer list pages through the directory, and an unknown name says what to do next', async ({ page }) => {
     await page.goto('/customers')
     await settled(page)
     const rows = page.locator('[data-test="customer-table"] .el-table__body tr')
     await expect(rows.first()).toBeVisible()
-    const count = await rows.count()
-    expect(count).toBeGreaterThan(0)
+    expect(await rows.count()).toBeGreaterThan(0)
     await shot(page, 'customers')
     await axe(page)
-    await page.locator('input[data-test="customer-filter"], [data-test="customer-filter"] input').fill('no-such-customer-anywhere')
-    await expect(page.locator('[data-test="customer-table"]')).toContainText('本页没有匹配的客户')
+    await searchBox(page).fill('no-such-customer-anywhere')
+    await expect(page).toHaveURL(/[?&]name=no-such-customer-anywhere/)
+    await expect(page.locator('[data-state="empty"]')).toContainText('没有名称以“no-such-customer-anywhere”开头的客户')
+    await page.locator('[data-test="customer-search-clear"]').click()
+    await expect(rows.first()).toBeVisible()
+    await expect(page).not.toHaveURL(/name=/)
+  })
+
+  test('a name search finds a customer beyond the first page, over the whole tenant', async ({ page }) => {
+    // The demo corp has more customers than a page; "Zed Searchable" (wmdemo124) is last by id.
+    await page.goto('/customers')
+    await settled(page)
+    const table = page.locator('[data-test="customer-table"]')
+    await expect(table.locator('.el-table__body tr').first()).toBeVisible()
+    await expect(page.locator('[data-test="next-page"]')).toBeEnabled()
+    await expect(table).not.toContainText('wmdemo124')
+    // Case and full-width letters do not matter; the page waits for a pause in typing.
+    await searchBox(page).pressSequentially('ＺＥＤ ｓ', { delay: 30 })
+    await expect(page).toHaveURL(/[?&]name=/)
+    await expect(table.locator('.el-table__body tr')).toHaveCount(1)
+    await expect(table).toContainText('Zed Searchable')
+    await expect(table).toContainText('wmdemo124')
+    await shot(page, 'customers-search')
+    // The search is in the URL: a reload shows the same result.
+    await page.reload()
+    await settled(page)
+    await expect(searchBox(page)).toHaveValue(/ｓ$/)
+    await expect(page.locator('[data-test="customer-table"]')).toContainText('wmdemo124')
+    // Chinese names by their first characters, in name order.
+    await searchBox(page).fill('演示客户2')
+    await expect(page.locator('[data-test="customer-table"] .el-table__body tr')).toHaveCount(4)
+    await expect(page.locator('[data-test="customer-table"] .el-table__body tr').first()).toContainText('演示客户20')
+    // By exact id.
+    await page.locator('[data-test="customer-search-mode"]').click()
+    await page.getByRole('option', { name: '按 external_userid' }).click()
+    await searchBox(page).fill('wmdemo003')
+    await expect(page).toHaveURL(/[?&]id=wmdemo003/)
+    await expect(page.locator('[data-test="customer-table"] .el-table__body tr')).toHaveCount(1)
+    await expect(page.locator('[data-test="customer-table"]')).toContainText('小刚')
+    await axe(page)
+  })
+
+  test('a search the API refuses shows the API message', async ({ page }) => {
+    await page.goto(`/customers?name=${'x'.repeat(65)}`)
+    await expect(page.locator('[data-state="error"]')).toBeVisible()
+    await expect(page.locator('[data-state="error"]')).toContainText('name must be 1 to 64 characters')
   })
 
   test('a customer’s page shows profile, tags, groups and points', async ({ page }) => {

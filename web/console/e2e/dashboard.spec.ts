@@ -1,11 +1,16 @@
 import { test, expect, axe, shot, loginWithWeCom } from './fixtures'
 import { expectChartDrawn, settled } from './console-helpers'
 
-test('the dashboard shows today against yesterday and draws its four charts', async ({ page }) => {
+test('the dashboard shows the customers and today against yesterday, and draws its four charts', async ({ page }) => {
   await loginWithWeCom(page, 'zhangsan')
   await page.goto('/dashboard')
   await settled(page)
-  await expect(page.locator('[data-test="stat-card"]')).toHaveCount(9)
+  await expect(page.locator('[data-test="stat-card"]')).toHaveCount(12)
+  // The customers: how many now, and gained and lost today, each a number.
+  for (const figure of ['customersNow', 'customersAdded', 'customersLost']) {
+    await expect(page.locator(`[data-figure="${figure}"]`)).toContainText(/\d/)
+  }
+  await expect(page.locator('[data-figure="customersNow"]')).toContainText('客户总数')
   for (const chart of ['customers', 'checkIns', 'points', 'sop']) {
     await expectChartDrawn(page.locator(`[data-chart="${chart}"]`))
   }
@@ -13,6 +18,11 @@ test('the dashboard shows today against yesterday and draws its four charts', as
   const table = page.locator('[data-chart="checkIns"] details')
   await table.locator('summary').click()
   await expect(table.locator('tbody tr')).toHaveCount(30)
+  // The customers chart has the customers gained and lost as series.
+  const customers = page.locator('[data-chart="customers"] details')
+  await customers.locator('summary').click()
+  await expect(customers.locator('thead')).toContainText('新增客户')
+  await expect(customers.locator('thead')).toContainText('流失客户')
   await shot(page, 'dashboard')
   await axe(page)
 })

@@ -107,6 +107,10 @@ test.describe('points', () => {
   })
 
   test('award the members of a group', async ({ page }) => {
+    // The group's customers now (the demo seed's history moves them): each is paid once.
+    const group = await apiOk<{ members: { is_customer: boolean; active: boolean }[] }>('GET', '/v1/groups/wrdemo002')
+    const customers = group.members.filter((m) => m.is_customer && m.active).length
+    expect(customers).toBeGreaterThan(0)
     await page.goto('/points/operations?tab=groups')
     await page.getByTestId('group-select').click()
     await page.keyboard.type('wrdemo002')
@@ -117,7 +121,7 @@ test.describe('points', () => {
     // The count is the groups' member count, an upper bound of the customers paid.
     await expect(page.locator('[data-test=confirm-count]:visible')).toBeVisible()
     await page.locator('[data-test=confirm-proceed]:visible').click()
-    await expect(page.getByTestId('order-report').getByText('已入账')).toHaveCount(2)
+    await expect(page.getByTestId('order-report').getByText('已入账')).toHaveCount(customers)
     await shot(page, 'points-operations-groups')
   })
 

@@ -85,6 +85,8 @@ test.describe('customer pages', () => {
     expect(userid).toBeTruthy()
     await expect(page).toHaveURL(/#\/c\/check-in/)
     await expect(page.getByTestId('calendar')).toBeVisible()
+    // The rule's 3-day tier: how many more days to it, and what it pays.
+    await expect(page.getByTestId('next-tier')).toContainText('连签 3 天额外 +20 积分')
     const start = Number(await page.getByTestId('balance').innerText())
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date())
     await shot(page, 'check-in')
@@ -164,7 +166,8 @@ test.describe('customer pages', () => {
       await page.goto('/#/c/rewards')
       await page.reload()
       const card = page.locator(`[data-reward-id="${reward.reward_id}"]`)
-      await expect(card.getByTestId('stock')).toContainText('库存充足')
+      // The units left, as the catalogue keeps them.
+      await expect(card.getByTestId('stock')).toHaveText('剩余 1 件')
       await card.getByTestId('redeem').click()
       await expect(page.getByRole('dialog')).toContainText('确认兑换')
     }
@@ -174,7 +177,7 @@ test.describe('customer pages', () => {
 
     const outcome = async (page: Page): Promise<'won' | 'out'> => {
       const won = page.getByText(/兑换成功/)
-      const out = page.getByRole('dialog').filter({ hasText: '已兑完' })
+      const out = page.getByRole('dialog').filter({ hasText: '这件礼品刚刚兑完了' })
       await expect(won.or(out)).toBeVisible()
       return (await won.count()) ? 'won' : 'out'
     }
@@ -182,7 +185,17 @@ test.describe('customer pages', () => {
     // A sorted copy: `results` keeps the phones' order, a first and b second.
     expect([...results].sort()).toEqual(['out', 'won'])
     const loser = results[0] === 'out' ? a.page : b.page
+    // Said in Chinese, without the API's English message; the spinner has stopped.
+    const failure = loser.getByRole('dialog').filter({ hasText: '兑换失败' })
+    await expect(failure).toContainText('这件礼品刚刚兑完了，看看其他礼品吧。')
+    await expect(failure).not.toContainText(/out of stock/i)
+    const lost = loser.locator(`[data-reward-id="${reward.reward_id}"]`)
+    await expect(lost.getByTestId('redeem')).not.toHaveClass(/van-button--loading/)
     await shot(loser, 'rewards-out-of-stock')
+    // The mall read the stock again after the attempt: none left.
+    await failure.getByRole('button', { name: '确定' }).click()
+    await expect(lost.getByTestId('stock')).toHaveText('已兑完')
+    await expect(lost.getByTestId('redeem')).toBeDisabled()
 
     const redemptions = await apiOk<{ redemptions: unknown[] }>('GET', `/v1/points/rewards/${reward.reward_id}/redemptions`)
     expect(redemptions.redemptions).toHaveLength(1)

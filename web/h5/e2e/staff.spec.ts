@@ -1,13 +1,26 @@
-// The staff pages against the real local stack: a group plan is due, the dispatcher sends
-// zhangsan (the group's owner) a reminder; he opens its link, copies the content and marks
-// the task done, and the plan's figures count it. Every page is screenshot and scanned.
+// The staff pages against the real local stack: a group plan saved at the current minute is
+// due at once (minutes are the dispatcher's grain), the dispatcher sends zhangsan (the
+// group's owner) a reminder through the fake WeCom; its link, opened as it is, lands on the
+// task center; he copies the content and marks the task done, and the plan's figures count
+// it. A link that no longer works, or none, goes through WeCom's in-app login (the fake's
+// page). Every page is screenshot and scanned.
+import type { Page } from '@playwright/test'
 import { test, expect, apiOk, invoke, appMessages, shot, axe, stack } from './fixtures'
 
-/** `HH:MM` in `zone`, `minutes` from now. */
-function timeIn(zone: string, minutes: number): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
-    new Date(Date.now() + minutes * 60_000),
-  )
+/** `HH:MM` in `zone`, now. */
+function minuteIn(zone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date())
+}
+
+/** Returns once the current minute has 15 s left at least: a plan saved now is saved within it. */
+async function earlyInAMinute(): Promise<void> {
+  await expect.poll(() => new Date().getSeconds(), { timeout: 20_000, intervals: [500] }).toBeLessThan(45)
+}
+
+/** On the fake WeCom's in-app OAuth page (WeCom itself lets the signed-in member through). */
+async function signInToWeCom(page: Page, userid: string): Promise<void> {
+  await expect(page).toHaveURL(/\/connect\/oauth2\/authorize\?/)
+  await page.locator(`a[data-userid="${userid}"]`).click()
 }
 
 interface Figures {
@@ -19,23 +32,26 @@ test.describe.configure({ mode: 'serial' })
 test.describe('staff task center', () => {
   const name = `H5 任务 ${Date.now().toString(36)}`
   const text = `今晚 8 点群内签到，连续 7 天送好礼 ${Date.now().toString(36)}`
+  let link = ''
 
   test('a reminder link opens the task center; copy the content and mark the task done', async ({ page, context }) => {
-    test.setTimeout(300_000)
+    // Up to 15 s for the minute, then the pages and their scans.
+    test.setTimeout(120_000)
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.h5Url })
     const tenant = await apiOk<{ settings?: { timezone?: string } }>('GET', '/v1/tenant')
     const zone = tenant.settings?.timezone ?? 'Asia/Shanghai'
-    const plan = await apiOk<{ plan_id: string }>('POST', '/v1/sop/plans', {
+    await earlyInAMinute()
+    const plan = await apiOk<{ plan_id: string; next_due: string }>('POST', '/v1/sop/plans', {
       name,
       kind: 'group',
       targets: { chat_ids: ['wrdemo001'] },
-      schedule: { kind: 'daily', time: timeIn(zone, 2) },
+      schedule: { kind: 'daily', time: minuteIn(zone) },
       content: { text, attachments: [{ kind: 'link', title: '签到活动', url: 'https://h5.example.com/check-in' }] },
     })
+    expect(Date.parse(plan.next_due), 'saved at its own minute, the plan is due at once').toBeLessThanOrEqual(Date.now())
 
     // The dispatcher runs every minute in production; here it is invoked until the reminder
-    // of this plan's first occurrence has reached zhangsan.
-    let link = ''
+    // of this plan's first occurrence has reached zhangsan through WeCom.
     await expect
       .poll(
         async () => {
@@ -46,15 +62,16 @@ test.describe('staff task center', () => {
           link = mine.at(-1)?.textcard?.url ?? ''
           return link
         },
-        { timeout: 240_000, intervals: [5_000] },
+        { timeout: 30_000, intervals: [1_000] },
       )
       .toContain('token=')
+    // It leads to the mobile pages, not to the API's JSON.
+    expect(link.startsWith(`${stack.h5Url}/?`), link).toBe(true)
     const before = await apiOk<Figures>('GET', `/v1/sop/plans/${plan.plan_id}/figures`)
     expect(before.figures.tasks_done ?? 0).toBe(0)
 
-    // The reminder's link, opened on the mobile pages.
-    const token = new URL(link).searchParams.get('token')!
-    await page.goto(`/?token=${encodeURIComponent(token)}`)
+    // The reminder's link, opened as it is in the phone's browser.
+    await page.goto(link)
     await expect(page).toHaveURL(/#\/staff\/tasks/)
     const group = page.getByTestId('plan-group').filter({ hasText: name })
     await expect(group).toBeVisible()
@@ -100,7 +117,26 @@ test.describe('staff task center', () => {
     await apiOk('POST', `/v1/sop/plans/${plan.plan_id}/end`)
   })
 
-  test('a used or forged link says why', async ({ page }) => {
+  test('a link used already signs in through WeCom instead, and so does no link', async ({ page }) => {
+    expect(link).not.toBe('')
+    // Another device (no session here): the link was exchanged, so WeCom says who this is.
+    await page.goto(link)
+    await signInToWeCom(page, 'zhangsan')
+    await expect(page).toHaveURL(/#\/staff\/tasks/)
+    await page.getByRole('tab', { name: '已推送' }).click()
+    await expect(page.getByTestId('plan-group').filter({ hasText: name })).toBeVisible()
+
+    // The app's entry in WeCom's workbench: no link at all.
+    await page.evaluate(() => localStorage.clear())
+    const entry = new URL(link)
+    await page.goto(`/?app=staff&corp_id=${entry.searchParams.get('corp_id')}&agent_id=${entry.searchParams.get('agent_id')}`)
+    await signInToWeCom(page, 'zhangsan')
+    await expect(page).toHaveURL(/#\/staff\/tasks/)
+    await expect(page.getByRole('tab', { name: '待推送' })).toBeVisible()
+    await shot(page, 'staff-tasks-after-wecom-login')
+  })
+
+  test('a forged link says why', async ({ page }) => {
     await page.goto('/?token=forged.link.value')
     await expect(page.locator('[data-state=error]')).toBeVisible()
     await shot(page, 'staff-login-error')

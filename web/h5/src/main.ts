@@ -5,15 +5,17 @@ import 'vant/es/dialog/style'
 import 'vant/es/notify/style'
 import './styles.css'
 import App from './App.vue'
-import { loadConfig } from './config'
+import { loadConfig, startsBeforeConfig } from './config'
 import { i18n } from './i18n'
 import { createH5Router } from './router'
 import { landing, wasUsed } from './router/landing'
 import { connectStaffStore, useStaffSession } from './stores/staffSession'
 import { connectCustomerStore, useCustomerSession } from './stores/customerSession'
+import { registerServiceWorker } from './sw/register'
 
 async function start() {
-  await loadConfig()
+  const configRead = loadConfig()
+  if (!startsBeforeConfig(location)) await configRead
   const app = createApp(App)
   app.use(createPinia())
   app.use(i18n)
@@ -40,6 +42,7 @@ async function start() {
 
   app.use(router)
   app.mount('#app')
+  registerServiceWorker()
 }
 
 void start()

@@ -12,6 +12,9 @@
 //! | Re-sync job | `{corp}#RESYNC#{job}` | `JOB` | `{corp}#RESYNCS` / `{created}#{job}` | |
 //! | Re-sync job's list part (staff, unlicensed, requested userids) | `{corp}#RESYNC#{job}` | `LIST#{list}#{generation}#{n:04}` | | |
 //!
+//! A customer with a name is also in gsi3 (keys only): `{corp}#NAME#{shard:02}` /
+//! `{normalized name}#{ext}` ([`scrm_core::contacts::search`]).
+//!
 //! Corp tags live in the same table under `{corp}#TAGS` (see [`scrm_core::tags`]).
 use scrm_core::tenants::TenantId;
 
@@ -39,6 +42,11 @@ pub fn follow_sk(userid: &str) -> String {
 /// The index partition listing every customer (and their follow relations) of a tenant.
 pub fn customers_index(t: &TenantId) -> String {
     format!("{t}#CUSTOMERS")
+}
+
+/// A shard of the name index (gsi3) listing customers by normalized name.
+pub fn names_index(t: &TenantId, shard: u32) -> String {
+    format!("{t}#NAME#{shard:02}")
 }
 
 /// The index partition listing one staff member's customers.

@@ -2,17 +2,21 @@
 //! memberships. Every write is idempotent and carries the epoch seconds of the change it
 //! applies (`event_at`): a write older than what an item already holds is dropped, so a
 //! late re-delivery or reordered callbacks never move the directory backwards.
+mod follow_tags;
 pub mod keys;
 mod receipts;
 mod resync;
 
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, SK};
+use crate::dynamo::schema::{
+    GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK, SK,
+};
 use crate::dynamo::{Db, Query, StoreError, Table, Update};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use futures::{StreamExt, TryStreamExt};
 use scrm_core::contacts::model::*;
 use scrm_core::contacts::ports::*;
+use scrm_core::contacts::search::{name_position, name_shard, normalize_name};
 use scrm_core::events::RemovedBy;
 use scrm_core::tenants::TenantId;
 use scrm_core::wecom::api::{ExternalContact, GroupChat};
@@ -211,6 +215,24 @@ fn customer_keys(u: &mut Update, t: &TenantId, external_userid: &str) {
         .set("external_userid", s(external_userid));
 }
 
+/// The customer's entry in the name index (gsi3, keys only): DynamoDB writes the index
+/// only when these keys change, so a profile written again with the same name costs the
+/// index nothing. A customer without a name leaves the index.
+fn customer_name_keys(u: &mut Update, t: &TenantId, external_userid: &str, name: &str) {
+    match name_position(name, external_userid) {
+        Some(position) => {
+            u.set(
+                GSI3_PK,
+                s(keys::names_index(t, name_shard(external_userid))),
+            )
+            .set(GSI3_SK, s(position));
+        }
+        None => {
+            u.remove(GSI3_PK).remove(GSI3_SK);
+        }
+    }
+}
+
 fn group_keys(u: &mut Update, t: &TenantId, chat_id: &str) {
     u.set(GSI1_PK, s(keys::groups_index(t)))
         .set(GSI1_SK, s(chat_id))
@@ -262,6 +284,7 @@ impl DirectoryWrite for DynamoDirectory {
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
         customer_keys(&mut u, t, &c.external_userid);
+        customer_name_keys(&mut u, t, &c.external_userid, &c.name);
         u.set("name", s(&c.name))
             .set("contact_type", n(c.contact_type))
             .set("gender", n(c.gender))
@@ -1019,6 +1042,46 @@ impl DirectoryRead for DynamoDirectory {
             .transpose()
     }
 
+    async fn groups_named(
+        &self,
+        t: &TenantId,
+        owner: Option<&str>,
+        normalized: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Group>, StoreError> {
+        // At most 10,000 groups a tenant: reading the listing until the page is full costs
+        // at most the partition (a few MB of reads) and no index write on any group change.
+        let mut q = match owner {
+            Some(o) => Query::index(GSI2, keys::owner_index(t, o)),
+            None => Query::index(GSI1, keys::groups_index(t)),
+        };
+        if let Some(a) = after {
+            q = q.sk_after(a);
+        }
+        let mut stream = self.table.items(q.page_size(1000));
+        let mut items = Vec::new();
+        let mut has_more = false;
+        while let Some(item) = stream.next().await {
+            let item = item?;
+            let matches = item
+                .s_opt("name")
+                .is_some_and(|n| normalize_name(n).contains(normalized));
+            if !matches {
+                continue;
+            }
+            if items.len() == limit {
+                has_more = true;
+                break;
+            }
+            items.push(group_from_item(&item)?);
+        }
+        let next_cursor = has_more
+            .then(|| items.last().map(|g: &Group| g.chat_id.clone()))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
     async fn staff_members(&self, t: &TenantId) -> Result<Vec<StaffMember>, StoreError> {
         let items = self
             .table
@@ -1031,5 +1094,103 @@ impl DirectoryRead for DynamoDirectory {
             .collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| a.userid.cmp(&b.userid));
         Ok(out)
+    }
+}
+
+impl NameIndex for DynamoDirectory {
+    async fn name_positions(
+        &self,
+        t: &TenantId,
+        shard: u32,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        // Positions that start with the prefix and come after the cursor: from the cursor
+        // (itself dropped below) to the prefix followed by the highest character.
+        let high = format!("{prefix}\u{10FFFF}");
+        let low = after.unwrap_or(prefix).to_string();
+        if low > high {
+            return Ok(Vec::new());
+        }
+        let q = Query::index(GSI3, keys::names_index(t, shard))
+            .sk_between(low, high)
+            .page_size(limit + 1);
+        let after = after.map(str::to_string);
+        self.table
+            .items(q)
+            .try_filter_map(|item| {
+                let after = after.clone();
+                async move {
+                    let position = item.s(GSI3_SK)?.to_string();
+                    Ok((Some(&position) != after.as_ref()).then_some(position))
+                }
+            })
+            .take(limit)
+            .try_collect()
+            .await
+    }
+}
+
+/// How far a name index backfill got ([`DynamoDirectory::backfill_names`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameBackfill {
+    /// Customer profiles read.
+    pub read: u64,
+    /// Profiles given their name index entry (or a corrected one).
+    pub written: u64,
+    /// The last customer done: pass as `after` to resume.
+    pub last: Option<String>,
+}
+
+impl DynamoDirectory {
+    /// Gives up to `batch` customers of a tenant after `after` (by id) their name index
+    /// entry, for customers written before the index existed. A profile whose entry is
+    /// already right is not written; a write is conditional on the name being the one
+    /// read, so a concurrent rename (which writes its own entry) is never overwritten.
+    /// Reads the tenant's customer listing (gsi1), not the table.
+    pub async fn backfill_names(
+        &self,
+        t: &TenantId,
+        after: Option<&str>,
+        batch: usize,
+    ) -> Result<(NameBackfill, bool), StoreError> {
+        let mut q = Query::index(GSI1, keys::customers_index(t)).page_size(1000);
+        if let Some(a) = after {
+            q = q.sk_after(keys::after_customer(a));
+        }
+        let mut stream = self.table.items(q);
+        let mut done = NameBackfill::default();
+        let mut finished = true;
+        while let Some(item) = stream.next().await {
+            let item = item?;
+            if item.s_opt(SK) != Some(keys::PROFILE) {
+                continue;
+            }
+            if done.read as usize == batch {
+                finished = false;
+                break;
+            }
+            let ext = item.s("external_userid")?.to_string();
+            done.read += 1;
+            if let Some(name) = item.s_opt("name") {
+                // gsi1 projects every attribute, the name index keys included.
+                if name_position(name, &ext).as_deref() != item.s_opt(GSI3_SK) {
+                    let mut u = Update::new();
+                    customer_name_keys(&mut u, t, &ext, name);
+                    let n = u.name("name");
+                    u.value(":read_name", s(name));
+                    u.when(format!("{n} = :read_name"));
+                    if self
+                        .update(keys::customer_pk(t, &ext), keys::PROFILE, &u)
+                        .await?
+                    {
+                        done.written += 1;
+                    }
+                }
+            }
+            done.last = Some(ext);
+        }
+        Ok((done, finished))
     }
 }

@@ -8,7 +8,7 @@ use crate::dynamo::schema::{GSI1, GSI1_SK, PK};
 use crate::dynamo::Query;
 use crate::dynamo::{key, AttrMap, ItemExt, StoreError};
 use futures::{StreamExt, TryStreamExt};
-use scrm_core::contacts::DirectoryRead;
+use scrm_core::contacts::{DirectoryRead, RelationStatus};
 use scrm_core::points::model::CustomerId;
 use scrm_core::points::ports::{CustomerNames, Memberships};
 use scrm_core::tenants::TenantId;
@@ -88,6 +88,23 @@ impl Memberships for DynamoDirectory {
             }
         }
         Ok(all)
+    }
+
+    async fn active_follows(
+        &self,
+        tenant: &TenantId,
+        external_userid: &str,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .customer(tenant, external_userid)
+            .await?
+            .map(|c| {
+                c.follow_users
+                    .iter()
+                    .filter(|f| f.status == RelationStatus::Active)
+                    .count()
+            })
+            .unwrap_or(0))
     }
 }
 

@@ -14,7 +14,9 @@
 //! | Bulk request | `{corp}#PREQ#{key}` | `REQUEST` | |
 //! | Job / job chunk | `{corp}#PJOB#{job}` | `JOB` / `CHUNK#{set}#{n:06}` | gsi1 `{corp}#PJOBS` / `{created}#{job}` (JOB) |
 //! | Group-day activity | `{corp}#GDAY#{chat}#{date}` | `CHECKIN#{ext}` / `JOIN#{member}#{event}` / `LEAVE#{member}#{event}` | |
-//! | Daily counters (8 shards a day) / a counted change's record | `{corp}#STATS#{date}#{shard}` / `{corp}#STATS#ONCE#{key}` | `DAY` / `ONCE` | |
+//! | Daily counters (8 shards, an item per day in each) / a counted change's record | `{corp}#STATS#{shard}` / `{corp}#STATS#ONCE#{key}` | `DAY#{date}` / `ONCE` | |
+//! | Number of customers (8 shards) | `{corp}#STATS#CUSTOMERS#{shard}` | `TOTAL` | |
+//! | A day that had entries (one partition per day-index shard) | `{corp}#LDAYS#{shard}` | `DAY#{date}` | |
 use scrm_core::points::model::CustomerId;
 use scrm_core::tenants::TenantId;
 use sha2::{Digest, Sha256};
@@ -140,13 +142,11 @@ pub fn group_day_pk(t: &TenantId, chat_id: &str, date: &str) -> String {
     format!("{t}#GDAY#{chat_id}#{date}")
 }
 
-/// A daily counter item's partition: one of the day's `STATS_SHARDS` shards.
-pub fn stats_pk(t: &TenantId, date: &str, shard: u32) -> String {
-    format!("{t}#STATS#{date}#{shard:02}")
+/// A daily counters partition: one of `STATS_SHARDS`, holding that shard's item of every
+/// day (sort key [`day_sk`]), so that a window of days is one query per shard.
+pub fn stats_pk(t: &TenantId, shard: u32) -> String {
+    format!("{t}#STATS#{shard:02}")
 }
-
-/// The sort key of daily counter items.
-pub const STATS_DAY: &str = "DAY";
 
 /// The partition of the record that a change was counted (its key).
 pub fn stats_once_pk(t: &TenantId, once_key: &str) -> String {
@@ -155,6 +155,20 @@ pub fn stats_once_pk(t: &TenantId, once_key: &str) -> String {
 
 /// The sort key of counted-change records.
 pub const STATS_ONCE: &str = "ONCE";
+
+/// A partition of the number of customers: one of `STATS_SHARDS`, not per day.
+pub fn customers_total_pk(t: &TenantId, shard: u32) -> String {
+    format!("{t}#STATS#CUSTOMERS#{shard:02}")
+}
+
+/// The sort key of the number of customers' items.
+pub const CUSTOMERS_TOTAL: &str = "TOTAL";
+
+/// A partition of the days that had ledger entries (one item per day, `DAY#{date}`), one
+/// per day-index shard: a window's days with entries are read with one query per shard.
+pub fn entry_days_pk(t: &TenantId, shard: u32) -> String {
+    format!("{t}#LDAYS#{shard:02}")
+}
 
 /// The accounts-by-balance index partition of a shard (balance items, gsi1).
 pub fn balances_index(t: &TenantId, shard: u32) -> String {

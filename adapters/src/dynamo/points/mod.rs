@@ -14,7 +14,7 @@ use crate::dynamo::update::{item_absent, item_exists};
 use crate::dynamo::{ensure_applied, Cond, Db, Query, StoreError, Table, Update};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use scrm_core::points::accounts::{
     balance_position, check_in_position, AccountFacts, AccountSort, IndexedAccount, SortOrder,
 };
@@ -26,7 +26,8 @@ use scrm_core::points::rules::{CheckInState, CustomerProfile, PointsRules};
 use scrm_core::points::stats::{shard_of, DayFigures, Figure, STATS_SHARDS};
 use scrm_core::points::views::{DayTotals, GroupDay};
 use scrm_core::tenants::TenantId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 /// How long a drained lot is kept before TTL removes it.
 const DRAINED_LOT_DAYS: i64 = 7;
@@ -35,12 +36,163 @@ const DRAINED_LOT_DAYS: i64 = 7;
 #[derive(Debug, Clone)]
 pub struct DynamoPoints {
     table: Table,
+    /// The days with entries this process has recorded already (see `mark_entry_days`):
+    /// each is written once per process, not once per entry.
+    days_marked: Arc<Mutex<HashSet<String>>>,
 }
+
+/// How many recorded days a process remembers before it forgets them all (and writes each
+/// again once, conditionally).
+const DAYS_MARKED_MAX: usize = 4096;
 
 impl DynamoPoints {
     /// Builds the adapter.
     pub fn new(db: Db) -> Self {
-        Self { table: db.ledger() }
+        Self {
+            table: db.ledger(),
+            days_marked: Arc::default(),
+        }
+    }
+
+    /// Records that the day of each of `entries` had entries on the customer's day-index
+    /// shard, before the entries are written: a crash in between leaves a day marked
+    /// without entries (read for nothing), never entries on an unmarked day (missed).
+    async fn mark_entry_days(
+        &self,
+        account: &Account,
+        entries: &[Entry],
+    ) -> Result<(), StoreError> {
+        let shard = keys::shard(&account.customer);
+        let pk = keys::entry_days_pk(&account.tenant, shard);
+        let dates: HashSet<&str> = entries.iter().map(|e| e.local_date.as_str()).collect();
+        for date in dates {
+            let marker = format!("{pk}/{date}");
+            if self
+                .days_marked
+                .lock()
+                .map(|m| m.contains(&marker))
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            // Conditional: an existing marker is not rewritten.
+            self.table
+                .put_new(item::item([(PK, s(&pk)), (SK, s(keys::day_sk(date)))]))
+                .await?;
+            if let Ok(mut m) = self.days_marked.lock() {
+                if m.len() >= DAYS_MARKED_MAX {
+                    m.clear();
+                }
+                m.insert(marker);
+            }
+        }
+        Ok(())
+    }
+
+    /// One day's counters and the once-record of `once_key`, plus `extra` (the number of
+    /// customers' update), in one transaction; a key counted already counts nothing.
+    async fn count_with(
+        &self,
+        tenant: &TenantId,
+        date: &str,
+        figure: Figure,
+        once_key: &str,
+        extra: Option<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        let ttl = (Utc::now() + chrono::Duration::days(COUNTED_DAYS)).timestamp();
+        let record = item::item([
+            (PK, s(keys::stats_once_pk(tenant, once_key))),
+            (SK, s(keys::STATS_ONCE)),
+            ("date", s(date)),
+            (TTL, n(ttl)),
+        ]);
+        let mut u = Update::new();
+        u.add(figure.attr(), 1).set("date", s(date));
+        let mut actions = vec![
+            self.table.tx_put(record, &Cond::item_absent())?,
+            self.table.tx_update(
+                keys::stats_pk(tenant, shard_of(once_key)),
+                keys::day_sk(date),
+                &u,
+            )?,
+        ];
+        actions.extend(extra);
+        // Two changes counted on one shard at the same moment conflict (a transaction's
+        // items are locked): retry a few times, jittered.
+        let mut attempt = 0u64;
+        loop {
+            match self.table.transact(actions.clone()).await {
+                Ok(()) => return Ok(()),
+                // Counted already.
+                Err(e) if e.condition_failed_at(0) => return Ok(()),
+                Err(e) if attempt < 4 && (e.is_retryable() || conflicted(&e)) => {
+                    attempt += 1;
+                    let ms = rand::random_range(5..=25 * attempt);
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A day's totals from the given day-index shards (the others had no entries), cached
+    /// when `cacheable`.
+    async fn sum_day(
+        &self,
+        tenant: &TenantId,
+        date: &str,
+        shards: &[u32],
+        cacheable: bool,
+    ) -> Result<DayTotals, StoreError> {
+        let reads = shards.iter().map(|&shard| {
+            let index = keys::day_index(tenant, date, shard);
+            async move {
+                let q = Query::index(GSI2, index).projection("kind, amount");
+                let mut found = Vec::new();
+                for item in self.table.query_all(q).await? {
+                    let kind = EntryKind::parse(item.s("kind")?)
+                        .ok_or_else(|| StoreError::Corrupt("entry kind".into()))?;
+                    found.push((kind, item.n("amount")?));
+                }
+                Ok::<_, StoreError>(found)
+            }
+        });
+        let mut totals = DayTotals {
+            date: date.to_string(),
+            ..Default::default()
+        };
+        for shard in futures::future::join_all(reads).await {
+            for (kind, amount) in shard? {
+                totals.add(kind, amount);
+            }
+        }
+        if cacheable {
+            self.table
+                .put(item::item([
+                    (PK, s(keys::points_pk(tenant))),
+                    (SK, s(keys::day_sk(date))),
+                    ("totals", item::json(&totals)),
+                ]))
+                .await?;
+        }
+        Ok(totals)
+    }
+
+    /// The number of customers' shard items.
+    async fn customers_total_shards(&self, tenant: &TenantId) -> Result<i64, StoreError> {
+        let keys = (0..STATS_SHARDS)
+            .map(|shard| {
+                crate::dynamo::key(
+                    keys::customers_total_pk(tenant, shard),
+                    keys::CUSTOMERS_TOTAL,
+                )
+            })
+            .collect();
+        let mut total = 0;
+        for item in self.table.batch_get(keys, Some("customers")).await? {
+            total += item.n_opt("customers")?.unwrap_or(0);
+        }
+        Ok(total)
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<AttrMap>, StoreError> {
@@ -328,6 +480,9 @@ impl LedgerStore for DynamoPoints {
         actions.push(table.tx_put(idem, &Cond::item_absent())?);
         tags.push(Tag::Idem);
         if !c.entries.is_empty() {
+            self.mark_entry_days(&c.account, &c.entries)
+                .await
+                .map_err(CommitError::Store)?;
             actions.push(self.balance_update(
                 &c.account,
                 &c.before,
@@ -565,38 +720,76 @@ impl HistoryRead for DynamoPoints {
                 return item.json("totals");
             }
         }
-        let shards = (0..keys::SHARDS).map(|shard| {
-            let index = keys::day_index(tenant, date, shard);
-            async move {
-                let q = Query::index(GSI2, index).projection("kind, amount");
-                let mut found = Vec::new();
-                for item in self.table.query_all(q).await? {
-                    let kind = EntryKind::parse(item.s("kind")?)
-                        .ok_or_else(|| StoreError::Corrupt("entry kind".into()))?;
-                    found.push((kind, item.n("amount")?));
-                }
-                Ok::<_, StoreError>(found)
-            }
-        });
-        let mut totals = DayTotals {
-            date: date.to_string(),
-            ..Default::default()
+        let all: Vec<u32> = (0..keys::SHARDS).collect();
+        self.sum_day(tenant, date, &all, cacheable).await
+    }
+
+    async fn days_totals(
+        &self,
+        tenant: &TenantId,
+        dates: &[String],
+        closed_through: Option<&str>,
+    ) -> Result<Vec<DayTotals>, StoreError> {
+        let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
+            return Ok(Vec::new());
         };
-        for shard in futures::future::join_all(shards).await {
-            for (kind, amount) in shard? {
-                totals.add(kind, amount);
+        let range = |q: Query| q.sk_between(keys::day_sk(first), keys::day_sk(last));
+        // The closed days cached already: one query.
+        let cached = async {
+            let mut cached: HashMap<String, DayTotals> = HashMap::new();
+            let q = range(Query::partition(keys::points_pk(tenant)));
+            for item in self.table.query_all(q).await? {
+                let totals: DayTotals = item.json("totals")?;
+                cached.insert(totals.date.clone(), totals);
             }
-        }
-        if cacheable {
-            self.table
-                .put(item::item([
-                    (PK, s(pk)),
-                    (SK, s(keys::day_sk(date))),
-                    ("totals", item::json(&totals)),
-                ]))
-                .await?;
-        }
-        Ok(totals)
+            Ok::<_, StoreError>(cached)
+        };
+        // The days that had entries, and on which day-index shards: one query per shard, at
+        // once.
+        let with_entries = async {
+            let shards = (0..keys::SHARDS).map(|shard| async move {
+                let q = range(Query::partition(keys::entry_days_pk(tenant, shard))).projection(SK);
+                Ok::<_, StoreError>((shard, self.table.query_all(q).await?))
+            });
+            let mut days: HashMap<String, Vec<u32>> = HashMap::new();
+            for (shard, items) in futures::future::try_join_all(shards).await? {
+                for item in items {
+                    if let Some(date) = item.s(SK)?.strip_prefix("DAY#") {
+                        days.entry(date.to_string()).or_default().push(shard);
+                    }
+                }
+            }
+            Ok::<_, StoreError>(days)
+        };
+        let (mut cached, with_entries) = futures::try_join!(cached, with_entries)?;
+        let closed = |d: &str| closed_through.is_some_and(|c| d <= c);
+        // What is left to read from the day index: days with entries, not cached.
+        // Owned items: the stream's futures borrow nothing of the iterator (the handler's
+        // future must be `Send` for any lifetime).
+        let missing: Vec<(String, Vec<u32>, bool)> = dates
+            .iter()
+            .filter(|d| !(closed(d) && cached.contains_key(d.as_str())))
+            .filter_map(|d| Some((d.clone(), with_entries.get(d)?.clone(), closed(d))))
+            .collect();
+        let mut read: HashMap<String, DayTotals> = futures::stream::iter(missing)
+            .map(|(d, shards, closed)| async move {
+                let totals = self.sum_day(tenant, &d, &shards, closed).await?;
+                Ok::<_, StoreError>((d, totals))
+            })
+            .buffer_unordered(8)
+            .try_collect()
+            .await?;
+        Ok(dates
+            .iter()
+            .map(|d| {
+                read.remove(d)
+                    .or_else(|| closed(d).then(|| cached.remove(d)).flatten())
+                    .unwrap_or_else(|| DayTotals {
+                        date: d.clone(),
+                        ..Default::default()
+                    })
+            })
+            .collect())
     }
 }
 
@@ -954,39 +1147,52 @@ impl ActivityStore for DynamoPoints {
         figure: Figure,
         once_key: &str,
     ) -> Result<(), StoreError> {
-        let ttl = (Utc::now() + chrono::Duration::days(COUNTED_DAYS)).timestamp();
-        let record = item::item([
-            (PK, s(keys::stats_once_pk(tenant, once_key))),
-            (SK, s(keys::STATS_ONCE)),
-            ("date", s(date)),
-            (TTL, n(ttl)),
-        ]);
+        self.count_with(tenant, date, figure, once_key, None).await
+    }
+
+    async fn count_customer_once(
+        &self,
+        tenant: &TenantId,
+        date: &str,
+        figure: Figure,
+        once_key: &str,
+        delta: i64,
+    ) -> Result<(), StoreError> {
         let mut u = Update::new();
-        u.add(figure.attr(), 1).set("date", s(date));
-        let actions = vec![
-            self.table.tx_put(record, &Cond::item_absent())?,
-            self.table.tx_update(
-                keys::stats_pk(tenant, date, shard_of(once_key)),
-                keys::STATS_DAY,
-                &u,
-            )?,
-        ];
-        // Two changes counted on one shard at the same moment conflict (a transaction's
-        // items are locked): retry a few times, jittered.
-        let mut attempt = 0u64;
-        loop {
-            match self.table.transact(actions.clone()).await {
-                Ok(()) => return Ok(()),
-                // Counted already.
-                Err(e) if e.condition_failed_at(0) => return Ok(()),
-                Err(e) if attempt < 4 && (e.is_retryable() || conflicted(&e)) => {
-                    attempt += 1;
-                    let ms = rand::random_range(5..=25 * attempt);
-                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                }
-                Err(e) => return Err(e),
-            }
+        u.add("customers", delta);
+        // Another shard than the day's counter may take it: the key decides both.
+        let shard = shard_of(&format!("total:{once_key}"));
+        let total = self.table.tx_update(
+            keys::customers_total_pk(tenant, shard),
+            keys::CUSTOMERS_TOTAL,
+            &u,
+        )?;
+        self.count_with(tenant, date, figure, once_key, Some(total))
+            .await
+    }
+
+    async fn customers_total(&self, tenant: &TenantId) -> Result<i64, StoreError> {
+        self.customers_total_shards(tenant).await
+    }
+
+    async fn correct_customers_total(
+        &self,
+        tenant: &TenantId,
+        count: i64,
+    ) -> Result<i64, StoreError> {
+        let delta = count - self.customers_total_shards(tenant).await?;
+        if delta != 0 {
+            let mut u = Update::new();
+            u.add("customers", delta);
+            self.table
+                .update(
+                    keys::customers_total_pk(tenant, 0),
+                    keys::CUSTOMERS_TOTAL,
+                    &u,
+                )
+                .await?;
         }
+        Ok(delta)
     }
 
     async fn day_figures(
@@ -994,16 +1200,23 @@ impl ActivityStore for DynamoPoints {
         tenant: &TenantId,
         dates: &[String],
     ) -> Result<Vec<DayFigures>, StoreError> {
-        let keys: Vec<AttrMap> = dates
-            .iter()
-            .flat_map(|d| {
-                (0..STATS_SHARDS).map(move |shard| {
-                    crate::dynamo::key(keys::stats_pk(tenant, d, shard), keys::STATS_DAY)
-                })
-            })
+        let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        // One query per shard over the window's days, at once.
+        let shards = (0..STATS_SHARDS).map(|shard| {
+            self.table.query_all(
+                Query::partition(keys::stats_pk(tenant, shard))
+                    .sk_between(keys::day_sk(first), keys::day_sk(last)),
+            )
+        });
+        let items: Vec<AttrMap> = futures::future::try_join_all(shards)
+            .await?
+            .into_iter()
+            .flatten()
             .collect();
         let mut by_date: HashMap<String, DayFigures> = HashMap::new();
-        for item in self.table.batch_get(keys, None).await? {
+        for item in items {
             let date = item.s("date")?.to_string();
             let day = by_date.entry(date.clone()).or_insert_with(|| DayFigures {
                 date,

@@ -23,6 +23,8 @@ pub(super) fn seed(state: &mut State) {
         agent_id: Some(DEMO_AGENT_ID),
     });
     let corp = state.corp(DEMO_CORP_ID);
+    // The local stack's pages: its in-app OAuth returns only there.
+    corp.trusted_domains = ["127.0.0.1", "localhost"].map(String::from).into();
 
     for staff in [
         FakeStaff::active("zhangsan", "张三"),
@@ -113,6 +115,18 @@ pub(super) fn seed(state: &mut State) {
         let mut customer = FakeCustomer::new(id, name).followed_by(follow);
         customer.unionid = Some(format!("unionid-{id}"));
         corp.customers.insert(id.into(), customer);
+    }
+    // More customers than one page of the console's list (20), so that a search finds a
+    // customer the first page does not show: the last in id order has a Latin name.
+    for n in 1..=24 {
+        let id = format!("wmdemo{:03}", 100 + n);
+        let name = if n == 24 {
+            "Zed Searchable".to_string()
+        } else {
+            format!("演示客户{n:02}")
+        };
+        let customer = FakeCustomer::new(&id, &name).followed_by(FakeFollow::new("lisi"));
+        corp.customers.insert(id, customer);
     }
     // One customer followed by two members.
     if let Some(c) = corp.customers.get_mut("wmdemo001") {

@@ -1,7 +1,8 @@
 //! A fake of WeCom's server API on loopback, for the tests, the benchmarks and the local
 //! stack. It speaks WeCom's JSON and errcodes (HTTP 200 with `errcode`), checks tokens on
 //! every call, and serves the same paths as [`scrm_core::wecom::api::paths`] under `/cgi-bin`,
-//! and the web scan-login page at `/wwlogin/sso/login` (see `login`); the jsapi tickets of
+//! and the web scan-login page at `/wwlogin/sso/login` (see `login`); the in-app OAuth of
+//! the staff pages at `/connect/oauth2/authorize` (see `oauth`); the jsapi tickets of
 //! the JS-SDK (see `jsapi`); and a WeChat official account under `/mp` (see `official`).
 //!
 //! WeCom is an external service, so its state lives in memory here: seed it with members,
@@ -14,6 +15,7 @@ mod inspect;
 mod jsapi;
 mod login;
 mod model;
+mod oauth;
 mod official;
 
 pub use demo::{DEMO_AGENT_ID, DEMO_APP_SECRET, DEMO_CONTACT_SECRET, DEMO_CORP_ID};
@@ -69,6 +71,7 @@ fn router(state: Shared) -> Router {
         .route("/cgi-bin/{*path}", any(dispatch))
         .route(login::SSO_LOGIN, get(login::page))
         .route(login::SSO_CONFIRM, get(login::confirm))
+        .route(oauth::AUTHORIZE, get(oauth::authorize))
         .route("/mp/{*path}", get(official::dispatch))
         .route(inspect::APP_MESSAGES, get(inspect::app_messages))
         .with_state(state)
@@ -285,6 +288,20 @@ impl FakeWeCom {
     /// that the scan-login page is `{login_base}/wwlogin/sso/login`.
     pub fn login_base(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// WeCom's in-app OAuth page of the staff pages (`open.weixin.qq.com`'s
+    /// `/connect/oauth2/authorize` on WeCom).
+    pub fn oauth_authorize_url(&self) -> String {
+        format!("http://{}/connect/oauth2/authorize", self.addr)
+    }
+
+    /// The corp's trusted domains (hosts): the in-app OAuth redirects only to them. None
+    /// set: any host.
+    pub fn set_trusted_domains(&self, corp_id: &str, hosts: &[&str]) {
+        self.with(|s| {
+            s.corp(corp_id).trusted_domains = hosts.iter().map(|h| h.to_string()).collect();
+        });
     }
 
     /// Maps `unionid` + `openid` to a customer for `unionid_to_external_userid`.

@@ -1,7 +1,7 @@
 //! What the fake server knows: the seedable directory of one corp, and the server's own
 //! bookkeeping (apps, tokens, faults, counters).
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// A member's status as the fake reports it through `user/get` and uses for sending.
@@ -419,6 +419,8 @@ pub(super) struct CorpData {
     pub app_messages: Vec<Value>,
     /// `enable_duplicate_check`: message fingerprint → when it was last delivered (epoch s).
     pub app_message_seen: HashMap<String, i64>,
+    /// Hosts the in-app OAuth redirects to (the app's trusted domains); empty: any.
+    pub trusted_domains: BTreeSet<String>,
 }
 
 impl CorpData {

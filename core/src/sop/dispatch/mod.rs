@@ -71,8 +71,12 @@ pub struct Dispatcher<S, D, W, T> {
     pub clock: Arc<dyn Clock>,
     /// Signs the staff links in reminders.
     pub signing_key: SigningKeys,
-    /// Base URL of the staff API (the task center).
+    /// Base URL of the staff API (its JSON task list: the reminders' link without the
+    /// mobile pages).
     pub public_base_url: String,
+    /// Public URL of the mobile pages (their task center: the reminders' link), if the
+    /// deployment serves them.
+    pub staff_pages_url: Option<String>,
 }
 
 /// The function's input: EventBridge's scheduled event (ignored fields), or

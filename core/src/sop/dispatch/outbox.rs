@@ -8,7 +8,7 @@ use crate::sop::occurrence::{
 };
 use crate::sop::plan::PlanId;
 use crate::sop::ports::{CreatedOnWeCom, OutboxStore, SopWeCom, TaskStore};
-use crate::sop::reminder::{reminder_text, reminder_url};
+use crate::sop::reminder::{reminder_text, reminder_url, TaskCenter};
 use crate::sop::task::{Failure, OccurrenceId, Target, TaskKey};
 use crate::tenants::{Tenant, TenantId};
 use crate::wecom::api::{
@@ -132,8 +132,15 @@ where
                 // its first attempt), so WeCom's duplicate check drops a resend of one that
                 // did arrive.
                 let entry = format!("{plan}|{occ_id}|{}", item.kind.key());
+                let center = match &self.staff_pages_url {
+                    Some(url) => TaskCenter::Pages {
+                        url,
+                        agent_id: tenant.app_agent_id,
+                    },
+                    None => TaskCenter::Api(&self.public_base_url),
+                };
                 let url = reminder_url(
-                    &self.public_base_url,
+                    center,
                     &self.signing_key,
                     t,
                     staff,

@@ -48,6 +48,7 @@ fn query(head: &Head, default_limit: usize) -> Result<AccountsQuery, ApiError> {
         sort,
         order,
         q: head.query("q"),
+        name: head.query("name"),
         cursor: head.query("cursor"),
         limit,
     })

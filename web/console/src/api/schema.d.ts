@@ -783,12 +783,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Customers with their follow users (remarks, tags, add channel), ordered by id (viewer). */
+        /**
+         * Customers with their follow users (remarks, tags, add channel), ordered by id, or found by name or id (viewer).
+         * @description Without a search: every customer, ordered by external_userid. `name`: customers whose
+         *     name starts with it, in name order, over the whole tenant (a sharded name index: one
+         *     query per shard, 16 at once, merged). Names compare case-insensitively, full-width
+         *     letters, digits and punctuation as their half-width forms, runs of spaces as one
+         *     space; Chinese names as they are. A customer whose profile has no name is found by id
+         *     only. `external_userid`: that customer only (a page of zero or one; with `name` too,
+         *     only if the name starts with it; `cursor` and `limit` are ignored).
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description A prefix of the customer's name: 1 to 64 characters, not only spaces, no control characters (else 400 validation_failed). */
+                    name?: string;
+                    /** @description Exactly this customer: 1 to 128 characters without `#` or control characters (else 400 validation_failed). */
+                    external_userid?: string;
                     limit?: number;
-                    /** @description `next_cursor` of the previous page */
+                    /** @description `next_cursor` of the previous page of the same listing. A name search's cursor is base64url (`[A-Za-z0-9_-]`, at most 1024 characters) and belongs to its prefix: another value with `name` is 400 validation_failed. */
                     cursor?: string;
                 };
                 header?: never;
@@ -910,14 +923,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Customer groups with owner, name and member count, ordered by id (viewer). */
+        /**
+         * Customer groups with owner, name and member count, ordered by id (viewer).
+         * @description `name` keeps the groups whose name contains it (compared as customer names are: case,
+         *     full-width forms and spaces folded), still in id order. A tenant has at most 10,000
+         *     groups, so the search reads the group listing until the page is full instead of an
+         *     index of its own.
+         */
         get: {
             parameters: {
                 query?: {
                     /** @description only this owner's groups */
                     owner?: string;
+                    /** @description A part of the group's name: 1 to 64 characters, not only spaces, no control characters (else 400 validation_failed). */
+                    name?: string;
                     limit?: number;
-                    /** @description `next_cursor` of the previous page */
+                    /** @description `next_cursor` of the previous page (a chat id) */
                     cursor?: string;
                 };
                 header?: never;
@@ -1000,13 +1021,14 @@ export interface paths {
         /**
          * Today and the last days at a glance, per tenant-local day (viewer).
          * @description Read from what is recorded per day, never by counting customers: points flows from the
-         *     ledger's day index (as `/v1/points/days/{date}`); check-ins, joins and leaves of groups and
-         *     contacts added from daily counters (sharded per day, each check-in or event counted once:
-         *     a redelivered event or a retried check-in counts nothing again); SOP execution from the
-         *     occurrences dispatched per day and their tasks (at most 200 plans and 400 occurrences,
-         *     `sop_truncated` otherwise); groups now from the group index. Not shown, because nothing
-         *     records them without reading every customer: the number of customers, and customers lost
-         *     per day. Counters start with this version: days before it show 0 for the counted figures.
+         *     ledger's day index (as `/v1/points/days/{date}`; only the days that had entries are read);
+         *     check-ins, joins and leaves of groups, contacts added and customers gained and lost from
+         *     daily counters (sharded per day, each check-in or event counted once: a redelivered event
+         *     or a retried check-in counts nothing again); the number of customers from a sharded
+         *     counter that every full directory re-sync sets to what the directory holds; SOP execution
+         *     from the occurrences dispatched per day and their tasks (at most 200 plans and 400
+         *     occurrences, `sop_truncated` otherwise); groups now from the group index. Counters start
+         *     with the version that introduced them: days before show 0 for the counted figures.
          */
         get: {
             parameters: {
@@ -1384,9 +1406,11 @@ export interface paths {
                     /** @description balance or last_check_in (accounts that checked in at least once). `earned`, `spent`, `expired` and `streak` have no index over every account and answer 400 `unsupported_sort` (never sorted within one page); any other value 400 validation_failed. */
                     sort?: "balance" | "last_check_in";
                     order?: "desc" | "asc";
-                    /** @description A prefix of the external_userid: matches in id order (customers without points show 0). Takes no `sort` (400 `unsupported_sort`). Names are not searchable (no index). */
+                    /** @description A prefix of the external_userid: matches in id order (customers without points show 0). Takes no `sort` (400 `unsupported_sort`) and no `name` (400 validation_failed). */
                     q?: string;
-                    /** @description `next_cursor` of the previous page of the same sort and search (another value: 400 validation_failed). */
+                    /** @description A prefix of the customer's name, compared as in `GET /v1/customers`: matches in name order from the directory's name index (customers without points show 0). Takes no `sort` (400 `unsupported_sort`) and no `q` (400 validation_failed). */
+                    name?: string;
+                    /** @description `next_cursor` of the previous page of the same sort and search (another value: 400 validation_failed). A name search's cursor is base64url, at most 1024 characters. */
                     cursor?: string;
                     limit?: number;
                 };
@@ -1443,9 +1467,11 @@ export interface paths {
                     /** @description balance or last_check_in (accounts that checked in at least once). `earned`, `spent`, `expired` and `streak` have no index over every account and answer 400 `unsupported_sort` (never sorted within one page); any other value 400 validation_failed. */
                     sort?: "balance" | "last_check_in";
                     order?: "desc" | "asc";
-                    /** @description A prefix of the external_userid: matches in id order (customers without points show 0). Takes no `sort` (400 `unsupported_sort`). Names are not searchable (no index). */
+                    /** @description A prefix of the external_userid: matches in id order (customers without points show 0). Takes no `sort` (400 `unsupported_sort`) and no `name` (400 validation_failed). */
                     q?: string;
-                    /** @description `next_cursor` of the previous page of the same sort and search (another value: 400 validation_failed). */
+                    /** @description A prefix of the customer's name, compared as in `GET /v1/customers`: matches in name order from the directory's name index (customers without points show 0). Takes no `sort` (400 `unsupported_sort`) and no `q` (400 validation_failed). */
+                    name?: string;
+                    /** @description `next_cursor` of the previous page of the same sort and search (another value: 400 validation_failed). A name search's cursor is base64url, at most 1024 characters. */
                     cursor?: string;
                 };
                 header?: never;
@@ -2427,7 +2453,7 @@ export interface paths {
         put?: never;
         /**
          * The next occurrences of a schedule in the tenant's timezone (viewer).
-         * @description Computed by the dispatcher's own schedule code (month-end days, DST gaps); nothing is saved. An invalid schedule answers 400 validation_failed with `details.problems`.
+         * @description Computed by the dispatcher's own schedule code (month-end days, DST gaps), from the current minute on (as a plan saved now would fire); nothing is saved. An invalid schedule answers 400 validation_failed with `details.problems`.
          */
         post: {
             parameters: {
@@ -2571,6 +2597,9 @@ export interface paths {
          *       `time`, `silent` content for customers who have not replied, `replied` content for those who did).
          *     Schedules: `{"kind": "daily", "time": "09:00"}`, `{"kind": "weekly", "weekdays": ["mon"], "time": "15:00"}`,
          *     `{"kind": "monthly", "days": [1, 31], "time": "18:00"}` (a day a month lacks fires on its last day).
+         *     Minutes are the dispatcher's grain: the first occurrence (`next_due`) is the first from the
+         *     current minute on, so a plan saved during one of its minutes is due at once (dispatched by
+         *     the next run), and a calendar item is in the past only before the current minute.
          *     Content: `text` plus up to 9 `attachments` (`image` {media_id | pic_url}, `link` {title, url, desc,
          *     picurl, media_id}, `video` {media_id}, `miniprogram` {title, appid, page, pic_media_id}, `file` {media_id}).
          *     Limits (WeCom's, checked when the plan is saved): text ≤4000 bytes (moments ≤2000
@@ -3527,6 +3556,10 @@ export interface components {
             date: string;
             /** @description Contacts added (a staff member and a customer becoming contacts; half adds not counted). Counted once per `ContactAdded` event. */
             contacts_added: number;
+            /** @description Customers gained: a contact added (`add_external_contact`, confirmed) when it is the customer's only active relation with the tenant's staff. Counted once per event, however often WeCom re-delivers the callback. */
+            customers_added: number;
+            /** @description Customers lost: a contact removed (`del_external_contact` or `del_follow_user`) that leaves the customer with no active relation. Counted once per event. */
+            customers_lost: number;
             /** @description Members (customers and staff) who joined one of the tenant's groups, once per event and member. */
             members_joined: number;
             /** @description Members who left one of the tenant's groups. */
@@ -3554,6 +3587,8 @@ export interface components {
             date: string;
             /** @description The tenant's IANA timezone. */
             timezone: string;
+            /** @description Customers now (with at least one active relation with the tenant's staff): moved by the customers gained and lost, and set to what the directory holds by every full re-sync (POST /v1/directory/resync). */
+            customers: number;
             /** @description The tenant's groups now (not dismissed). */
             groups: number;
             today: components["schemas"]["DashboardDay"];

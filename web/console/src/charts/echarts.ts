@@ -1,46 +1,24 @@
-// ECharts from its core with only the charts and components the console draws, registered once,
-// so the chart chunk stays small.
+// ECharts from its core with only the charts and components the console draws (daily line and
+// bar series with axes, legend, tooltip and the accessible description), registered once, so the
+// chart chunk stays small.
 import { use, init, type ComposeOption, type EChartsType } from 'echarts/core'
-import { BarChart, LineChart, PieChart, type BarSeriesOption, type LineSeriesOption, type PieSeriesOption } from 'echarts/charts'
+import { BarChart, LineChart, type BarSeriesOption, type LineSeriesOption } from 'echarts/charts'
 import {
   AriaComponent,
-  DatasetComponent,
   GridComponent,
   LegendComponent,
-  TitleComponent,
   TooltipComponent,
-  type DatasetComponentOption,
   type GridComponentOption,
   type LegendComponentOption,
-  type TitleComponentOption,
   type TooltipComponentOption,
   type AriaComponentOption,
 } from 'echarts/components'
 import { CanvasRenderer } from 'echarts/renderers'
 
-use([
-  BarChart,
-  LineChart,
-  PieChart,
-  AriaComponent,
-  DatasetComponent,
-  GridComponent,
-  LegendComponent,
-  TitleComponent,
-  TooltipComponent,
-  CanvasRenderer,
-])
+use([BarChart, LineChart, AriaComponent, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer])
 
 export type ChartOption = ComposeOption<
-  | BarSeriesOption
-  | LineSeriesOption
-  | PieSeriesOption
-  | DatasetComponentOption
-  | GridComponentOption
-  | LegendComponentOption
-  | TitleComponentOption
-  | TooltipComponentOption
-  | AriaComponentOption
+  BarSeriesOption | LineSeriesOption | GridComponentOption | LegendComponentOption | TooltipComponentOption | AriaComponentOption
 >
 
 export { init }

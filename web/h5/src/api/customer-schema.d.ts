@@ -11,7 +11,42 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The check-in page in one read — today, the streak, the next tiers and a month's check-in days.
+         * @description `today` is the tenant-local day a check-in now counts for. `next_streak_tier` is the
+         *     next consecutive-day tier the customer reaches by checking in every day from the next
+         *     check-in on (today's, when not made yet): `remaining` check-ins, that one included, to
+         *     earn `bonus` on top of the base (with cycling tiers, the cycle comes round again).
+         *     `next_cumulative_tier` is the next tier of check-ins within the current period
+         *     (`cumulative_period`) still reachable in the days left of it; null when none is.
+         *     Both are null when check-ins are off or the rule has no such tier. `days` are the
+         *     month's days checked in (the ledger's check-ins and the current streak's days).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The calendar month to list (`YYYY-MM`, 2000 to 2100; else 400 validation_failed); default: the tenant's current month. */
+                    month?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The page. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CheckInPage"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+            };
+        };
         put?: never;
         /**
          * Check in for today (a calendar day in the tenant's timezone). Once per day; a repeat answers the day's check-in.
@@ -429,12 +464,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description `{rewards: [{reward_id, name, description, cost, in_stock}]}` */
+                /** @description The active rewards, with the units left (`stock`) and whether any is (`in_stock`). */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            rewards: components["schemas"]["Reward"][];
+                        };
+                    };
                 };
                 401: components["responses"]["Error"];
             };
@@ -532,6 +571,50 @@ export interface components {
             balance?: number;
             details?: Record<string, never>;
             replayed?: boolean;
+        };
+        /** @description null when there is no tier to reach */
+        NextTier: {
+            /** @description consecutive days (streak) or check-ins within the period (cumulative) */
+            days: number;
+            /** @description points paid on top of the base when reached */
+            bonus: number;
+            /** @description check-ins still needed, the next one included */
+            remaining: number;
+        } | null;
+        CheckInPage: {
+            /**
+             * Format: date
+             * @description the tenant-local day
+             */
+            today: string;
+            /** @description whether check-ins are on */
+            enabled: boolean;
+            checked_in_today: boolean;
+            current_streak: number;
+            longest_streak: number;
+            total_check_ins: number;
+            balance: number;
+            base_points: number;
+            next_streak_tier: components["schemas"]["NextTier"];
+            next_cumulative_tier: components["schemas"]["NextTier"];
+            /** @enum {string} */
+            cumulative_period: "week" | "month";
+            /** @description check-ins in the current cumulative period */
+            period_check_ins: number;
+            /** @description `YYYY-MM` */
+            month: string;
+            /** @description the month's days checked in */
+            days: string[];
+        };
+        Reward: {
+            reward_id: string;
+            name: string;
+            description?: string | null;
+            cost: number;
+            /** @description units left */
+            stock: number;
+            /** @description `stock > 0` */
+            in_stock: boolean;
         };
     };
     responses: {

@@ -1,7 +1,7 @@
 // The customer API (docs/customer-api.yaml): a customer's token from the official account's
 // login rides every call; a 401 ends the customer's session.
-import type { paths } from './customer-schema'
-import { config } from '@/config'
+import type { components, paths } from './customer-schema'
+import { config, configReady } from '@/config'
 import { lazyClient, sessionMiddleware, type ApiError } from './http'
 
 let token: () => string | null = () => null
@@ -18,6 +18,7 @@ const client = lazyClient<paths>(
     (e) => onUnauthenticated(e),
     /\/v1\/oauth\//,
   ),
+  configReady,
 )
 
 /** Typed by the spec's paths. */
@@ -62,14 +63,12 @@ export interface Outcome {
   replayed?: boolean
 }
 
-export interface Reward {
-  reward_id: string
-  name: string
-  description?: string | null
-  cost: number
-  /** Whether a unit is left (the API does not tell customers the count). */
-  in_stock: boolean
-}
+/** A reward of the mall (`GET /v1/rewards`): its cost, the units left and whether any is. */
+export type Reward = components['schemas']['Reward']
+
+/** `GET /v1/check-in`: everything the check-in page shows, in one read. */
+export type CheckInPageData = components['schemas']['CheckInPage']
+export type NextTier = components['schemas']['NextTier']
 
 /** `GET /v1/oauth/official/options?corp_id=`. */
 export interface OfficialOptions {

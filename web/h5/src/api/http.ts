@@ -55,8 +55,12 @@ export interface LooseApi {
 
 type Call = (path: string, init?: LooseInit) => Promise<{ data?: unknown }>
 
-/** Builds a client for `base()` (read at call time: config.json loads after the module). */
-export function lazyClient<Paths extends object>(base: () => string, middleware: Middleware) {
+/**
+ * Builds a client for `base()` (read at call time: config.json loads after the module). The
+ * untyped calls first wait for `ready()` (the configuration's read), so a page drawn before
+ * config.json arrived still calls the configured API.
+ */
+export function lazyClient<Paths extends object>(base: () => string, middleware: Middleware, ready: () => Promise<unknown> = () => Promise.resolve()) {
   let current: { base: string; client: ReturnType<typeof createClient<Paths>> } | null = null
   const get = () => {
     const url = base().replace(/\/$/, '')
@@ -72,6 +76,7 @@ export function lazyClient<Paths extends object>(base: () => string, middleware:
   })
   const loose = (method: 'GET' | 'POST' | 'PUT' | 'DELETE'): LooseCall =>
     (async (path: string, init?: LooseInit) => {
+      await ready()
       const { data } = await (get()[method] as unknown as Call)(path, init)
       return data
     }) as LooseCall

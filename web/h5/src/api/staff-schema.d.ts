@@ -270,6 +270,208 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sidebar/customer/{external_userid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer sidebar's profile of a customer of the caller's tenant.
+         * @description Read from what the product stores (the directory, the corp tag mirror, the ledger); WeCom is not asked. A customer the tenant's directory does not know is 404 customer_not_found (another tenant's customer included). `Cache-Control: no-store`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description letters, digits, `_` and `-`, 1 to 128 (else 400 validation_failed)
+                     * @example wmdemo001
+                     */
+                    external_userid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The profile. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CustomerSidebar"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description customer_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                503: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sidebar/customer/{external_userid}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add and remove corp tags the caller keeps on a customer (WeCom, then the stored copy).
+         * @description Calls WeCom's `externalcontact/mark_tag` with the caller's userid, then updates the directory's copy of the relation's tags (WeCom sends no callback for it), so the next GET shows the change. A WeCom failure changes nothing stored. Idempotent: a retry of the same edit answers the same tags and changes nothing more. Checked in this order, nothing changed on a refusal: the body (400 validation_failed for ids that are not 1 to 128 characters without control characters, 400 too_many_tags for a list over 100 ids, 400 tags_empty when both lists are empty; an id given twice in one list counts once), the customer (404 customer_not_found), the caller (403 not_follower: only an active follow user of the customer may tag them, WeCom refuses anyone else with 84061), 400 tag_in_both_lists (the same id added and removed, `details.tag_ids`), 400 unknown_tag (ids the corp's tag library does not hold, or holds deleted; `details.tag_ids`), 409 contact_secret_missing (the tenant cannot call WeCom's customer-contact APIs). WeCom: 84061 → 403 not_follower, 40068 → 400 unknown_tag, busy or unreachable → 503 wecom_unavailable (retry), any other refusal → 502 wecom_error.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description letters, digits, `_` and `-`, 1 to 128 (else 400 validation_failed) */
+                    external_userid: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description corp tag ids to add */
+                        add?: string[];
+                        /** @description corp tag ids to remove */
+                        remove?: string[];
+                    } | {
+                        add: unknown;
+                    } | {
+                        remove: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description The caller's corp tags on the customer after the edit. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            external_userid: string;
+                            tags: {
+                                tag_id: string;
+                                name: string | null;
+                                group_name: string | null;
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description customer_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description contact_secret_missing: the tenant has no customer-contact secret. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                413: components["responses"]["Error"];
+                502: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sidebar/group/{chat_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The customer sidebar's profile of a group of the caller's tenant.
+         * @description Read from what the product stores (the directory, the SOP group tags, the group's day of check-ins); WeCom is not asked. A group the tenant's directory does not know is 404 group_not_found (another tenant's group included). `Cache-Control: no-store`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /**
+                     * @description 1 to 128 characters without `#` or control characters (else 400 validation_failed)
+                     * @example wrdemo001
+                     */
+                    chat_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The profile. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GroupSidebar"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description group_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                503: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -317,6 +519,87 @@ export interface components {
             nonce_str: string;
             /** @description hex(sha1("jsapi_ticket=…&noncestr=…&timestamp=…&url=…")) */
             signature: string;
+        };
+        SidebarTag: {
+            /** @description the corp tag id */
+            tag_id: string;
+            /** @description its name (the id when nothing names it) */
+            name: string;
+            group_name: string | null;
+        };
+        /** @description One stored event. `points`: a ledger entry (`amount`, `entry_kind`, `reason`); `joined` / `left`: a group join or leave (a customer's: `chat_id`, `group_name`; a group's: `member_id`, `member_name`); `contact_added` / `contact_removed`: a follow user (`userid`) added the customer or the relation ended. */
+        TimelineEvent: {
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            kind: "points" | "joined" | "left" | "contact_added" | "contact_removed";
+            /** @description the signed change in points */
+            amount?: number;
+            /** @enum {string} */
+            entry_kind?: "earn" | "import" | "spend" | "deduct" | "clear" | "expire" | "zero_on_leave";
+            reason?: string;
+            chat_id?: string;
+            group_name?: string | null;
+            member_id?: string;
+            member_name?: string | null;
+            userid?: string;
+        };
+        CustomerSidebar: {
+            external_userid: string;
+            /** @description WeChat nickname or WeCom name, once fetched from WeCom */
+            name: string | null;
+            avatar: string | null;
+            /** @description WeCom customers only */
+            corp_name: string | null;
+            /** @description the caller's remark on the customer */
+            remark: string | null;
+            /** @description the lifecycle stage: always null, the product stores no current stage per customer */
+            stage: string | null;
+            /** @description whether the caller is an active follow user of the customer (only then may they edit tags) */
+            follower: boolean;
+            /** @description the caller's corp tags on the customer; every active follow user's when `follower` is false */
+            tags: components["schemas"]["SidebarTag"][];
+            /** @description the corp's tags that exist now (the tag mirror), to choose from */
+            available_tags: components["schemas"]["SidebarTag"][];
+            points: {
+                balance: number;
+                /** @description consecutive check-in days up to today or yesterday (tenant's timezone); 0 once a day is missed */
+                current_streak: number;
+                longest_streak: number;
+            };
+            /** @description the tenant's groups the customer is in now */
+            groups: {
+                chat_id: string;
+                name: string | null;
+            }[];
+            /** @description newest first: the latest ledger entries, group joins and leaves, follow users added and removed */
+            timeline: components["schemas"]["TimelineEvent"][];
+        };
+        GroupSidebar: {
+            chat_id: string;
+            name: string | null;
+            /** @description the owner's userid */
+            owner: string | null;
+            /** @description members now (staff and customers) */
+            members: number;
+            dismissed: boolean;
+            /** @description the group's SOP tags (WeCom has no corp tags on groups) */
+            tags: string[];
+            check_ins: {
+                /**
+                 * Format: date
+                 * @description today in the tenant's timezone
+                 */
+                date: string;
+                /** @description customers in the group now who checked in today */
+                checked_in: number;
+                /** @description customers in the group now */
+                customers: number;
+                /** @description checked_in / customers (0 without customers) */
+                rate: number;
+            };
+            /** @description joins and leaves, newest first */
+            timeline: components["schemas"]["TimelineEvent"][];
         };
     };
     responses: {

@@ -1,6 +1,6 @@
 // The staff API (docs/staff-api.yaml): the staff session token rides every call; a 401 ends
 // the staff member's session.
-import type { paths } from './staff-schema'
+import type { components, paths } from './staff-schema'
 import { config } from '@/config'
 import { lazyClient, sessionMiddleware, type ApiError } from './http'
 
@@ -81,19 +81,12 @@ export interface JsSdkSignature {
   agent_config: { timestamp: number | string; nonce_str: string; signature: string }
 }
 
-/** `GET /v1/sidebar/customer/{id}` and `/group/{id}` (fields shown when present). */
-export interface SidebarProfile {
-  external_userid?: string
-  chat_id?: string
-  name?: string | null
-  avatar?: string | null
-  corp_name?: string | null
-  remark?: string | null
-  stage?: string | null
-  tags?: { tag_id: string; name: string; group_name?: string | null }[]
-  points?: { balance: number; current_streak?: number; longest_streak?: number } | null
-  groups?: { chat_id: string; name?: string | null }[]
-  members?: number | null
-  owner?: string | null
-  timeline?: { at: string; kind: string; text?: string | null; amount?: number | null }[]
-}
+/** `GET /v1/sidebar/customer/{external_userid}`: a customer as the sidebar shows them. */
+export type CustomerSidebar = components['schemas']['CustomerSidebar']
+/** `GET /v1/sidebar/group/{chat_id}`: a group as the sidebar shows it. */
+export type GroupSidebar = components['schemas']['GroupSidebar']
+export type SidebarTag = components['schemas']['SidebarTag']
+export type TimelineEvent = components['schemas']['TimelineEvent']
+/** `PUT /v1/sidebar/customer/{external_userid}/tags`: the caller's tags after the edit. */
+export type TagEditResult =
+  paths['/v1/sidebar/customer/{external_userid}/tags']['put']['responses'][200]['content']['application/json']

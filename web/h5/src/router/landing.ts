@@ -1,5 +1,5 @@
 // Where a page opened from outside goes. Everything WeCom or WeChat adds to a URL comes
-// before `#` (a reminder's `?token=`, an OAuth return's `?code=&state=`, the entry's
+// before `#` (a reminder's `?corp_id=&agent_id=&token=`, an OAuth return's `?code=&state=`, the entry's
 // `?corp_id=`), so the first route is chosen from the query, not the hash.
 //
 // OAuth `state`: `s` for staff, `c:<route>` for a customer (the page to return to).
@@ -16,6 +16,9 @@ export interface Landing {
  */
 export function landing(search: string, used: (credential: string) => boolean = () => false): Landing | null {
   const q = new URLSearchParams(search)
+  // A reminder's link: `?corp_id=&agent_id=&token=` (the corp and its app let an expired or
+  // already used link fall back to WeCom's login).
+  const reminder = q.has('token')
   for (const key of ['token', 'code']) {
     const value = q.get(key)
     if (value && used(value)) q.delete(key)
@@ -23,7 +26,9 @@ export function landing(search: string, used: (credential: string) => boolean = 
   const corpId = q.get('corp_id') ?? ''
   const code = q.get('code')
   const state = q.get('state') ?? ''
-  if (q.get('token')) return { path: '/staff/login', query: { token: q.get('token') } }
+  const agentId = q.get('agent_id') ?? undefined
+  if (q.get('token')) return { path: '/staff/login', query: { token: q.get('token'), corp_id: corpId || undefined, agent_id: agentId } }
+  if (reminder) return corpId ? { path: '/staff/login', query: { corp_id: corpId, agent_id: agentId } } : null
   if (code && state.startsWith('s')) return { path: '/staff/login', query: { code, corp_id: corpId } }
   if (code && state.startsWith('c')) {
     const next = state.startsWith('c:') ? state.slice(2) : ''

@@ -4,9 +4,9 @@ export default {
       title: '客户群',
       owner: '群主 userid',
       ownerHint: '按群主筛选（服务端）',
-      filter: '在本页筛选：群名、群 ID',
+      filter: '按群名搜索（全部客户群）',
       empty: '还没有客户群。请先在“设置 → 通讯录同步”中从企业微信同步。',
-      noMatch: '本页没有匹配的客户群。',
+      noMatch: '没有匹配的客户群：试试群名中的其他文字，或清空搜索。',
       showDismissed: '显示已解散',
       col: {
         name: '群名',
@@ -48,9 +48,9 @@ export default {
       title: 'Groups',
       owner: 'Owner userid',
       ownerHint: 'Only this owner’s groups',
-      filter: 'Filter this page: name, chat id',
+      filter: 'Search group names (every group)',
       empty: 'No groups yet. Run Settings → Directory re-sync to bring them in from WeCom.',
-      noMatch: 'No group on this page matches.',
+      noMatch: 'No group matches: try another part of the name, or clear the search.',
       showDismissed: 'Show dismissed',
       col: {
         name: 'Name',

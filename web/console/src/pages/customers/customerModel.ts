@@ -31,6 +31,57 @@ export function firstAdded(c: Customer): number | null {
   return times.length ? Math.min(...times) : null
 }
 
+/** What the customer list searches by: a name prefix or an exact external_userid. */
+export type SearchMode = 'name' | 'id'
+
+/** A search the API can answer, or why not. */
+export interface CustomerSearch {
+  mode: SearchMode
+  text: string
+}
+
+/** The API's limits (docs/openapi.yaml, GET /v1/customers). */
+export const MAX_NAME_CHARS = 64
+export const MAX_ID_CHARS = 128
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/
+
+/** Why the text cannot be searched in that mode (an i18n key), or null when it can. */
+export function searchProblem(search: CustomerSearch): string | null {
+  const text = search.text.trim()
+  if (!text) return null
+  if (CONTROL.test(text)) return 'customers.search.invalid'
+  if (search.mode === 'name') return [...text].length > MAX_NAME_CHARS ? 'customers.search.tooLong' : null
+  return [...text].length > MAX_ID_CHARS || text.includes('#') ? 'customers.search.invalidId' : null
+}
+
+/** The query parameters of `GET /v1/customers` for a search (none when the text is empty). */
+export function searchParams(search: CustomerSearch): { name?: string; external_userid?: string } {
+  const text = search.text.trim()
+  if (!text) return {}
+  return search.mode === 'name' ? { name: text } : { external_userid: text }
+}
+
+/** The search the page's URL holds (`?name=` or `?id=`). */
+export function searchFromRoute(query: Record<string, unknown>): CustomerSearch {
+  const first = (v: unknown) => (Array.isArray(v) ? v[0] : v)
+  const id = first(query.id)
+  if (typeof id === 'string' && id.trim()) return { mode: 'id', text: id }
+  const name = first(query.name)
+  return { mode: 'name', text: typeof name === 'string' ? name : '' }
+}
+
+/** The URL query of a search (other parameters of the page are kept). */
+export function routeQueryOf(search: CustomerSearch, rest: Record<string, unknown> = {}): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(rest)) {
+    if (k !== 'name' && k !== 'id' && typeof v === 'string') out[k] = v
+  }
+  const text = search.text.trim()
+  if (text) out[search.mode === 'name' ? 'name' : 'id'] = text
+  return out
+}
+
 /** Whether the filter text appears in the customer's name, id, tags or members. */
 export function matchesCustomer(c: Customer, text: string): boolean {
   const q = text.trim().toLowerCase()

@@ -3,6 +3,8 @@
 export interface DashboardDay {
   date: string
   contacts_added: number
+  customers_added: number
+  customers_lost: number
   members_joined: number
   members_left: number
   check_ins: number
@@ -20,6 +22,7 @@ export interface DashboardDay {
 export interface Dashboard {
   date: string
   timezone: string
+  customers: number
   groups: number
   today: DashboardDay
   window: DashboardDay
@@ -37,10 +40,8 @@ export function yesterday(board: Dashboard): DashboardDay | null {
 /** Nothing happened in the whole window (a new tenant): the page says what to do first. */
 export function isEmpty(board: Dashboard): boolean {
   const w = board.window
-  return (
-    board.groups === 0 &&
-    w.contacts_added + w.members_joined + w.members_left + w.check_ins + w.points_issued + w.sop_tasks === 0
-  )
+  const figures = [w.contacts_added, w.customers_lost, w.members_joined, w.members_left, w.check_ins, w.points_issued, w.sop_tasks]
+  return board.groups === 0 && board.customers === 0 && figures.every((n) => n === 0)
 }
 
 export function column(board: Dashboard, figure: Figure): number[] {

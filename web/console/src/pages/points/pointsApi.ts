@@ -174,14 +174,14 @@ export const pointsApi = {
   day: (date: string) =>
     unwrap<PointsDay>(api.GET('/v1/points/days/{date}', { params: { path: { date } } })),
 
-  accounts: (query: { sort?: AccountSort; order?: 'asc' | 'desc'; q?: string; cursor?: string | null; limit?: number }) =>
+  accounts: (query: { sort?: AccountSort; order?: 'asc' | 'desc'; q?: string; name?: string; cursor?: string | null; limit?: number }) =>
     unwrap<{ accounts?: PointsAccount[]; items?: PointsAccount[]; next_cursor?: string | null }>(
       loose.GET('/v1/points/accounts', {
         params: { query: Object.fromEntries(Object.entries(query).filter(([, v]) => v != null && v !== '')) },
       }),
     ),
   /** One part of the CSV export (at most 5000 rows) and the cursor of the next, if rows remain. */
-  accountsCsv: async (query: { sort?: AccountSort; order?: 'asc' | 'desc'; q?: string; cursor?: string | null }) => {
+  accountsCsv: async (query: { sort?: AccountSort; order?: 'asc' | 'desc'; q?: string; name?: string; cursor?: string | null }) => {
     const { data, response } = await loose.GET('/v1/points/accounts.csv', {
       params: { query: Object.fromEntries(Object.entries(query).filter(([, v]) => v != null && v !== '')) },
       parseAs: 'text',

@@ -8,6 +8,18 @@ describe('the first page of a page opened from outside', () => {
     expect(landing('?token=abc.def')).toEqual({ path: '/staff/login', query: { token: 'abc.def' } })
   })
 
+  it('keeps the corp and app of a reminder link, even once the link was used', () => {
+    expect(landing('?corp_id=ww1&agent_id=7&token=abc.def')).toEqual({
+      path: '/staff/login',
+      query: { token: 'abc.def', corp_id: 'ww1', agent_id: '7' },
+    })
+    // A reload after the exchange: a staff login (WeCom OAuth), never the customers' one.
+    expect(landing('?corp_id=ww1&agent_id=7&token=abc', (v) => v === 'abc')).toEqual({
+      path: '/staff/login',
+      query: { corp_id: 'ww1', agent_id: '7' },
+    })
+  })
+
   it('tells a staff OAuth return from a customer one by the state', () => {
     expect(landing('?corp_id=ww1&code=C1&state=s')).toEqual({ path: '/staff/login', query: { code: 'C1', corp_id: 'ww1' } })
     expect(landing('?corp_id=ww1&scope=snsapi_base&code=C2&state=c:/c/rewards')).toMatchObject({

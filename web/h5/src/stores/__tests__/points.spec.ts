@@ -1,10 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { freshPinia } from '@/test/setup'
 import { stubFetch } from '@/test/fetch'
-import { isRedemption, usePoints } from '../points'
+import { CHECK_IN_CACHE_KEY, isRedemption, usePoints } from '../points'
 import { ApiError } from '@/api/errors'
-
-const me = { external_userid: 'wm1', balance: 100, current_streak: 1, longest_streak: 3, total_check_ins: 4, checked_in_today: false, lots: [] }
 
 describe('the points store', () => {
   beforeEach(() => {
@@ -14,27 +12,29 @@ describe('the points store', () => {
     vi.unstubAllGlobals()
   })
 
-  it('checks in, keeps what it paid, and reloads the account and the ledger', async () => {
+  it('checks in, keeps what it paid, and reads the check-in page again', async () => {
     let balance = 100
+    const page = { today: '2026-11-30', enabled: true, checked_in_today: false, current_streak: 1, longest_streak: 3, total_check_ins: 4, balance, base_points: 10, next_streak_tier: null, next_cumulative_tier: null, cumulative_period: 'month', period_check_ins: 1, month: '2026-11', days: ['2026-11-29'] }
     const calls = stubFetch((c) => {
       if (c.method === 'POST' && c.path === '/customer-api/v1/check-in') {
         balance += 15
-        return [200, { seq: 5, kind: 'earn', amount: 15, balance, details: { base: 10, streak_bonus: 5, cumulative_bonus: 0 } }]
+        return [200, { seq: 5, kind: 'earn', amount: 15, balance, details: { date: '2026-11-30', base: 10, streak_bonus: 5, cumulative_bonus: 0 } }]
       }
-      if (c.path === '/customer-api/v1/me') return [200, { ...me, balance, checked_in_today: balance > 100, current_streak: 2 }]
-      if (c.path === '/customer-api/v1/me/ledger') {
-        return [200, { entries: [{ seq: 5, kind: 'earn', amount: 15, balance_after: balance, reason: 'check_in', created_at: '2026-11-30T01:00:00Z', local_date: '2026-11-30' }], next_cursor: null }]
-      }
+      if (c.path === '/customer-api/v1/check-in') return [200, { ...page, balance, checked_in_today: balance > 100, current_streak: 2, days: balance > 100 ? ['2026-11-29', '2026-11-30'] : page.days }]
       return [404, { error: { code: 'not_found', message: 'no' } }]
     })
     const points = usePoints()
-    const out = await points.checkIn()
+    await points.loadCheckInPage(undefined, 'wm1')
+    expect(JSON.parse(localStorage.getItem(CHECK_IN_CACHE_KEY) ?? '{}').customer).toBe('wm1')
+    const out = await points.checkIn('wm1')
     expect(out.amount).toBe(15)
     expect(points.lastCheckIn?.amount).toBe(15)
-    expect(points.me?.balance).toBe(115)
-    expect(points.me?.checked_in_today).toBe(true)
-    expect([...points.checkInDays]).toEqual(['2026-11-30'])
+    expect(points.checkInPage?.balance).toBe(115)
+    expect(points.checkInPage?.checked_in_today).toBe(true)
+    expect(points.checkInPage?.days).toEqual(['2026-11-29', '2026-11-30'])
     expect(calls.filter((c) => c.method === 'POST')).toHaveLength(1)
+    // The cache holds the page after the check-in, for the next visit.
+    expect(JSON.parse(localStorage.getItem(CHECK_IN_CACHE_KEY) ?? '{}').page.checked_in_today).toBe(true)
   })
 
   it('turns an API refusal into an ApiError with the API message', async () => {

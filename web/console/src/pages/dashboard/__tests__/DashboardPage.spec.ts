@@ -10,6 +10,8 @@ function day(date: string, over: Partial<DashboardDay> = {}): DashboardDay {
   return {
     date,
     contacts_added: 0,
+    customers_added: 0,
+    customers_lost: 0,
     members_joined: 0,
     members_left: 0,
     check_ins: 0,
@@ -26,13 +28,13 @@ function day(date: string, over: Partial<DashboardDay> = {}): DashboardDay {
   }
 }
 
-function board(series: DashboardDay[], groups = 3): Dashboard {
+function board(series: DashboardDay[], groups = 3, customers = 120): Dashboard {
   const window = series.reduce((sum, d) => {
     const out = { ...sum }
     for (const k of Object.keys(d) as (keyof DashboardDay)[]) if (k !== 'date') (out[k] as number) += d[k] as number
     return out
   }, day(''))
-  return { date: series[series.length - 1].date, timezone: 'Asia/Shanghai', groups, today: series[series.length - 1], window, series, sop_truncated: false }
+  return { date: series[series.length - 1].date, timezone: 'Asia/Shanghai', customers, groups, today: series[series.length - 1], window, series, sop_truncated: false }
 }
 
 const EChartStub = { props: ['option', 'label', 'table'], template: '<div class="chart-stub" :data-label="label" :data-rows="table?.rows.length" />' }
@@ -67,6 +69,24 @@ describe('the dashboard', () => {
     expect(charts.every((c) => c.attributes('data-rows') === '30')).toBe(true)
   })
 
+  it('shows the customers now, gained and lost today, and charts them by day', async () => {
+    const series = Array.from({ length: 7 }, (_, i) => day(`2026-11-${String(i + 24).padStart(2, '0')}`))
+    series[5] = { ...series[5], customers_added: 5, customers_lost: 1 }
+    series[6] = { ...series[6], customers_added: 2, customers_lost: 3 }
+    fetchMock.mockResolvedValue(new Response(JSON.stringify(board(series, 3, 1234)), { status: 200, headers: { 'Content-Type': 'application/json' } }))
+    const w = mount(DashboardPage, { global: { stubs: { EChart: { props: ['option', 'label', 'table'], template: '<div class="chart-stub" :data-label="label" :data-table="JSON.stringify(table)" />' } } } })
+    await flushPromises()
+    expect(w.find('[data-figure="customersNow"]').text()).toMatch(/1,?234/)
+    const added = w.find('[data-figure="customersAdded"]')
+    expect(added.text()).toContain('2')
+    expect(added.find('.stat-card__delta--bad').exists()).toBe(true)
+    // Customers lost rising is bad news.
+    expect(w.find('[data-figure="customersLost"] .stat-card__delta--bad').text()).toContain('2')
+    const customers = JSON.parse(w.findAll('.chart-stub')[0].attributes('data-table') ?? '{}')
+    expect(customers.columns.slice(1, 3)).toEqual(['新增客户', '流失客户'])
+    expect(customers.rows[6].slice(1, 3)).toEqual([2, 3])
+  })
+
   it('shows the API message when it cannot load', async () => {
     fetchMock.mockResolvedValue(new Response(JSON.stringify({ error: { code: 'forbidden', message: 'this key lacks the scope read' } }), { status: 403 }))
     const w = mount(DashboardPage, { global: { stubs: { EChart: EChartStub } } })
@@ -75,7 +95,7 @@ describe('the dashboard', () => {
   })
 
   it('a new tenant sees what to do first, not empty charts', () => {
-    const quiet = board([day('2026-11-29'), day('2026-11-30')], 0)
+    const quiet = board([day('2026-11-29'), day('2026-11-30')], 0, 0)
     expect(isEmpty(quiet)).toBe(true)
     expect(yesterday(quiet)?.date).toBe('2026-11-29')
     expect(yesterday(board([day('2026-11-30')]))).toBeNull()
