@@ -41,7 +41,7 @@ test.describe('sop', () => {
     await page.keyboard.press('Enter')
     await page.keyboard.press('Escape')
     // This very minute, with time left to save the plan within it: due at once.
-    await expect.poll(() => new Date().getSeconds(), { timeout: 30_000, intervals: [500] }).toBeLessThan(30)
+    await expect.poll(() => new Date().getSeconds(), { timeout: 40_000, intervals: [500] }).toBeLessThan(30)
     const at = minuteIn(zone)
     await page.getByTestId('schedule-time-exact').fill(at)
     await expect(page.getByTestId('schedule-preview').locator('li').first()).toContainText(at)
