@@ -88,40 +88,37 @@ step() { log "[$((SECONDS - start))s] $*"; }
 
 ensure_console_deps
 ensure_chromium
-npm_run() { (cd "$CONSOLE_DIR" && npm run --silent "$@"); }
-
-if [[ -n "$UNIT" ]]; then
-    step "npm run api:check (the generated client against docs/openapi.yaml)"
-    npm_run api:check || die "src/api/schema.d.ts differs from docs/openapi.yaml: run \`npm run api:gen\` in web/console"
-fi
-step "npm run build"
-# Into the run's folder: what is tested is this build, whatever else rebuilds dist/.
-CONSOLE_OUT="$RUN_DIR/dist"
-npm_run build -- --outDir "$CONSOLE_OUT" >"$RUN_DIR/logs/build.log" 2>&1 || {
-    sed 's/^/    /' "$RUN_DIR/logs/build.log" >&2
-    die "the console does not build"
-}
-if [[ -n "$UNIT" ]]; then
-    step "npm test (Vitest)"
-    npm_run test
-fi
-
 ensure_h5_deps
-h5_run() { (cd "$H5_DIR" && npm run --silent "$@"); }
-if [[ -n "$UNIT" ]]; then
-    step "web/h5: npm run api:check (the generated clients against docs/customer-api.yaml and docs/staff-api.yaml)"
-    h5_run api:check || die "web/h5's API types differ from docs/: run \`npm run api:gen\` in web/h5"
-fi
-step "web/h5: npm run build"
-H5_OUT="$RUN_DIR/h5-dist"
-h5_run build -- --outDir "$H5_OUT" >"$RUN_DIR/logs/h5-build.log" 2>&1 || {
-    sed 's/^/    /' "$RUN_DIR/logs/h5-build.log" >&2
-    die "the mobile pages (web/h5) do not build"
+
+# One app's checks: its generated clients against the specs (with the unit tests), its build
+# into the run's folder (what is tested is this build, whatever else rebuilds dist/), then
+# Vitest.
+#   check_app <app dir> <label> <step prefix> <out dir> <build log> <which specs> <regenerate hint>
+check_app() {
+    local dir="$1" label="$2" prefix="$3" out="$4" build_log="$5" specs="$6" hint="$7"
+    if [[ -n "$UNIT" ]]; then
+        step "${prefix}npm run api:check (the generated $specs)"
+        (cd "$dir" && npm run --silent api:check) || die "$hint"
+    fi
+    step "${prefix}npm run build"
+    (cd "$dir" && npm run --silent build -- --outDir "$out") >"$build_log" 2>&1 || {
+        sed 's/^/    /' "$build_log" >&2
+        die "$label does not build"
+    }
+    if [[ -n "$UNIT" ]]; then
+        step "${prefix}npm test (Vitest)"
+        (cd "$dir" && npm run --silent test)
+    fi
 }
-if [[ -n "$UNIT" ]]; then
-    step "web/h5: npm test (Vitest)"
-    h5_run test
-fi
+
+CONSOLE_OUT="$RUN_DIR/dist"
+check_app "$CONSOLE_DIR" "the console" "" "$CONSOLE_OUT" "$RUN_DIR/logs/build.log" \
+    "client against docs/openapi.yaml" \
+    "src/api/schema.d.ts differs from docs/openapi.yaml: run \`npm run api:gen\` in web/console"
+H5_OUT="$RUN_DIR/h5-dist"
+check_app "$H5_DIR" "the mobile pages (web/h5)" "web/h5: " "$H5_OUT" "$RUN_DIR/logs/h5-build.log" \
+    "clients against docs/customer-api.yaml and docs/staff-api.yaml" \
+    "web/h5's API types differ from docs/: run \`npm run api:gen\` in web/h5"
 
 step "starting the local stack"
 ensure_venv requirements-dev.txt
