@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole system locally and stays in the foreground until Ctrl-C:
-#   DynamoDB Local (data kept in .local/ddb-data), the tables, the fake WeCom server with the
+#   DynamoDB Local (data kept in .local/ddb-data), moto's server (the local SQS: the SOP
+#   dispatch queue, its messages moved to sop-dispatch-worker as Lambda's event source
+#   mapping does), the tables, the fake WeCom server with the
 #   demo corp, a demo tenant, every function under `cargo lambda watch` (rebuilt when the code
 #   changes; domain events delivered to the functions through the routing table), a few
 #   simulated WeCom callbacks, and what they produced, read back through the admin API, and
@@ -11,7 +13,7 @@
 #   scripts/dev.sh --once    # set up, run the demo, print, stop everything (a smoke test)
 #   scripts/dev.sh --quiet   # run until Ctrl-C without following the log
 #
-# Ports: DynamoDB Local 8000, fake WeCom 8400, functions 9000, console 4173; a busy port is
+# Ports: DynamoDB Local 8000, moto 5000, fake WeCom 8400, functions 9000, console 4173; a busy port is
 # replaced by a free one (printed). Everything started here is stopped on exit.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -47,7 +49,8 @@ DEMO_AGENT_ID=1000002
 TABLE_PREFIX=scrm
 
 FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event points-jobs
-    points-expiry-sweep sop-dispatch sop-on-event sop-result-sync directory-resync callback-sweep)
+    points-expiry-sweep sop-dispatch sop-dispatch-worker sop-on-event sop-result-sync
+    directory-resync callback-sweep)
 
 RUN_DIR="$LOCAL_DIR/dev"
 LOG_DIR="$RUN_DIR/logs"
@@ -97,7 +100,7 @@ stop_stale() {
         name="$(basename "$f" .pid)"
         # Only a process of ours: in the repository, with the expected command line.
         if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null &&
-            tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'DynamoDBLocal|fake-wecom|lambda watch|vite preview|tail'; then
+            tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'DynamoDBLocal|moto_server|sqs-to-lambda|fake-wecom|lambda watch|vite preview|tail'; then
             log "stopping $name left over from an earlier run (pid $pid)"
             stop_pid "$pid" "$name"
         fi
@@ -116,6 +119,15 @@ start_dynamodb_local "$DDB_PORT" "$RUN_DIR" -dbPath "$DATA_DIR" ||
     die "DynamoDB Local did not start (log: $RUN_DIR/dynamodb-local.log)"
 record dynamodb-local "$DDB_PID"
 log "DynamoDB Local on 127.0.0.1:$DDB_PORT (data in .local/ddb-data)"
+
+# --- the local SQS (moto's server): the SOP dispatch queue ---------------------------------
+MOTO_PORT="$(port_or_free 5000)"
+start_moto "$MOTO_PORT" "$LOG_DIR/moto.log" || die "moto server did not start (log: $LOG_DIR/moto.log)"
+record moto "$MOTO_PID"
+SQS_URL="http://127.0.0.1:$MOTO_PORT"
+DISPATCH_QUEUE_URL="$(sqs_create_queue "$SQS_URL" "$TABLE_PREFIX-sop-dispatch" 30)" ||
+    die "could not create the dispatch queue (log: $LOG_DIR/moto.log)"
+log "moto server (SQS) on $SQS_URL, dispatch queue $DISPATCH_QUEUE_URL"
 
 # --- environment (.local/env: read by the CLI here and by `cargo lambda watch`) -----------
 WECOM_PORT="$(port_or_free 8400)"
@@ -151,6 +163,8 @@ SECRETS_LOCAL_KEY=$(cat "$LOCAL_DIR/secrets-key")
 PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
 STAFF_PAGES_URL=$STAFF_PAGES_URL
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
+AWS_ENDPOINT_URL_SQS=$SQS_URL
+SOP_DISPATCH_QUEUE_URL=$DISPATCH_QUEUE_URL
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
 AWS_REGION=us-east-1
@@ -204,6 +218,12 @@ log "starting the functions (cargo lambda watch) on 127.0.0.1:$LAMBDA_PORT"
 WATCH_PID="$(spawn "$LOG_DIR/functions.log" env -u RUST_LOG cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" \
     --env-file "$ENV_FILE")"
 record functions "$WATCH_PID"
+# What Lambda's event source mapping does in a deployment: the dispatch queue's messages to
+# sop-dispatch-worker (invoking sop-dispatch enqueues them).
+PUMP_PID="$(spawn "$LOG_DIR/sqs-to-lambda.log" python3 "$ROOT/scripts/lib/sqs-to-lambda.py" pump \
+    --endpoint "$SQS_URL" --queue-url "$DISPATCH_QUEUE_URL" \
+    --invoke-url "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/sop-dispatch-worker/invocations")"
+record sqs-to-lambda "$PUMP_PID"
 
 BASE="http://127.0.0.1:$LAMBDA_PORT"
 CALLBACK_URL="$BASE/lambda-url/wecom-callback/callback/$DEMO_CORP_ID"
@@ -362,6 +382,8 @@ cat <<EOF
 
 The local stack is up.
   DynamoDB Local   http://127.0.0.1:$DDB_PORT   (data in .local/ddb-data; delete it to start empty)
+  SQS (moto)       $SQS_URL   (sop-dispatch enqueues; .local/dev/logs/sqs-to-lambda.log
+                   shows the messages moved to sop-dispatch-worker)
   fake WeCom       http://127.0.0.1:$WECOM_PORT/cgi-bin   (demo corp $DEMO_CORP_ID)
   functions        $BASE   (cargo lambda watch; rebuilt when the code changes)
   environment      .local/env    logs  .local/dev/logs/

@@ -19,7 +19,10 @@ the stack tenant's WeCom secrets with made-up ones and break every later request
 WeCom (logins, re-syncs, JS-SDK signatures). Each value the route would accept is replaced
 by the tenant's real value of that field (`FUZZ_TENANT_SECRETS`, set by fuzz-api.sh), so the
 request still takes the accepting path and answers the same; values it refuses are sent
-unchanged.
+unchanged. Likewise `PUT /v1/tenant/settings` would store made-up WeCom frequency limits
+(one call a day, say) that pace every later request calling WeCom into "retry later": limits
+the route would accept are left out of the body (the route then stores the default, the
+accepting path all the same); limits it refuses are sent unchanged.
 """
 
 import json
@@ -85,8 +88,44 @@ def _accepted_secret(field, value) -> bool:
     return pattern is not None and isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
+# What PUT /v1/tenant/settings accepts as `wecom_rate_limits` (docs/openapi.yaml).
+API_PATH = re.compile(r"[a-z0-9_][a-z0-9_/]{0,99}")
+
+
+def _accepted_rules(rules) -> bool:
+    def rule(r) -> bool:
+        return (
+            isinstance(r, dict)
+            and type(r.get("calls")) is int
+            and 1 <= r["calls"] <= 10_000_000
+            and type(r.get("window_secs")) is int
+            and 1 <= r["window_secs"] <= 86_400
+        )
+
+    return isinstance(rules, list) and 1 <= len(rules) <= 4 and all(rule(r) for r in rules)
+
+
+def _accepted_rate_limits(limits) -> bool:
+    if not isinstance(limits, dict):
+        return False
+    if "per_api" in limits and not _accepted_rules(limits["per_api"]):
+        return False
+    overrides = limits.get("overrides", {})
+    return (
+        isinstance(overrides, dict)
+        and len(overrides) <= 32
+        and all(API_PATH.fullmatch(k) and _accepted_rules(v) for k, v in overrides.items())
+    )
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
+    if (
+        f"{case.method.upper()} {case.operation.path}" == "PUT /v1/tenant/settings"
+        and isinstance(case.body, dict)
+        and _accepted_rate_limits(case.body.get("wecom_rate_limits"))
+    ):
+        del case.body["wecom_rate_limits"]
     if (
         f"{case.method.upper()} {case.operation.path}" == "PUT /v1/tenant/secrets"
         and isinstance(case.body, dict)

@@ -204,6 +204,46 @@ start_dynamodb_local() {
     fi
 }
 
+# start_moto PORT LOGFILE: starts moto's server (the local SQS, and S3) on 127.0.0.1:PORT
+# and waits until it answers. Sets MOTO_PID; stop it with stop_moto. Needs ensure_venv.
+start_moto() {
+    local port="$1" logfile="$2"
+    MOTO_PID="$(spawn "$logfile" moto_server -H 127.0.0.1 -p "$port")"
+    export MOTO_PID
+    if ! wait_for_http "http://127.0.0.1:$port/moto-api/" 60 "moto server" "$MOTO_PID"; then
+        sed 's/^/    /' "$logfile" >&2 || true
+        return 1
+    fi
+}
+
+# stop_moto: stops what start_moto started.
+stop_moto() {
+    stop_pid "${MOTO_PID:-}" "moto server"
+    MOTO_PID=""
+}
+
+# start_moto_on_free_port LOGFILE: start_moto on a free port (a few tries: a port picked
+# free can be taken before the server binds it). Sets MOTO_PORT and MOTO_PID.
+start_moto_on_free_port() {
+    local logfile="$1" attempt
+    for attempt in 1 2 3; do
+        MOTO_PORT="$(free_port)"
+        if start_moto "$MOTO_PORT" "$logfile"; then
+            export MOTO_PORT
+            return 0
+        fi
+        stop_moto
+    done
+    return 1
+}
+
+# sqs_create_queue ENDPOINT NAME VISIBILITY_TIMEOUT: creates a queue on the local SQS server;
+# prints its URL.
+sqs_create_queue() {
+    python3 "$ROOT/scripts/lib/sqs-to-lambda.py" create --endpoint "$1" --name "$2" \
+        --visibility-timeout "$3"
+}
+
 # --- a local stack for automated runs (scripts/fuzz-api.sh, scripts/web-test.sh) ---------
 # DynamoDB Local in memory, the tables, the fake WeCom server, its demo corp registered as a
 # tenant with an admin API key, and the functions: the deployment's multi-call binary
@@ -221,7 +261,8 @@ STACK_APP_SECRET=demo-app-secret
 STACK_AGENT_ID=1000002
 STACK_AES_KEY=YBhInA9zdrOFylrdjYm0X4TSWVn9QjX0youLoEzY5TU
 STACK_FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event points-jobs
-    points-expiry-sweep sop-dispatch sop-on-event sop-result-sync directory-resync callback-sweep)
+    points-expiry-sweep sop-dispatch sop-dispatch-worker sop-on-event sop-result-sync
+    directory-resync callback-sweep)
 STACK_PIDS=()
 
 # stack_stop: stops what stack_start started, last first.
@@ -275,6 +316,13 @@ stack_start() {
         ((attempt < 3)) || die "DynamoDB Local did not start (log: $run_dir/dynamodb-local.log)"
     done
 
+    # The local SQS (moto): the SOP dispatch queue.
+    start_moto_on_free_port "$log_dir/moto.log" || die "moto server did not start (log: $log_dir/moto.log)"
+    STACK_PIDS+=("moto:$MOTO_PID")
+    local sqs_url="http://127.0.0.1:$MOTO_PORT" queue_url
+    queue_url="$(sqs_create_queue "$sqs_url" "$prefix-sop-dispatch" 30)" ||
+        die "could not create the dispatch queue on moto (log: $log_dir/moto.log)"
+
     WECOM_PORT="$(free_port)"
     LAMBDA_PORT="$(free_port)"
     cat >"$env_file" <<ENV
@@ -294,6 +342,8 @@ SECRETS_LOCAL_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
 STAFF_PAGES_URL=${STAFF_PAGES_URL:-}
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
+AWS_ENDPOINT_URL_SQS=$sqs_url
+SOP_DISPATCH_QUEUE_URL=$queue_url
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
 AWS_REGION=us-east-1
@@ -338,6 +388,14 @@ ENV
                 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 "$bin_dir/scrm-lambda")"
             STACK_PIDS+=("$f:$pid")
         done
+        if [[ "$f" == sop-dispatch-worker ]]; then
+            # What Lambda's event source mapping does in a deployment: the queue's messages to
+            # the worker, the failed ones left for redelivery.
+            pid="$(spawn "$log_dir/sqs-to-lambda.log" python3 "$ROOT/scripts/lib/sqs-to-lambda.py" pump \
+                --endpoint "$sqs_url" --queue-url "$queue_url" \
+                --invoke-url "http://127.0.0.1:$LAMBDA_PORT/2015-03-31/functions/$f/invocations")"
+            STACK_PIDS+=("sqs-to-lambda:$pid")
+        fi
     done
     deadline=$((SECONDS + 60))
     until [[ "$(http_code "$LAMBDA_BASE/admin-api/v1/whoami" -H "Authorization: Bearer $ADMIN_KEY")" == 200 ]]; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (into .local/ and node_modules/), starts
-# DynamoDB Local in memory on a free port, lints the SAM template, then runs every test of
+# DynamoDB Local in memory and moto's server (the local SQS) on free ports, lints the SAM template, then runs every test of
 # the workspace in one `cargo test` process, and stops DynamoDB Local whatever happens;
 # then, when it ran everything, the web console's tests (scripts/web-test.sh: unit tests and
 # end-to-end tests in Chromium on a local stack of their own).
@@ -47,6 +47,7 @@ cleanup() {
     if [[ -n "$DDB_PID" ]]; then
         stop_pid "$DDB_PID" "DynamoDB Local"
     fi
+    stop_moto
     exit "$status"
 }
 trap cleanup EXIT
@@ -64,8 +65,12 @@ for attempt in 1 2 3; do
     ((attempt < 3)) || die "DynamoDB Local did not start (log: $RUN_DIR/dynamodb-local.log)"
 done
 log "DynamoDB Local (in memory) on 127.0.0.1:$DDB_PORT"
+MOTO_PID=""
+start_moto_on_free_port "$RUN_DIR/moto.log" || die "moto server did not start (log: $RUN_DIR/moto.log)"
+log "moto server (SQS) on 127.0.0.1:$MOTO_PORT"
 
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$MOTO_PORT"
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1
@@ -99,5 +104,6 @@ fi
 # The browser tests bring their own stack: this DynamoDB Local is not needed any more.
 stop_pid "$DDB_PID" "DynamoDB Local"
 DDB_PID=""
+stop_moto
 log "scripts/web-test.sh (SCRM_SKIP_WEB=1 skips it)"
 "$ROOT/scripts/web-test.sh"

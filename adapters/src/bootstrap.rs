@@ -138,6 +138,8 @@ impl Container {
 /// The client settings for a use.
 pub fn wecom_config(base_url: &str, usage: WeComUse) -> WeComConfig {
     let mut config = WeComConfig::new(base_url);
+    // This container's share of each corp's WeCom limits (docs/ARCHITECTURE.md, "Pacing").
+    config.pacing = crate::wecom::PacingPolicy::from_env();
     match usage {
         WeComUse::Background => {}
         WeComUse::PersonWaiting => {

@@ -7,6 +7,7 @@
 //!   implementations of the contexts' WeCom ports; the fake WeCom server behind the
 //!   `fake-wecom` feature.
 //! - [`events`]: the EventBridge publisher (and the local one for `cargo lambda watch`).
+//! - [`queue`]: the SOP dispatch queue on SQS, and Lambda's SQS event and batch answer.
 //! - [`lambda`]: the one mapping of a use case's error to Lambda's `Diagnostic`.
 //! - [`http`] (feature `http`): the one HTTP edge of the function-URL functions.
 //! - [`aws_http`]: the AWS SDK's HTTP client (reqwest on rustls with *ring*: one TLS stack).
@@ -22,5 +23,6 @@ pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lambda;
+pub mod queue;
 pub mod telemetry;
 pub mod wecom;

@@ -1,7 +1,8 @@
-//! `scrm directory …`: maintenance of the directory table. `backfill-names` gives customers
-//! written before the name index (gsi3) existed their entry in it; it prints its progress
-//! after every batch with the position to resume from, and can be stopped and run again at
-//! any time (customers already indexed are read, not written).
+//! `scrm directory …`: maintenance of the directory table. `backfill-customers` (alias
+//! `backfill-names`) moves customers written before the listing by id (gsi4) existed from
+//! the old listing (gsi1 `{corp}#CUSTOMERS`) to it, giving each its name index entry (gsi3)
+//! on the way; it prints its progress after every batch with the position to resume from,
+//! and can be stopped and run again at any time (customers already moved are not read).
 use crate::ops::plain_db;
 use anyhow::Context;
 use clap::Subcommand;
@@ -11,9 +12,10 @@ use scrm_core::tenants::TenantId;
 /// `scrm directory …`
 #[derive(Debug, Subcommand)]
 pub enum DirectoryCommand {
-    /// Index every customer of a tenant by name (after the index was added to an existing
-    /// table); resumable with `--after`.
-    BackfillNames {
+    /// Index every customer of a tenant by id and by name (after the indexes were added to
+    /// an existing table); resumable with `--after`.
+    #[command(alias = "backfill-names")]
+    BackfillCustomers {
         /// The corp id.
         #[arg(long)]
         corp_id: String,
@@ -32,7 +34,7 @@ pub enum DirectoryCommand {
 /// Runs `scrm directory …`.
 pub async fn run(cmd: DirectoryCommand) -> anyhow::Result<()> {
     match cmd {
-        DirectoryCommand::BackfillNames {
+        DirectoryCommand::BackfillCustomers {
             corp_id,
             after,
             batch,
@@ -44,7 +46,7 @@ pub async fn run(cmd: DirectoryCommand) -> anyhow::Result<()> {
             let mut last = after;
             loop {
                 let (done, finished) = directory
-                    .backfill_names(&tenant, last.as_deref(), batch.max(1))
+                    .backfill_customer_index(&tenant, last.as_deref(), batch.max(1))
                     .await
                     .with_context(|| {
                         format!(

@@ -40,7 +40,7 @@ enum Command {
     /// Web console roles of a tenant's members (`scrm console grant|revoke|list`).
     #[command(subcommand)]
     Console(console::ConsoleCommand),
-    /// Directory maintenance (`scrm directory backfill-names`).
+    /// Directory maintenance (`scrm directory backfill-customers`).
     #[command(subcommand)]
     Directory(directory::DirectoryCommand),
     /// Demo data for the local stack (`scrm demo seed`).

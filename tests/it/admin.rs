@@ -312,6 +312,7 @@ async fn viewers_see_personal_data_redacted() {
                 unknown: true,
                 xml: xml.into(),
                 event_time: now.timestamp(),
+                planned: None,
             },
             now,
             10_000,

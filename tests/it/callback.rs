@@ -11,9 +11,7 @@ use scrm_adapters::wecom::fake::*;
 use scrm_core::clock::Clock;
 use scrm_core::contacts::callback::parse_callback;
 use scrm_core::contacts::inbox::{Inbox, Swept};
-use scrm_core::contacts::receipts::{
-    Acquired, Lease, NewReceipt, ReceiptStatus, ReceiptStore, ReceiptView,
-};
+use scrm_core::contacts::receipts::{NewReceipt, ReceiptStatus, ReceiptStore};
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::events::{
     DomainEvent, EventEnvelope, EventPublisher, PublishError, RecordingPublisher, RemovedBy,
@@ -998,6 +996,7 @@ async fn a_delivery_that_died_midway_is_completed_after_its_lease() {
         unknown: false,
         xml: x.clone(),
         event_time: opened.event_time,
+        planned: None,
     };
     w.dir()
         .acquire(t.id(), &opened.dedupe_key, &receipt, w.clock.now(), 10_000)
@@ -1390,105 +1389,34 @@ async fn a_corp_that_is_no_tenant_cannot_be_told_from_a_bad_signature() {
 
 // ----- crashes, takeovers and the sweep ----------------------------------------------------
 
-/// The receipts, except that recording `applied` never returns: the delivery dies right
-/// after writing its effects (a crash: no release, the lease left to run out). `reached`
-/// is notified when it gets there.
-struct DiesAfterEffects {
-    inner: DynamoDirectory,
+/// A publisher that never returns: the delivery dies right after writing its effects,
+/// before publishing (a crash: no release, the lease left to run out). `reached` is
+/// notified when it gets there.
+struct DiesBeforePublishing {
     reached: Arc<tokio::sync::Notify>,
 }
 
-impl ReceiptStore for DiesAfterEffects {
-    async fn acquire(
-        &self,
-        t: &TenantId,
-        key: &str,
-        receipt: &NewReceipt,
-        now: chrono::DateTime<chrono::Utc>,
-        lease_ms: i64,
-    ) -> Result<Acquired, StoreError> {
-        self.inner.acquire(t, key, receipt, now, lease_ms).await
-    }
-    async fn record_plan(
-        &self,
-        t: &TenantId,
-        key: &str,
-        lease: &Lease,
-        planned: &[EventEnvelope],
-    ) -> Result<bool, StoreError> {
-        self.inner.record_plan(t, key, lease, planned).await
-    }
-    async fn mark_applied(
-        &self,
-        _: &TenantId,
-        _: &str,
-        _: &Lease,
-        _: &[EventEnvelope],
-        _: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError> {
+impl EventPublisher for DiesBeforePublishing {
+    async fn publish(&self, _: &[EventEnvelope]) -> Result<(), PublishError> {
         self.reached.notify_one();
         std::future::pending().await
-    }
-    async fn mark_published(
-        &self,
-        t: &TenantId,
-        key: &str,
-        lease: &Lease,
-        unknown: bool,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError> {
-        self.inner.mark_published(t, key, lease, unknown, now).await
-    }
-    async fn release(
-        &self,
-        t: &TenantId,
-        key: &str,
-        lease: &Lease,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        self.inner.release(t, key, lease, error).await
-    }
-    async fn receipt_status(
-        &self,
-        t: &TenantId,
-        key: &str,
-    ) -> Result<Option<ReceiptStatus>, StoreError> {
-        self.inner.receipt_status(t, key).await
-    }
-    async fn stuck(
-        &self,
-        t: &TenantId,
-        before: chrono::DateTime<chrono::Utc>,
-        limit: usize,
-    ) -> Result<Vec<ReceiptView>, StoreError> {
-        self.inner.stuck(t, before, limit).await
-    }
-    async fn receipts(
-        &self,
-        t: &TenantId,
-        unknown_only: bool,
-        before: Option<&str>,
-        limit: usize,
-    ) -> Result<scrm_core::contacts::model::Page<ReceiptView>, StoreError> {
-        self.inner.receipts(t, unknown_only, before, limit).await
     }
 }
 
 /// Delivers `x` once through the inbox and lets that delivery die after its effects, before
-/// `applied` is recorded: the directory holds the effects, nothing is published, and the
-/// receipt is `received` under a lease nobody will release.
+/// publishing: the directory holds the effects, nothing is published, and the receipt is
+/// `received` (with its plan) under a lease nobody will release.
 async fn die_after_effects(w: &World, t: &TestTenant, x: &str) {
-    let dying = DiesAfterEffects {
-        inner: w.dir(),
+    let dying = DiesBeforePublishing {
         reached: Arc::new(tokio::sync::Notify::new()),
     };
     let (dir, tags) = (w.dir(), DynamoTags::new(w.db.clone()));
     let inbox = Inbox {
-        receipts: &dying,
+        receipts: &dir,
         dir: &dir,
         tags: &tags,
         source: &w.client,
-        publisher: &w.recorder,
+        publisher: &dying,
         clock: &*w.clock,
         settings: policy().inbox(),
     };
@@ -1978,4 +1906,165 @@ async fn a_member_listed_at_creation_and_again_in_add_member_is_one_event() {
         .unwrap()
         .unwrap();
     assert_eq!(g.member_count, 2);
+}
+
+// ----- write budget, counters and coalesced reads ----------------------------------------
+
+/// A handler whose directory writes are metered (`scrm_tests::meter`).
+fn metered_handler(w: &World) -> (Handler<Arc<RecordingPublisher>>, scrm_tests::meter::Meter) {
+    let meter = scrm_tests::meter::Meter::new(w.db.tables.clone());
+    let metered = scrm_adapters::dynamo::Db::new(meter.client(&w.db.client), w.db.tables.clone());
+    let h = CallbackHandler {
+        tenants: DynamoTenants::new(w.db.clone()),
+        dir: DynamoDirectory::new(metered.clone()),
+        tags: DynamoTags::new(metered),
+        source: w.client.clone(),
+        publisher: w.recorder.clone(),
+        clock: w.clock.clone(),
+        policy: policy(),
+    };
+    (h, meter)
+}
+
+fn join_xml(at: i64, member: &str, version: &str) -> String {
+    xml(
+        at,
+        "change_external_chat",
+        "update",
+        &[
+            ("ChatId", "wrshop"),
+            ("UpdateDetail", "add_member"),
+            ("JoinScene", "3"),
+            ("<", &member_list(&[member])),
+            ("CurMemVer", version),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn a_duplicate_callback_writes_nothing_and_a_join_takes_three_writes() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let (h, meter) = metered_handler(&w);
+    let at = created_shop(&w, &t, &h).await;
+    let add = contact_xml(at, "add_external_contact", "zhangsan", "wmalice", &[]);
+    post_ok(&h, t.id(), &add).await;
+    events_of(&w);
+    meter.take();
+    post_ok(&h, t.id(), &add).await;
+    let dup = meter.take();
+    assert_eq!(
+        (dup.requests, dup.units),
+        (0, 0.0),
+        "a duplicate writes nothing"
+    );
+    assert!(events_of(&w).is_empty());
+    // A member joining a group whose detail was just fetched: the receipt with its plan,
+    // the membership with the count (one transaction), the receipt published.
+    let join = join_xml(at + 1, "wmbob", "v2");
+    post_ok(&h, t.id(), &join).await;
+    let new = meter.take();
+    assert_eq!(new.requests, 3, "{new:?}");
+    assert_eq!(events_of(&w).len(), 1);
+    post_ok(&h, t.id(), &join).await;
+    let dup = meter.take();
+    assert_eq!((dup.requests, dup.units), (0, 0.0));
+    assert!(events_of(&w).is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_joins_to_one_group_keep_the_right_member_count() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let h = handler(&w);
+    let at = created_shop(&w, &t, &h).await;
+    let before = w
+        .dir()
+        .group_profile(t.id(), "wrshop")
+        .await
+        .unwrap()
+        .unwrap()
+        .member_count;
+    let joiners: Vec<String> = (0..12).map(|i| format!("wmjoiner{i:02}")).collect();
+    let sends = joiners.iter().enumerate().map(|(i, m)| {
+        let x = join_xml(at + 1, m, &format!("v-{i}"));
+        let h = &h;
+        let corp = t.id();
+        async move {
+            // WeCom re-delivers what was not answered 200.
+            for _ in 0..5 {
+                if post(h, corp, &x).await.0 == 200 {
+                    return;
+                }
+            }
+            panic!("a join was never landed");
+        }
+    });
+    futures::future::join_all(sends).await;
+    let group = w.dir().group(t.id(), "wrshop").await.unwrap().unwrap();
+    assert_eq!(group.group.member_count, before + 12);
+    assert_eq!(
+        group.members.iter().filter(|m| m.active).count() as i64,
+        before + 12
+    );
+    let joined = events_of(&w)
+        .into_iter()
+        .filter(|e| matches!(e.event, DomainEvent::MemberJoinedGroup { .. }))
+        .count();
+    assert_eq!(joined, 12, "one event per join");
+    // Delivered again, none counts twice.
+    for m in &joiners {
+        let i = joiners.iter().position(|j| j == m).unwrap();
+        post_ok(&h, t.id(), &join_xml(at + 1, m, &format!("v-{i}"))).await;
+    }
+    let profile = w
+        .dir()
+        .group_profile(t.id(), "wrshop")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(profile.member_count, before + 12);
+}
+
+#[tokio::test]
+async fn joins_soon_after_a_fetch_do_not_fetch_the_group_again() {
+    let w = world().await;
+    let t = seeded(&w).await;
+    let corp = t.id().as_str();
+    let h = handler(&w);
+    let at = created_shop(&w, &t, &h).await;
+    let fetched = w.fake.calls(paths::GROUPCHAT_GET);
+    for i in 0..5 {
+        let member = format!("wmburst{i}");
+        w.fake.update_group(corp, "wrshop", |g| {
+            g.members.push(FakeMember::customer(&member, "新人"))
+        });
+        post_ok(
+            &h,
+            t.id(),
+            &join_xml(at + 1 + i, &member, &format!("v-b{i}")),
+        )
+        .await;
+    }
+    assert_eq!(
+        w.fake.calls(paths::GROUPCHAT_GET),
+        fetched,
+        "a burst within the window fetches nothing"
+    );
+    let group = w.dir().group(t.id(), "wrshop").await.unwrap().unwrap();
+    assert!(group
+        .members
+        .iter()
+        .any(|m| m.member_id == "wmburst4" && m.active && m.is_customer));
+    assert_eq!(group.group.member_version.as_deref(), Some("v-b4"));
+    assert!(!group.group.needs_sync, "nothing was missed");
+    // Past the window, the next join reads WeCom's detail again.
+    let later = at + scrm_core::contacts::apply::DETAIL_FRESH_SECONDS + 10;
+    w.fake.update_group(corp, "wrshop", |g| {
+        g.members.push(FakeMember::customer("wmlate", "Late"))
+    });
+    let version = group_version(&w, corp).await;
+    let fetched = w.fake.calls(paths::GROUPCHAT_GET);
+    post_ok(&h, t.id(), &join_xml(later, "wmlate", &version)).await;
+    assert_eq!(w.fake.calls(paths::GROUPCHAT_GET), fetched + 1);
 }

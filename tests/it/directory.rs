@@ -471,6 +471,26 @@ async fn customer_listing_pages_through_every_customer_once() {
     expected.extend(["wmsolo0".to_string(), "wmsolo1".to_string()]);
     expected.sort();
     assert_eq!(seen, expected);
+    // The listing is sharded by a hash of the id: the pages above merged several shards
+    // into one id order, each page continuing exactly after the cursor.
+    let shards: std::collections::BTreeSet<u32> = expected
+        .iter()
+        .map(|id| scrm_core::contacts::search::name_shard(id))
+        .collect();
+    assert!(shards.len() > 4, "{shards:?}");
+    let (_, page) = admin_call(
+        &api,
+        get_request("/v1/customers?limit=3&cursor=wmcust004", &t.bearer()),
+    )
+    .await;
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["external_userid"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["wmcust005", "wmcust006", "wmcust007"]);
+    assert_eq!(page["next_cursor"], "wmcust007");
 }
 
 /// A WeCom source that fails the n-th `groupchat/get` once, with a retryable error, so a
@@ -625,6 +645,137 @@ async fn running_a_resync_again_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(out["outcome"], "not_runnable");
+}
+
+/// A re-sync runner whose directory writes are metered (`scrm_tests::meter`).
+fn metered_resyncer(
+    w: &World,
+) -> (
+    Resyncer<DynamoTenants, WeComClient, Arc<RecordingPublisher>>,
+    scrm_tests::meter::Meter,
+) {
+    let meter = scrm_tests::meter::Meter::new(w.db.tables.clone());
+    let metered = Db::new(meter.client(&w.db.client), w.db.tables.clone());
+    let r = Resyncer {
+        dir: DynamoDirectory::new(metered),
+        ..w.resyncer(w.client.clone(), ResyncSettings::default())
+    };
+    (r, meter)
+}
+
+/// Write units on the partitions of customers (`{corp}#CUST#…`) and groups
+/// (`{corp}#GROUP#…`), base table and indexes alike, by partition.
+fn directory_units(tally: &scrm_tests::meter::Tally, t: &TenantId) -> Vec<(String, f64)> {
+    let customers = format!("{t}#CUST#");
+    let groups = format!("{t}#GROUP#");
+    let mut units: Vec<(String, f64)> = tally
+        .by_partition
+        .iter()
+        .filter(|(p, u)| **u > 0.0 && (p.key.starts_with(&customers) || p.key.starts_with(&groups)))
+        .map(|(p, u)| (p.key.clone(), *u))
+        .collect();
+    units.sort_by(|a, b| a.0.cmp(&b.0));
+    units
+}
+
+#[tokio::test]
+async fn a_second_resync_of_an_unchanged_directory_writes_no_customer_or_group_item() {
+    let w = world().await;
+    let t = tenant(&w.db).await;
+    seed_corp(&w.fake, t.id());
+    let (r, meter) = metered_resyncer(&w);
+    let first = start_resync(&w, &t, json!({})).await;
+    drive_resync(&w, &r, t.id(), &first).await;
+    let filled = meter.take();
+    assert!(!directory_units(&filled, t.id()).is_empty());
+    let before = dump(&w, t.id()).await;
+
+    w.clock.advance(chrono::Duration::hours(1));
+    let second = start_resync(&w, &t, json!({})).await;
+    drive_resync(&w, &r, t.id(), &second).await;
+    let again = meter.take();
+    assert_eq!(
+        directory_units(&again, t.id()),
+        Vec::<(String, f64)>::new(),
+        "nothing unchanged is written"
+    );
+    assert!(again.read_requests > 0, "the stored records were compared");
+    // Not even the time of the last write moved.
+    assert_eq!(dump(&w, t.id()).await, before);
+    use scrm_core::contacts::resync::{JobStatus, ResyncJobs};
+    let job = w.dir().job(t.id(), &second).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Done);
+    // 14 profiles and 17 relations, each read and left as it was.
+    assert_eq!(job.progress.customers, 17);
+    assert_eq!(job.progress.unchanged, 31);
+}
+
+#[tokio::test]
+async fn a_resync_rewrites_exactly_the_customers_and_groups_that_changed() {
+    let w = world().await;
+    let t = tenant(&w.db).await;
+    seed_corp(&w.fake, t.id());
+    let (r, meter) = metered_resyncer(&w);
+    let first = start_resync(&w, &t, json!({})).await;
+    drive_resync(&w, &r, t.id(), &first).await;
+    meter.take();
+    let corp = t.id().as_str();
+    assert!(w.fake.update_customer(corp, "wmcust003", |c| {
+        c.name = "改名客户".to_string();
+    }));
+    assert!(w.fake.update_customer(corp, "wmcust007", |c| {
+        c.follows[0].remark = "new remark".to_string();
+    }));
+    assert!(w.fake.update_customer(corp, "wmsolo1", |c| {
+        c.name = "独立改名".to_string();
+    }));
+    assert!(w.fake.update_group(corp, "wrgroup02", |g| {
+        g.name = "新群名".to_string();
+    }));
+
+    w.clock.advance(chrono::Duration::hours(1));
+    let second = start_resync(&w, &t, json!({})).await;
+    drive_resync(&w, &r, t.id(), &second).await;
+    let tally = meter.take();
+    let written: Vec<String> = directory_units(&tally, t.id())
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        written,
+        [
+            format!("{}#CUST#wmcust003", t.id()),
+            format!("{}#CUST#wmcust007", t.id()),
+            format!("{}#CUST#wmsolo1", t.id()),
+            format!("{}#GROUP#wrgroup02", t.id()),
+        ]
+    );
+    let dir = w.dir();
+    let renamed = dir.customer(t.id(), "wmcust003").await.unwrap().unwrap();
+    assert_eq!(renamed.customer.name.as_deref(), Some("改名客户"));
+    let remarked = dir.customer(t.id(), "wmcust007").await.unwrap().unwrap();
+    assert_eq!(
+        remarked.follow_users[0].remark.as_deref(),
+        Some("new remark")
+    );
+    let solo = dir.customer(t.id(), "wmsolo1").await.unwrap().unwrap();
+    assert_eq!(solo.customer.name.as_deref(), Some("独立改名"));
+    let group = dir
+        .group_profile(t.id(), "wrgroup02")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(group.name.as_deref(), Some("新群名"));
+    // The rename moved the name index entry too.
+    let (_, page) = admin_call(
+        &w.admin(),
+        get_request(
+            &format!("/v1/customers?name={}", "%E6%94%B9%E5%90%8D"),
+            &t.bearer(),
+        ),
+    )
+    .await;
+    assert_eq!(page["items"][0]["external_userid"], "wmcust003");
 }
 
 pub(crate) fn strip(v: &mut Value, key: &str) {

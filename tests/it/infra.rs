@@ -190,7 +190,7 @@ fn every_function_of_the_template_is_one_the_binary_can_be() {
         );
         names.insert(name);
     }
-    assert_eq!(names.len(), 12, "twelve distinct functions: {names:?}");
+    assert_eq!(names.len(), 13, "thirteen distinct functions: {names:?}");
 }
 
 #[test]
@@ -503,7 +503,7 @@ fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secret
             "callback-sweep",
             "customer-api",
             "directory-resync",
-            "sop-dispatch",
+            "sop-dispatch-worker",
             "sop-result-sync",
             "staff-api",
             "wecom-callback",
@@ -511,7 +511,12 @@ fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secret
     );
     assert_eq!(
         signing,
-        set(&["admin-api", "customer-api", "sop-dispatch", "staff-api"])
+        set(&[
+            "admin-api",
+            "customer-api",
+            "sop-dispatch-worker",
+            "staff-api"
+        ])
     );
     // The customer API writes the tenants table only for the sealed token cache of its
     // official-account login (and WeCom's unionid mapping).

@@ -317,8 +317,12 @@ async fn groups_are_found_by_a_part_of_their_name() {
 }
 
 #[tokio::test]
-async fn the_backfill_indexes_customers_written_before_the_name_index_and_resumes() {
-    use scrm_adapters::dynamo::schema::{GSI3_PK, GSI3_SK};
+async fn the_backfill_moves_customers_of_the_old_layout_to_the_listing_and_name_indexes_and_resumes(
+) {
+    use scrm_adapters::dynamo::item::s;
+    use scrm_adapters::dynamo::schema::{
+        GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, GSI3_PK, GSI3_SK, GSI4_PK, GSI4_SK,
+    };
     use scrm_adapters::dynamo::Update;
     let w = world().await;
     let t = tenant(&w.db).await;
@@ -333,14 +337,36 @@ async fn the_backfill_indexes_customers_written_before_the_name_index_and_resume
         )
         .await;
     }
-    // As written before the index existed: no name keys.
+    // As the old layout wrote them: profiles and relations in gsi1 `{corp}#CUSTOMERS`
+    // (relations also in gsi2), no listing or name keys.
     for i in 0..5 {
+        let ext = format!("wmold{i}");
         let mut u = Update::new();
-        u.remove(GSI3_PK).remove(GSI3_SK);
+        u.remove(GSI3_PK)
+            .remove(GSI3_SK)
+            .remove(GSI4_PK)
+            .remove(GSI4_SK)
+            .set(GSI1_PK, s(format!("{}#CUSTOMERS", t.id())))
+            .set(GSI1_SK, s(&ext));
+        w.db.directory()
+            .update(format!("{}#CUST#{ext}", t.id()), "PROFILE".to_string(), &u)
+            .await
+            .unwrap();
+        let mut u = Update::new();
+        u.set(GSI1_PK, s(format!("{}#CUSTOMERS", t.id())))
+            .set(GSI1_SK, s(format!("{ext}#zhangsan")))
+            .set(GSI2_PK, s(format!("{}#STAFF#zhangsan", t.id())))
+            .set(GSI2_SK, s(&ext))
+            .set("external_userid", s(&ext))
+            .set("userid", s("zhangsan"))
+            .set(
+                "status",
+                s(scrm_core::contacts::RelationStatus::Active.as_str()),
+            );
         w.db.directory()
             .update(
-                format!("{}#CUST#wmold{i}", t.id()),
-                "PROFILE".to_string(),
+                format!("{}#CUST#{ext}", t.id()),
+                "FOLLOW#zhangsan".to_string(),
                 &u,
             )
             .await
@@ -349,14 +375,17 @@ async fn the_backfill_indexes_customers_written_before_the_name_index_and_resume
     let api = w.admin();
     let (_, page) = admin_call(&api, get_request("/v1/customers?name=old", &t.bearer())).await;
     assert_eq!(ids(&page), Vec::<String>::new());
+    let (_, page) = admin_call(&api, get_request("/v1/customers", &t.bearer())).await;
+    assert_eq!(ids(&page), Vec::<String>::new());
 
-    // Two at a time, resuming after the last one done, as `scrm directory backfill-names`.
+    // Two at a time, resuming after the last one done, as `scrm directory
+    // backfill-customers`.
     let mut after: Option<String> = None;
     let mut written = 0;
     let mut runs = 0;
     loop {
         let (done, finished) = dir
-            .backfill_names(t.id(), after.as_deref(), 2)
+            .backfill_customer_index(t.id(), after.as_deref(), 2)
             .await
             .unwrap();
         written += done.written;
@@ -368,13 +397,30 @@ async fn the_backfill_indexes_customers_written_before_the_name_index_and_resume
     }
     assert_eq!(written, 5);
     assert_eq!(runs, 3);
+    let all = ["wmold0", "wmold1", "wmold2", "wmold3", "wmold4"];
     let pages = all_pages(&api, &t.bearer(), "/v1/customers?name=old%20timer&limit=2").await;
-    assert_eq!(
-        pages.concat(),
-        ["wmold0", "wmold1", "wmold2", "wmold3", "wmold4"]
-    );
-    // Run again: everything is indexed already, nothing is written.
-    let (done, finished) = dir.backfill_names(t.id(), None, 100).await.unwrap();
+    assert_eq!(pages.concat(), all);
+    let pages = all_pages(&api, &t.bearer(), "/v1/customers?limit=2").await;
+    assert_eq!(pages.concat(), all);
+    // Nothing is left in the old listing or in gsi2.
+    for i in 0..5 {
+        for sk in ["PROFILE", "FOLLOW#zhangsan"] {
+            let item =
+                w.db.directory()
+                    .get_consistent(format!("{}#CUST#wmold{i}", t.id()), sk)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            for attr in [GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK] {
+                assert!(!item.contains_key(attr), "{sk} keeps {attr}");
+            }
+        }
+    }
+    // Run again: nothing is left to move, nothing is read or written.
+    let (done, finished) = dir
+        .backfill_customer_index(t.id(), None, 100)
+        .await
+        .unwrap();
     assert!(finished);
-    assert_eq!((done.read, done.written), (5, 0));
+    assert_eq!((done.read, done.written), (0, 0));
 }

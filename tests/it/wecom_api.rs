@@ -295,33 +295,89 @@ async fn system_busy_is_retried_with_backoff_then_succeeds() {
 }
 
 #[tokio::test]
-async fn rate_limit_that_persists_is_rate_limited_after_bounded_attempts() {
+async fn frequency_limit_is_retry_later_at_once_and_blocks_the_api_in_this_container() {
     let w = world().await;
     w.seed_groups(1, "zhangsan");
     let client = w.client();
     client.access_token(&w.contact).await.unwrap();
 
-    w.fake.fail_next(paths::GROUPCHAT_LIST, 100, 45009);
+    w.fake.fail_next(paths::GROUPCHAT_LIST, 1, 45009);
     let err = client
         .list_group_chats(&w.contact, &GroupChatFilter::all(), "")
         .await
         .unwrap_err();
+    // WeCom blocks a minute's limit for 60 s (the default rules' shortest window): that is
+    // the suggested delay, and the call is not retried within its budget.
     assert!(
-        matches!(err, WeComError::RateLimited { errcode: 45009 }),
+        matches!(err, WeComError::RetryLater { errcode: Some(45009), retry_after } if retry_after == Duration::from_secs(60)),
         "{err:?}"
     );
     assert!(err.is_retryable());
-    assert_eq!(w.fake.calls(paths::GROUPCHAT_LIST), 3);
+    assert_eq!(w.fake.calls(paths::GROUPCHAT_LIST), 1);
+
+    // The container remembers the block: the API is not called again until it ends...
+    let again = client
+        .list_group_chats(&w.contact, &GroupChatFilter::all(), "")
+        .await
+        .unwrap_err();
+    assert_eq!(again.errcode(), Some(45009));
+    assert!(again.retry_after().unwrap() <= Duration::from_secs(60));
+    assert_eq!(w.fake.calls(paths::GROUPCHAT_LIST), 1, "not hammered");
+    // ...and the corp's other APIs are not blocked.
+    client
+        .get_corp_tag_list(&w.contact, &[], &[])
+        .await
+        .unwrap();
+
+    // A tenant whose rule has a shorter window is told to come back sooner.
+    let limits = Arc::new(WeComRateLimits {
+        per_api: vec![FrequencyRule::new(1_000, 10)],
+        ..WeComRateLimits::default()
+    });
+    let creds = w.contact.clone().with_rate_limits(&limits);
+    w.fake.fail_next(paths::GROUPCHAT_GET, 1, 45011);
+    let err = client
+        .get_group_chat(&creds, "wrzhangsan000", false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.errcode(), Some(45011));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(10)));
+}
+
+#[tokio::test]
+async fn concurrency_limit_is_retried_within_the_budget_then_retry_later() {
+    let w = world().await;
+    w.seed_groups(1, "zhangsan");
+    let client = w.client();
+    client.access_token(&w.contact).await.unwrap();
 
     // A limit that clears within the attempts succeeds.
-    w.fake.clear_faults();
-    w.fake.reset_counters();
     w.fake.fail_next(paths::GROUPCHAT_LIST, 1, 45033);
     client
         .list_group_chats(&w.contact, &GroupChatFilter::all(), "")
         .await
         .unwrap();
     assert_eq!(w.fake.calls(paths::GROUPCHAT_LIST), 2);
+
+    // One that persists is retry-later after the bounded attempts.
+    w.fake.reset_counters();
+    w.fake.fail_next(paths::GROUPCHAT_LIST, 100, 45033);
+    let err = client
+        .list_group_chats(&w.contact, &GroupChatFilter::all(), "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WeComError::RetryLater {
+                errcode: Some(45033),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(w.fake.calls(paths::GROUPCHAT_LIST), 3);
 
     // The time budget wins over the attempt count: no sleep starts that would end past it.
     let mut config = fast_config(w.fake.base_url());
@@ -330,15 +386,139 @@ async fn rate_limit_that_persists_is_rate_limited_after_bounded_attempts() {
     config.retry.budget = Duration::from_millis(300);
     let tight = w.client_with(config);
     tight.access_token(&w.contact).await.unwrap();
+    w.fake.clear_faults();
     w.fake.reset_counters();
-    w.fake.fail_next(paths::GROUPCHAT_LIST, 100, 45009);
+    w.fake.fail_next(paths::GROUPCHAT_LIST, 100, 45033);
     let err = tight
         .list_group_chats(&w.contact, &GroupChatFilter::all(), "")
         .await
         .unwrap_err();
-    assert!(matches!(err, WeComError::RateLimited { .. }));
+    assert!(matches!(err, WeComError::RetryLater { .. }));
     // One call and no retry: the first backoff (≥ 400 ms) would end past the 300 ms budget.
     assert_eq!(w.fake.calls(paths::GROUPCHAT_LIST), 1);
+}
+
+/// A corp whose WeCom allows `calls` calls of `groupchat/get` in any `window_secs`, and
+/// credentials whose tenant setting says so.
+fn limited_to(w: &World, calls: u32, window_secs: u32) -> CorpCredentials {
+    w.fake.set_frequency_limit(
+        paths::GROUPCHAT_GET,
+        calls as usize,
+        Duration::from_secs(window_secs.into()),
+    );
+    let limits = Arc::new(WeComRateLimits {
+        per_api: vec![FrequencyRule::new(calls, window_secs)],
+        ..WeComRateLimits::default()
+    });
+    w.contact.clone().with_rate_limits(&limits)
+}
+
+#[tokio::test]
+async fn pacing_keeps_a_burst_under_the_corp_s_frequency_limit() {
+    let w = world().await;
+    w.seed_groups(1, "zhangsan");
+    let creds = limited_to(&w, 40, 2);
+    let mut config = fast_config(w.fake.base_url());
+    config.pacing.max_wait = Duration::from_secs(30);
+    config.retry.budget = Duration::from_secs(30);
+    let client = w.client_with(config);
+    client.access_token(&creds).await.unwrap();
+    // Connections opened first (on another API), so that the burst's timing is the pacer's.
+    let warm = (0..40).map(|_| client.get_corp_tag_list(&w.contact, &[], &[]));
+    futures::future::join_all(warm).await;
+
+    // 80 calls at once, as a burst of member joins would make them.
+    let burst = (0..80).map(|_| client.get_group_chat(&creds, "wrzhangsan000", false));
+    let results = futures::future::join_all(burst).await;
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    // WeCom's count: every call served, none over the limit in any 2 s.
+    assert_eq!(w.fake.calls(paths::GROUPCHAT_GET), 80);
+    assert_eq!(w.fake.frequency_limited(paths::GROUPCHAT_GET), 0);
+    assert!(w.fake.peak_calls_per_window(paths::GROUPCHAT_GET) <= 40);
+}
+
+#[tokio::test]
+async fn an_unpaced_burst_trips_the_limit_and_surfaces_as_retry_later() {
+    let w = world().await;
+    w.seed_groups(1, "zhangsan");
+    limited_to(&w, 20, 60);
+    let client = w.client();
+    client.access_token(&w.contact).await.unwrap();
+
+    // WeCom's default rules (10,000 a minute) let the whole burst go: the fake refuses
+    // what is over its 20 a minute, and those calls are retry-later, never failures.
+    let burst = (0..60).map(|_| client.get_group_chat(&w.contact, "wrzhangsan000", false));
+    let results = futures::future::join_all(burst).await;
+    let served = results.iter().filter(|r| r.is_ok()).count();
+    let later = results
+        .iter()
+        .filter(|r| matches!(r, Err(WeComError::RetryLater { .. })))
+        .count();
+    assert_eq!(served, 20);
+    assert_eq!(served + later, 60, "{results:?}");
+    assert!(w.fake.frequency_limited(paths::GROUPCHAT_GET) >= 1);
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| e.is_retryable() && e.retry_after().is_some()));
+}
+
+#[tokio::test]
+async fn a_call_that_cannot_get_its_turn_before_the_deadline_is_retry_later_unsent() {
+    let w = world().await;
+    w.seed_groups(1, "zhangsan");
+    // 2 a second: one at once, the next ≥ 1 s later, past the 300 ms the caller waits.
+    let creds = limited_to(&w, 2, 1);
+    let mut config = fast_config(w.fake.base_url());
+    config.pacing.max_wait = Duration::from_millis(300);
+    let client = w.client_with(config);
+    client.access_token(&creds).await.unwrap();
+
+    client
+        .get_group_chat(&creds, "wrzhangsan000", false)
+        .await
+        .unwrap();
+    let err = client
+        .get_group_chat(&creds, "wrzhangsan000", false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WeComError::RetryLater { errcode: None, retry_after } if retry_after > Duration::from_millis(300)),
+        "{err:?}"
+    );
+    assert_eq!(
+        w.fake.calls(paths::GROUPCHAT_GET),
+        1,
+        "the refused call was not sent"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_s_rate_limits_are_stored_with_its_settings_and_reach_its_credentials() {
+    use scrm_adapters::dynamo::DynamoTenants;
+    use scrm_core::tenants::{TenantLookup, TenantSettings};
+    let db = scrm_tests::db().await;
+    let limits = WeComRateLimits {
+        per_api: vec![
+            FrequencyRule::new(2_000, 60),
+            FrequencyRule::new(30_000, 3_600),
+        ],
+        ..WeComRateLimits::default()
+    };
+    let settings = TenantSettings {
+        wecom_rate_limits: Arc::new(limits.clone()),
+        ..TenantSettings::default()
+    };
+    let t = scrm_tests::tenant_with(&db, settings).await;
+    let stored = DynamoTenants::new(db.clone())
+        .tenant(t.id())
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(*stored.settings.wecom_rate_limits, limits);
+    let creds = scrm_core::contacts::source::contact_credentials(&stored).expect("contact secret");
+    assert_eq!(*creds.rate_limits, limits);
 }
 
 #[tokio::test]

@@ -16,11 +16,20 @@
 //!   values.
 //! - A conditional write that fails is charged by DynamoDB but reported without capacity:
 //!   it is counted at the item's size on its base partition (no index writes).
+//! - Reads (GetItem, BatchGetItem, Query, Scan, TransactGetItems) are counted too, in total
+//!   only (`ReturnConsumedCapacity=TOTAL`): read requests and read units, for the cost model.
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemInput, BatchGetItemOutput};
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
 use aws_sdk_dynamodb::operation::delete_item::{DeleteItemInput, DeleteItemOutput};
+use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemInput, PutItemOutput};
+use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
+use aws_sdk_dynamodb::operation::scan::{ScanInput, ScanOutput};
+use aws_sdk_dynamodb::operation::transact_get_items::{
+    TransactGetItemsInput, TransactGetItemsOutput,
+};
 use aws_sdk_dynamodb::operation::transact_write_items::{
     TransactWriteItemsInput, TransactWriteItemsOutput,
 };
@@ -75,6 +84,10 @@ pub struct Tally {
     pub units: f64,
     /// Write units per partition.
     pub by_partition: HashMap<Partition, f64>,
+    /// Read requests (GetItem, BatchGetItem, Query, Scan, TransactGetItems calls).
+    pub read_requests: u64,
+    /// Read units of those requests, as DynamoDB reports them.
+    pub read_units: f64,
     unresolved: Vec<Unresolved>,
 }
 
@@ -147,6 +160,63 @@ struct Pending {
 
 impl Storable for Pending {
     type Storer = StoreReplace<Self>;
+}
+
+/// A read request between serialization and its outcome.
+#[derive(Debug, Clone)]
+struct PendingRead;
+
+impl Storable for PendingRead {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Asks a read request for its total consumed capacity; whether it is a read.
+fn ask_read_capacity(input: &mut Input) -> bool {
+    let total = Some(ReturnConsumedCapacity::Total);
+    if let Some(i) = input.downcast_mut::<GetItemInput>() {
+        i.return_consumed_capacity = total;
+    } else if let Some(i) = input.downcast_mut::<QueryInput>() {
+        i.return_consumed_capacity = total;
+    } else if let Some(i) = input.downcast_mut::<ScanInput>() {
+        i.return_consumed_capacity = total;
+    } else if let Some(i) = input.downcast_mut::<BatchGetItemInput>() {
+        i.return_consumed_capacity = total;
+    } else if let Some(i) = input.downcast_mut::<TransactGetItemsInput>() {
+        i.return_consumed_capacity = total;
+    } else {
+        return false;
+    }
+    true
+}
+
+/// The read units a read's output reports.
+fn read_units(output: &Output) -> f64 {
+    let sum = |c: &[ConsumedCapacity]| c.iter().filter_map(|c| c.capacity_units()).sum::<f64>();
+    if let Some(o) = output.downcast_ref::<GetItemOutput>() {
+        return o
+            .consumed_capacity()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or(0.0);
+    }
+    if let Some(o) = output.downcast_ref::<QueryOutput>() {
+        return o
+            .consumed_capacity()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or(0.0);
+    }
+    if let Some(o) = output.downcast_ref::<ScanOutput>() {
+        return o
+            .consumed_capacity()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or(0.0);
+    }
+    if let Some(o) = output.downcast_ref::<BatchGetItemOutput>() {
+        return sum(o.consumed_capacity());
+    }
+    if let Some(o) = output.downcast_ref::<TransactGetItemsOutput>() {
+        return sum(o.consumed_capacity());
+    }
+    0.0
 }
 
 fn av_size(v: &AttributeValue) -> usize {
@@ -691,6 +761,8 @@ impl Intercept for Meter {
                 actions,
                 transaction,
             });
+        } else if ask_read_capacity(context.input_mut()) {
+            cfg.interceptor_state().store_put(PendingRead);
         }
         Ok(())
     }
@@ -701,6 +773,14 @@ impl Intercept for Meter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        if cfg.load::<PendingRead>().is_some() {
+            let mut tally = self.tally.lock().expect("meter lock");
+            tally.read_requests += 1;
+            if let Some(Ok(output)) = context.output_or_error() {
+                tally.read_units += read_units(output);
+            }
+            return Ok(());
+        }
         let Some(Pending {
             actions,
             transaction,

@@ -61,6 +61,10 @@ pub const GSI2_SK: &str = "gsi2sk";
 pub const GSI3_PK: &str = "gsi3pk";
 /// The range-key attribute of [`GSI3`].
 pub const GSI3_SK: &str = "gsi3sk";
+/// The hash-key attribute of [`GSI4`].
+pub const GSI4_PK: &str = "gsi4pk";
+/// The range-key attribute of [`GSI4`].
+pub const GSI4_SK: &str = "gsi4sk";
 
 /// The first generic sparse index.
 pub const GSI1: GsiDef = GsiDef {
@@ -82,6 +86,14 @@ pub const GSI3: GsiDef = GsiDef {
     name: "gsi3",
     pk: GSI3_PK,
     sk: GSI3_SK,
+    projection: IndexProjection::KeysOnly,
+};
+/// The directory's keys-only index: customers by id, sharded
+/// (`{corp}#CUSTOMERS#{shard}` / `{external_userid}`).
+pub const GSI4: GsiDef = GsiDef {
+    name: "gsi4",
+    pk: GSI4_PK,
+    sk: GSI4_SK,
     projection: IndexProjection::KeysOnly,
 };
 
@@ -106,7 +118,7 @@ pub const TENANTS: TableDef = TableDef {
 pub const DIRECTORY: TableDef = TableDef {
     logical_id: "DirectoryTable",
     suffix: "directory",
-    gsis: &[GSI1, GSI2, GSI3],
+    gsis: &[GSI1, GSI2, GSI3, GSI4],
 };
 /// The points ledger.
 pub const LEDGER: TableDef = TableDef {

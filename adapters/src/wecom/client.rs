@@ -1,14 +1,16 @@
-//! The HTTP core of the client: one reqwest client, the errcode envelope, bounded retries
-//! with backoff, and token acquisition with single-flight refreshes.
+//! The HTTP core of the client: one reqwest client, the errcode envelope, the pacing of each
+//! corp's calls, bounded retries with backoff, and token acquisition with single-flight
+//! refreshes.
+use super::pacer::{Pacer, PacingPolicy};
 use super::token::{AccessToken, CachedToken, TokenCache};
 use futures::future::BoxFuture;
 use rand::Rng;
 use reqwest::Method;
 use scrm_core::wecom::api::paths;
-use scrm_core::wecom::api::{CorpCredentials, TokenKey};
+use scrm_core::wecom::api::{CorpCredentials, TokenKey, WeComRateLimits};
 use scrm_core::wecom::api::{
-    WeComError, BUSY_ERRCODE, CREDENTIAL_ERRCODES, RATE_LIMIT_ERRCODES, TOKEN_ERRCODES,
-    UNTRUSTED_IP_ERRCODE,
+    WeComError, BUSY_ERRCODE, CONCURRENCY_ERRCODE, CREDENTIAL_ERRCODES, RATE_LIMIT_ERRCODES,
+    TOKEN_ERRCODES, UNTRUSTED_IP_ERRCODE,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -28,8 +30,9 @@ pub const DEFAULT_API_BASE: &str = "https://qyapi.weixin.qq.com/cgi-bin";
 pub struct RetryPolicy {
     /// Retries after errcode -1 (system busy). WeCom advises at most 3.
     pub busy_retries: u32,
-    /// Total attempts while a frequency/concurrency limit (45009/45033/45011) persists,
-    /// after which the call fails with [`WeComError::RateLimited`].
+    /// Total attempts while the concurrency limit (45033) persists, after which the call is
+    /// [`WeComError::RetryLater`]. A frequency limit (45009, 45011) is never retried within
+    /// a call: WeCom blocks the API for its window, longer than any call's budget.
     pub rate_limit_attempts: u32,
     /// The first backoff delay; doubled on every retry (equal jitter: half fixed, half random).
     pub base_delay: Duration,
@@ -90,6 +93,8 @@ pub struct WeComConfig {
     pub retry: RetryPolicy,
     /// Token refresh and coordination.
     pub token: TokenPolicy,
+    /// The pacing of each corp's calls of each API.
+    pub pacing: PacingPolicy,
 }
 
 impl WeComConfig {
@@ -101,12 +106,18 @@ impl WeComConfig {
             request_timeout: Duration::from_secs(8),
             retry: RetryPolicy::default(),
             token: TokenPolicy::default(),
+            pacing: PacingPolicy::default(),
         }
     }
 
-    /// Defaults, with the base from `WECOM_API_BASE` (WeCom's production base if unset).
+    /// Defaults, with the base from `WECOM_API_BASE` (WeCom's production base if unset)
+    /// and the pacing's share from `WECOM_PACING_CONTAINERS`.
     pub fn from_env() -> Self {
-        Self::new(std::env::var("WECOM_API_BASE").unwrap_or_else(|_| DEFAULT_API_BASE.to_string()))
+        let mut config = Self::new(
+            std::env::var("WECOM_API_BASE").unwrap_or_else(|_| DEFAULT_API_BASE.to_string()),
+        );
+        config.pacing = PacingPolicy::from_env();
+        config
     }
 }
 
@@ -118,6 +129,8 @@ struct Inner {
     local: Mutex<HashMap<TokenKey, CachedToken>>,
     /// One refresh at a time per key inside this process.
     gates: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Each corp's calls of each API, paced below the corp's limits.
+    pacer: Pacer,
 }
 
 /// WeCom's server API client. Cheap to clone; build it once per container.
@@ -216,6 +229,7 @@ impl WeComClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                pacer: Pacer::new(config.pacing.clone()),
                 config,
                 cache,
                 local: Mutex::new(HashMap::new()),
@@ -229,8 +243,9 @@ impl WeComClient {
         &self.inner.config
     }
 
-    /// Sends a call with the app's token: transient errcodes are retried with backoff, and a
-    /// rejected token is invalidated, refetched and the call retried once (never more).
+    /// Sends a call with the app's token, paced under the corp's frequency limits: transient
+    /// errcodes are retried with backoff, and a rejected token is invalidated, refetched and
+    /// the call retried once (never more).
     pub(crate) async fn call<R: DeserializeOwned>(
         &self,
         creds: &CorpCredentials,
@@ -240,7 +255,10 @@ impl WeComClient {
         let mut refreshed = false;
         loop {
             let token = self.token_before(creds, deadline).await?;
-            match self.send_with_backoff(call, Some(&token), deadline).await {
+            match self
+                .send_with_backoff(call, Some(&token), Some(creds), deadline)
+                .await
+            {
                 Ok(bytes) => return decode(call.path, &bytes),
                 Err(WeComError::Api { errcode, .. }) if TOKEN_ERRCODES.contains(&errcode) => {
                     if refreshed {
@@ -260,12 +278,15 @@ impl WeComClient {
         }
     }
 
-    /// Sends one call, retrying -1 and rate limits with backoff within `deadline`. Returns the
-    /// body of an errcode-0 answer; maps 60020 and exhausted rate limits to their variants.
+    /// Sends one call, each attempt paced under `pace`'s limits (the corp's calls; `None`:
+    /// calls that are not a corp's, such as `gettoken`), retrying -1 and 45033 with backoff
+    /// within `deadline`. Returns the body of an errcode-0 answer; every other errcode is
+    /// mapped to its variant here, once ([`failure`]).
     async fn send_with_backoff(
         &self,
         call: &Call<'_>,
         token: Option<&AccessToken>,
+        pace: Option<&CorpCredentials>,
         deadline: Instant,
     ) -> Result<Vec<u8>, WeComError> {
         let policy = &self.inner.config.retry;
@@ -274,6 +295,9 @@ impl WeComClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            if let Some(creds) = pace {
+                self.inner.pacer.acquire(creds, call.path, deadline).await?;
+            }
             let (envelope, bytes) = self.send_once(call, token).await?;
             let errcode = envelope.errcode;
             if errcode == 0 {
@@ -282,7 +306,7 @@ impl WeComClient {
             let retry = if errcode == BUSY_ERRCODE && busy_retries < policy.busy_retries {
                 busy_retries += 1;
                 Some(busy_retries)
-            } else if RATE_LIMIT_ERRCODES.contains(&errcode) {
+            } else if errcode == CONCURRENCY_ERRCODE {
                 rate_limited += 1;
                 (rate_limited < policy.rate_limit_attempts).then_some(rate_limited)
             } else {
@@ -303,18 +327,11 @@ impl WeComClient {
                 }
             }
             tracing::warn!(path = call.path, errcode, attempt, "WeCom call failed");
-            return Err(if RATE_LIMIT_ERRCODES.contains(&errcode) {
-                WeComError::RateLimited { errcode }
-            } else if errcode == UNTRUSTED_IP_ERRCODE {
-                WeComError::UntrustedIp {
-                    errmsg: envelope.errmsg,
-                }
-            } else {
-                WeComError::Api {
-                    errcode,
-                    errmsg: envelope.errmsg,
-                }
-            });
+            let err = failure(call.path, envelope, pace, policy);
+            if let (Some(creds), Some(block)) = (pace, blocks_for(&err)) {
+                self.inner.pacer.block(creds, call.path, block);
+            }
+            return Err(err);
         }
     }
 
@@ -417,7 +434,7 @@ impl WeComClient {
         call: &Call<'_>,
         deadline: Instant,
     ) -> Result<R, WeComError> {
-        let bytes = self.send_with_backoff(call, None, deadline).await?;
+        let bytes = self.send_with_backoff(call, None, None, deadline).await?;
         decode(call.path, &bytes)
     }
 
@@ -428,7 +445,9 @@ impl WeComClient {
         token: &AccessToken,
         deadline: Instant,
     ) -> Result<R, WeComError> {
-        let bytes = self.send_with_backoff(call, Some(token), deadline).await?;
+        let bytes = self
+            .send_with_backoff(call, Some(token), None, deadline)
+            .await?;
         decode(call.path, &bytes)
     }
 
@@ -571,7 +590,7 @@ impl WeComClient {
                 ("corpsecret", creds.secret.expose()),
             ],
         );
-        let bytes = match self.send_with_backoff(&call, None, deadline).await {
+        let bytes = match self.send_with_backoff(&call, None, None, deadline).await {
             Ok(bytes) => bytes,
             Err(WeComError::Api { errcode, .. }) if CREDENTIAL_ERRCODES.contains(&errcode) => {
                 tracing::error!(corp_id = %creds.corp_id, errcode, "gettoken rejected the credentials");
@@ -591,6 +610,55 @@ impl WeComClient {
             token: AccessToken::new(parsed.access_token),
             expires_at: now_epoch() + parsed.expires_in,
         })
+    }
+}
+
+/// The one mapping of a WeCom errcode (non-zero, after the retries it allows) to its error.
+///
+/// A frequency limit (45009, 45011) or a persisting concurrency limit (45033) is
+/// [`WeComError::RetryLater`]: WeCom did not act on the call, so it may be sent again. The
+/// suggested delay is WeCom's block for a frequency limit (the shortest window of the
+/// corp's rules for the API: 60 s today), the largest backoff for concurrency.
+fn failure(
+    path: &'static str,
+    envelope: Envelope,
+    pace: Option<&CorpCredentials>,
+    policy: &RetryPolicy,
+) -> WeComError {
+    let errcode = envelope.errcode;
+    if errcode == CONCURRENCY_ERRCODE {
+        WeComError::RetryLater {
+            errcode: Some(errcode),
+            retry_after: policy.max_delay.max(Duration::from_secs(1)),
+        }
+    } else if RATE_LIMIT_ERRCODES.contains(&errcode) {
+        let limits = pace.map_or_else(WeComRateLimits::shared_default, |c| {
+            Arc::clone(&c.rate_limits)
+        });
+        WeComError::RetryLater {
+            errcode: Some(errcode),
+            retry_after: limits.block_for(path),
+        }
+    } else if errcode == UNTRUSTED_IP_ERRCODE {
+        WeComError::UntrustedIp {
+            errmsg: envelope.errmsg,
+        }
+    } else {
+        WeComError::Api {
+            errcode,
+            errmsg: envelope.errmsg,
+        }
+    }
+}
+
+/// How long WeCom blocks the API after this error (a frequency limit's window).
+fn blocks_for(err: &WeComError) -> Option<Duration> {
+    match err {
+        WeComError::RetryLater {
+            errcode: Some(code),
+            retry_after,
+        } if *code != CONCURRENCY_ERRCODE => Some(*retry_after),
+        _ => None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! WeCom's server API over HTTP: the client (token cache in DynamoDB with a refresh lease,
-//! bounded retries with backoff, typed errcodes) and its implementations of the contexts'
+//! each corp's calls paced per API below its frequency limits, bounded retries with backoff,
+//! typed errcodes) and its implementations of the contexts'
 //! WeCom ports. The fake WeCom server (feature `fake-wecom`) speaks the same JSON and
 //! errcodes on loopback for tests, benchmarks and the local stack.
 mod client;
@@ -9,6 +10,7 @@ pub mod fake;
 mod jsapi;
 mod methods;
 mod official;
+mod pacer;
 mod session;
 mod sop;
 mod source;
@@ -17,4 +19,5 @@ mod token;
 
 pub use client::{RetryPolicy, TokenPolicy, WeComClient, WeComConfig, DEFAULT_API_BASE};
 pub use official::WeChatClient;
+pub use pacer::PacingPolicy;
 pub use token::{AccessToken, CachedToken, DynamoTokenCache, MemoryTokenCache, TokenCache};

@@ -10,7 +10,8 @@ impl UnionIdResolver for WeComClient {
         tenant: &Tenant,
         who: &WeChatIdentity,
     ) -> Result<UnionIdLookup, WeComError> {
-        let creds = CorpCredentials::new(tenant.id.as_str(), tenant.contact_secret.expose(), None);
+        let creds = CorpCredentials::new(tenant.id.as_str(), tenant.contact_secret.expose(), None)
+            .with_rate_limits(&tenant.settings.wecom_rate_limits);
         self.unionid_to_external_userid(&creds, who.unionid(), who.openid())
             .await
     }

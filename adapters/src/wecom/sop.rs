@@ -102,16 +102,16 @@ pub(super) fn app_credentials(tenant: &Tenant) -> Result<CorpCredentials, WeComE
     let secret = tenant.app_secret.as_ref().ok_or_else(|| {
         WeComError::InvalidRequest("the tenant has no reminder app (app secret) configured".into())
     })?;
-    Ok(CorpCredentials::new(
-        tenant.id.as_str(),
-        secret.expose(),
-        tenant.app_agent_id,
-    ))
+    Ok(
+        CorpCredentials::new(tenant.id.as_str(), secret.expose(), tenant.app_agent_id)
+            .with_rate_limits(&tenant.settings.wecom_rate_limits),
+    )
 }
 
 /// The customer-contact credentials.
 fn contact_credentials(tenant: &Tenant) -> CorpCredentials {
     CorpCredentials::new(tenant.id.as_str(), tenant.contact_secret.expose(), None)
+        .with_rate_limits(&tenant.settings.wecom_rate_limits)
 }
 
 /// WeCom's "all recipients invalid" errcode, used when a single recipient was refused

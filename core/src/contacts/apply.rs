@@ -105,6 +105,11 @@ pub enum Change {
     },
 }
 
+/// How long a group's fetched detail (`groupchat/get`) spares the fetch for members joining
+/// or leaving it: WeCom limits calls per API, and a join burst would otherwise fetch once
+/// per callback.
+pub const DETAIL_FRESH_SECONDS: i64 = 60;
+
 /// A domain event with the subject that makes its id unique within one callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Produced {
@@ -194,7 +199,7 @@ where
         at: i64,
         by: &str,
     ) -> Result<Vec<Produced>, StoreError> {
-        let prepared = self.prepare(change).await?;
+        let prepared = self.prepare(change, at).await?;
         let planned: Vec<DomainEvent> = prepared.planned.iter().map(|p| p.event.clone()).collect();
         let kept = self.execute(change, at, &prepared, &planned, by).await?;
         Ok(prepared
@@ -210,8 +215,16 @@ where
     /// written: the caller records the plan before [`Applier::execute`] writes, so that a
     /// retry after a crash publishes what this plan says, not what a directory that
     /// already holds the effects would suggest.
-    pub async fn prepare(&self, change: &Change) -> Result<Prepared, StoreError> {
+    ///
+    /// A member joining or leaving (WeCom names them in the callback) does not fetch the
+    /// group's detail again when it was fetched within [`DETAIL_FRESH_SECONDS`] of `at`
+    /// (the change's time): in a join burst, one `groupchat/get` per group and window
+    /// instead of one per callback. Such a change is written from what the callback says
+    /// (a member's type from their id, the join time and scene from the callback), and the
+    /// member list's version with the count.
+    pub async fn prepare(&self, change: &Change, at: i64) -> Result<Prepared, StoreError> {
         let t = self.tenant;
+        let mut coalesced = false;
         let (fetched, planned) = match change {
             Change::ContactAdded {
                 userid,
@@ -300,7 +313,20 @@ where
                 members,
                 cur_mem_ver,
             } => {
-                let chat = self.group_detail(chat_id).await;
+                let member_change =
+                    matches!(detail.as_str(), "add_member" | "del_member") && !members.is_empty();
+                coalesced = member_change
+                    && self.wecom().is_some()
+                    && self
+                        .dir
+                        .group_detail_fetched_at(t, chat_id)
+                        .await?
+                        .is_some_and(|fetched| (at - fetched).abs() < DETAIL_FRESH_SECONDS);
+                let chat = if coalesced {
+                    None
+                } else {
+                    self.group_detail(chat_id).await
+                };
                 let mut planned = Vec::new();
                 match detail.as_str() {
                     "add_member" => {
@@ -399,7 +425,11 @@ where
                 })],
             ),
         };
-        Ok(Prepared { fetched, planned })
+        Ok(Prepared {
+            fetched,
+            planned,
+            coalesced,
+        })
     }
 
     /// Writes the change's effects (every write idempotent) on behalf of the callback `by`
@@ -534,6 +564,9 @@ where
             } => {
                 let chat = prepared.group();
                 let listed = listed_members(chat);
+                let version = cur_mem_ver.as_deref();
+                // Whether a membership write recorded the version with its count.
+                let mut versioned = false;
                 for (event, keep) in planned.iter().zip(kept.iter_mut()) {
                     match event {
                         DomainEvent::MemberJoinedGroup {
@@ -561,7 +594,11 @@ where
                                     state: None,
                                 },
                             };
-                            *keep = self.dir.member_joined_by(t, chat_id, &m, at, by).await?;
+                            *keep = self
+                                .dir
+                                .member_joined_by(t, chat_id, &m, at, by, version)
+                                .await?;
+                            versioned |= *keep;
                         }
                         DomainEvent::MemberLeftGroup {
                             member_id,
@@ -579,8 +616,10 @@ where
                                     *quit_scene,
                                     at,
                                     by,
+                                    version,
                                 )
                                 .await?;
+                            versioned |= *keep;
                         }
                         DomainEvent::GroupOwnerChanged {
                             new_owner: Some(owner),
@@ -589,13 +628,17 @@ where
                         _ => {}
                     }
                 }
-                match current_detail(chat, cur_mem_ver.as_deref()) {
+                match current_detail(chat, version) {
                     Some(c) => {
                         self.dir.put_group_detail(t, c, None, at).await?;
                     }
                     None => {
-                        self.dir.touch_group(t, chat_id, true, at).await?;
-                        if let Some(v) = cur_mem_ver {
+                        // WeCom's detail failed or lagged: the group is flagged for the
+                        // re-sync. Not fetched on purpose: the group is known and fresh.
+                        if !prepared.coalesced {
+                            self.dir.touch_group(t, chat_id, true, at).await?;
+                        }
+                        if let (Some(v), false) = (version, versioned) {
                             self.dir.set_member_version(t, chat_id, v, at).await?;
                         }
                     }
@@ -739,6 +782,8 @@ pub struct Prepared {
     fetched: Fetched,
     /// The events the change produces if its writes take effect.
     pub planned: Vec<Produced>,
+    /// Whether WeCom's detail was not fetched because a recent fetch made it needless.
+    coalesced: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@
 //! WeCom reads are bounded (see [`InboxSettings::fetch_budget`]) so that the whole stays
 //! well inside WeCom's 5 seconds. Receipts whose delivery died after WeCom stopped
 //! re-delivering are finished by [`Inbox::sweep`] (the `callback-sweep` schedule).
-use super::apply::{Applier, Produced};
+use super::apply::{Applier, Prepared, Produced};
 use super::callback::{parse_callback, Callback};
 use super::ports::{DirectoryRead, DirectoryWrite};
 use super::receipts::{Acquired, Lease, NewReceipt, ReceiptStatus, ReceiptStore};
@@ -140,11 +140,34 @@ where
         refresh_when_done: bool,
     ) -> Result<Landed, InboxError> {
         let t = &tenant.id;
+        // Read before writing: a re-delivery of a finished callback writes nothing.
+        let found = self.receipts.receipt_status(t, &cb.dedupe_key).await?;
+        if found == Some(ReceiptStatus::Published) {
+            if refresh_when_done {
+                tracing::info!(kind = %cb.kind, "delivery of a published state change; reading WeCom's state again");
+                self.refresh(tenant, cb).await?;
+                return Ok(Landed::Refreshed);
+            }
+            tracing::info!(kind = %cb.kind, "duplicate delivery; already done");
+            return Ok(Landed::Duplicate);
+        }
+        // A first delivery decides its events before writing anything, and the put that
+        // creates the receipt records them: one write where a plan used to be a second.
+        let (planned, prepared) = match (found, &cb.change) {
+            (None, Some(change)) => {
+                let prepared = self.applier(tenant).prepare(change, cb.event_time).await?;
+                let planned = self.envelopes(tenant, cb, prepared.planned.clone());
+                (Some(planned), Some(prepared))
+            }
+            (None, None) => (Some(Vec::new()), None),
+            (Some(_), _) => (None, None),
+        };
         let receipt = NewReceipt {
             kind: cb.kind.clone(),
             unknown: cb.change.is_none(),
             xml: cb.xml.clone(),
             event_time: cb.event_time,
+            planned,
         };
         let lease_ms = self.settings.lease.as_millis() as i64;
         let acquired = self
@@ -183,10 +206,13 @@ where
                 "taking over a delivery that did not finish"
             );
         }
+        // The plan this delivery made is only good for the receipt it created.
+        let prepared = prepared.filter(|_| !resumed);
+        let mut written: Option<Vec<EventEnvelope>> = None;
         let outcome = async {
             let events = match (status, recorded) {
                 (ReceiptStatus::Applied, Some(events)) => events,
-                _ => match self.effects(tenant, cb, &lease, planned).await? {
+                _ => match self.effects(tenant, cb, &lease, planned, prepared).await? {
                     Some(events) => events,
                     None => {
                         tracing::warn!("lease lost to a re-delivery, which finishes the callback");
@@ -194,13 +220,25 @@ where
                     }
                 },
             };
+            written = Some(events.clone());
             if let Err(e) = self.publisher.publish(&events).await {
                 tracing::error!(error = %e, events = events.len(), "publishing domain events failed");
                 return Err(InboxError::Publish(e));
             }
-            self.receipts
-                .mark_published(t, &cb.dedupe_key, &lease, receipt.unknown, self.clock.now())
-                .await?;
+            if !self
+                .receipts
+                .mark_published(
+                    t,
+                    &cb.dedupe_key,
+                    &lease,
+                    receipt.unknown,
+                    &events,
+                    self.clock.now(),
+                )
+                .await?
+            {
+                tracing::warn!("lease lost after publishing; the other delivery publishes the same event ids");
+            }
             tracing::info!(kind = %cb.kind, events = events.len(), unknown = cb.change.is_none(), "callback landed");
             Ok(Landed::Landed {
                 events: events.len(),
@@ -210,6 +248,18 @@ where
         match outcome {
             Ok(landed) => Ok(landed),
             Err(failure) => {
+                // The effects are written: record what to publish, so the next delivery
+                // only publishes (only on this failure path: a delivery that dies here is
+                // taken over from its plan, the effects written again idempotently).
+                if let (Some(events), InboxError::Publish(_)) = (&written, &failure) {
+                    if let Err(e) = self
+                        .receipts
+                        .mark_applied(t, &cb.dedupe_key, &lease, events, self.clock.now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not record the events to publish");
+                    }
+                }
                 // Let WeCom's next re-delivery take over at once.
                 if let Err(e) = self
                     .receipts
@@ -262,59 +312,62 @@ where
         Ok(swept)
     }
 
-    /// Writes the callback's effects: the plan (recorded by an earlier attempt, else made
-    /// and recorded now, before any write), the writes, `applied` with the events to
-    /// publish. `None` when the lease was lost to another delivery.
+    /// Writes the callback's effects with the plan (recorded when the receipt was created,
+    /// or by an earlier attempt; else made and recorded now, before any write) and returns
+    /// the events to publish: a join or a leave only when its write made it. `prepared` is
+    /// this delivery's own reading, when it made the plan. `None` when the lease was lost
+    /// to another delivery.
     async fn effects(
         &self,
         tenant: &Tenant,
         cb: &Callback,
         lease: &Lease,
         planned: Option<Vec<EventEnvelope>>,
+        prepared: Option<Prepared>,
     ) -> Result<Option<Vec<EventEnvelope>>, InboxError> {
         let t = &tenant.id;
-        let events = match &cb.change {
-            None => Vec::new(),
-            Some(change) => {
-                let applier = self.applier(tenant);
-                let prepared = applier.prepare(change).await?;
-                let planned = match planned {
-                    Some(planned) => planned,
-                    None => {
-                        let planned = self.envelopes(tenant, cb, prepared.planned.clone());
-                        if !self
-                            .receipts
-                            .record_plan(t, &cb.dedupe_key, lease, &planned)
-                            .await?
-                        {
-                            return Ok(None);
-                        }
-                        planned
-                    }
-                };
-                let decided: Vec<DomainEvent> = planned.iter().map(|e| e.event.clone()).collect();
-                let kept = applier
-                    .execute(change, cb.event_time, &prepared, &decided, &cb.dedupe_key)
-                    .await?;
+        let Some(change) = &cb.change else {
+            return Ok(Some(Vec::new()));
+        };
+        let applier = self.applier(tenant);
+        let prepared = match prepared {
+            Some(prepared) => prepared,
+            None => applier.prepare(change, cb.event_time).await?,
+        };
+        let planned = match planned {
+            Some(planned) => planned,
+            None => {
+                let planned = self.envelopes(tenant, cb, prepared.planned.clone());
+                if !self
+                    .receipts
+                    .record_plan(t, &cb.dedupe_key, lease, &planned)
+                    .await?
+                {
+                    return Ok(None);
+                }
                 planned
-                    .into_iter()
-                    .zip(kept)
-                    .filter_map(|(e, keep)| keep.then_some(e))
-                    .collect()
             }
         };
-        if !self
-            .receipts
-            .mark_applied(t, &cb.dedupe_key, lease, &events, self.clock.now())
-            .await?
-        {
-            return Ok(None);
-        }
-        Ok(Some(events))
+        let decided: Vec<DomainEvent> = planned.iter().map(|e| e.event.clone()).collect();
+        let kept = applier
+            .execute(change, cb.event_time, &prepared, &decided, &cb.dedupe_key)
+            .await?;
+        Ok(Some(
+            planned
+                .into_iter()
+                .zip(kept)
+                .filter_map(|(e, keep)| keep.then_some(e))
+                .collect(),
+        ))
     }
 
     /// Applies a state change again (WeCom's state read anew); nothing is published.
+    /// Without WeCom's API (no contact secret) there is nothing new to learn, and nothing
+    /// is written.
     async fn refresh(&self, tenant: &Tenant, cb: &Callback) -> Result<(), StoreError> {
+        if contact_credentials(tenant).is_none() {
+            return Ok(());
+        }
         if let Some(change) = &cb.change {
             self.applier(tenant)
                 .apply(change, cb.event_time, &cb.dedupe_key)

@@ -3,7 +3,7 @@
 //! adapters implement them in `scrm-adapters`.
 use super::model::*;
 use super::receipts::{Acquired, Lease, NewReceipt, ReceiptStatus, ReceiptView};
-use super::resync::{JobLease, JobStatus, Position, Progress, ResyncJob};
+use super::resync::{JobLease, JobStatus, Position, Progress, RecordKey, ResyncJob};
 use crate::events::EventEnvelope;
 use crate::events::RemovedBy;
 use crate::ports::StoreError;
@@ -14,7 +14,7 @@ use crate::wecom::api::{
 };
 use crate::wecom::api::{ExternalContact, FollowInfo, FollowUser, GroupChat, GroupMember};
 use chrono::{DateTime, Utc};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 /// What to write on a follow relation. `None` fields are left as they are, so a callback
@@ -291,6 +291,9 @@ pub trait DirectoryWrite: Send + Sync {
     /// [`DirectoryWrite::member_joined`] on behalf of one change (`by`, the callback's dedupe
     /// key, recorded on the membership): `Ok(true)` also when that same change already
     /// made the member join, so that a retried change reports what it did the first time.
+    /// `version` (the member list's version after the change) is recorded with the count,
+    /// in the same write, unless a newer change recorded one.
+    #[allow(clippy::too_many_arguments)]
     fn member_joined_by(
         &self,
         t: &TenantId,
@@ -298,9 +301,11 @@ pub trait DirectoryWrite: Send + Sync {
         member: &MemberWrite,
         at: i64,
         by: &str,
+        version: Option<&str>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// [`DirectoryWrite::member_left`] on behalf of one change (`by`, recorded on the
     /// membership): `Ok(true)` also when that same change already made the member leave.
+    /// `version` as for [`DirectoryWrite::member_joined_by`].
     #[allow(clippy::too_many_arguments)]
     fn member_left_by(
         &self,
@@ -311,6 +316,7 @@ pub trait DirectoryWrite: Send + Sync {
         quit_scene: Option<i64>,
         at: i64,
         by: &str,
+        version: Option<&str>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Someone left: deactivates the membership and uncounts them, once; `Ok(false)` if
     /// they were not in (the departure is still recorded). `is_customer` is a guess used
@@ -363,6 +369,13 @@ pub trait DirectoryRead: Send + Sync {
         t: &TenantId,
         chat_id: &str,
     ) -> impl Future<Output = Result<Option<Group>, StoreError>> + Send;
+    /// When WeCom's detail of a group (`groupchat/get`) was last written (epoch seconds of
+    /// the change it was fetched for), if ever since the group's counters item exists.
+    fn group_detail_fetched_at(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
     /// A group with its members, current and past.
     fn group(
         &self,
@@ -457,14 +470,17 @@ pub trait ReceiptStore: Send + Sync {
         events: &[EventEnvelope],
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// `applied → published`, ending the lease; `Ok(false)` if the lease was lost.
-    /// `unknown` is the receipt's [`NewReceipt::unknown`] (its listing stays).
+    /// `→ published` with the events published, ending the lease; `Ok(false)` if the
+    /// lease was lost. `unknown` is the receipt's [`NewReceipt::unknown`] (its listing
+    /// stays).
+    #[allow(clippy::too_many_arguments)]
     fn mark_published(
         &self,
         t: &TenantId,
         dedupe_key: &str,
         lease: &Lease,
         unknown: bool,
+        events: &[EventEnvelope],
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Gives the lease up after a failure, so that the next delivery takes over at once.
@@ -556,6 +572,14 @@ pub trait ResyncJobs: Send + Sync {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The content hashes the directory holds for these customer records (read in
+    /// batches, not written). A record that is absent, carries no hash, or is flagged
+    /// `needs_sync` is left out: it is to be written.
+    fn stored_hashes(
+        &self,
+        t: &TenantId,
+        records: &[RecordKey],
+    ) -> impl Future<Output = Result<HashMap<RecordKey, String>, StoreError>> + Send;
 }
 
 /// WeCom's customer-contact read APIs.

@@ -6,9 +6,15 @@
 //! machine:
 //!
 //! ```text
-//!   (none) --put--> received --plan recorded--> received (planned)
-//!          --effects written--> applied --events published--> published
+//!   (none) --put with the plan--> received (planned) --effects written, events published-->
+//!          published
+//!   (a failed publication records `applied` with the events, for the next delivery)
 //! ```
+//!
+//! A delivery reads the receipt before writing anything, so a re-delivery of a finished
+//! callback costs one read and no write. A first delivery decides the events (reading WeCom
+//! and the directory) and creates the receipt with that plan in one conditional put; then
+//! the effects; then, after publishing, one update to `published`.
 //!
 //! One delivery at a time owns a receipt through a lease (`lease_owner`, `lease_until`).
 //! - A first delivery creates the receipt with a conditional put and owns it.
@@ -82,6 +88,9 @@ pub struct NewReceipt {
     pub xml: String,
     /// The callback's CreateTime (epoch seconds).
     pub event_time: i64,
+    /// The events decided before any effect, when the delivery creating the receipt made
+    /// its plan first (recorded in the same write).
+    pub planned: Option<Vec<EventEnvelope>>,
 }
 
 /// A lease on a receipt, held by one delivery.

@@ -30,6 +30,16 @@
 //! The staff list is what WeCom lists with customer contact (phase 2) together with what
 //! the directory knows: follow users seen in callbacks, group owners and staff members
 //! (phase 3), plus any userids given when the job was started.
+//!
+//! Nothing unchanged is written again. Every customer profile and follow relation keeps a
+//! content hash of what WeCom returned for it ([`profile_content_hash`],
+//! [`follow_content_hash`], set by every write of WeCom's detail); a customer page first
+//! reads the stored hashes of its records in one batch ([`ResyncJobs::stored_hashes`]) and
+//! writes only the records whose hash differs (or that are flagged `needs_sync`). A group
+//! is compared with what the directory holds (one read of its partition) and only a changed
+//! profile, changed memberships and members gone are written. A re-sync of an unchanged
+//! directory therefore writes only its checkpoints.
+use super::model::{GroupView, Membership};
 use super::ports::{DirectoryRead, DirectoryWrite, FollowWrite, MemberWrite};
 use super::source::DirectorySource;
 use super::{RelationStatus, StaffState};
@@ -37,11 +47,106 @@ use crate::events::{DomainEvent, EventEnvelope, EventPublisher, PublishError};
 use crate::ports::StoreError;
 use crate::tags::{self, TagMirror};
 use crate::tenants::TenantId;
-use crate::wecom::api::{limits, CorpCredentials, GroupChatListPage, StaffStatus, WeComError};
+use crate::wecom::api::{
+    limits, CorpCredentials, ExternalContact, GroupChat, GroupChatListPage, StaffStatus, WeComError,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashSet};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Instant;
+
+/// One customer record of the directory: the profile (`userid` none) or the follow
+/// relation of `userid`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordKey {
+    /// The customer.
+    pub external_userid: String,
+    /// The follow user, for a follow relation.
+    pub userid: Option<String>,
+}
+
+impl RecordKey {
+    /// The customer's profile.
+    pub fn profile(external_userid: &str) -> Self {
+        Self {
+            external_userid: external_userid.to_string(),
+            userid: None,
+        }
+    }
+    /// The follow relation of `userid` with the customer.
+    pub fn follow(external_userid: &str, userid: &str) -> Self {
+        Self {
+            external_userid: external_userid.to_string(),
+            userid: Some(userid.to_string()),
+        }
+    }
+}
+
+fn content_hash(canonical: &[u8]) -> String {
+    let digest = Sha256::digest(canonical);
+    // 96 bits: a collision (a change taken for no change) is out of reach at any corp's
+    // size; the prefix names the recipe, so a new recipe only rewrites each record once.
+    format!("v1:{}", hex::encode(&digest[..12]))
+}
+
+/// The content hash of a customer's profile as WeCom returned it (every field it holds).
+pub fn profile_content_hash(c: &ExternalContact) -> String {
+    content_hash(&serde_json::to_vec(c).unwrap_or_default())
+}
+
+/// The content hash of what a follow relation write sets.
+pub fn follow_content_hash(f: &FollowWrite) -> String {
+    let canonical = serde_json::json!([
+        f.status.as_str(),
+        f.remark,
+        f.description,
+        f.tags,
+        f.add_way,
+        f.state,
+        f.createtime,
+        f.oper_userid,
+        f.needs_sync,
+    ]);
+    content_hash(canonical.to_string().as_bytes())
+}
+
+/// Whether the directory holds the record with this content (its hash stored and current).
+fn holds(stored: &HashMap<RecordKey, String>, key: &RecordKey, hash: &str) -> bool {
+    stored.get(key).is_some_and(|h| h == hash)
+}
+
+/// Whether the stored group profile already says what `chat` (listed with `status`) says.
+fn group_unchanged(view: &GroupView, chat: &GroupChat, status: i64) -> bool {
+    let g = &view.group;
+    !g.needs_sync
+        && !g.dismissed
+        && g.name.as_deref() == Some(chat.name.as_str())
+        && g.owner.as_deref() == Some(chat.owner.as_str())
+        && g.notice == chat.notice
+        && g.create_time == Some(chat.create_time)
+        && g.member_count == chat.member_list.len() as i64
+        && g.status == status
+        && (chat.member_version.is_none() || g.member_version == chat.member_version)
+}
+
+/// Whether a stored membership is active and already says what `m` would write (a field
+/// `m` leaves out is left as stored by the write too).
+fn member_unchanged(stored: &Membership, m: &MemberWrite) -> bool {
+    fn same<T: PartialEq>(new: &Option<T>, old: &Option<T>) -> bool {
+        new.is_none() || new == old
+    }
+    stored.active
+        && stored.left_at.is_none()
+        && stored.quit_scene.is_none()
+        && stored.is_customer == m.is_customer
+        && same(&m.join_time, &stored.join_time)
+        && same(&m.join_scene, &stored.join_scene)
+        && same(&m.invitor, &stored.invitor)
+        && same(&m.group_nickname, &stored.group_nickname)
+        && same(&m.name, &stored.name)
+        && same(&m.state, &stored.state)
+}
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +249,10 @@ pub struct Progress {
     /// Members newly recorded as departed.
     #[serde(default)]
     pub departed: i64,
+    /// Customer records (profiles and follow relations) WeCom returned as the directory
+    /// holds them: read, not written.
+    #[serde(default)]
+    pub unchanged: i64,
 }
 
 /// A position within a job: what a checkpoint moves from and to.
@@ -489,16 +598,44 @@ where
                 }
                 Err(e) => return Err(e.into()),
             };
-            self.dir
-                .put_group_detail(t, &chat, Some(summary.status), at)
-                .await?;
             let members: Vec<MemberWrite> =
                 chat.member_list.iter().map(MemberWrite::from_api).collect();
-            self.dir.put_members(t, &chat.chat_id, &members, at).await?;
             let present: HashSet<String> = members.iter().map(|m| m.member_id.clone()).collect();
-            self.dir
-                .mark_absent_members_left(t, &chat.chat_id, &present, at)
-                .await?;
+            // Only what differs from the directory is written.
+            let stored = self.dir.group(t, &chat.chat_id).await?;
+            let stored_members: HashMap<&str, &Membership> = stored
+                .iter()
+                .flat_map(|v| v.members.iter())
+                .map(|m| (m.member_id.as_str(), m))
+                .collect();
+            if !stored
+                .as_ref()
+                .is_some_and(|v| group_unchanged(v, &chat, summary.status))
+            {
+                self.dir
+                    .put_group_detail(t, &chat, Some(summary.status), at)
+                    .await?;
+            }
+            let changed: Vec<MemberWrite> = members
+                .iter()
+                .filter(|m| {
+                    !stored_members
+                        .get(m.member_id.as_str())
+                        .is_some_and(|s| member_unchanged(s, m))
+                })
+                .cloned()
+                .collect();
+            if !changed.is_empty() {
+                self.dir.put_members(t, &chat.chat_id, &changed, at).await?;
+            }
+            let any_gone = stored_members
+                .values()
+                .any(|m| m.active && !present.contains(&m.member_id));
+            if any_gone {
+                self.dir
+                    .mark_absent_members_left(t, &chat.chat_id, &present, at)
+                    .await?;
+            }
             if !chat.owner.is_empty() {
                 staff.insert(chat.owner.clone());
             }
@@ -511,7 +648,15 @@ where
             delta.groups += 1;
             delta.members += members.len() as i64;
         }
-        for userid in &staff {
+        // Every owner the staff phase listed (all but the requested userids) is known to
+        // the directory already; only the others are recorded.
+        let requested: HashSet<&String> = job.requested_userids.iter().collect();
+        let known: HashSet<&String> = job
+            .staff
+            .iter()
+            .filter(|u| !requested.contains(u))
+            .collect();
+        for userid in staff.iter().filter(|u| !known.contains(u)) {
             self.dir.touch_staff(t, userid, at).await?;
         }
         let next_batch = pos.index + 1;
@@ -745,18 +890,16 @@ where
             pages: 1,
             ..Progress::default()
         };
-        for record in &page.external_contact_list {
-            let ext_id = &record.external_contact.external_userid;
-            self.dir
-                .put_customer_detail(t, &record.external_contact, at)
-                .await?;
-            let follow =
-                FollowWrite::from_follow_info(&record.follow_info, |id| names.get(id).cloned());
-            self.dir
-                .put_follow(t, ext_id, &record.follow_info.userid, &follow, at)
-                .await?;
-            delta.customers += 1;
-        }
+        let records: Vec<(&ExternalContact, &str, FollowWrite)> = page
+            .external_contact_list
+            .iter()
+            .map(|r| {
+                let follow =
+                    FollowWrite::from_follow_info(&r.follow_info, |id| names.get(id).cloned());
+                (&r.external_contact, r.follow_info.userid.as_str(), follow)
+            })
+            .collect();
+        self.write_changed(&records, at, &mut delta).await?;
         let unlicensed = (!page.fail_info.unlicensed_userid_list.is_empty()).then(|| {
             let mut all: BTreeSet<String> = job.unlicensed.iter().cloned().collect();
             all.extend(page.fail_info.unlicensed_userid_list.iter().cloned());
@@ -781,6 +924,61 @@ where
             staff: None,
             unlicensed,
         })
+    }
+
+    /// Writes the customer records (a profile and one follow relation each) whose content
+    /// the directory does not hold yet: the stored hashes are read in one batch first, and a
+    /// profile listed more than once (one record per follow user) is written once.
+    async fn write_changed(
+        &self,
+        records: &[(&ExternalContact, &str, FollowWrite)],
+        at: i64,
+        delta: &mut Progress,
+    ) -> Result<(), ResyncError> {
+        let t = self.tenant;
+        let hashed: Vec<(RecordKey, String, RecordKey, String)> = records
+            .iter()
+            .map(|(c, userid, follow)| {
+                let ext = &c.external_userid;
+                (
+                    RecordKey::profile(ext),
+                    profile_content_hash(c),
+                    RecordKey::follow(ext, userid),
+                    follow_content_hash(follow),
+                )
+            })
+            .collect();
+        let mut wanted: Vec<RecordKey> = Vec::with_capacity(hashed.len() * 2);
+        let mut seen = HashSet::new();
+        for (profile, _, follow, _) in &hashed {
+            for key in [profile, follow] {
+                if seen.insert(key.clone()) {
+                    wanted.push(key.clone());
+                }
+            }
+        }
+        let stored = self.dir.stored_hashes(t, &wanted).await?;
+        let mut profiles_done = HashSet::new();
+        for ((c, userid, follow), (profile_key, profile_hash, follow_key, follow_hash)) in
+            records.iter().zip(&hashed)
+        {
+            if profiles_done.insert(profile_key.clone()) {
+                if holds(&stored, profile_key, profile_hash) {
+                    delta.unchanged += 1;
+                } else {
+                    self.dir.put_customer_detail(t, c, at).await?;
+                }
+            }
+            if holds(&stored, follow_key, follow_hash) {
+                delta.unchanged += 1;
+            } else {
+                self.dir
+                    .put_follow(t, &c.external_userid, userid, follow, at)
+                    .await?;
+            }
+            delta.customers += 1;
+        }
+        Ok(())
     }
 
     async fn single_member(&self, job: &ResyncJob, at: i64) -> Result<Step, ResyncError> {
@@ -810,23 +1008,40 @@ where
             }
             Err(e) => return Err(e.into()),
         };
-        for ext_id in ids {
-            let detail = match self.source.customer_detail(self.creds, &ext_id).await {
-                Ok(d) => d,
-                Err(e) if is_skippable(&e) => {
-                    delta.skipped += 1;
-                    continue;
+        for chunk in ids.chunks(limits::BATCH_PAGE as usize) {
+            let mut details = Vec::with_capacity(chunk.len());
+            for ext_id in chunk {
+                match self.source.customer_detail(self.creds, ext_id).await {
+                    Ok(d) => details.push(d),
+                    Err(e) if is_skippable(&e) => delta.skipped += 1,
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
-            };
-            self.dir
-                .put_customer_detail(t, &detail.external_contact, at)
-                .await?;
-            if let Some(f) = detail.follow_user.iter().find(|f| &f.userid == userid) {
-                let follow = FollowWrite::from_follow_user(f, RelationStatus::Active);
-                self.dir.put_follow(t, &ext_id, userid, &follow, at).await?;
-                delta.customers += 1;
             }
+            let mut records = Vec::with_capacity(details.len());
+            for detail in &details {
+                match detail.follow_user.iter().find(|f| &f.userid == userid) {
+                    Some(f) => records.push((
+                        &detail.external_contact,
+                        userid.as_str(),
+                        FollowWrite::from_follow_user(f, RelationStatus::Active),
+                    )),
+                    // No relation with this member any more: the profile alone.
+                    None => {
+                        let c = &detail.external_contact;
+                        let stored = self
+                            .dir
+                            .stored_hashes(t, &[RecordKey::profile(&c.external_userid)])
+                            .await?;
+                        let key = RecordKey::profile(&c.external_userid);
+                        if holds(&stored, &key, &profile_content_hash(c)) {
+                            delta.unchanged += 1;
+                        } else {
+                            self.dir.put_customer_detail(t, c, at).await?;
+                        }
+                    }
+                }
+            }
+            self.write_changed(&records, at, &mut delta).await?;
         }
         Ok(Step {
             to: Position {
@@ -856,6 +1071,7 @@ fn add(p: &mut Progress, d: &Progress) {
     p.skipped += d.skipped;
     p.staff += d.staff;
     p.departed += d.departed;
+    p.unchanged += d.unchanged;
 }
 
 pub use super::ports::ResyncJobs;

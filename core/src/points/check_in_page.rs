@@ -328,6 +328,7 @@ mod tests {
             total: streak,
             period: Some(period.into()),
             period_count: count,
+            result: None,
         }
     }
 

@@ -40,32 +40,40 @@ where
         },
         details: serde_json::Value::Null,
     };
-    let outcome = apply(store, account, &op, when).await?;
+    // The customer's groups are read while the ledger is written, and the dashboard's
+    // count and the group views are written together after it: three round trips.
+    let (outcome, groups) = futures::join!(
+        apply(store, account, &op, when),
+        directory.customer_groups(&account.tenant, &account.customer)
+    );
+    let outcome = outcome?;
     let date = today.format("%Y-%m-%d").to_string();
     // Counted for the dashboard on a retry too (a replay), so a count lost to a failure
     // after the ledger write is made good; the key counts once.
     let counted = stats::check_in_key(account.customer.as_str(), &date);
-    if let Err(e) = store
-        .count_once(&account.tenant, &date, Figure::CheckIns, &counted)
-        .await
-    {
-        tracing::warn!(error = %e, "check-in not counted on the dashboard");
-    }
-    match directory
-        .customer_groups(&account.tenant, &account.customer)
-        .await
-    {
-        Ok(groups) if !groups.is_empty() => {
-            if let Err(e) = store
-                .record_check_in(&account.tenant, &account.customer, &groups, &date, when.now)
-                .await
-            {
-                tracing::warn!(error = %e, "check-in not recorded on the group views");
-            }
+    let count = async {
+        if let Err(e) = store
+            .count_once(&account.tenant, &date, Figure::CheckIns, &counted)
+            .await
+        {
+            tracing::warn!(error = %e, "check-in not counted on the dashboard");
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "groups of the customer not read"),
-    }
+    };
+    let record = async {
+        match groups {
+            Ok(groups) if !groups.is_empty() => {
+                if let Err(e) = store
+                    .record_check_in(&account.tenant, &account.customer, &groups, &date, when.now)
+                    .await
+                {
+                    tracing::warn!(error = %e, "check-in not recorded on the group views");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "groups of the customer not read"),
+        }
+    };
+    futures::join!(count, record);
     Ok(outcome)
 }
 

@@ -1,7 +1,8 @@
 //! The ledger's write path: read the account, plan, commit in one conditional
 //! transaction with the idempotency record, and on contention read again and re-plan.
 //! A request whose key was already applied answers the stored first result, whatever the
-//! account looks like now.
+//! account looks like now. A check-in has no idempotency record: the check-in state's
+//! condition makes it once a day and the state keeps the day's answer.
 use super::model::{Applied, Entry, EntryKind, EntryLot, IdempotencyKey, Origin, Outcome, Points};
 use super::plan::{plan, plan_settle, Change, Plan};
 use super::ports::{Account, Commit, CommitError, Extra, LedgerStore, Load, RewardStore};
@@ -366,6 +367,16 @@ pub async fn apply<S: LedgerStore>(
             OpKind::Change(c) => c.clone(),
             OpKind::CheckIn { rule, expires_on } => {
                 let before = check_in_state.clone().unwrap_or_default();
+                // Checked in today already: the state holds that check-in's answer
+                // (a state written before it held one: the idempotency record, below).
+                if before.last_day() == Some(today) {
+                    if let Some(first) = &before.result {
+                        return Ok(Outcome {
+                            applied: first.clone(),
+                            replayed: true,
+                        });
+                    }
+                }
                 match check_in(rule, &before, today) {
                     Ok(award) => {
                         details = serde_json::to_value(&award).unwrap_or_default();
@@ -448,6 +459,7 @@ pub async fn apply<S: LedgerStore>(
             fingerprint: fingerprint.clone(),
             key_expires_at: (!op.key_forever)
                 .then(|| (when.now + chrono::Duration::days(KEY_RETENTION_DAYS)).timestamp()),
+            key_record: !matches!(op.kind, OpKind::CheckIn { .. }),
             before: state,
             plan,
             entries,

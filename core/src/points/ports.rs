@@ -49,7 +49,8 @@ pub struct Load {
 /// Items written in the same transaction as a ledger change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extra {
-    /// The check-in state moves from `expected_last` to `after`.
+    /// The check-in state moves from `expected_last` to `after`, storing the commit's
+    /// result as the day's answer.
     CheckIn {
         /// The last check-in date read before planning (`None`: never checked in).
         expected_last: Option<String>,
@@ -80,6 +81,10 @@ pub struct Commit {
     /// When the idempotency record may be deleted (epoch seconds); `None`: kept forever
     /// ("once per customer ever" rules, imports).
     pub key_expires_at: Option<i64>,
+    /// Whether the key gets an idempotency record. A check-in does not: its key is its
+    /// day, the check-in state's condition (`last_date` as read) makes it once a day, and
+    /// the state stores its answer for a same-day retry.
+    pub key_record: bool,
     /// The state the plan was made from (its version and debt are conditions).
     pub before: AccountState,
     /// The plan.

@@ -299,6 +299,11 @@ pub struct CheckInState {
     pub period: Option<String>,
     /// Check-ins within `period`.
     pub period_count: u32,
+    /// The answer of the check-in on `last_date`, stored with the state: a same-day retry
+    /// answers it, so a check-in needs no idempotency record of its own. `None` for a
+    /// state written before it was stored (that day's answer is in the idempotency record).
+    #[serde(skip)]
+    pub result: Option<super::model::Applied>,
 }
 
 impl CheckInState {
@@ -403,6 +408,7 @@ pub fn check_in(
         total: before.total + 1,
         period: Some(period),
         period_count,
+        result: None,
     };
     Ok(CheckInAward {
         date: today.format("%Y-%m-%d").to_string(),

@@ -13,8 +13,9 @@
 //!
 //! The flows are use cases here, generic over those ports; each function only parses its
 //! trigger, calls one and maps the result:
-//! - [`dispatch`] (`sop-dispatch`): expands due occurrences into tasks and sends reminders
-//!   and the WeCom tasks through the outbox, with its retries.
+//! - [`dispatch`] (`sop-dispatch` enqueues the minute's work, `sop-dispatch-worker` does it):
+//!   expands due occurrences into tasks and sends reminders and the WeCom tasks through the
+//!   outbox, with its retries.
 //! - [`on_event`] (`sop-on-event`): starts journeys and fails tasks whose group or staff
 //!   member went away.
 //! - [`result_sync`] (`sop-result-sync`): reads WeCom's send results and settles tasks.
@@ -42,8 +43,8 @@ pub use figures::Figures;
 pub use occurrence::{Branch, JourneyRun, Occurrence, OutboxItem, OutboxKind, OutboxState};
 pub use plan::{Plan, PlanId, PlanInput, PlanKind, PlanSpec, PlanStatus, Problem};
 pub use ports::{
-    Created, DueEntry, GroupDirectory, GroupInfo, GroupTagStore, NewTask, OutboxStore, PlanStore,
-    SopWeCom, TaskStore,
+    Created, DispatchQueue, DueEntry, GroupDirectory, GroupInfo, GroupTagStore, NewTask,
+    OutboxStore, PlanStore, SopWeCom, TaskStore,
 };
 pub use schedule::{LocalDateTime, LocalTime, Schedule};
 pub use task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};

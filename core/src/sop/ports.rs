@@ -301,6 +301,17 @@ pub trait OutboxStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<OutboxItem>, StoreError>> + Send;
 }
 
+/// The dispatch queue: the scheduler's messages to the dispatch workers (delivered at least
+/// once; a worker's work is idempotent).
+pub trait DispatchQueue: Send + Sync {
+    /// Enqueues messages (all or an error: a message already enqueued when a later one
+    /// fails is harmless, its work being idempotent).
+    fn enqueue(
+        &self,
+        messages: &[super::dispatch::DispatchMessage],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// Group tags kept by the SOP module (WeCom has no corp tags on customer groups).
 pub trait GroupTagStore: Send + Sync {
     /// Replaces a group's tags.

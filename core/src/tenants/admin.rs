@@ -45,6 +45,9 @@ pub enum TenantAdminError {
     /// The group-message quota's limit does not fit its period.
     #[error("group_message_quota limit out of range (per_month 1-31, per_week 1-7, per_day 1)")]
     QuotaOutOfRange,
+    /// WeCom's frequency limits out of range.
+    #[error(transparent)]
+    RateLimits(#[from] crate::wecom::api::RateLimitsError),
     /// A key's name is empty or too long.
     #[error("name must be 1 to 100 characters")]
     KeyName,
@@ -70,6 +73,7 @@ impl From<TenantAdminError> for ApiError {
         match e {
             TenantAdminError::UnknownTimezone(_)
             | TenantAdminError::QuotaOutOfRange
+            | TenantAdminError::RateLimits(_)
             | TenantAdminError::KeyName
             | TenantAdminError::Secrets(_) => ApiError::validation(e.to_string()),
             TenantAdminError::NoSuchKey => ApiError::not_found(e.to_string()),
@@ -91,7 +95,8 @@ pub async fn profile<L: TenantLookup>(
     Ok(TenantView::from(&tenant))
 }
 
-/// Checks settings before they are stored: a known timezone, a quota its period allows.
+/// Checks settings before they are stored: a known timezone, a quota its period allows,
+/// WeCom's frequency limits in range.
 pub fn check_settings(s: &TenantSettings) -> Result<(), TenantAdminError> {
     if s.timezone.parse::<chrono_tz::Tz>().is_err() {
         return Err(TenantAdminError::UnknownTimezone(s.timezone.clone()));
@@ -105,6 +110,7 @@ pub fn check_settings(s: &TenantSettings) -> Result<(), TenantAdminError> {
     if !limit_ok {
         return Err(TenantAdminError::QuotaOutOfRange);
     }
+    s.wecom_rate_limits.check()?;
     Ok(())
 }
 
@@ -194,5 +200,10 @@ mod tests {
         assert_eq!(ApiError::from(err).code, "validation_failed");
         s.group_message_quota = GroupMessageQuota::PerMonth { limit: 4 };
         assert!(check_settings(&s).is_ok());
+        std::sync::Arc::make_mut(&mut s.wecom_rate_limits)
+            .per_api
+            .clear();
+        let err = check_settings(&s).unwrap_err();
+        assert_eq!(ApiError::from(err).code, "validation_failed");
     }
 }

@@ -1,9 +1,11 @@
 //! The tenant and its settings. Secrets are [`Secret`]s: never printed, never returned by
 //! the admin API ([`TenantView`] is what leaves the system).
 use crate::config::Secret;
+use crate::wecom::api::WeComRateLimits;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// A WeCom corp id: the tenant key that starts every partition key.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -97,6 +99,11 @@ pub struct TenantSettings {
     pub create_wecom_group_messages: bool,
     /// Whether Moments SOP dispatch also creates the WeCom moments task.
     pub create_wecom_moment_tasks: bool,
+    /// How often the corp may call each WeCom API (WeCom has changed it before): the
+    /// client paces the tenant's calls below it. Settings stored before it existed read
+    /// as today's documented rule.
+    #[serde(with = "crate::wecom::api::shared_rate_limits")]
+    pub wecom_rate_limits: Arc<WeComRateLimits>,
 }
 
 impl Default for TenantSettings {
@@ -106,6 +113,7 @@ impl Default for TenantSettings {
             group_message_quota: GroupMessageQuota::default(),
             create_wecom_group_messages: false,
             create_wecom_moment_tasks: false,
+            wecom_rate_limits: WeComRateLimits::shared_default(),
         }
     }
 }

@@ -38,9 +38,14 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+/// How long a container keeps a tenant's earning rules after reading them: every check-in
+/// needs them, so a warm container reads them twice a minute at most, and a change of the
+/// rules takes effect in customer-api within this time.
+pub const RULES_CACHED_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Everything the customer API needs, built once per container.
 pub struct CustomerApi {
-    /// The ledger table.
+    /// The ledger table (deployed with the rules cached for [`RULES_CACHED_FOR`]).
     pub points: DynamoPoints,
     /// The directory (the customer's groups, for the per-group check-in views).
     pub directory: DynamoDirectory,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
     let api = CustomerApi {
-        points: c.points(),
+        points: c.points().with_rules_cache(crate::RULES_CACHED_FOR),
         directory: c.directory(),
         tenants: c.tenants(),
         clock: Arc::new(SystemClock),

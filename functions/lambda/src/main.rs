@@ -1,12 +1,12 @@
 //! The deployment's one binary. Every function of `infra/template.yaml` ships this same
 //! `bootstrap` and says which function it is in `SCRM_FUNCTION`; each keeps its own role,
-//! triggers and settings. One binary instead of twelve makes the deployment build link once
+//! triggers and settings. One binary instead of thirteen makes the deployment build link once
 //! (minutes instead of twenty) and share one copy of the SDKs; the per-function crates still
 //! build their own binaries for local runs (`cargo lambda watch`).
 use lambda_runtime::Error;
 
 /// The functions this binary can be, by the name the template gives in `SCRM_FUNCTION`.
-const FUNCTIONS: [&str; 12] = [
+const FUNCTIONS: [&str; 13] = [
     "wecom-callback",
     "admin-api",
     "customer-api",
@@ -15,6 +15,7 @@ const FUNCTIONS: [&str; 12] = [
     "points-jobs",
     "points-expiry-sweep",
     "sop-dispatch",
+    "sop-dispatch-worker",
     "sop-on-event",
     "sop-result-sync",
     "directory-resync",
@@ -35,6 +36,7 @@ async fn main() -> Result<(), Error> {
         "points-jobs" => points_jobs_fn::wire::run().await,
         "points-expiry-sweep" => points_expiry_sweep_fn::wire::run().await,
         "sop-dispatch" => sop_dispatch_fn::wire::run().await,
+        "sop-dispatch-worker" => sop_dispatch_worker_fn::wire::run().await,
         "sop-on-event" => sop_on_event_fn::wire::run().await,
         "sop-result-sync" => sop_result_sync_fn::wire::run().await,
         "directory-resync" => directory_resync_fn::wire::run().await,

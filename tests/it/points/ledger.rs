@@ -7,9 +7,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scrm_adapters::dynamo::Db;
 use scrm_adapters::dynamo::DynamoPoints;
-use scrm_core::points::ledger::{apply, Operation};
+use scrm_core::points::ledger::{apply, check_in_key, OpKind, Operation};
 use scrm_core::points::plan::MAX_LOT_UPDATES;
 use scrm_core::points::ports::{Account, RulesStore};
+use scrm_core::points::rules::{CheckInRule, Tier};
 use scrm_core::points::sweep::sweep_tenant;
 use scrm_core::points::{
     CustomerId, EntryKind, IdempotencyKey, Origin, Outcome, Points, PointsError, PointsRules, When,
@@ -35,6 +36,8 @@ enum Op {
     Clear {
         key: u8,
     },
+    /// The day's check-in (credits with a streak, once a day, no idempotency record).
+    CheckIn,
     /// Moves time on and runs the tenant's expiry sweep.
     Advance {
         days: i64,
@@ -49,6 +52,7 @@ fn leaf() -> impl Strategy<Value = Op> {
         2 => (1i64..300, 0u8..8).prop_map(|(amount, key)| Op::Spend { amount, key }),
         1 => (1i64..300, 0u8..8).prop_map(|(amount, key)| Op::Deduct { amount, key }),
         1 => (0u8..8).prop_map(|key| Op::Clear { key }),
+        2 => Just(Op::CheckIn),
         1 => (0i64..3).prop_map(|days| Op::Advance { days }),
     ]
 }
@@ -90,6 +94,22 @@ fn operation(op: &Op, today: chrono::NaiveDate) -> Option<Operation> {
             origin(),
         ),
         Op::Clear { key: k } => Operation::clear(key(k), EntryKind::Clear, origin()),
+        Op::CheckIn => Operation {
+            key: check_in_key(today),
+            key_forever: false,
+            once: false,
+            origin: origin(),
+            kind: OpKind::CheckIn {
+                rule: CheckInRule {
+                    enabled: true,
+                    base_points: 10,
+                    streak_tiers: vec![Tier { days: 2, bonus: 5 }],
+                    ..Default::default()
+                },
+                expires_on: Some(today + chrono::Days::new(2)),
+            },
+            details: serde_json::Value::Null,
+        },
         _ => return None,
     })
 }

@@ -3,6 +3,7 @@
 //! transaction limits), the earning rules, the customer and admin endpoints, the domain
 //! events, bulk jobs, imports and the expiry sweep.
 mod admin;
+mod budget;
 mod console;
 mod customer;
 mod events;

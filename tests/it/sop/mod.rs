@@ -7,6 +7,7 @@ mod calendar;
 mod departures;
 mod dispatch;
 mod events;
+mod fanout;
 mod figures;
 mod isolation;
 mod quota;
@@ -23,6 +24,7 @@ use scrm_adapters::dynamo::DynamoDirectory;
 use scrm_adapters::dynamo::DynamoSop;
 use scrm_adapters::dynamo::DynamoTenants;
 use scrm_adapters::events::AnyPublisher;
+use scrm_adapters::queue::{sqs_client, Received, SqsEvent, SqsQueue, SqsRecord};
 use scrm_adapters::wecom::fake::{FakeStaff, FakeWeCom};
 use scrm_adapters::wecom::MemoryTokenCache;
 use scrm_adapters::wecom::RetryPolicy;
@@ -31,7 +33,7 @@ use scrm_adapters::wecom::WeComConfig;
 use scrm_core::clock::{Clock, FixedClock};
 use scrm_core::contacts::{DirectoryWrite, FollowWrite, RelationStatus};
 use scrm_core::events::{DomainEvent, EventEnvelope};
-use scrm_core::sop::dispatch::Dispatcher;
+use scrm_core::sop::dispatch::{DispatchReport, Dispatcher, Scheduler};
 use scrm_core::sop::on_event::OnEvent;
 use scrm_core::sop::result_sync::ResultSync;
 use scrm_core::sop::{OccurrenceId, PlanId, Task, TaskStore};
@@ -321,14 +323,111 @@ pub fn event(payload: Value) -> LambdaEvent<Value> {
     LambdaEvent::new(payload, Context::default())
 }
 
-/// One dispatch invocation through the handler.
+/// A fresh dispatch queue on the local SQS server (moto, started by scripts/test.sh).
+pub async fn new_queue() -> SqsQueue {
+    let sdk = scrm_adapters::bootstrap::aws_sdk_config()
+        .expect("AWS_REGION and test credentials are exported by scripts/test.sh");
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_SQS").is_ok_and(|v| !v.is_empty()),
+        "AWS_ENDPOINT_URL_SQS (the local SQS server) is exported by scripts/test.sh"
+    );
+    let client = sqs_client(&sdk);
+    let name = format!(
+        "sop-dispatch-{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let url = SqsQueue::create(&client, &name, 30)
+        .await
+        .expect("create a queue on the local SQS server");
+    SqsQueue::new(client, url)
+}
+
+/// The minute's scheduler (`sop-dispatch`) for one tenant, enqueuing on `queue`; its report.
+pub async fn schedule(
+    d: &Dispatcher<DynamoSop, DynamoDirectory, WeComClient, DynamoTenants>,
+    queue: &SqsQueue,
+    corp: &str,
+) -> Value {
+    let scheduler = Scheduler {
+        store: d.store.clone(),
+        // Ids and settings only, as the function is wired.
+        tenants: DynamoTenants::new(db_without_secret_keys().await),
+        queue: queue.clone(),
+        clock: d.clock.clone(),
+    };
+    sop_dispatch_fn::handle(&scheduler, event(json!({ "tenant": corp })))
+        .await
+        .expect("schedule")
+}
+
+/// Lambda's SQS event of received messages.
+pub fn sqs_event(messages: &[Received]) -> LambdaEvent<SqsEvent> {
+    let records = messages
+        .iter()
+        .map(|m| SqsRecord {
+            message_id: m.message_id.clone(),
+            body: m.body.clone(),
+            receipt_handle: m.receipt_handle.clone(),
+        })
+        .collect();
+    event_of(SqsEvent { records })
+}
+
+/// A Lambda event of any payload with a default context (no deadline).
+pub fn event_of<T>(payload: T) -> LambdaEvent<T> {
+    LambdaEvent::new(payload, Context::default())
+}
+
+/// What Lambda's event source mapping does: the queue's messages, in batches, to the
+/// worker (`sop-dispatch-worker`'s handler) until the queue is empty; the messages it
+/// answers failed are made visible again at once (their visibility timeout cut short) and
+/// delivered again, at most 5 times (the queue's redrive policy), then set aside as the
+/// dead-letter queue would. The sum of the workers' reports.
+pub async fn drain(
+    d: &Dispatcher<DynamoSop, DynamoDirectory, WeComClient, DynamoTenants>,
+    queue: &SqsQueue,
+) -> DispatchReport {
+    let mut report = DispatchReport::default();
+    let mut deliveries: std::collections::HashMap<String, usize> = Default::default();
+    loop {
+        let got = queue.receive(10, 0).await.expect("receive");
+        if got.is_empty() {
+            return report;
+        }
+        let (answer, r) = sop_dispatch_worker_fn::work_batch(
+            d,
+            &sqs_event(&got).payload,
+            &scrm_core::sop::dispatch::NoDeadline,
+        )
+        .await;
+        // The handler itself answers the same (its report only logged).
+        report.add(&r);
+        let failed: Vec<&str> = answer
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        for m in &got {
+            let n = deliveries.entry(m.message_id.clone()).or_default();
+            *n += 1;
+            if failed.contains(&m.message_id.as_str()) && *n < 5 {
+                queue.release(&m.receipt_handle, 0).await.expect("release");
+            } else {
+                queue.delete(&m.receipt_handle).await.expect("delete");
+            }
+        }
+    }
+}
+
+/// One dispatch minute for a tenant as deployed: `sop-dispatch` enqueues on a queue of its
+/// own, the workers take every message; the sum of the workers' reports.
 pub async fn run_dispatch(
     d: &Dispatcher<DynamoSop, DynamoDirectory, WeComClient, DynamoTenants>,
     corp: &str,
 ) -> Value {
-    sop_dispatch_fn::handle(d, event(json!({ "tenant": corp })))
-        .await
-        .expect("dispatch")
+    let queue = new_queue().await;
+    schedule(d, &queue, corp).await;
+    serde_json::to_value(drain(d, &queue).await).expect("report")
 }
 
 /// A daily group plan on owners.

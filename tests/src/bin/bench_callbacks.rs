@@ -19,6 +19,7 @@ use scrm_core::events::RecordingPublisher;
 use scrm_core::tenants::{Tenant, TenantSettings, TenantWrite};
 use scrm_core::wecom::crypto::CallbackCrypto;
 use scrm_core::wecom::events::CallbackEvent;
+use scrm_tests::meter::Meter;
 use scrm_tests::{db, new_tenant_id, request, TEST_AES_KEY, TEST_TOKEN};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -267,6 +268,8 @@ async fn main() -> anyhow::Result<()> {
         .await;
     let e2e_dup = per_sec(n, start.elapsed());
 
+    let budget = write_budget(&db, &tenant, &crypto, at).await;
+
     // Baseline: one raw PutItem per callback, same table, same client.
     let put = |i: usize| {
         let client = db.client.clone();
@@ -317,5 +320,103 @@ async fn main() -> anyhow::Result<()> {
         "  baseline: raw PutItem, {concurrency} concurrent    {raw_conc:>10.0} /s   (a callback costs {:.1} puts)",
         raw_conc / e2e_conc
     );
+    println!();
+    print_budget(&budget);
     Ok(())
+}
+
+/// What one callback of a kind writes: new, then delivered again.
+struct Budget {
+    kind: &'static str,
+    new_units: f64,
+    new_requests: u64,
+    dup_units: f64,
+    dup_requests: u64,
+}
+
+const KINDS: [&str; 6] = [
+    "add_external_contact",
+    "edit_external_contact",
+    "del_external_contact",
+    "del_follow_user",
+    "add_member (2 members)",
+    "change_external_tag/create",
+];
+
+/// The write units and write requests of each callback kind through the handler, counted
+/// by the meter (`scrm_tests::meter`: 1 unit per KB started per item and index entry, 2 in
+/// a transaction), for a new callback and for the same callback delivered again.
+async fn write_budget(
+    db: &scrm_adapters::dynamo::Db,
+    tenant: &Tenant,
+    crypto: &CallbackCrypto,
+    at: i64,
+) -> Vec<Budget> {
+    let meter = Meter::new(db.tables.clone());
+    let metered = scrm_adapters::dynamo::Db::new(meter.client(&db.client), db.tables.clone());
+    let handler = CallbackHandler {
+        tenants: DynamoTenants::new(db.clone()),
+        dir: DynamoDirectory::new(metered.clone()),
+        tags: DynamoTags::new(metered.clone()),
+        source: WeComClient::new(
+            WeComConfig::new("http://127.0.0.1:9/cgi-bin"),
+            Arc::new(MemoryTokenCache::new()),
+        )
+        .expect("client"),
+        publisher: Arc::new(RecordingPublisher::new()),
+        clock: Arc::new(SystemClock),
+        policy: CallbackPolicy::default(),
+    };
+    let t = &tenant.id;
+    let plaintexts = messages(t.as_str(), at, 900_000);
+    let sealed = encrypt_all(crypto, &plaintexts, at);
+    let mut out = Vec::new();
+    for (kind, m) in KINDS.iter().zip(&sealed) {
+        let send = || async {
+            let req = request(
+                "POST",
+                &format!("/callback/{}?{}", t, m.query),
+                &[],
+                Some(m.body.clone().into_bytes()),
+            );
+            let resp = handle(&handler, req).await.expect("infallible");
+            assert_eq!(resp.status(), 200, "{:?}", resp.body());
+        };
+        meter.take();
+        send().await;
+        let new = meter.take();
+        send().await;
+        let dup = meter.take();
+        out.push(Budget {
+            kind,
+            new_units: new.units,
+            new_requests: new.requests,
+            dup_units: dup.units,
+            dup_requests: dup.requests,
+        });
+    }
+    out
+}
+
+fn print_budget(budget: &[Budget]) {
+    println!("write budget of a callback (meter: 1 WCU per KB started per item and index entry, doubled in a transaction)");
+    println!("  kind                            new: WCU  requests   duplicate: WCU  requests");
+    for b in budget {
+        println!(
+            "  {:<30} {:>9.1} {:>9} {:>16.1} {:>9}",
+            b.kind, b.new_units, b.new_requests, b.dup_units, b.dup_requests
+        );
+    }
+    let n = budget.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&Budget) -> f64| budget.iter().map(f).sum::<f64>() / n;
+    println!(
+        "  mean                           {:>9.1} {:>9.1} {:>16.1} {:>9.1}",
+        mean(&|b| b.new_units),
+        mean(&|b| b.new_requests as f64),
+        mean(&|b| b.dup_units),
+        mean(&|b| b.dup_requests as f64)
+    );
+    println!("  target (issue 13)                  6.0       3.0              0.0       0.0");
+    println!("  baseline (before: receipt written 3 times with its XML into gsi1 and gsi2; docs/ARCHITECTURE.md)");
+    println!("    receipt alone ~12 WCU, a member join ~23 WCU and 10 write requests with its consumers' 57; a duplicate 1 failed conditional put (~2 WCU)");
 }

@@ -26,7 +26,10 @@
 //!
 //! Prints, per scenario, write units and write requests per operation and the hottest
 //! partition of each table and index against DynamoDB's 1,000 WCU/s per partition (over
-//! 30% marked), then the month's write cost for three merchant sizes.
+//! 30% marked), then the month's write cost for three merchant sizes, and the cost model:
+//! write and read units, function invocations and GB-seconds a month per merchant size
+//! (invocations counted as the simulator calls the handlers, each timed; reads from the
+//! read units DynamoDB Local reports), beside an always-on server.
 //!
 //! Run: `scripts/bench.sh peak` (about 5 minutes on 2 cores). Options (env):
 //! `PEAK_SCALE` (default 100), `PEAK_CONCURRENCY` (requests in flight, default 8).
@@ -59,7 +62,7 @@ use scrm_core::wecom::crypto::CallbackCrypto;
 use scrm_tests::meter::{Meter, Tally};
 use scrm_tests::{TEST_AES_KEY, TEST_TOKEN};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,6 +72,16 @@ const PARTITION_LIMIT: f64 = 1000.0;
 const HOT_SHARE: f64 = 0.30;
 /// On-demand write price, US$ per million write units.
 const PRICE_PER_MILLION_WRITES: f64 = 1.25;
+/// On-demand read price, US$ per million read units (the same price list as the writes').
+const PRICE_PER_MILLION_READS: f64 = 0.25;
+/// Lambda's price per million requests and per GB-second (x86_64).
+const PRICE_PER_MILLION_INVOCATIONS: f64 = 0.20;
+const PRICE_PER_GB_SECOND: f64 = 0.000_016_666_7;
+/// Every function's memory (`infra/template.yaml`, Globals), GB.
+const FUNCTION_MEMORY_GB: f64 = 0.25;
+/// An always-on 4-core / 16 GB server (an m6i.xlarge-class instance on demand, US$0.192 an
+/// hour), what the open-source alternatives run on, before their database and cache.
+const SERVER_A_MONTH: f64 = 0.192 * 730.0;
 
 /// The largest tenant.
 const CUSTOMERS: f64 = 1_000_000.0;
@@ -104,6 +117,9 @@ struct Scenario {
     nominal_rate: f64,
     tally: Tally,
     took: Duration,
+    /// Function invocations the scenario made (handler calls), and their summed time.
+    invocations: usize,
+    busy: Duration,
 }
 
 /// The simulated tenant's world: the metered and the un-metered store handles, the fake
@@ -123,6 +139,9 @@ struct World {
     joiners: Vec<String>,
     scale: f64,
     concurrency: usize,
+    /// Handler calls of the running phase and their summed time in microseconds.
+    invocations: AtomicUsize,
+    busy_us: AtomicU64,
 }
 
 impl World {
@@ -149,7 +168,19 @@ impl World {
     /// Starts counting a phase (whatever was counted before is dropped: set-up).
     fn start(&self) -> Instant {
         self.meter.take();
+        self.invocations.store(0, Ordering::Relaxed);
+        self.busy_us.store(0, Ordering::Relaxed);
         Instant::now()
+    }
+
+    /// One function invocation: counted and timed.
+    async fn invoke<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = call.await;
+        self.invocations.fetch_add(1, Ordering::Relaxed);
+        self.busy_us
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        out
     }
 
     /// Ends a phase: its tally with the index partitions resolved.
@@ -178,6 +209,8 @@ impl World {
             nominal_rate,
             tally,
             took,
+            invocations: self.invocations.load(Ordering::Relaxed),
+            busy: Duration::from_micros(self.busy_us.load(Ordering::Relaxed)),
         }
     }
 
@@ -197,18 +230,18 @@ impl World {
                 let invocation = LambdaEvent::new(event.to_eventbridge_json(), Context::default());
                 match *target {
                     "points-on-event" => {
-                        points_on_event_fn::handle(
+                        self.invoke(points_on_event_fn::handle(
                             &points,
                             &dir,
                             &tenants,
                             &*self.clock,
                             invocation,
-                        )
+                        ))
                         .await
                         .expect("points-on-event");
                     }
                     "sop-on-event" => {
-                        sop_on_event_fn::handle(&on_event, invocation)
+                        self.invoke(sop_on_event_fn::handle(&on_event, invocation))
                             .await
                             .expect("sop-on-event");
                     }
@@ -310,6 +343,8 @@ async fn setup(scale: f64, concurrency: usize) -> World {
         joiners,
         scale,
         concurrency,
+        invocations: AtomicUsize::new(0),
+        busy_us: AtomicU64::new(0),
     }
 }
 
@@ -323,17 +358,18 @@ async fn resync(w: &World, name: &'static str) -> Scenario {
         w.fake.base_url(),
         w.clock.clone(),
     );
-    let resp = admin_api_fn::handle(
-        &admin,
-        scrm_tests::json_request(
-            "POST",
-            "/v1/directory/resync",
-            &w.bearer,
-            &serde_json::json!({}),
-        ),
-    )
-    .await
-    .expect("admin-api");
+    let resp = w
+        .invoke(admin_api_fn::handle(
+            &admin,
+            scrm_tests::json_request(
+                "POST",
+                "/v1/directory/resync",
+                &w.bearer,
+                &serde_json::json!({}),
+            ),
+        ))
+        .await
+        .expect("admin-api");
     let (status, body) = scrm_tests::response_json(&resp);
     assert_eq!(status, 202, "{body}");
     let job_id = body["job"]["job_id"].as_str().expect("job id").to_string();
@@ -357,12 +393,13 @@ async fn resync(w: &World, name: &'static str) -> Scenario {
                 job_id: job_id.clone(),
             },
         );
-        let out = directory_resync_fn::handle(
-            &resyncer,
-            LambdaEvent::new(event.to_eventbridge_json(), Context::default()),
-        )
-        .await
-        .expect("re-sync run");
+        let out = w
+            .invoke(directory_resync_fn::handle(
+                &resyncer,
+                LambdaEvent::new(event.to_eventbridge_json(), Context::default()),
+            ))
+            .await
+            .expect("re-sync run");
         let others: Vec<EventEnvelope> = w
             .recorder
             .take()
@@ -417,7 +454,7 @@ async fn check_ins(w: &World) -> Scenario {
                     &[("authorization", &bearer)],
                     None,
                 );
-                let resp = api.respond(req).await;
+                let resp = w.invoke(api.respond(req)).await;
                 assert_eq!(resp.status(), 200, "check-in of {customer}");
             }
         })
@@ -488,7 +525,10 @@ async fn joins(w: &World) -> Scenario {
                         &[("content-type", "text/xml")],
                         Some(m.callback_xml(Some("1000002")).into_bytes()),
                     );
-                    let resp = wecom_callback_fn::handle(handler, req).await.expect("infallible");
+                    let resp = w
+                        .invoke(wecom_callback_fn::handle(handler, req))
+                        .await
+                        .expect("infallible");
                     if resp.status() == 200 {
                         break;
                     }
@@ -557,10 +597,11 @@ async fn sop(w: &World) -> Scenario {
         staff_pages_url: None,
     };
     let started = w.start();
-    let report = dispatcher
-        .run(&DispatchInput {
+    // In a deployment: the scheduler's invocation, then the workers'; counted as one.
+    let report = w
+        .invoke(dispatcher.run(&DispatchInput {
             tenant: Some(w.tenant.to_string()),
-        })
+        }))
         .await
         .expect("dispatch");
     assert_eq!(report.tasks_created, w.groups.len(), "a task per group");
@@ -585,7 +626,13 @@ async fn sweep(w: &World) -> Scenario {
         .expect("unambiguous")
         .with_timezone(&Utc);
     let started = w.start();
-    let report = sweep_tenant(&w.points(), &w.tenant, When::new(at, tz), None)
+    let report = w
+        .invoke(sweep_tenant(
+            &w.points(),
+            &w.tenant,
+            When::new(at, tz),
+            None,
+        ))
         .await
         .expect("sweep");
     let lots = report.lots_expired as usize;
@@ -807,6 +854,7 @@ fn print_report(w: &World, scenarios: &[Scenario], took: Duration) {
             total
         );
     }
+    print_cost_model(scenarios);
     println!();
     let failed: u64 = scenarios.iter().map(|s| s.tally.failed).sum();
     println!(
@@ -817,6 +865,77 @@ fn print_report(w: &World, scenarios: &[Scenario], took: Duration) {
             .map(|s| format!("{} {:.1} s", s.name, s.took.as_secs_f64()))
             .collect::<Vec<_>>()
             .join(", ")
+    );
+}
+
+/// The month's operations of a merchant, by the scenario whose counts price them: 30% of
+/// customers check in daily and their lots expire; 2 member-join callbacks per customer;
+/// one daily SOP plan on every group; one re-sync a week.
+fn monthly_ops(groups: f64, customers: f64) -> [(&'static str, f64); 5] {
+    [
+        ("check-ins", 0.3 * customers * 30.0),
+        ("member-join campaign", 2.0 * customers),
+        ("SOP plan on every group", groups * 30.0),
+        ("expiry sweep of the day", 0.3 * customers * 30.0),
+        ("re-sync, nothing changed", 4.0 * customers),
+    ]
+}
+
+/// Write and read units, invocations and GB-seconds a month per merchant size, priced, beside
+/// an always-on server.
+fn print_cost_model(scenarios: &[Scenario]) {
+    println!();
+    println!("Cost model a month (units and invocations per operation as simulated; GB-seconds from the handlers' measured time at {:.0} MB, an upper bound: DynamoDB Local on the build machine answers slower than DynamoDB; prices: US${PRICE_PER_MILLION_WRITES} per million write units, US${PRICE_PER_MILLION_READS} per million read units, US${PRICE_PER_MILLION_INVOCATIONS} per million invocations, US${PRICE_PER_GB_SECOND} per GB-second):", FUNCTION_MEMORY_GB * 1024.0);
+    println!();
+    println!("| Merchant | Write units | Read units | Invocations | GB-seconds | DynamoDB | Lambda | Total | 4-core / 16 GB server |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (groups, customers) in [
+        (100.0, 10_000.0),
+        (1_000.0, 100_000.0),
+        (10_000.0, 1_000_000.0),
+    ] {
+        let (mut writes, mut reads, mut invocations, mut gb_s) = (0.0, 0.0, 0.0, 0.0);
+        for (name, ops) in monthly_ops(groups, customers) {
+            let Some(s) = scenarios.iter().find(|s| s.name == name) else {
+                continue;
+            };
+            let per_op = |v: f64| v / s.ops.max(1) as f64;
+            writes += ops * per_op(s.tally.units);
+            reads += ops * per_op(s.tally.read_units);
+            invocations += ops * per_op(s.invocations as f64);
+            gb_s += ops * per_op(s.busy.as_secs_f64()) * FUNCTION_MEMORY_GB;
+        }
+        let dynamo =
+            writes * PRICE_PER_MILLION_WRITES / 1e6 + reads * PRICE_PER_MILLION_READS / 1e6;
+        let lambda = invocations * PRICE_PER_MILLION_INVOCATIONS / 1e6 + gb_s * PRICE_PER_GB_SECOND;
+        println!(
+            "| {} groups / {} customers | {} | {} | {} | {} | ${:.2} | ${:.2} | ${:.2} | ${:.2} |",
+            thousands(groups),
+            thousands(customers),
+            thousands(writes),
+            thousands(reads),
+            thousands(invocations),
+            thousands(gb_s),
+            dynamo,
+            lambda,
+            dynamo + lambda,
+            SERVER_A_MONTH
+        );
+    }
+    println!();
+    println!(
+        "Per operation: {}",
+        scenarios
+            .iter()
+            .map(|s| format!(
+                "{} {:.2} read units, {:.2} invocations, {:.1} ms a handler call",
+                s.name,
+                s.tally.read_units / s.ops.max(1) as f64,
+                s.invocations as f64 / s.ops.max(1) as f64,
+                1000.0 * s.busy.as_secs_f64() / s.invocations.max(1) as f64
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
     );
 }
 

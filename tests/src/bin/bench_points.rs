@@ -4,7 +4,9 @@
 //!    `points-jobs` does) vs 10,000 transactions of the same shape written directly;
 //! 2. the expiry sweep of one day with 1,000 expiring lots among 1,000 live lots vs among
 //!    100,000 live lots (seeded with `BatchWriteItem`; seeding time printed);
-//! 3. a check-in's end-to-end latency through the `customer-api` handler (p50/p95).
+//! 3. a check-in's end-to-end latency through the `customer-api` handler (p50/p95, rules
+//!    cached as deployed) beside one GetItem, and its write units and requests (metered as
+//!    the peak simulator meters them) beside the figures before and the budget.
 //!
 //! Run: `AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8555 cargo run --release -p scrm-tests --bin bench_points`
 use aws_sdk_dynamodb::types::{
@@ -19,14 +21,18 @@ use scrm_adapters::dynamo::DynamoPoints;
 use scrm_adapters::events::AnyPublisher;
 use scrm_core::clock::{Clock, FixedClock};
 use scrm_core::contacts::DirectoryWrite;
+use scrm_core::contacts::MemberWrite;
 use scrm_core::events::RecordingPublisher;
 use scrm_core::points::bulk::{run_job, submit, BulkAnswer, BulkRequest, Stop};
+use scrm_core::points::earn::check_in_customer;
 use scrm_core::points::jobs::{fingerprint, JobItem, JobOp};
+use scrm_core::points::ports::Account;
 use scrm_core::points::ports::RulesStore;
 use scrm_core::points::sweep::sweep_tenant;
 use scrm_core::points::{CustomerId, Origin, PointsRules, When};
 use scrm_core::tenants::{TenantId, TenantSettings};
 use scrm_core::tokens::{self, Claims, TokenKind};
+use scrm_tests::meter::Meter;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +41,7 @@ const CUSTOMERS: usize = 10_000;
 const EXPIRING: usize = 1_000;
 const LIVE_LARGE: usize = 100_000;
 const CHECK_INS: usize = 400;
+const METERED_CHECK_INS: usize = 100;
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -365,7 +372,7 @@ async fn main() {
     let clock = Arc::new(FixedClock::new(Utc::now()));
     // The router is built once, as a warm container has it.
     let api = customer_api_fn::router(Arc::new(customer_api_fn::CustomerApi {
-        points: DynamoPoints::new(db.clone()),
+        points: DynamoPoints::new(db.clone()).with_rules_cache(customer_api_fn::RULES_CACHED_FOR),
         directory: DynamoDirectory::new(db.clone()),
         tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
         clock: clock.clone(),
@@ -409,6 +416,51 @@ async fn main() {
         gets.push(started.elapsed());
     }
     gets.sort();
+    // Write units and requests of a check-in, metered as the peak simulator meters them:
+    // customers in one group each (the group's day is written too).
+    let meter = Meter::new(db.tables.clone());
+    let metered = scrm_adapters::dynamo::Db::new(meter.client(&db.client), db.tables.clone());
+    let metered_points =
+        DynamoPoints::new(metered.clone()).with_rules_cache(customer_api_fn::RULES_CACHED_FOR);
+    let metered_dir = DynamoDirectory::new(metered);
+    let dir = DynamoDirectory::new(db.clone());
+    let when = When::new(clock.now(), tz);
+    let mut accounts = Vec::with_capacity(METERED_CHECK_INS);
+    for i in 0..METERED_CHECK_INS {
+        let (chat, ext) = (format!("wrMeter{:03}", i % 10), format!("wmMeter{i:05}"));
+        dir.touch_group(&tenant, &chat, false, 1).await.unwrap();
+        dir.member_joined(
+            &tenant,
+            &chat,
+            &MemberWrite {
+                member_id: ext.clone(),
+                is_customer: true,
+                join_time: Some(1),
+                join_scene: Some(3),
+                invitor: None,
+                group_nickname: None,
+                name: None,
+                state: None,
+            },
+            2,
+        )
+        .await
+        .unwrap();
+        accounts.push(Account::new(
+            tenant.clone(),
+            CustomerId::parse(&ext).unwrap(),
+        ));
+    }
+    meter.take();
+    for account in &accounts {
+        check_in_customer(&metered_points, &metered_dir, account, when)
+            .await
+            .unwrap();
+    }
+    let tally = meter.take();
+    let per = |v: f64| v / METERED_CHECK_INS as f64;
+
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     println!();
     println!("3. check-in through the customer-api handler ({CHECK_INS} customers, sequential)");
     println!(
@@ -417,5 +469,14 @@ async fn main() {
         percentile(&latencies, 0.95),
         percentile(&gets, 0.50),
         percentile(&gets, 0.95)
+    );
+    println!(
+        "   p50 {:.1}x one GetItem (before the rules cache and the parallel reads: 8.5x; target <= 3x)",
+        ratio(percentile(&latencies, 0.50), percentile(&gets, 0.50))
+    );
+    println!(
+        "   writes per check-in ({METERED_CHECK_INS} customers in one group each): {:.1} WCU (before: 23; target: 5), {:.2} write requests (before: 3.02)",
+        per(tally.units),
+        per(tally.requests as f64)
     );
 }

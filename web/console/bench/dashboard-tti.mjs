@@ -2,7 +2,8 @@
 // starts the stack and the built console and passes their addresses as for the e2e tests).
 // Each run opens a fresh browser context (empty cache) logged in with a console session,
 // loads the dashboard and takes the page's own clock (ms since navigation start) when every
-// chart has drawn, no skeleton is left and the main thread is idle. The baseline is the
+// chart in view has drawn (EChart.vue draws a chart when it nears the viewport: those further
+// down draw when scrolled to), no skeleton is left and the main thread is idle. The baseline is the
 // same measure of the login page (no session, no API call, no chart) in the same run.
 // Prints figures; asserts nothing.
 import { chromium } from '@playwright/test'
@@ -31,8 +32,8 @@ async function timeUntil(page, ready, timeoutMs = 30_000) {
   )
 }
 
-// The console's charts (EChart.vue) draw into a canvas inside [data-test=echart]; a page
-// still loading shows PageState's skeleton ([data-state=loading]).
+// The console's charts (EChart.vue) draw into a canvas inside [data-test=echart], those in
+// view only; a page still loading shows PageState's skeleton ([data-state=loading]).
 const chartsDrawn = () => {
   const canvases = [...document.querySelectorAll('[data-test="echart"] canvas')]
   const loading = document.querySelectorAll('[data-state="loading"], .el-skeleton')

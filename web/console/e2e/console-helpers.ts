@@ -1,8 +1,13 @@
 // Helpers shared by the console's own specs (login, dashboard, customers, settings).
 import { expect, type Locator, type Page } from '@playwright/test'
 
-/** Waits until the chart in `scope` has drawn something: a canvas with non-transparent pixels. */
+/**
+ * Waits until the chart in `scope` has drawn something: a canvas with non-transparent pixels.
+ * Charts draw when they come near the viewport (EChart.vue), so the chart is scrolled to first,
+ * as a reader would.
+ */
 export async function expectChartDrawn(scope: Locator): Promise<void> {
+  await scope.scrollIntoViewIfNeeded()
   const canvas = scope.locator('[data-test="echart"] canvas').first()
   await expect(canvas).toBeVisible()
   await expect

@@ -1,4 +1,4 @@
-import { test, expect, axe, shot, stack, loginWithWeCom, loginWithKey } from './fixtures'
+import { test, expect, apiOk, axe, shot, stack, loginWithWeCom, loginWithKey } from './fixtures'
 import { settled } from './console-helpers'
 
 test.describe('login', () => {
@@ -41,15 +41,34 @@ test.describe('login', () => {
   })
 
   test('a departed member cannot log in', async ({ page }) => {
+    // wangwu has left the corp. The demo's first re-sync met him only as a group owner; the
+    // next one checks every member it knows with WeCom and records the departure (as WeCom's
+    // contact-change callback would).
+    const { job } = await apiOk<{ job: { job_id: string } }>('POST', '/v1/directory/resync')
+    await expect
+      .poll(async () => (await apiOk<{ status: string }>('GET', `/v1/directory/resync/${job.job_id}`)).status, {
+        message: 'the re-sync ends',
+        timeout: 60_000,
+      })
+      .toBe('done')
+    const members = await apiOk<{ members: { userid: string; status?: string | null }[] }>('GET', '/v1/console/members?q=wangwu')
+    expect(members.members.find((m) => m.userid === 'wangwu')?.status).toBe('departed')
     await page.goto('/login')
     await page.getByTestId('login-corp-id').fill(stack.corpId)
     await page.getByTestId('login-wecom').click()
     await page.waitForURL((url) => url.pathname.startsWith('/wwlogin/sso/login'))
-    const wangwu = page.locator('[data-userid="wangwu"]')
-    test.skip((await wangwu.count()) === 0, 'the scan page does not offer departed members')
-    await wangwu.first().click()
-    await expect(page.getByTestId('login-callback-failed').or(page.getByTestId('login-no-role'))).toBeVisible()
+    // wangwu left the corp (the directory re-sync recorded it); WeCom still answers the scan
+    // with the userid, and the API refuses the session.
+    await page.locator('a.departed[data-userid="wangwu"]').click()
+    const refused = page.getByTestId('login-callback-failed')
+    await expect(refused).toBeVisible()
+    await expect(refused).toContainText('你已从该企业离职，无法登录。')
+    // The API's own message, under the console's.
+    await expect(refused).toContainText('this member has left the corp')
     await shot(page, 'login-refused')
+    await axe(page)
+    await page.goto('/dashboard')
+    await expect(page).toHaveURL(/\/login/)
   })
 
   test('a corp id that is no tenant gets a clear answer', async ({ page }) => {
@@ -71,12 +90,33 @@ test.describe('login', () => {
 
   test('an ended session sends the operator back to the login page, saying why, then back where they were', async ({ page }) => {
     await loginWithKey(page)
+    // Every request of the page is answered before the session is revoked: one answered
+    // after it would be refused, and the page would end the session itself (storage cleared,
+    // on to the login page) before the reload, which would then find no session to say
+    // anything about.
+    const answered = ['/v1/tenant', '/v1/customers'].map((path) =>
+      page.waitForResponse((r) => new URL(r.url()).pathname.endsWith(path)),
+    )
     await page.goto('/customers')
+    await Promise.all(answered)
+    await expect(page.locator('[data-test="customer-table"]')).toBeVisible()
     await settled(page)
     // The session is revoked elsewhere (another tab logged out).
     const token = await page.evaluate(() => JSON.parse(localStorage.getItem('scrm.console.session') ?? '{}').token as string)
     const res = await page.request.delete('/admin-api/v1/console/session', { headers: { Authorization: `Bearer ${token}` } })
     expect(res.ok()).toBe(true)
+    // After the reload, the page's customer list is answered only once the operator has
+    // logged in again (a busy API): that late refusal is about the revoked session and must
+    // leave the new one alone (it used to end it, sending the operator back to the login page).
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    let held = false
+    await page.route((url) => url.pathname.endsWith('/v1/customers'), async (route) => {
+      if (held) return route.continue()
+      held = true
+      await released
+      await route.continue()
+    })
     await page.reload()
     await expect(page).toHaveURL(/\/login\?redirect=/)
     await expect(page.getByTestId('login-notice')).toBeVisible()
@@ -85,6 +125,13 @@ test.describe('login', () => {
     await page.getByTestId('login-key-input').fill(stack.adminKey)
     await page.getByTestId('login-key-submit').click()
     await expect(page).toHaveURL(/\/customers$/)
+    await expect(page.locator('[data-test="customer-table"]')).toBeVisible()
+    const lateRefusal = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/v1/customers') && r.status() === 401)
+    release()
+    await lateRefusal
+    await expect(page.locator('[data-test="customer-table"]')).toBeVisible()
+    await expect(page).toHaveURL(/\/customers$/)
+    expect(await page.evaluate(() => localStorage.getItem('scrm.console.session'))).not.toBeNull()
   })
 
   test('the language switch turns the console into English and back', async ({ page }) => {

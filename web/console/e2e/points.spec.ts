@@ -175,6 +175,8 @@ test.describe('points', () => {
 
   test('the daily points chart renders', async ({ page }) => {
     await page.goto('/points/stats')
+    // Charts draw when they come near the viewport.
+    await page.getByTestId('points-chart').scrollIntoViewIfNeeded()
     const chart = page.getByTestId('points-chart').locator('[data-test=echart] canvas')
     await expect(chart).toBeVisible()
     const size = await chart.boundingBox()

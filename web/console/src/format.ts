@@ -5,6 +5,23 @@ function locale(): string {
   return i18n.global.locale.value === 'en' ? 'en-GB' : 'zh-CN'
 }
 
+const numberFormats = new Map<string, Intl.NumberFormat>()
+
+/**
+ * A count in the console's language (1,234). One formatter per language, made once: vue-i18n's
+ * `n()` without a named format builds a new Intl.NumberFormat on every call, which a page of
+ * figures felt.
+ */
+export function formatNumber(value: number): string {
+  const lang = i18n.global.locale.value
+  let format = numberFormats.get(lang)
+  if (!format) {
+    format = new Intl.NumberFormat(lang)
+    numberFormats.set(lang, format)
+  }
+  return format.format(value)
+}
+
 /** A WeCom epoch (seconds) or an ISO string, as date and time; '—' when absent. */
 export function formatTime(value: number | string | null | undefined): string {
   if (value === null || value === undefined || value === '' || value === 0) return '—'

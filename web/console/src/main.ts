@@ -24,9 +24,8 @@ async function start() {
   const session = useSessionStore()
   connectSessionToClient(session)
   // The API refused the session (expired or revoked): back to the login page, saying why.
-  setUnauthenticatedHandler(() => {
-    if (!session.token) return
-    session.clear('login.expired')
+  setUnauthenticatedHandler((_error, token) => {
+    if (!session.refusedWith(token)) return
     const here = router.currentRoute.value
     if (!here.meta.public) void router.push({ name: 'login', query: { redirect: here.fullPath } })
   })

@@ -1,7 +1,7 @@
 //! A follow relation's tags, edited after WeCom's `mark_tag` (the tag port
 //! [`FollowTags`]): the stored JSON text of the tags is the concurrency token, so an edit
 //! replaces exactly the tags it read.
-use super::{keys, DynamoDirectory};
+use super::{keys, DynamoDirectory, CONTENT_HASH};
 use crate::dynamo::item::{self, n, s, ItemExt};
 use crate::dynamo::update::item_exists;
 use crate::dynamo::{StoreError, Update};
@@ -43,7 +43,10 @@ impl FollowTags for DynamoDirectory {
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
-        u.set("tags", item::json(&tags)).set("updated_at", n(at));
+        // The relation no longer holds what WeCom's detail said: the next re-sync writes it.
+        u.set("tags", item::json(&tags))
+            .set("updated_at", n(at))
+            .remove(CONTENT_HASH);
         let attr = u.name("tags");
         let unchanged = match &read.raw {
             Some(raw) => {

@@ -3,17 +3,25 @@
 //!
 //! | Item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
 //! |---|---|---|---|---|
-//! | Customer | `{corp}#CUST#{ext}` | `PROFILE` | `{corp}#CUSTOMERS` / `{ext}` | |
-//! | Follow relation | `{corp}#CUST#{ext}` | `FOLLOW#{userid}` | `{corp}#CUSTOMERS` / `{ext}#{userid}` | `{corp}#STAFF#{userid}` / `{ext}` |
+//! | Customer | `{corp}#CUST#{ext}` | `PROFILE` | | |
+//! | Follow relation | `{corp}#CUST#{ext}` | `FOLLOW#{userid}` | | |
 //! | Known staff member | `{corp}#STAFF#{userid}` | `PROFILE` | `{corp}#STAFFS` / `{userid}` | |
 //! | Group | `{corp}#GROUP#{chat}` | `PROFILE` | `{corp}#GROUPS` / `{chat}` | `{corp}#OWNER#{owner}` / `{chat}` |
 //! | Membership | `{corp}#GROUP#{chat}` | `MEMBER#{member}` | `{corp}#MEMBER#{member}` / `{chat}` | |
-//! | Callback receipt | `{corp}#CB#{dedupe key}` | `RECEIPT` | `{corp}#CALLBACKS` / `{received}#{key}` | `{corp}#CALLBACKS#UNKNOWN` / same (unknown events); `{corp}#CALLBACKS#PENDING` / same (known events until published) |
+//! | Group's counters (not indexed) | `{corp}#GROUP#{chat}` | `COUNTS` | | |
+//! | Callback receipt | `{corp}#CB#{dedupe key}` | `RECEIPT` | | |
 //! | Re-sync job | `{corp}#RESYNC#{job}` | `JOB` | `{corp}#RESYNCS` / `{created}#{job}` | |
 //! | Re-sync job's list part (staff, unlicensed, requested userids) | `{corp}#RESYNC#{job}` | `LIST#{list}#{generation}#{n:04}` | | |
 //!
 //! A customer with a name is also in gsi3 (keys only): `{corp}#NAME#{shard:02}` /
-//! `{normalized name}#{ext}` ([`scrm_core::contacts::search`]).
+//! `{normalized name}#{ext}` ([`scrm_core::contacts::search`]). A callback receipt is in
+//! gsi3 too, by received time (`{received}#{key}`): `{corp}#CALLBACKS#PENDING#{shard:02}`
+//! until published, then `{corp}#CALLBACKS#{shard:02}` (known events), or
+//! `{corp}#CALLBACKS#UNKNOWN` (unknown events); `{shard}` hashes the dedupe key. Every customer is in gsi4
+//! (keys only): `{corp}#CUSTOMERS#{shard:02}` / `{ext}`, the listing by id, 16 shards by a
+//! hash of the id. Items written before gsi4 may still carry gsi1 `{corp}#CUSTOMERS` (and
+//! follow relations gsi2 `{corp}#STAFF#{userid}`) until their next write or the backfill
+//! removes them.
 //!
 //! Corp tags live in the same table under `{corp}#TAGS` (see [`scrm_core::tags`]).
 use scrm_core::tenants::TenantId;
@@ -26,6 +34,9 @@ pub const FOLLOW: &str = "FOLLOW#";
 pub const MEMBER: &str = "MEMBER#";
 /// The sort key of a callback receipt.
 pub const RECEIPT: &str = "RECEIPT";
+/// The sort key of a group's counters (member count, joins, leaves, member version, when
+/// WeCom's detail was last fetched): not indexed, so a join never rewrites an index.
+pub const COUNTS: &str = "COUNTS";
 /// The sort key of a re-sync job.
 pub const JOB: &str = "JOB";
 
@@ -39,9 +50,15 @@ pub fn follow_sk(userid: &str) -> String {
     format!("{FOLLOW}{userid}")
 }
 
-/// The index partition listing every customer (and their follow relations) of a tenant.
+/// The old layout's gsi1 partition listing every customer (and their follow relations)
+/// of a tenant: read only by the backfill that moves its items to [`customer_shard_index`].
 pub fn customers_index(t: &TenantId) -> String {
     format!("{t}#CUSTOMERS")
+}
+
+/// A shard of the customer listing (gsi4, keys only) by id.
+pub fn customer_shard_index(t: &TenantId, shard: u32) -> String {
+    format!("{t}#CUSTOMERS#{shard:02}")
 }
 
 /// A shard of the name index (gsi3) listing customers by normalized name.
@@ -49,13 +66,7 @@ pub fn names_index(t: &TenantId, shard: u32) -> String {
     format!("{t}#NAME#{shard:02}")
 }
 
-/// The index partition listing one staff member's customers.
-pub fn staff_customers_index(t: &TenantId, userid: &str) -> String {
-    format!("{t}#STAFF#{userid}")
-}
-
-/// A known staff member's partition (same text as [`staff_customers_index`], on purpose a
-/// different attribute: the table's pk, not gsi2pk).
+/// A known staff member's partition.
 pub fn staff_pk(t: &TenantId, userid: &str) -> String {
     format!("{t}#STAFF#{userid}")
 }
@@ -95,19 +106,45 @@ pub fn receipt_pk(t: &TenantId, dedupe_key: &str) -> String {
     format!("{t}#CB#{dedupe_key}")
 }
 
-/// The index partition listing received callbacks, newest last.
-pub fn callbacks_index(t: &TenantId) -> String {
-    format!("{t}#CALLBACKS")
+/// How many shards the receipts' listings (gsi3, keys only) are spread over: a 300/s
+/// burst of callbacks puts about 40 entries a second on each.
+pub const CALLBACK_SHARDS: u32 = 8;
+
+/// The listing shard of a receipt: a hash of its dedupe key.
+pub fn callback_shard(dedupe_key: &str) -> u32 {
+    use sha2::{Digest, Sha256};
+    u32::from(Sha256::digest(dedupe_key.as_bytes())[0]) % CALLBACK_SHARDS
 }
 
-/// The index partition listing callbacks whose event is unknown.
+/// A shard of the published callbacks of known events (gsi3, keys only), by received time.
+pub fn callbacks_index(t: &TenantId, shard: u32) -> String {
+    format!("{t}#CALLBACKS#{shard:02}")
+}
+
+/// A shard of the receipts of known events not yet published (gsi3, keys only): the
+/// sweep's work list, oldest first. A receipt moves to [`callbacks_index`] when published.
+pub fn pending_callbacks_index(t: &TenantId, shard: u32) -> String {
+    format!("{t}#CALLBACKS#PENDING#{shard:02}")
+}
+
+/// The callbacks whose event is unknown (gsi3, keys only; rare, so one partition).
 pub fn unknown_callbacks_index(t: &TenantId) -> String {
     format!("{t}#CALLBACKS#UNKNOWN")
 }
 
-/// The index partition listing receipts of known events not yet published (the sweep's
-/// work list), oldest first.
-pub fn pending_callbacks_index(t: &TenantId) -> String {
+/// Before the sharded listings: every receipt in gsi1 (all attributes), newest last. Read
+/// while receipts written then live (30 days).
+pub fn legacy_callbacks_index(t: &TenantId) -> String {
+    format!("{t}#CALLBACKS")
+}
+
+/// Before the sharded listings: gsi2's unknown events (all attributes).
+pub fn legacy_unknown_callbacks_index(t: &TenantId) -> String {
+    format!("{t}#CALLBACKS#UNKNOWN")
+}
+
+/// Before the sharded listings: gsi2's receipts not yet published (all attributes).
+pub fn legacy_pending_callbacks_index(t: &TenantId) -> String {
     format!("{t}#CALLBACKS#PENDING")
 }
 
@@ -132,7 +169,7 @@ pub fn jobs_index(t: &TenantId) -> String {
     format!("{t}#RESYNCS")
 }
 
-/// The gsi1 sort key that sorts after every item of customer `ext` in
+/// The old layout's gsi1 sort key that sorts after every item of customer `ext` in
 /// [`customers_index`] and before the next customer: ids are letters, digits, `_` and `-`,
 /// all above `#`, and `~` sorts above them all.
 pub fn after_customer(external_userid: &str) -> String {

@@ -9,14 +9,16 @@ mod resync;
 
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::schema::{
-    GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK, SK,
+    GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK, GSI4, GSI4_PK, GSI4_SK,
+    SK,
 };
 use crate::dynamo::{Db, Query, StoreError, Table, Update};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use futures::{StreamExt, TryStreamExt};
 use scrm_core::contacts::model::*;
 use scrm_core::contacts::ports::*;
-use scrm_core::contacts::search::{name_position, name_shard, normalize_name};
+use scrm_core::contacts::resync::{follow_content_hash, profile_content_hash};
+use scrm_core::contacts::search::{name_position, name_shard, normalize_name, NAME_SHARDS};
 use scrm_core::events::RemovedBy;
 use scrm_core::tenants::TenantId;
 use scrm_core::wecom::api::{ExternalContact, GroupChat};
@@ -24,6 +26,13 @@ use std::collections::HashSet;
 
 /// How many single-item writes run at once when a whole member list is written.
 const WRITE_CONCURRENCY: usize = 8;
+/// How many customers' partitions a page of the customer listing reads at once.
+const READ_CONCURRENCY: usize = 16;
+/// The attribute holding the content hash of what WeCom returned for a customer profile or
+/// a follow relation ([`scrm_core::contacts::resync`]): set by every write of WeCom's
+/// detail, removed by any other change of the relation's content, so a re-sync can tell
+/// an unchanged record without writing it.
+pub(crate) const CONTENT_HASH: &str = "content_hash";
 
 /// The DynamoDB adapter of the directory table (also the callback receipts and re-sync
 /// jobs, see `receipts` and `resync`).
@@ -60,16 +69,74 @@ impl DynamoDirectory {
             .await
     }
 
-    async fn membership_transition(
+    /// One membership change and its count in one transaction: the membership update
+    /// (`member`, conditioned on its state) and the group's counters item (`COUNTS`, not
+    /// indexed: a join rewrites no index and not the group's profile). `version`, the
+    /// member list's version after the change, is recorded with it unless a newer change
+    /// recorded one. `Ok(false)` when the membership's condition failed. A group counted
+    /// on its profile (before the counters item) starts from the profile's count.
+    async fn count_membership(
         &self,
-        member_update: TransactWriteItem,
-        group_update: TransactWriteItem,
+        t: &TenantId,
+        chat_id: &str,
+        member: TransactWriteItem,
+        delta: i64,
+        at: i64,
+        version: Option<&str>,
     ) -> Result<bool, StoreError> {
-        match self.table.transact(vec![member_update, group_update]).await {
-            Ok(()) => Ok(true),
-            Err(err) if err.condition_failed_at(0) => Ok(false),
-            Err(err) => Err(err),
+        let counts = self.get(keys::group_pk(t, chat_id), keys::COUNTS).await?;
+        let counted = counts
+            .as_ref()
+            .is_some_and(|c| c.get("member_count").is_some());
+        let base = if counted {
+            0
+        } else {
+            self.get(keys::group_pk(t, chat_id), keys::PROFILE)
+                .await?
+                .and_then(|p| p.n_opt("member_count").ok().flatten())
+                .unwrap_or(0)
+        };
+        let newer_version = counts
+            .as_ref()
+            .and_then(|c| c.n_opt("members_at").ok().flatten())
+            .is_some_and(|v| v > at);
+        let mut version = version.filter(|_| !newer_version);
+        // Joins to one group at once conflict on its counters item: each retried after a
+        // short jittered pause (the transaction is idempotent until it succeeds).
+        for attempt in 0..8u64 {
+            if attempt > 0 {
+                let jitter = u64::from(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .subsec_nanos()
+                        % 20,
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(5 * attempt + jitter)).await;
+            }
+            let mut g = Update::new();
+            g.set("chat_id", s(chat_id))
+                .increment_from("member_count", base, delta)
+                .add(if delta > 0 { "joins" } else { "leaves" }, 1);
+            if let Some(v) = version {
+                g.set("member_version", s(v)).set("members_at", n(at));
+                let mat = g.name("members_at");
+                g.value(":mv_at", n(at))
+                    .when(format!("(attribute_not_exists({mat}) OR {mat} <= :mv_at)"));
+            }
+            let group = self
+                .table
+                .tx_update(keys::group_pk(t, chat_id), keys::COUNTS, &g)?;
+            match self.table.transact(vec![member.clone(), group]).await {
+                Ok(()) => return Ok(true),
+                Err(err) if err.condition_failed_at(0) => return Ok(false),
+                // A newer change recorded its version meanwhile: count without ours.
+                Err(err) if version.is_some() && err.condition_failed_at(1) => version = None,
+                Err(StoreError::Retryable(_)) => continue,
+                Err(err) => return Err(err),
+            }
         }
+        Err(StoreError::Retryable("group counters kept moving".into()))
     }
 
     /// Whether the membership is in state `active` because of the change `by` (the
@@ -93,6 +160,7 @@ impl DynamoDirectory {
 
     /// A join, counted once: `by` (a change's id) is recorded on the membership, so that
     /// the same change retried reports the join it made.
+    #[allow(clippy::too_many_arguments)]
     async fn join(
         &self,
         t: &TenantId,
@@ -100,6 +168,7 @@ impl DynamoDirectory {
         m: &MemberWrite,
         at: i64,
         by: Option<&str>,
+        version: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut u = active_member_update(t, chat_id, m, at);
         match by {
@@ -115,16 +184,10 @@ impl DynamoDirectory {
             keys::member_sk(&m.member_id),
             &u,
         )?;
-        let mut g = Update::new();
-        group_keys(&mut g, t, chat_id);
-        g.add("member_count", 1)
-            .set_if_not_exists("status", n(0))
-            .set_if_not_exists("needs_sync", AttributeValue::Bool(false))
-            .set_if_not_exists("updated_at", n(at));
-        let group = self
-            .table
-            .tx_update(keys::group_pk(t, chat_id), keys::PROFILE, &g)?;
-        if self.membership_transition(member, group).await? {
+        if self
+            .count_membership(t, chat_id, member, 1, at, version)
+            .await?
+        {
             return Ok(true);
         }
         match by {
@@ -144,6 +207,7 @@ impl DynamoDirectory {
         quit_scene: Option<i64>,
         at: i64,
         by: Option<&str>,
+        version: Option<&str>,
     ) -> Result<bool, StoreError> {
         let left = |cond_active: bool| {
             let mut u = Update::new();
@@ -173,13 +237,10 @@ impl DynamoDirectory {
         let member =
             self.table
                 .tx_update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)?;
-        let mut g = Update::new();
-        group_keys(&mut g, t, chat_id);
-        g.add("member_count", -1);
-        let group = self
-            .table
-            .tx_update(keys::group_pk(t, chat_id), keys::PROFILE, &g)?;
-        if self.membership_transition(member, group).await? {
+        if self
+            .count_membership(t, chat_id, member, -1, at, version)
+            .await?
+        {
             return Ok(true);
         }
         if let Some(by) = by {
@@ -209,10 +270,28 @@ fn opt_s(v: Option<&str>) -> Option<AttributeValue> {
     v.map(s)
 }
 
+/// The customer's entry in the listing by id (gsi4, keys only, sharded by a hash of the
+/// id: written once, when the profile is created). The old layout's gsi1 entry (every
+/// attribute, one partition per tenant) is dropped by the same write.
 fn customer_keys(u: &mut Update, t: &TenantId, external_userid: &str) {
-    u.set(GSI1_PK, s(keys::customers_index(t)))
-        .set(GSI1_SK, s(external_userid))
-        .set("external_userid", s(external_userid));
+    u.set(
+        GSI4_PK,
+        s(keys::customer_shard_index(t, name_shard(external_userid))),
+    )
+    .set(GSI4_SK, s(external_userid))
+    .set("external_userid", s(external_userid))
+    .remove(GSI1_PK)
+    .remove(GSI1_SK);
+}
+
+/// A follow relation is in no index (its readers read the customer's partition); the old
+/// layout's gsi1 `{corp}#CUSTOMERS` and gsi2 `{corp}#STAFF#{userid}` entries (every
+/// attribute, no reader) are dropped by its next write.
+fn follow_keys(u: &mut Update) {
+    u.remove(GSI1_PK)
+        .remove(GSI1_SK)
+        .remove(GSI2_PK)
+        .remove(GSI2_SK);
 }
 
 /// The customer's entry in the name index (gsi3, keys only): DynamoDB writes the index
@@ -285,7 +364,8 @@ impl DirectoryWrite for DynamoDirectory {
         let mut u = Update::new();
         customer_keys(&mut u, t, &c.external_userid);
         customer_name_keys(&mut u, t, &c.external_userid, &c.name);
-        u.set("name", s(&c.name))
+        u.set(CONTENT_HASH, s(profile_content_hash(c)))
+            .set("name", s(&c.name))
             .set("contact_type", n(c.contact_type))
             .set("gender", n(c.gender))
             .set_if_some("avatar", opt_s(c.avatar.as_deref()))
@@ -329,11 +409,8 @@ impl DirectoryWrite for DynamoDirectory {
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
-        u.set(GSI1_PK, s(keys::customers_index(t)))
-            .set(GSI1_SK, s(format!("{external_userid}#{userid}")))
-            .set(GSI2_PK, s(keys::staff_customers_index(t, userid)))
-            .set(GSI2_SK, s(external_userid))
-            .set("external_userid", s(external_userid))
+        follow_keys(&mut u);
+        u.set("external_userid", s(external_userid))
             .set("userid", s(userid))
             .set("status", s(f.status.as_str()))
             .set_if_some("remark", opt_s(f.remark.as_deref()))
@@ -352,6 +429,11 @@ impl DirectoryWrite for DynamoDirectory {
             } else {
                 u.set("createtime", n(created));
             }
+        }
+        if f.needs_sync {
+            u.remove(CONTENT_HASH);
+        } else {
+            u.set(CONTENT_HASH, s(follow_content_hash(f)));
         }
         if f.status != RelationStatus::Removed {
             u.remove("removed_by")
@@ -375,12 +457,10 @@ impl DirectoryWrite for DynamoDirectory {
         at: i64,
     ) -> Result<(), StoreError> {
         let mut u = Update::new();
-        u.set(GSI1_PK, s(keys::customers_index(t)))
-            .set(GSI1_SK, s(format!("{external_userid}#{userid}")))
-            .set(GSI2_PK, s(keys::staff_customers_index(t, userid)))
-            .set(GSI2_SK, s(external_userid))
-            .set("external_userid", s(external_userid))
+        follow_keys(&mut u);
+        u.set("external_userid", s(external_userid))
             .set("userid", s(userid))
+            .remove(CONTENT_HASH)
             .set_if_not_exists("status", s(RelationStatus::Active.as_str()))
             .set("needs_sync", AttributeValue::Bool(true))
             .set("updated_at", n(at));
@@ -403,12 +483,10 @@ impl DirectoryWrite for DynamoDirectory {
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
-        u.set(GSI1_PK, s(keys::customers_index(t)))
-            .set(GSI1_SK, s(format!("{external_userid}#{userid}")))
-            .set(GSI2_PK, s(keys::staff_customers_index(t, userid)))
-            .set(GSI2_SK, s(external_userid))
-            .set("external_userid", s(external_userid))
+        follow_keys(&mut u);
+        u.set("external_userid", s(external_userid))
             .set("userid", s(userid))
+            .remove(CONTENT_HASH)
             .set("status", s(RelationStatus::Removed.as_str()))
             .set("removed_by", item::json(&by))
             .set("removed_at", n(at))
@@ -533,6 +611,39 @@ impl DirectoryWrite for DynamoDirectory {
         status: Option<i64>,
         at: i64,
     ) -> Result<bool, StoreError> {
+        let pk = keys::group_pk(t, &chat.chat_id);
+        // The count and the member list's version go to the counters item (not indexed),
+        // with when WeCom's detail was fetched (callbacks within a few seconds of it do not
+        // fetch again). The profile, which two indexes list, is written only when what it
+        // says changes.
+        let mut c = Update::new();
+        c.set("chat_id", s(&chat.chat_id))
+            .set("member_count", n(chat.member_list.len() as i64))
+            .set_if_some("member_version", opt_s(chat.member_version.as_deref()))
+            .set("members_at", n(at))
+            .set("detail_at", n(at));
+        let mat = c.name("members_at");
+        c.value(":mv_at", n(at))
+            .when(format!("(attribute_not_exists({mat}) OR {mat} <= :mv_at)"));
+        let counted = self.update(pk.clone(), keys::COUNTS, &c).await?;
+        let stored = self.get(pk.clone(), keys::PROFILE).await?;
+        if let Some(p) = &stored {
+            if p.n_opt("event_at")?.unwrap_or(0) > at {
+                return Ok(false);
+            }
+            let same = p.s_opt("name") == Some(chat.name.as_str())
+                && p.s_opt("owner") == Some(chat.owner.as_str())
+                && p.n_opt("create_time")? == Some(chat.create_time)
+                && p.s_opt("notice") == chat.notice.as_deref()
+                && status.is_none_or(|st| p.n_opt("status").ok().flatten() == Some(st))
+                && p.n_opt("status")?.is_some()
+                && p.bool_opt("needs_sync") == Some(false)
+                && p.bool_opt("dismissed").is_none()
+                && p.s_opt(GSI2_PK) == Some(keys::owner_index(t, &chat.owner).as_str());
+            if same {
+                return Ok(counted);
+            }
+        }
         let mut u = Update::new();
         group_keys(&mut u, t, &chat.chat_id);
         u.set("name", s(&chat.name))
@@ -540,11 +651,8 @@ impl DirectoryWrite for DynamoDirectory {
             .set(GSI2_PK, s(keys::owner_index(t, &chat.owner)))
             .set(GSI2_SK, s(&chat.chat_id))
             .set("create_time", n(chat.create_time))
-            .set("member_count", n(chat.member_list.len() as i64))
-            .set_if_some("member_version", opt_s(chat.member_version.as_deref()))
             .set("needs_sync", AttributeValue::Bool(false))
             .set("event_at", n(at))
-            .set("members_at", n(at))
             .set("updated_at", n(at));
         match status {
             Some(st) => u.set("status", n(st)),
@@ -556,8 +664,7 @@ impl DirectoryWrite for DynamoDirectory {
         };
         u.remove("dismissed");
         not_older(&mut u, at);
-        self.update(keys::group_pk(t, &chat.chat_id), keys::PROFILE, &u)
-            .await
+        self.update(pk, keys::PROFILE, &u).await
     }
 
     async fn touch_group(
@@ -567,6 +674,13 @@ impl DirectoryWrite for DynamoDirectory {
         needs_sync: bool,
         at: i64,
     ) -> Result<(), StoreError> {
+        // Read first: a group already known (and flagged, if asked) is not written again.
+        if let Some(p) = self.get(keys::group_pk(t, chat_id), keys::PROFILE).await? {
+            if p.s_opt(GSI1_PK).is_some() && (!needs_sync || p.bool_opt("needs_sync") == Some(true))
+            {
+                return Ok(());
+            }
+        }
         let mut u = Update::new();
         group_keys(&mut u, t, chat_id);
         if needs_sync {
@@ -574,8 +688,7 @@ impl DirectoryWrite for DynamoDirectory {
         } else {
             u.set_if_not_exists("needs_sync", AttributeValue::Bool(false));
         }
-        u.set_if_not_exists("member_count", n(0))
-            .set_if_not_exists("status", n(0))
+        u.set_if_not_exists("status", n(0))
             .set_if_not_exists("updated_at", n(at));
         self.update(keys::group_pk(t, chat_id), keys::PROFILE, &u)
             .await?;
@@ -590,17 +703,14 @@ impl DirectoryWrite for DynamoDirectory {
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
-        group_keys(&mut u, t, chat_id);
-        u.set("member_version", s(version))
-            .set("members_at", n(at))
-            .set_if_not_exists("member_count", n(0))
-            .set_if_not_exists("status", n(0))
-            .set_if_not_exists("needs_sync", AttributeValue::Bool(false));
+        u.set("chat_id", s(chat_id))
+            .set("member_version", s(version))
+            .set("members_at", n(at));
         let name = u.name("members_at");
         u.value(":mv_at", n(at)).when(format!(
             "(attribute_not_exists({name}) OR {name} <= :mv_at)"
         ));
-        self.update(keys::group_pk(t, chat_id), keys::PROFILE, &u)
+        self.update(keys::group_pk(t, chat_id), keys::COUNTS, &u)
             .await
     }
 
@@ -631,7 +741,7 @@ impl DirectoryWrite for DynamoDirectory {
         m: &MemberWrite,
         at: i64,
     ) -> Result<bool, StoreError> {
-        self.join(t, chat_id, m, at, None).await
+        self.join(t, chat_id, m, at, None, None).await
     }
 
     async fn member_joined_by(
@@ -641,8 +751,9 @@ impl DirectoryWrite for DynamoDirectory {
         m: &MemberWrite,
         at: i64,
         by: &str,
+        version: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.join(t, chat_id, m, at, Some(by)).await
+        self.join(t, chat_id, m, at, Some(by), version).await
     }
 
     async fn member_left(
@@ -654,8 +765,17 @@ impl DirectoryWrite for DynamoDirectory {
         quit_scene: Option<i64>,
         at: i64,
     ) -> Result<bool, StoreError> {
-        self.leave(t, chat_id, member_id, is_customer, quit_scene, at, None)
-            .await
+        self.leave(
+            t,
+            chat_id,
+            member_id,
+            is_customer,
+            quit_scene,
+            at,
+            None,
+            None,
+        )
+        .await
     }
 
     async fn member_left_by(
@@ -667,9 +787,19 @@ impl DirectoryWrite for DynamoDirectory {
         quit_scene: Option<i64>,
         at: i64,
         by: &str,
+        version: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.leave(t, chat_id, member_id, is_customer, quit_scene, at, Some(by))
-            .await
+        self.leave(
+            t,
+            chat_id,
+            member_id,
+            is_customer,
+            quit_scene,
+            at,
+            Some(by),
+            version,
+        )
+        .await
     }
 
     async fn put_members(
@@ -840,6 +970,47 @@ fn group_from_item(item: &AttrMap) -> Result<Group, StoreError> {
     })
 }
 
+/// The group's counters item over its profile: the count and the member list's version
+/// live there (a group counted before the counters item keeps the profile's until then).
+fn overlay_counts(g: &mut Group, counts: &AttrMap) -> Result<(), StoreError> {
+    if let Some(c) = counts.n_opt("member_count")? {
+        g.member_count = c.max(0);
+    }
+    if let Some(v) = counts.s_opt("member_version") {
+        g.member_version = Some(v.to_string());
+    }
+    Ok(())
+}
+
+impl DynamoDirectory {
+    /// Overlays the counters items of `groups` (one batch read).
+    async fn with_counts(&self, t: &TenantId, groups: &mut [Group]) -> Result<(), StoreError> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let found = self
+            .table
+            .batch_get(
+                groups
+                    .iter()
+                    .map(|g| crate::dynamo::key(keys::group_pk(t, &g.chat_id), keys::COUNTS))
+                    .collect(),
+                None,
+            )
+            .await?;
+        let by_chat: std::collections::HashMap<&str, &AttrMap> = found
+            .iter()
+            .filter_map(|c| Some((c.s_opt("chat_id")?, c)))
+            .collect();
+        for g in groups.iter_mut() {
+            if let Some(c) = by_chat.get(g.chat_id.as_str()) {
+                overlay_counts(g, c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn membership_from_item(item: &AttrMap) -> Result<Membership, StoreError> {
     Ok(Membership {
         chat_id: item.s("chat_id")?.to_string(),
@@ -893,39 +1064,24 @@ impl DirectoryRead for DynamoDirectory {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<CustomerView>, StoreError> {
-        // The index interleaves each customer's profile and follow relations, sorted by
-        // customer: read until one customer more than the page holds has started.
-        let mut grouped: Vec<(String, Vec<AttrMap>)> = Vec::new();
-        let mut q =
-            Query::index(GSI1, keys::customers_index(t)).page_size(((limit + 1) * 3).min(1000));
-        if let Some(after) = after {
-            q = q.sk_after(keys::after_customer(after));
-        }
-        let mut stream = self.table.items(q);
-        while let Some(item) = stream.next().await {
-            let item = item?;
-            let ext_id = item.s("external_userid")?.to_string();
-            match grouped.last_mut() {
-                Some((id, items)) if *id == ext_id => items.push(item),
-                _ => {
-                    if grouped.len() == limit + 1 {
-                        break;
-                    }
-                    grouped.push((ext_id, vec![item]));
-                }
+        // The listing's shards merged give the next ids in global id order (and whether
+        // more remain); then the page's customers are read, their partitions at once.
+        let mut ids = self.customer_ids(t, None, after, limit + 1).await?;
+        let has_more = ids.len() > limit;
+        ids.truncate(limit);
+        let mut items = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(READ_CONCURRENCY) {
+            let partitions = futures::future::try_join_all(
+                chunk
+                    .iter()
+                    .map(|id| self.query_partition(keys::customer_pk(t, id))),
+            )
+            .await?;
+            for partition in &partitions {
+                items.extend(customer_view(partition)?);
             }
         }
-        let has_more = grouped.len() > limit;
-        grouped.truncate(limit);
-        let mut items = Vec::with_capacity(grouped.len());
-        for (_, group) in &grouped {
-            if let Some(view) = customer_view(group)? {
-                items.push(view);
-            }
-        }
-        let next_cursor = has_more
-            .then(|| grouped.last().map(|(id, _)| id.clone()))
-            .flatten();
+        let next_cursor = has_more.then(|| ids.last().cloned()).flatten();
         Ok(Page { items, next_cursor })
     }
 
@@ -934,20 +1090,41 @@ impl DirectoryRead for DynamoDirectory {
         t: &TenantId,
         chat_id: &str,
     ) -> Result<Option<Group>, StoreError> {
-        self.get(keys::group_pk(t, chat_id), keys::PROFILE)
-            .await?
-            .as_ref()
-            .map(group_from_item)
-            .transpose()
+        let pk = keys::group_pk(t, chat_id);
+        let (profile, counts) = futures::try_join!(
+            self.get(pk.clone(), keys::PROFILE),
+            self.get(pk.clone(), keys::COUNTS)
+        )?;
+        let Some(profile) = profile else {
+            return Ok(None);
+        };
+        let mut group = group_from_item(&profile)?;
+        if let Some(c) = &counts {
+            overlay_counts(&mut group, c)?;
+        }
+        Ok(Some(group))
+    }
+
+    async fn group_detail_fetched_at(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        match self.get(keys::group_pk(t, chat_id), keys::COUNTS).await? {
+            Some(c) => c.n_opt("detail_at"),
+            None => Ok(None),
+        }
     }
 
     async fn group(&self, t: &TenantId, chat_id: &str) -> Result<Option<GroupView>, StoreError> {
         let items = self.query_partition(keys::group_pk(t, chat_id)).await?;
         let mut group = None;
+        let mut counts = None;
         let mut members = Vec::new();
         for item in &items {
             match item.s_opt(SK) {
                 Some(keys::PROFILE) => group = Some(group_from_item(item)?),
+                Some(keys::COUNTS) => counts = Some(item),
                 Some(sk) if sk.starts_with(keys::MEMBER) => {
                     members.push(membership_from_item(item)?)
                 }
@@ -960,6 +1137,9 @@ impl DirectoryRead for DynamoDirectory {
                 .then(a.join_time.cmp(&b.join_time))
                 .then(a.member_id.cmp(&b.member_id))
         });
+        if let (Some(g), Some(c)) = (group.as_mut(), counts) {
+            overlay_counts(g, c)?;
+        }
         Ok(group.map(|group| GroupView { group, members }))
     }
 
@@ -991,6 +1171,7 @@ impl DirectoryRead for DynamoDirectory {
         let next_cursor = has_more
             .then(|| items.last().map(|g: &Group| g.chat_id.clone()))
             .flatten();
+        self.with_counts(t, &mut items).await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -1079,6 +1260,7 @@ impl DirectoryRead for DynamoDirectory {
         let next_cursor = has_more
             .then(|| items.last().map(|g: &Group| g.chat_id.clone()))
             .flatten();
+        self.with_counts(t, &mut items).await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -1132,62 +1314,134 @@ impl NameIndex for DynamoDirectory {
     }
 }
 
-/// How far a name index backfill got ([`DynamoDirectory::backfill_names`]).
+/// How far a customer index backfill got ([`DynamoDirectory::backfill_customer_index`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NameBackfill {
+pub struct CustomerBackfill {
     /// Customer profiles read.
     pub read: u64,
-    /// Profiles given their name index entry (or a corrected one).
+    /// Profiles moved to the listing by id (gsi4), with their name index entry.
     pub written: u64,
     /// The last customer done: pass as `after` to resume.
     pub last: Option<String>,
 }
 
 impl DynamoDirectory {
-    /// Gives up to `batch` customers of a tenant after `after` (by id) their name index
-    /// entry, for customers written before the index existed. A profile whose entry is
-    /// already right is not written; a write is conditional on the name being the one
-    /// read, so a concurrent rename (which writes its own entry) is never overwritten.
-    /// Reads the tenant's customer listing (gsi1), not the table.
-    pub async fn backfill_names(
+    /// Up to `limit` customer ids of a tenant in id order, after `after` (exclusive) and
+    /// starting with `prefix` if given: every shard of the listing (gsi4) is read up to
+    /// `limit` entries at once, and the shards' entries merged, which is the exact global
+    /// order. Keys only: 16 small queries.
+    pub(crate) async fn customer_ids(
+        &self,
+        t: &TenantId,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let range = match prefix {
+            Some(prefix) => {
+                let high = format!("{prefix}\u{10FFFF}");
+                let low = match after {
+                    Some(a) if a > prefix => a.to_string(),
+                    _ => prefix.to_string(),
+                };
+                if low > high {
+                    return Ok(Vec::new());
+                }
+                Some((low, high))
+            }
+            None => None,
+        };
+        let shards = (0..NAME_SHARDS).map(|shard| {
+            let mut q =
+                Query::index(GSI4, keys::customer_shard_index(t, shard)).page_size(limit + 1);
+            q = match (&range, after) {
+                (Some((low, high)), _) => q.sk_between(low.clone(), high.clone()),
+                (None, Some(a)) => q.sk_after(a),
+                (None, None) => q,
+            };
+            async move {
+                let mut stream = self.table.items(q);
+                let mut ids = Vec::new();
+                while let Some(item) = stream.next().await {
+                    let id = item?.s(GSI4_SK)?.to_string();
+                    if Some(id.as_str()) == after {
+                        continue;
+                    }
+                    ids.push(id);
+                    if ids.len() == limit {
+                        break;
+                    }
+                }
+                Ok::<_, StoreError>(ids)
+            }
+        });
+        let mut ids: Vec<String> = futures::future::try_join_all(shards)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        ids.sort();
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
+    /// Moves up to `batch` customers of a tenant after `after` (by id) from the old
+    /// layout's listing (gsi1 `{corp}#CUSTOMERS`, every attribute, one partition a tenant)
+    /// to the listing by id (gsi4, keys only, sharded), giving each its name index entry
+    /// (gsi3) on the way; their follow relations leave gsi1 and gsi2. Each item read leaves
+    /// gsi1, so running it again from the start reads only what is left. A profile's write
+    /// is conditional on the name being the one read (a concurrent rename writes both
+    /// entries itself), every write on the item existing.
+    pub async fn backfill_customer_index(
         &self,
         t: &TenantId,
         after: Option<&str>,
         batch: usize,
-    ) -> Result<(NameBackfill, bool), StoreError> {
+    ) -> Result<(CustomerBackfill, bool), StoreError> {
         let mut q = Query::index(GSI1, keys::customers_index(t)).page_size(1000);
         if let Some(a) = after {
             q = q.sk_after(keys::after_customer(a));
         }
         let mut stream = self.table.items(q);
-        let mut done = NameBackfill::default();
+        let mut done = CustomerBackfill::default();
         let mut finished = true;
         while let Some(item) = stream.next().await {
             let item = item?;
-            if item.s_opt(SK) != Some(keys::PROFILE) {
+            let ext = item.s("external_userid")?.to_string();
+            let sk = item.s(SK)?.to_string();
+            let mut u = Update::new();
+            u.when(crate::dynamo::update::item_exists());
+            if sk != keys::PROFILE {
+                // A follow relation of a customer already counted: out of gsi1 and gsi2.
+                follow_keys(&mut u);
+                self.update(keys::customer_pk(t, &ext), sk, &u).await?;
                 continue;
             }
             if done.read as usize == batch {
                 finished = false;
                 break;
             }
-            let ext = item.s("external_userid")?.to_string();
             done.read += 1;
-            if let Some(name) = item.s_opt("name") {
-                // gsi1 projects every attribute, the name index keys included.
-                if name_position(name, &ext).as_deref() != item.s_opt(GSI3_SK) {
-                    let mut u = Update::new();
-                    customer_name_keys(&mut u, t, &ext, name);
-                    let n = u.name("name");
-                    u.value(":read_name", s(name));
-                    u.when(format!("{n} = :read_name"));
-                    if self
-                        .update(keys::customer_pk(t, &ext), keys::PROFILE, &u)
-                        .await?
-                    {
-                        done.written += 1;
-                    }
+            customer_keys(&mut u, t, &ext);
+            let name = u.name("name");
+            match item.s_opt("name") {
+                Some(read_name) => {
+                    customer_name_keys(&mut u, t, &ext, read_name);
+                    u.value(":read_name", s(read_name));
+                    u.when(format!("{name} = :read_name"));
                 }
+                None => {
+                    u.when(format!("attribute_not_exists({name})"));
+                }
+            }
+            if self
+                .update(keys::customer_pk(t, &ext), keys::PROFILE, &u)
+                .await?
+            {
+                done.written += 1;
             }
             done.last = Some(ext);
         }

@@ -22,20 +22,27 @@
 //! A failed attempt releases its lease at once, so WeCom's next re-delivery need not wait.
 //!
 //! The events decided before any effect are recorded as `planned` (see
-//! `scrm_core::contacts::receipts`). A receipt of a known event is listed in the sparse
-//! index partition `{corp}#CALLBACKS#PENDING` (gsi2) from its creation until it is
-//! published, so the sweep reads only receipts still unfinished (unknown events keep gsi2
-//! for their own listing, and have no effects to finish).
+//! `scrm_core::contacts::receipts`), in the put that creates the receipt when the delivery
+//! decided them first. Listings are keys only and sharded by a hash of the dedupe key
+//! (gsi3, [`keys::CALLBACK_SHARDS`]): a receipt of a known event is in
+//! `{corp}#CALLBACKS#PENDING#{shard}` until published (the sweep's work list), then in
+//! `{corp}#CALLBACKS#{shard}`; an unknown event in `{corp}#CALLBACKS#UNKNOWN`. The XML is
+//! in no index; readers query the shards, merge by received time and read the receipts.
+//! Receipts written before the shards keep their gsi1/gsi2 entries (all attributes) until
+//! they expire, and are read from there too.
 use super::keys;
 use super::DynamoDirectory;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
-use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
+use crate::dynamo::schema::{GSI1, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK, PK, SK, TTL};
+use crate::dynamo::table::key;
 use crate::dynamo::{Cond, PutOutcome, Query, StoreError, Update};
 use chrono::{DateTime, Utc};
 use scrm_core::contacts::model::Page;
 use scrm_core::contacts::receipts::*;
 use scrm_core::events::EventEnvelope;
 use scrm_core::tenants::TenantId;
+use std::collections::HashSet;
+
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
@@ -64,6 +71,25 @@ fn view_of(item: &AttrMap) -> Result<ReceiptView, StoreError> {
         last_error: item.s_opt("last_error").map(str::to_string),
         xml: item.s("xml")?.to_string(),
     })
+}
+
+/// A receipt's position in its listings: received time, then the key.
+fn listing_sk(received_at: &str, dedupe_key: &str) -> String {
+    format!("{received_at}#{dedupe_key}")
+}
+
+/// One listing read: the positions (sort key, receipt pk) of `q`, up to its page size.
+async fn positions(
+    dir: &DynamoDirectory,
+    q: Query,
+    sort_attr: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let page = dir.table.query_page(&q).await?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|i| Some((i.s_opt(sort_attr)?.to_string(), i.s_opt(PK)?.to_string())))
+        .collect())
 }
 
 impl DynamoDirectory {
@@ -105,6 +131,86 @@ impl DynamoDirectory {
         self.update(keys::receipt_pk(t, dedupe_key), keys::RECEIPT, &u)
             .await
     }
+
+    /// What a delivery finding the receipt `existing` may do: nothing (done), wait (a live
+    /// lease), or take it over.
+    async fn acquire_existing(
+        &self,
+        t: &TenantId,
+        dedupe_key: &str,
+        existing: &AttrMap,
+        lease: Lease,
+        now_ms: i64,
+    ) -> Result<Acquired, StoreError> {
+        let status = ReceiptStatus::parse(existing.s("status")?)?;
+        if status == ReceiptStatus::Published {
+            return Ok(Acquired::Done);
+        }
+        if existing.n_opt("lease_until")?.unwrap_or(0) >= now_ms {
+            return Ok(Acquired::Busy);
+        }
+        match self
+            .take_over(t, dedupe_key, &lease.owner, now_ms, lease.until_ms)
+            .await?
+        {
+            Some(item) => acquired_from(&item, lease, true),
+            None => match self.receipt_status(t, dedupe_key).await? {
+                Some(ReceiptStatus::Published) => Ok(Acquired::Done),
+                _ => Ok(Acquired::Busy),
+            },
+        }
+    }
+
+    /// Reads the receipts at `positions` (newest or oldest first, as given), skipping any
+    /// gone meanwhile (expired).
+    async fn receipts_at(&self, pks: &[String]) -> Result<Vec<AttrMap>, StoreError> {
+        if pks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self
+            .table
+            .batch_get(
+                pks.iter()
+                    .map(|pk| key(pk.clone(), keys::RECEIPT))
+                    .collect(),
+                None,
+            )
+            .await?;
+        let mut by_pk: std::collections::HashMap<String, AttrMap> = found
+            .into_iter()
+            .filter_map(|i| Some((i.s_opt(PK)?.to_string(), i)))
+            .collect();
+        Ok(pks.iter().filter_map(|pk| by_pk.remove(pk)).collect())
+    }
+
+    /// The listing partitions a receipt page reads: every shard of `kind`, plus the
+    /// pre-shard partition (gsi1 / gsi2, all attributes) while its receipts live.
+    async fn merged_positions(
+        &self,
+        shards: Vec<Query>,
+        legacy: Query,
+        descending: bool,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let legacy_sort = legacy.sort_key();
+        let reads = shards
+            .into_iter()
+            .map(|q| positions(self, q, GSI3_SK))
+            .chain(std::iter::once(positions(self, legacy, legacy_sort)));
+        let mut all: Vec<(String, String)> = futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        all.sort();
+        if descending {
+            all.reverse();
+        }
+        let mut seen = HashSet::new();
+        all.retain(|(_, pk)| seen.insert(pk.clone()));
+        all.truncate(limit);
+        Ok(all)
+    }
 }
 
 fn acquired_from(item: &AttrMap, lease: Lease, resumed: bool) -> Result<Acquired, StoreError> {
@@ -135,13 +241,30 @@ impl ReceiptStore for DynamoDirectory {
             owner: ulid::Ulid::new().to_string(),
             until_ms: now_ms + lease_ms,
         };
+        // A receipt is read before it is written: a re-delivery of a finished callback
+        // writes nothing (a failed conditional put would still cost its units). A receipt
+        // with a plan comes from a delivery that has just read it absent.
+        if receipt.planned.is_none() {
+            if let Some(existing) = self
+                .get(keys::receipt_pk(t, dedupe_key), keys::RECEIPT)
+                .await?
+            {
+                return self
+                    .acquire_existing(t, dedupe_key, &existing, lease, now_ms)
+                    .await;
+            }
+        }
         let received_at = stamp(now);
-        let index_sk = format!("{received_at}#{dedupe_key}");
+        let listing = if receipt.unknown {
+            keys::unknown_callbacks_index(t)
+        } else {
+            keys::pending_callbacks_index(t, keys::callback_shard(dedupe_key))
+        };
         let mut item = item::item([
             (PK, s(keys::receipt_pk(t, dedupe_key))),
             (SK, s(keys::RECEIPT)),
-            (GSI1_PK, s(keys::callbacks_index(t))),
-            (GSI1_SK, s(&index_sk)),
+            (GSI3_PK, s(listing)),
+            (GSI3_SK, s(listing_sk(&received_at, dedupe_key))),
             ("dedupe_key", s(dedupe_key)),
             ("kind", s(&receipt.kind)),
             (
@@ -157,13 +280,9 @@ impl ReceiptStore for DynamoDirectory {
             ("lease_until", n(lease.until_ms)),
             (TTL, n(now.timestamp() + RECEIPT_TTL_DAYS * 24 * 3600)),
         ]);
-        let listing = if receipt.unknown {
-            keys::unknown_callbacks_index(t)
-        } else {
-            keys::pending_callbacks_index(t)
-        };
-        item.insert(GSI2_PK.into(), s(listing));
-        item.insert(GSI2_SK.into(), s(&index_sk));
+        if let Some(planned) = &receipt.planned {
+            item.insert("planned".into(), item::json(planned));
+        }
         let existing = match self
             .table
             .put_or_get_old(item, &Cond::item_absent())
@@ -174,7 +293,7 @@ impl ReceiptStore for DynamoDirectory {
                     lease,
                     status: ReceiptStatus::Received,
                     events: None,
-                    planned: None,
+                    planned: receipt.planned.clone(),
                     resumed: false,
                 })
             }
@@ -190,23 +309,8 @@ impl ReceiptStore for DynamoDirectory {
                 None => return Ok(Acquired::Busy),
             },
         };
-        let status = ReceiptStatus::parse(existing.s("status")?)?;
-        if status == ReceiptStatus::Published {
-            return Ok(Acquired::Done);
-        }
-        if existing.n_opt("lease_until")?.unwrap_or(0) >= now_ms {
-            return Ok(Acquired::Busy);
-        }
-        match self
-            .take_over(t, dedupe_key, &lease.owner, now_ms, lease.until_ms)
-            .await?
-        {
-            Some(item) => acquired_from(&item, lease, true),
-            None => match self.receipt_status(t, dedupe_key).await? {
-                Some(ReceiptStatus::Published) => Ok(Acquired::Done),
-                _ => Ok(Acquired::Busy),
-            },
-        }
+        self.acquire_existing(t, dedupe_key, &existing, lease, now_ms)
+            .await
     }
 
     async fn record_plan(
@@ -242,16 +346,25 @@ impl ReceiptStore for DynamoDirectory {
         dedupe_key: &str,
         lease: &Lease,
         unknown: bool,
+        events: &[EventEnvelope],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut u = Update::new();
         u.set("status", s(ReceiptStatus::Published.as_str()))
+            .set("events", item::json(&events))
             .set("published_at", s(stamp(now)))
             .set("lease_until", n(0))
             .remove("last_error");
         if !unknown {
-            // Out of the pending listing the sweep reads.
-            u.remove(GSI2_PK).remove(GSI2_SK);
+            // Out of the pending shard the sweep reads, into the published one at the same
+            // position (a receipt from before the shards, with no position, stays in
+            // gsi1's listing and leaves gsi2's pending partition).
+            u.set(
+                GSI3_PK,
+                s(keys::callbacks_index(t, keys::callback_shard(dedupe_key))),
+            )
+            .remove(GSI2_PK)
+            .remove(GSI2_SK);
         }
         self.transition(t, dedupe_key, lease, u).await
     }
@@ -289,13 +402,22 @@ impl ReceiptStore for DynamoDirectory {
         received_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<ReceiptView>, StoreError> {
-        let q = Query::index(GSI2, keys::pending_callbacks_index(t))
-            .sk_before(stamp(received_before))
+        let before = stamp(received_before);
+        let shards = (0..keys::CALLBACK_SHARDS)
+            .map(|shard| {
+                Query::index(GSI3, keys::pending_callbacks_index(t, shard))
+                    .sk_before(before.clone())
+                    .page_size(limit)
+            })
+            .collect();
+        let legacy = Query::index(GSI2, keys::legacy_pending_callbacks_index(t))
+            .sk_before(before.clone())
             .page_size(limit);
-        let items = self.table.query_page(&q).await?.items;
-        items
+        let oldest = self.merged_positions(shards, legacy, false, limit).await?;
+        let pks: Vec<String> = oldest.into_iter().map(|(_, pk)| pk).collect();
+        self.receipts_at(&pks)
+            .await?
             .iter()
-            .take(limit)
             .map(view_of)
             .filter(|v| !matches!(v, Ok(v) if v.status == ReceiptStatus::Published))
             .collect()
@@ -308,28 +430,52 @@ impl ReceiptStore for DynamoDirectory {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Page<ReceiptView>, StoreError> {
-        let mut q = if unknown_only {
-            Query::index(GSI2, keys::unknown_callbacks_index(t))
+        let page = |q: Query| {
+            let q = q.descending().page_size(limit + 1);
+            match before {
+                Some(b) => q.sk_before(b),
+                None => q,
+            }
+        };
+        let (shards, legacy): (Vec<Query>, Query) = if unknown_only {
+            (
+                vec![page(Query::index(GSI3, keys::unknown_callbacks_index(t)))],
+                page(Query::index(GSI2, keys::legacy_unknown_callbacks_index(t))),
+            )
         } else {
-            Query::index(GSI1, keys::callbacks_index(t))
-        }
-        .descending()
-        .page_size(limit + 1);
-        if let Some(b) = before {
-            q = q.sk_before(b);
-        }
-        let sk_attr = q.sort_key();
-        let items = self.table.query_page(&q).await?.items;
-        let has_more = items.len() > limit;
-        let mut views = Vec::new();
-        let mut last_sk = None;
-        for item in items.iter().take(limit) {
-            views.push(view_of(item)?);
-            last_sk = item.s_opt(sk_attr).map(str::to_string);
-        }
+            let mut shards: Vec<Query> = (0..keys::CALLBACK_SHARDS)
+                .flat_map(|shard| {
+                    [
+                        page(Query::index(GSI3, keys::callbacks_index(t, shard))),
+                        page(Query::index(GSI3, keys::pending_callbacks_index(t, shard))),
+                    ]
+                })
+                .collect();
+            shards.push(page(Query::index(GSI3, keys::unknown_callbacks_index(t))));
+            (
+                shards,
+                page(Query::index(GSI1, keys::legacy_callbacks_index(t))),
+            )
+        };
+        let newest = self
+            .merged_positions(shards, legacy, true, limit + 1)
+            .await?;
+        let has_more = newest.len() > limit;
+        let shown: Vec<&(String, String)> = newest.iter().take(limit).collect();
+        let pks: Vec<String> = shown.iter().map(|(_, pk)| pk.clone()).collect();
+        let items = self
+            .receipts_at(&pks)
+            .await?
+            .iter()
+            .map(view_of)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
-            items: views,
-            next_cursor: if has_more { last_sk } else { None },
+            items,
+            next_cursor: if has_more {
+                shown.last().map(|(sk, _)| sk.clone())
+            } else {
+                None
+            },
         })
     }
 }

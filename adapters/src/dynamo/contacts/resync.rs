@@ -37,7 +37,7 @@
 //! conditional write) switches lists atomically and a run that lost its lease never
 //! changes the parts the job names. The replaced generation is deleted afterwards.
 use super::keys;
-use super::DynamoDirectory;
+use super::{DynamoDirectory, CONTENT_HASH};
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, PK, SK};
 use crate::dynamo::update::item_exists;
@@ -46,6 +46,7 @@ use chrono::{DateTime, Utc};
 use scrm_core::contacts::model::Page;
 use scrm_core::contacts::resync::*;
 use scrm_core::tenants::TenantId;
+use std::collections::HashMap;
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -126,6 +127,7 @@ fn job_from_item(item: &AttrMap) -> Result<ResyncJob, StoreError> {
             skipped: item.n_opt("p_skipped")?.unwrap_or(0),
             staff: item.n_opt("p_staff")?.unwrap_or(0),
             departed: item.n_opt("p_departed")?.unwrap_or(0),
+            unchanged: item.n_opt("p_unchanged")?.unwrap_or(0),
         },
         invocations: item.n_opt("invocations")?.unwrap_or(0),
         created_at: item.s("created_at")?.to_string(),
@@ -377,7 +379,8 @@ impl ResyncJobs for DynamoDirectory {
             .add("p_customers", delta.customers)
             .add("p_skipped", delta.skipped)
             .add("p_staff", delta.staff)
-            .add("p_departed", delta.departed);
+            .add("p_departed", delta.departed)
+            .add("p_unchanged", delta.unchanged);
         let owner = u.name("lease_owner");
         let phase = u.name("phase");
         let cursor = u.name("cursor");
@@ -427,5 +430,44 @@ impl ResyncJobs for DynamoDirectory {
         // A lease no longer ours (taken over) is not an error: nothing to record.
         self.update(keys::job_pk(t, job_id), keys::JOB, &u).await?;
         Ok(())
+    }
+
+    async fn stored_hashes(
+        &self,
+        t: &TenantId,
+        records: &[RecordKey],
+    ) -> Result<HashMap<RecordKey, String>, StoreError> {
+        let by_key: HashMap<(String, String), &RecordKey> = records
+            .iter()
+            .map(|r| {
+                let sk = match &r.userid {
+                    Some(userid) => keys::follow_sk(userid),
+                    None => keys::PROFILE.to_string(),
+                };
+                ((keys::customer_pk(t, &r.external_userid), sk), r)
+            })
+            .collect();
+        let wanted: Vec<AttrMap> = by_key
+            .keys()
+            .map(|(pk, sk)| crate::dynamo::table::key(pk.as_str(), sk.as_str()))
+            .collect();
+        // Eventually consistent (half the read units): a write a moment old that the read
+        // misses is a callback's newer fact, which the re-sync's write would not change
+        // either way (its fetch from WeCom may predate it).
+        let projection = format!("{PK}, {SK}, {CONTENT_HASH}, needs_sync");
+        let mut stored = HashMap::new();
+        for item in self.table.batch_get(wanted, Some(&projection)).await? {
+            if item.bool_opt("needs_sync").unwrap_or(false) {
+                continue;
+            }
+            let (Some(hash), Ok(pk), Ok(sk)) = (item.s_opt(CONTENT_HASH), item.s(PK), item.s(SK))
+            else {
+                continue;
+            };
+            if let Some(record) = by_key.get(&(pk.to_string(), sk.to_string())) {
+                stored.insert((*record).clone(), hash.to_string());
+            }
+        }
+        Ok(stored)
     }
 }

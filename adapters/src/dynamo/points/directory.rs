@@ -4,10 +4,8 @@
 //! customer items in batches of 100 through the directory's own key functions, instead of
 //! one query per customer.
 use crate::dynamo::contacts::{keys as dir_keys, DynamoDirectory};
-use crate::dynamo::schema::{GSI1, GSI1_SK, PK};
-use crate::dynamo::Query;
+use crate::dynamo::schema::PK;
 use crate::dynamo::{key, AttrMap, ItemExt, StoreError};
-use futures::{StreamExt, TryStreamExt};
 use scrm_core::contacts::{DirectoryRead, RelationStatus};
 use scrm_core::points::model::CustomerId;
 use scrm_core::points::ports::{CustomerNames, Memberships};
@@ -139,31 +137,13 @@ impl CustomerNames for DynamoDirectory {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<CustomerId>, StoreError> {
-        // The customers index holds profiles (`{id}`) and follow relations (`{id}#{userid}`);
-        // `$` sorts right after `#`, so `{after}$` starts past the last one's relations.
-        let low = match after {
-            Some(a) => format!("{a}$"),
-            None => prefix.to_string(),
-        };
-        let high = format!("{prefix}\u{10FFFF}");
-        if low > high {
-            return Ok(Vec::new());
-        }
-        let q = Query::index(GSI1, dir_keys::customers_index(tenant))
-            .sk_between(low, high)
-            .projection(GSI1_SK);
-        self.table
-            .items(q)
-            .try_filter_map(|item| async move {
-                let sk = item.s(GSI1_SK)?;
-                Ok(if sk.contains('#') {
-                    None
-                } else {
-                    CustomerId::parse(sk).ok()
-                })
-            })
-            .take(limit)
-            .try_collect()
-            .await
+        // The directory's customer listing by id (sharded, merged in id order).
+        let ids = self
+            .customer_ids(tenant, Some(prefix), after, limit)
+            .await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| CustomerId::parse(id).ok())
+            .collect())
     }
 }

@@ -5,8 +5,8 @@
 //! | Balance | `{corp}#ACCT#{ext}` | `BAL` | gsi1 `{corp}#ACCTS#{shard}` / `{balance:015}#{ext}` |
 //! | Entry (append-only) | `{corp}#ACCT#{ext}` | `TX#{seq:010}` | gsi2 `{corp}#LDAY#{date}#{shard}` / `{ext}#{seq}` |
 //! | Lot (one per expiry date) | `{corp}#ACCT#{ext}` | `LOT#{expires_on}` | gsi1 `{corp}#EXP#{expires_on}#{shard}` / `{ext}` while points are left |
-//! | Idempotency record | `{corp}#ACCT#{ext}` | `IDEM#{key}` | |
-//! | Check-in state | `{corp}#ACCT#{ext}` | `CHECKIN` | gsi1 `{corp}#CHECKINS#{shard}` / `{last date}#{ext}` |
+//! | Idempotency record (none for a check-in) | `{corp}#ACCT#{ext}` | `IDEM#{key}` | |
+//! | Check-in state (with the last check-in's answer) | `{corp}#ACCT#{ext}` | `CHECKIN` | gsi1 `{corp}#CHECKINS#{shard}` / `{last date}#{ext}` |
 //! | Customer profile | `{corp}#ACCT#{ext}` | `PROFILE` | |
 //! | Rules / sweep cursor / closed-day totals | `{corp}#POINTS` | `RULES` / `SWEEP` / `DAY#{date}` | |
 //! | Reward / catalogue write's idempotency record | `{corp}#REWARDS` | `REWARD#{id}` / `IDEM#{key}` | |

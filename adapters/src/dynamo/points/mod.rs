@@ -1,5 +1,6 @@
 //! The ledger table adapter (key layout in [`super::keys`]). Every ledger change is one
-//! `TransactWriteItems`: the idempotency record (`attribute_not_exists`), the entry
+//! `TransactWriteItems`: the idempotency record (`attribute_not_exists`; a check-in has
+//! none, its state's condition and stored answer do that work), the entry
 //! (`attribute_not_exists`), the balance (its version and lot debt as read), each lot
 //! taken (its remaining points as read) and the extras (check-in state, reward stock). A
 //! failed condition says which: the key was applied already, the account moved (re-plan),
@@ -39,7 +40,20 @@ pub struct DynamoPoints {
     /// The days with entries this process has recorded already (see `mark_entry_days`):
     /// each is written once per process, not once per entry.
     days_marked: Arc<Mutex<HashSet<String>>>,
+    /// Tenants' earning rules as read, when this container caches them (see
+    /// [`DynamoPoints::with_rules_cache`]).
+    rules_cache: Option<Arc<RulesCache>>,
 }
+
+/// Earning rules read within the last `ttl`, per tenant.
+#[derive(Debug)]
+struct RulesCache {
+    ttl: std::time::Duration,
+    rules: Mutex<HashMap<TenantId, (std::time::Instant, PointsRules)>>,
+}
+
+/// How many tenants' rules a container keeps before it forgets them all.
+const RULES_CACHED_MAX: usize = 1024;
 
 /// How many recorded days a process remembers before it forgets them all (and writes each
 /// again once, conditionally).
@@ -51,6 +65,38 @@ impl DynamoPoints {
         Self {
             table: db.ledger(),
             days_marked: Arc::default(),
+            rules_cache: None,
+        }
+    }
+
+    /// Keeps each tenant's earning rules for `ttl` after reading them (the customer API,
+    /// where every check-in reads them): a change of the rules takes effect in such a
+    /// container within `ttl`. Rules this adapter writes replace its cached copy at once.
+    pub fn with_rules_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.rules_cache = Some(Arc::new(RulesCache {
+            ttl,
+            rules: Mutex::default(),
+        }));
+        self
+    }
+
+    fn cached_rules(&self, tenant: &TenantId) -> Option<PointsRules> {
+        let cache = self.rules_cache.as_ref()?;
+        let map = cache.rules.lock().ok()?;
+        map.get(tenant)
+            .filter(|(read_at, _)| read_at.elapsed() < cache.ttl)
+            .map(|(_, rules)| rules.clone())
+    }
+
+    fn cache_rules(&self, tenant: &TenantId, rules: &PointsRules) {
+        let Some(cache) = self.rules_cache.as_ref() else {
+            return;
+        };
+        if let Ok(mut map) = cache.rules.lock() {
+            if map.len() >= RULES_CACHED_MAX {
+                map.clear();
+            }
+            map.insert(tenant.clone(), (std::time::Instant::now(), rules.clone()));
         }
     }
 
@@ -337,6 +383,11 @@ fn check_in_from_item(item: &AttrMap) -> Result<CheckInState, StoreError> {
         total: count("total")?,
         period: item.s_opt("period").map(str::to_string),
         period_count: count("period_count")?,
+        result: if item.s_opt("result").is_some() {
+            Some(item.json("result")?)
+        } else {
+            None
+        },
     })
 }
 
@@ -467,18 +518,20 @@ impl LedgerStore for DynamoPoints {
         let pk = keys::account_pk(&c.account.tenant, &c.account.customer);
         let mut actions = Vec::new();
         let mut tags = Vec::new();
-        let mut idem = item::item([
-            (PK, s(&pk)),
-            (SK, s(keys::idem_sk(c.key.as_str()))),
-            ("fingerprint", s(&c.fingerprint)),
-            ("result", item::json(&c.result)),
-            ("created_at", s(c.now.to_rfc3339())),
-        ]);
-        if let Some(ttl) = c.key_expires_at {
-            idem.insert(TTL.into(), n(ttl));
+        if c.key_record {
+            let mut idem = item::item([
+                (PK, s(&pk)),
+                (SK, s(keys::idem_sk(c.key.as_str()))),
+                ("fingerprint", s(&c.fingerprint)),
+                ("result", item::json(&c.result)),
+                ("created_at", s(c.now.to_rfc3339())),
+            ]);
+            if let Some(ttl) = c.key_expires_at {
+                idem.insert(TTL.into(), n(ttl));
+            }
+            actions.push(table.tx_put(idem, &Cond::item_absent())?);
+            tags.push(Tag::Idem);
         }
-        actions.push(table.tx_put(idem, &Cond::item_absent())?);
-        tags.push(Tag::Idem);
         if !c.entries.is_empty() {
             self.mark_entry_days(&c.account, &c.entries)
                 .await
@@ -591,6 +644,8 @@ impl DynamoPoints {
                     .set("total", n(i64::from(after.total)))
                     .set("period", s(after.period.clone().unwrap_or_default()))
                     .set("period_count", n(i64::from(after.period_count)))
+                    // The day's answer, for a same-day retry (no idempotency record).
+                    .set("result", item::json(&c.result))
                     .set("updated_at", s(c.now.to_rfc3339()));
                 // The accounts list: by last check-in, from a sharded index.
                 if let Some(last) = &after.last_date {
@@ -795,10 +850,15 @@ impl HistoryRead for DynamoPoints {
 
 impl RulesStore for DynamoPoints {
     async fn rules(&self, tenant: &TenantId) -> Result<PointsRules, StoreError> {
-        match self.get(keys::points_pk(tenant), keys::RULES).await? {
-            Some(item) => item.json("rules"),
-            None => Ok(PointsRules::default()),
+        if let Some(rules) = self.cached_rules(tenant) {
+            return Ok(rules);
         }
+        let rules = match self.get(keys::points_pk(tenant), keys::RULES).await? {
+            Some(item) => item.json("rules")?,
+            None => PointsRules::default(),
+        };
+        self.cache_rules(tenant, &rules);
+        Ok(rules)
     }
 
     async fn put_rules(
@@ -832,6 +892,7 @@ impl RulesStore for DynamoPoints {
                 ("updated_at", s(now.to_rfc3339())),
             ]))
             .await?;
+        self.cache_rules(tenant, rules);
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! |---|---|---|---|---|
 //! | Plan (with its last dispatch failure while it has not moved on) | `{t}#PLAN#{plan}` | `PLAN` | `{t}#DUE` / `{due epoch:012}#P#{plan}` (active, with a next occurrence) | `{t}#PLANS` / `{plan}` |
 //! | Occurrence | `{t}#PLAN#{plan}` | `OCC#{occ}` | | |
-//! | Task | `{t}#OCC#{plan}#{occ}` | `TASK#{target}` (`TASK#A:all#{staff}` for a moments sender) | `{t}#STAFF#{staff}` / `{P,D,F}#{scheduled:012}#{plan}#{occ}#{target}` | `{t}#TARGET#{target}` / `{scheduled:012}#{plan}#{occ}#{staff}` (pending only) |
+//! | Task (16 shards by target) | `{t}#OCC#{plan}#{occ}#{shard:02}` (before sharding: `{t}#OCC#{plan}#{occ}`, still read) | `TASK#{target}` (`TASK#A:all#{staff}` for a moments sender) | `{t}#STAFF#{staff}` / `{P,D,F}#{scheduled:012}#{plan}#{occ}#{target}` | `{t}#TARGET#{target}` / `{scheduled:012}#{plan}#{occ}#{staff}` (pending only) |
 //! | Outbox entry | `{t}#OCC#{plan}#{occ}` | `OUT#REM#{staff}`, `OUT#GMSG#{staff}#{branch or -}#{n}`, `OUT#MOMENT` | `{t}#OUTBOX` / `{next attempt:012}#…` (pending), then `{t}#SYNC` / `{next sync:012}#…` (awaiting WeCom results) | |
 //! | Journey run | `{t}#JRUN#{plan}#{customer}#{entered}` | `RUN` | `{t}#DUE` / `{due:012}#J#{run}` (while steps remain) | `{t}#CUSTRUNS#{customer}` / `{run}` |
 //! | Stage index | `{t}#STAGE#{stage}` | `PLAN#{plan}` | | |
@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use scrm_core::sop::plan::PlanId;
 use scrm_core::sop::task::{OccurrenceId, Target};
 use scrm_core::tenants::TenantId;
+use sha2::{Digest, Sha256};
 
 /// The sort key of a plan.
 pub const PLAN: &str = "PLAN";
@@ -36,9 +37,32 @@ pub fn occ_sk(occ: &OccurrenceId) -> String {
     format!("{OCC}{occ}")
 }
 
-/// An occurrence's partition (its tasks and outbox entries).
+/// An occurrence's partition: its outbox entries (one per staff member and WeCom task), and
+/// the tasks stored before they were sharded (still read until they expire).
 pub fn occ_pk(t: &TenantId, plan: &PlanId, occ: &OccurrenceId) -> String {
     format!("{t}#OCC#{plan}#{occ}")
+}
+
+/// Shards of an occurrence's tasks: a 10k-group occurrence created within the minute writes
+/// ~1,000 units/s, which one partition (1,000 WCU/s) cannot take; spread over 16 each takes
+/// ~60.
+pub const TASK_SHARDS: u32 = 16;
+
+/// The shard of a task's target: stable across runs and processes, so a re-run finds the
+/// task it created.
+pub fn task_shard(target: &Target) -> u32 {
+    let digest = Sha256::digest(target.key().as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % TASK_SHARDS
+}
+
+/// A shard of an occurrence's tasks.
+pub fn occ_tasks_pk(t: &TenantId, plan: &PlanId, occ: &OccurrenceId, shard: u32) -> String {
+    format!("{t}#OCC#{plan}#{occ}#{shard:02}")
+}
+
+/// The partition a task of `target` is created in.
+pub fn task_pk(t: &TenantId, plan: &PlanId, occ: &OccurrenceId, target: &Target) -> String {
+    occ_tasks_pk(t, plan, occ, task_shard(target))
 }
 
 /// A task's sort key: one task per group or customer and occurrence, whoever executes it

@@ -180,10 +180,12 @@ fn staff_sk(task: &Task, status: TaskStatus) -> String {
     )
 }
 
-fn task_item(t: &TenantId, task: &Task, quota: &[(String, String)]) -> AttrMap {
+/// A task item in partition `pk` (its shard, or its occurrence's own partition for an
+/// occurrence begun before sharding: [`create_pk`]).
+fn task_item(pk: String, t: &TenantId, task: &Task, quota: &[(String, String)]) -> AttrMap {
     let key = task_key_of(task);
     let mut item = item::item([
-        (PK, s(keys::occ_pk(t, &task.plan_id, &task.occurrence_id))),
+        (PK, s(pk)),
         (SK, s(keys::task_sk(&task.target, &task.staff))),
         ("task_id", s(key.id())),
         ("plan_id", s(task.plan_id.as_str())),
@@ -341,6 +343,18 @@ fn outbox_from_item(item: &AttrMap) -> Result<OutboxItem, StoreError> {
     })
 }
 
+/// The partition a task is created in: its shard, unless its occurrence was begun before
+/// tasks were sharded (its own partition, in `unsharded`), whose tasks stay together so that
+/// a run resuming it finds the ones created before.
+fn create_pk(t: &TenantId, task: &Task, unsharded: &HashSet<String>) -> String {
+    let own = keys::occ_pk(t, &task.plan_id, &task.occurrence_id);
+    if unsharded.contains(&own) {
+        own
+    } else {
+        keys::task_pk(t, &task.plan_id, &task.occurrence_id, &task.target)
+    }
+}
+
 /// The DynamoDB adapter of the tasks table.
 #[derive(Debug, Clone)]
 pub struct DynamoSop {
@@ -391,37 +405,40 @@ impl DynamoSop {
         self.table.tx_update(pk, sk, &u)
     }
 
-    /// The task a key names (its sort key, item and task): `None` when there is none or it
-    /// is another staff member's. Tasks stored under the earlier key layout are found too.
+    /// The task a key names (its partition and sort key, item and task): `None` when there
+    /// is none or it is another staff member's. Tasks stored under the earlier key layouts
+    /// (one partition per occurrence; the staff member in the sort key) are found too.
     async fn stored_task(
         &self,
         t: &TenantId,
         key: &TaskKey,
-    ) -> Result<Option<(String, AttrMap, Task)>, StoreError> {
-        let pk = keys::occ_pk(t, &key.plan_id, &key.occurrence_id);
-        let mut found = None;
+    ) -> Result<Option<(String, String, AttrMap, Task)>, StoreError> {
+        let sharded = keys::task_pk(t, &key.plan_id, &key.occurrence_id, &key.target);
+        let unsharded = keys::occ_pk(t, &key.plan_id, &key.occurrence_id);
+        let mut places = vec![(sharded, keys::task_sk(&key.target, &key.staff))];
         let mut sks = vec![
             keys::task_sk(&key.target, &key.staff),
             keys::legacy_task_sk(&key.target, &key.staff),
         ];
         sks.dedup();
-        for sk in sks {
+        places.extend(sks.into_iter().map(|sk| (unsharded.clone(), sk)));
+        let mut found = None;
+        for (pk, sk) in places {
             if let Some(item) = self.get(pk.clone(), &sk).await? {
-                found = Some((sk, item));
+                found = Some((pk, sk, item));
                 break;
             }
         }
-        let Some((sk, item)) = found else {
+        let Some((pk, sk, item)) = found else {
             return Ok(None);
         };
         let task = task_from_item(&item)?;
         // A key naming another staff member names no task of theirs.
-        Ok((task.staff == key.staff).then_some((sk, item, task)))
+        Ok((task.staff == key.staff).then_some((pk, sk, item, task)))
     }
 
     /// The stored task a create found in its place (with its status and staff member).
-    async fn existing(&self, t: &TenantId, task: &Task) -> Result<Created, StoreError> {
-        let pk = keys::occ_pk(t, &task.plan_id, &task.occurrence_id);
+    async fn existing(&self, pk: String, task: &Task) -> Result<Created, StoreError> {
         match self
             .get(pk, &keys::task_sk(&task.target, &task.staff))
             .await?
@@ -435,13 +452,38 @@ impl DynamoSop {
         }
     }
 
+    /// The occurrences among `tasks` (their own partitions) whose creation began before tasks
+    /// were sharded: one query of one item per occurrence.
+    async fn begun_unsharded(
+        &self,
+        t: &TenantId,
+        tasks: &[NewTask],
+    ) -> Result<HashSet<String>, StoreError> {
+        let own: std::collections::BTreeSet<String> = tasks
+            .iter()
+            .map(|nt| keys::occ_pk(t, &nt.task.plan_id, &nt.task.occurrence_id))
+            .collect();
+        let mut begun = HashSet::new();
+        for pk in own {
+            let q = Query::partition(pk.clone())
+                .consistent()
+                .sk_begins_with(keys::TASK);
+            if !self.first(q, 1).await?.is_empty() {
+                begun.insert(pk);
+            }
+        }
+        Ok(begun)
+    }
+
     /// One round of task creation: as many tasks per transaction as fit. Returns the
     /// outcome per input index; `None` means "try again next round".
     async fn create_round(
         &self,
         t: &TenantId,
         tasks: &[&NewTask],
+        unsharded: &HashSet<String>,
     ) -> Result<Vec<Option<Created>>, StoreError> {
+        let pk_of = |task: &Task| create_pk(t, task, unsharded);
         let mut outcomes: Vec<Option<Created>> = vec![None; tasks.len()];
         // Build batches of whole tasks whose items are all distinct.
         let mut batches: Vec<Vec<usize>> = Vec::new();
@@ -455,7 +497,7 @@ impl DynamoSop {
                 .map(|sl| (keys::quota_pk(t, &sl.counter), sl.period.clone()))
                 .collect();
             keys_of.push((
-                keys::occ_pk(t, &nt.task.plan_id, &nt.task.occurrence_id),
+                pk_of(&nt.task),
                 keys::task_sk(&nt.task.target, &nt.task.staff),
             ));
             let need = keys_of.len();
@@ -484,10 +526,10 @@ impl DynamoSop {
                     .map(|sl| (keys::quota_pk(t, &sl.counter), sl.period.clone()))
                     .collect();
                 layout.push((i, acts.len(), 1 + nt.slots.len()));
-                acts.push(
-                    self.table
-                        .tx_put(task_item(t, &nt.task, &quota), &Cond::item_absent())?,
-                );
+                acts.push(self.table.tx_put(
+                    task_item(pk_of(&nt.task), t, &nt.task, &quota),
+                    &Cond::item_absent(),
+                )?);
                 for sl in &nt.slots {
                     acts.push(self.quota_action(t, &sl.counter, &sl.period, sl.limit, at)?);
                 }
@@ -514,18 +556,20 @@ impl DynamoSop {
                                 .is_some_and(|r| r == "ConditionalCheckFailed")
                         };
                         if failed(0) {
-                            outcomes[i] = Some(self.existing(t, &tasks[i].task).await?);
+                            let task = &tasks[i].task;
+                            outcomes[i] = Some(self.existing(pk_of(task), task).await?);
                         } else if let Some(slot) = (1..count).find(|k| failed(*k)) {
                             let nt = tasks[i];
                             let failure = nt.slots[slot - 1].rule.failure();
                             let mut task = nt.task.clone();
                             task.status = TaskStatus::Failed;
                             task.failure = Some(failure.clone());
-                            let created = self.put_new(task_item(t, &task, &[])).await?;
+                            let created =
+                                self.put_new(task_item(pk_of(&task), t, &task, &[])).await?;
                             outcomes[i] = Some(if created {
                                 Created::QuotaFailed(failure)
                             } else {
-                                self.existing(t, &nt.task).await?
+                                self.existing(pk_of(&nt.task), &nt.task).await?
                             });
                         }
                         // Otherwise this task was fine but cancelled with its batch: retry.
@@ -813,6 +857,7 @@ impl TaskStore for DynamoSop {
         t: &TenantId,
         tasks: Vec<NewTask>,
     ) -> Result<Vec<Created>, StoreError> {
+        let unsharded = self.begun_unsharded(t, &tasks).await?;
         let mut outcomes: Vec<Option<Created>> = vec![None; tasks.len()];
         for round in 0..MAX_ROUNDS {
             let open: Vec<usize> = (0..tasks.len())
@@ -826,7 +871,7 @@ impl TaskStore for DynamoSop {
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             }
             let refs: Vec<&NewTask> = open.iter().map(|i| &tasks[*i]).collect();
-            let got = self.create_round(t, &refs).await?;
+            let got = self.create_round(t, &refs, &unsharded).await?;
             for (j, o) in got.into_iter().enumerate() {
                 outcomes[open[j]] = o;
             }
@@ -847,20 +892,32 @@ impl TaskStore for DynamoSop {
         plan: &PlanId,
         occ: &OccurrenceId,
     ) -> Result<Vec<Task>, StoreError> {
-        self.table
-            .query_all(
-                Query::partition(keys::occ_pk(t, plan, occ))
-                    .consistent()
-                    .sk_begins_with(keys::TASK),
-            )
-            .await?
-            .iter()
-            .map(task_from_item)
+        // Every shard, and the occurrence's own partition (tasks stored before sharding),
+        // read at once; targets sorted as one partition's query would list them.
+        let partitions = (0..keys::TASK_SHARDS)
+            .map(|shard| keys::occ_tasks_pk(t, plan, occ, shard))
+            .chain(std::iter::once(keys::occ_pk(t, plan, occ)));
+        let pages: Vec<Result<Vec<AttrMap>, StoreError>> =
+            futures::stream::iter(partitions.map(|pk| {
+                self.table
+                    .query_all(Query::partition(pk).consistent().sk_begins_with(keys::TASK))
+            }))
+            .buffered(8)
             .collect()
+            .await;
+        let mut items = Vec::new();
+        for page in pages {
+            items.extend(page?);
+        }
+        items.sort_by(|a, b| {
+            let sk = |i: &AttrMap| i.s(SK).map(str::to_string).unwrap_or_default();
+            sk(a).cmp(&sk(b))
+        });
+        items.iter().map(task_from_item).collect()
     }
 
     async fn task(&self, t: &TenantId, key: &TaskKey) -> Result<Option<Task>, StoreError> {
-        Ok(self.stored_task(t, key).await?.map(|(_, _, task)| task))
+        Ok(self.stored_task(t, key).await?.map(|(_, _, _, task)| task))
     }
 
     async fn staff_tasks(
@@ -925,7 +982,7 @@ impl TaskStore for DynamoSop {
         by: DoneBy,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let Some((sk, _, task)) = self.stored_task(t, key).await? else {
+        let Some((pk, sk, _, task)) = self.stored_task(t, key).await? else {
             return Ok(false);
         };
         let mut u = Update::new();
@@ -940,9 +997,7 @@ impl TaskStore for DynamoSop {
         let status = u.name("status");
         let staff = u.name("staff");
         u.when(format!("{status} = :pending AND {staff} = :staff"));
-        self.table
-            .update(keys::occ_pk(t, &key.plan_id, &key.occurrence_id), sk, &u)
-            .await
+        self.table.update(pk, sk, &u).await
     }
 
     async fn fail_task(
@@ -953,8 +1008,7 @@ impl TaskStore for DynamoSop {
         release_quota: bool,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let pk = keys::occ_pk(t, &key.plan_id, &key.occurrence_id);
-        let Some((sk, item, task)) = self.stored_task(t, key).await? else {
+        let Some((pk, sk, item, task)) = self.stored_task(t, key).await? else {
             return Ok(false);
         };
         if task.status != TaskStatus::Pending {

@@ -4,9 +4,11 @@
 //! a QR code. Choosing one mints a single-use code living 5 minutes, mapped to that member,
 //! and redirects (302) to `redirect_uri?code=…&state=…`, as WeCom does after a scan; the
 //! code then goes through `auth/getuserinfo`. A last button scans as someone outside the
-//! corp (`auth/getuserinfo` answers `{openid}`). An unknown corp or an agent id that is not
-//! the corp's app gets an error page, as on WeCom.
-use super::model::{FakeStaffStatus, OAuthCode};
+//! corp (`auth/getuserinfo` answers `{openid}`). Members who left the corp are offered apart:
+//! WeCom still answers a code with their userid (a scan just before the departure, or one the
+//! app's directory has not caught up with), so the app must refuse them itself. An unknown
+//! corp or an agent id that is not the corp's app gets an error page, as on WeCom.
+use super::model::{FakeStaff, FakeStaffStatus, OAuthCode};
 use super::{lock, Shared};
 use axum::extract::{Query, State as AxumState};
 use axum::http::{header, StatusCode};
@@ -59,20 +61,26 @@ fn check(state: &Shared, q: &HashMap<String, String>) -> Result<LoginRequest, &'
     })
 }
 
-/// The page: one button per member who has not left the corp, and one for a visitor.
+/// The page: one button per member who has not left the corp, one for a visitor, then one
+/// per member who left.
 pub(super) async fn page(AxumState(state): AxumState<Shared>, Query(q): Params) -> Response {
     let req = match check(&state, &q) {
         Ok(r) => r,
         Err(message) => return error_page(message),
     };
-    let members: Vec<(String, String)> = {
+    let (departed, members) = {
         let mut s = lock(&state);
-        s.corp(&req.corp_id)
+        let (left, staying): (Vec<&FakeStaff>, Vec<&FakeStaff>) = s
+            .corp(&req.corp_id)
             .staff
             .values()
-            .filter(|m| m.status != FakeStaffStatus::Resigned)
-            .map(|m| (m.userid.clone(), m.name.clone()))
-            .collect()
+            .partition(|m| m.status == FakeStaffStatus::Resigned);
+        let names = |list: Vec<&FakeStaff>| -> Vec<(String, String)> {
+            list.into_iter()
+                .map(|m| (m.userid.clone(), m.name.clone()))
+                .collect()
+        };
+        (names(left), names(staying))
     };
     let base = format!(
         "{SSO_CONFIRM}?appid={}&agentid={}&redirect_uri={}&state={}",
@@ -81,22 +89,38 @@ pub(super) async fn page(AxumState(state): AxumState<Shared>, Query(q): Params) 
         encode(&req.redirect_uri),
         encode(&req.state)
     );
-    let mut items = String::new();
-    for (userid, name) in &members {
-        items.push_str(&format!(
-            "<li><a class=\"confirm\" href=\"{}&amp;userid={}\" data-userid=\"{}\">以 {} 身份扫码确认 / Confirm as {} ({})</a></li>\n",
+    let button = |userid: &str, name: &str, class: &str| {
+        format!(
+            "<li><a class=\"{class}\" href=\"{}&amp;userid={}\" data-userid=\"{}\">以 {} 身份扫码确认 / Confirm as {} ({})</a></li>\n",
             escape(&base),
             escape(&encode(userid)),
             escape(userid),
             escape(name),
             escape(name),
             escape(userid),
-        ));
+        )
+    };
+    let mut items = String::new();
+    for (userid, name) in &members {
+        items.push_str(&button(userid, name, "confirm"));
     }
     items.push_str(&format!(
         "<li><a class=\"confirm visitor\" href=\"{}&amp;visitor=1\" data-userid=\"\">以非本企业成员身份扫码 / Scan as someone outside the corp</a></li>\n",
         escape(&base)
     ));
+    let departed = if departed.is_empty() {
+        String::new()
+    } else {
+        let items: String = departed
+            .iter()
+            .map(|(userid, name)| button(userid, name, "confirm departed"))
+            .collect();
+        format!(
+            "<h2>已离职成员 / Members who left</h2>\n\
+<p>企业微信仍会为他们的扫码返回 userid：应用须自行拒绝。 / WeCom still returns their userid: the app must refuse them.</p>\n\
+<ul aria-label=\"已离职成员 / Members who left\">\n{items}</ul>\n"
+        )
+    };
     Html(format!(
         "<!doctype html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -104,11 +128,11 @@ pub(super) async fn page(AxumState(state): AxumState<Shared>, Query(q): Params) 
 <style>body{{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1f2329}}\
 ul{{list-style:none;padding:0}}li{{margin:.5rem 0}}\
 a.confirm{{display:block;padding:.75rem 1rem;border-radius:6px;background:#0b6ee8;color:#fff;text-decoration:none}}\
-a.visitor{{background:#4e5969}}a.confirm:focus{{outline:3px solid #f5a623;outline-offset:2px}}</style>\n\
+a.visitor,a.departed{{background:#4e5969}}h2{{font-size:1rem;margin-top:1.5rem}}a.confirm:focus{{outline:3px solid #f5a623;outline-offset:2px}}</style>\n\
 </head>\n<body>\n<main>\n<h1>企业微信扫码登录 / WeCom scan login</h1>\n\
 <p>这是本地测试用的企业微信：请选择扫码确认的成员。 / This is the local fake WeCom: choose who scans and confirms.</p>\n\
 <p>企业 / Corp: <code>{}</code> · 应用 / App: <code>{}</code></p>\n\
-<ul aria-label=\"成员 / Members\">\n{items}</ul>\n</main>\n</body>\n</html>\n",
+<ul aria-label=\"成员 / Members\">\n{items}</ul>\n{departed}</main>\n</body>\n</html>\n",
         escape(&req.corp_id),
         req.agent_id
     ))
@@ -133,9 +157,10 @@ pub(super) async fn confirm(AxumState(state): AxumState<Shared>, Query(q): Param
         let entry = if visitor {
             OAuthCode::visitor(&format!("o-visitor-{seq}"), None)
         } else {
+            // A member who left is still answered with their userid (see the module's doc).
             match corp.staff.get(&userid) {
-                Some(m) if m.status != FakeStaffStatus::Resigned => OAuthCode::member(&userid),
-                _ => return error_page("该成员不存在 / No such member"),
+                Some(_) => OAuthCode::member(&userid),
+                None => return error_page("该成员不存在 / No such member"),
             }
         };
         corp.oauth_codes.insert(code.clone(), entry);

@@ -7,12 +7,14 @@
 //!
 //! WeCom is an external service, so its state lives in memory here: seed it with members,
 //! customers, groups and tags; inject faults (expired tokens, errcodes, delays, and calls
-//! that take effect but answer too late); fix its clock; and read back what was called and
-//! sent (app messages as delivered, after `enable_duplicate_check`).
+//! that take effect but answer too late); enforce per-API frequency limits (off unless set);
+//! fix its clock; and read back what was called and sent (app messages as delivered, after
+//! `enable_duplicate_check`).
 mod demo;
 mod handlers;
 mod inspect;
 mod jsapi;
+mod limits;
 mod login;
 mod model;
 mod oauth;
@@ -477,6 +479,31 @@ impl FakeWeCom {
         });
     }
 
+    /// Enforces WeCom's frequency limit on `path` from now on: each corp may call it at most
+    /// `calls` times in any `window`; a call over it answers 45009 "api freq out of limit"
+    /// (without taking effect) and the corp's `path` stays blocked for `window`, as WeCom
+    /// blocks a minute's limit for 60 s. Off by default.
+    pub fn set_frequency_limit(&self, path: &str, calls: usize, window: Duration) {
+        self.with(|s| s.limits.set(path, calls, window));
+    }
+
+    /// Removes every frequency limit and forgets what they counted.
+    pub fn clear_frequency_limits(&self) {
+        self.with(|s| s.limits.clear());
+    }
+
+    /// How many calls of `path` its frequency limit answered 45009 (injected faults are not
+    /// counted).
+    pub fn frequency_limited(&self, path: &str) -> usize {
+        self.with(|s| s.limits.refused(path))
+    }
+
+    /// The most calls of `path` one corp had served within one window of its frequency
+    /// limit (0 without a limit).
+    pub fn peak_calls_per_window(&self, path: &str) -> usize {
+        self.with(|s| s.limits.peak(path))
+    }
+
     /// Fixes the server's clock (epoch seconds): the creation times it records and the time
     /// windows it filters by follow it instead of the system clock.
     pub fn set_now(&self, epoch_secs: i64) {
@@ -566,7 +593,19 @@ async fn dispatch(
             s.requests.entry(path.clone()).or_default().push(record);
         }
         let delay = s.delays.get(&path).copied().or(s.delay_all);
-        let fault = s.faults.get_mut(&path).and_then(|q| q.pop_front());
+        let mut fault = s.faults.get_mut(&path).and_then(|q| q.pop_front());
+        if fault.is_none() {
+            // Limits count per corp, known from the token (an unknown token fails later).
+            let corp = query
+                .get("access_token")
+                .and_then(|t| s.tokens.get(t))
+                .map(|t| t.corp_id.clone());
+            if let Some(corp) = corp {
+                if !s.limits.admit(&corp, &path, Instant::now()) {
+                    fault = Some(scrm_core::wecom::api::FREQUENCY_ERRCODE);
+                }
+            }
+        }
         (delay, fault, s.next_seq())
     };
     if let Some(delay) = delay {

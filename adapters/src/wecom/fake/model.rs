@@ -479,6 +479,8 @@ pub(super) struct State {
     pub follow_page_size: usize,
     /// The WeChat official account served under `/mp`.
     pub mp: super::official::MpState,
+    /// Per-API frequency limits a test set (none by default).
+    pub limits: super::limits::FrequencyLimits,
 }
 
 impl State {
@@ -497,6 +499,7 @@ impl State {
             seq: 0,
             follow_page_size: 500,
             mp: Default::default(),
+            limits: Default::default(),
         }
     }
 

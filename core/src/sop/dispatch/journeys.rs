@@ -1,7 +1,7 @@
 //! Due journey steps: one task per customer for their staff contact (the one they replied
 //! to, else the earliest added still in the corp), grouped by occurrence so that each staff
 //! member gets one reminder; then every processed run moves on to its next step.
-use super::{still_to_push, DispatchError, DispatchReport, Dispatcher, MAX_CATCH_UP};
+use super::{still_to_push, Deadline, DispatchError, DispatchReport, Dispatcher, MAX_CATCH_UP};
 use crate::sop::occurrence::{JourneyRun, Occurrence, OutboxKind};
 use crate::sop::plan::{Plan, PlanId, PlanSpec, PlanStatus};
 use crate::sop::ports::{GroupDirectory, NewTask, OutboxStore, PlanStore, SopWeCom, TaskStore};
@@ -33,6 +33,7 @@ where
         tenant: &Tenant,
         mut runs: Vec<JourneyRun>,
         now: DateTime<Utc>,
+        deadline: &dyn Deadline,
     ) -> Result<DispatchReport, DispatchError> {
         let t = &tenant.id;
         let tz = tenant.settings.tz();
@@ -43,6 +44,9 @@ where
             runs.retain(|r| r.next_due.is_some_and(|d| d <= now));
             if runs.is_empty() {
                 break;
+            }
+            if deadline.passed() {
+                return Err(DispatchError::DeadlineReached);
             }
             // (plan, occurrence) → (occurrence, [(run index, task)])
             let mut batches: BTreeMap<(PlanId, OccurrenceId), Batch> = BTreeMap::new();
@@ -238,7 +242,11 @@ where
                 for (staff, n) in counts {
                     kinds.push(OutboxKind::Reminder { staff, tasks: n });
                 }
-                report.add(&self.queue_and_send(tenant, &occ, kinds, now).await?);
+                report.add(
+                    &self
+                        .queue_and_send(tenant, &occ, kinds, now, deadline)
+                        .await?,
+                );
             }
             // Move every processed run on (and skip the paused ones' steps).
             let mut keep = Vec::new();

@@ -1,7 +1,15 @@
-//! Dispatch (the `sop-dispatch` function's use case): every minute, due plan occurrences
-//! become tasks and staff are reminded.
+//! Dispatch: every minute, due plan occurrences become tasks and staff are reminded.
 //!
-//! Per tenant, one run:
+//! The work fans out. The minute's scheduler (`sop-dispatch`, [`Scheduler`]) only reads each
+//! tenant's due index and enqueues [`DispatchMessage`]s: one per due plan, and one per tenant
+//! with anything else to do (journey steps, outbox retries, unreadable due entries). Workers
+//! (`sop-dispatch-worker`, [`Dispatcher::work`]) take the messages in parallel, so that one
+//! tenant's 10k-group plan never delays another tenant's minute. A worker stops at its
+//! [`Deadline`] between steps and leaves its message to be delivered again; every step below
+//! is idempotent, so the redelivery continues where it stopped (tasks already created are
+//! found, entries already sent are not sent again).
+//!
+//! Per tenant, the work is:
 //! 1. reads the due index (plans and journey runs whose next time is now or past; the cost
 //!    is what is due, not how many plans exist);
 //! 2. expands each due occurrence, oldest first, catching up occurrences missed during an
@@ -33,10 +41,10 @@ mod outbox;
 mod plans;
 
 use super::occurrence::Occurrence;
-use super::plan::PlanId;
+use super::plan::{PlanId, PlanStatus};
 use super::ports::{
-    Created, DueEntry, GroupDirectory, GroupTagStore, NewTask, OutboxStore, PlanStore, SopWeCom,
-    TaskStore,
+    Created, DispatchQueue, DueEntry, GroupDirectory, GroupTagStore, NewTask, OutboxStore,
+    PlanStore, SopWeCom, TaskStore,
 };
 use super::task::{OccurrenceId, Task, TaskStatus};
 use crate::clock::Clock;
@@ -54,8 +62,145 @@ pub const DUE_BATCH: usize = 500;
 pub const MAX_CATCH_UP: usize = 100;
 /// Most outbox retries per tenant and run.
 pub const OUTBOX_BATCH: usize = 200;
-/// Plans expanded at once.
+/// Plans expanded at once (in-process runs, [`Dispatcher::run`]).
 const PLAN_CONCURRENCY: usize = 4;
+/// Tasks created between two looks at the deadline (a few transactions at once).
+pub(super) const CREATE_CHUNK: usize = 200;
+
+/// When a worker must stop: checked between steps (a chunk of tasks, an outbox attempt, an
+/// occurrence). A worker that stops leaves its message undeleted; its redelivery goes on
+/// from what is stored.
+pub trait Deadline: Send + Sync {
+    /// Whether the time to stop has come.
+    fn passed(&self) -> bool;
+}
+
+/// No deadline: in-process runs and operators' runs go to the end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoDeadline;
+
+impl Deadline for NoDeadline {
+    fn passed(&self) -> bool {
+        false
+    }
+}
+
+/// One unit of dispatch work, the body of one queue message: a tenant's due plan, or (no
+/// plan) the tenant's other due work: journey steps, outbox retries, unreadable due entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchMessage {
+    /// The tenant (corp id).
+    pub tenant: String,
+    /// The due plan, if the message is one plan's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+}
+
+/// What the scheduler did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ScheduleReport {
+    /// Tenants looked at.
+    pub tenants: usize,
+    /// Messages enqueued.
+    pub messages: usize,
+    /// Tenants whose due index could not be read (tried again next minute).
+    pub tenants_failed: usize,
+}
+
+/// The minute's scheduler (`sop-dispatch`): reads each tenant's due index (what is due, not
+/// every plan) and enqueues the work; it dispatches nothing itself.
+pub struct Scheduler<S, T, Q> {
+    /// The tasks table.
+    pub store: S,
+    /// Tenants.
+    pub tenants: T,
+    /// The dispatch queue.
+    pub queue: Q,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Tenants whose due index is read at once.
+const SCHEDULE_CONCURRENCY: usize = 16;
+
+impl<S, T, Q> Scheduler<S, T, Q>
+where
+    S: PlanStore + OutboxStore,
+    T: TenantLookup,
+    Q: DispatchQueue,
+{
+    /// One minute: a message per due plan and one per tenant with other due work (with
+    /// `{"tenant": …}`, that tenant only, and its tenant message always).
+    pub async fn run(&self, input: &DispatchInput) -> Result<ScheduleReport, DispatchError> {
+        let now = self.clock.now();
+        let ids = match &input.tenant {
+            Some(raw) => {
+                let id =
+                    TenantId::parse(raw).map_err(|_| DispatchError::UnknownTenant(raw.clone()))?;
+                if self.tenants.tenant(&id).await?.is_none() {
+                    return Err(DispatchError::UnknownTenant(raw.clone()));
+                }
+                vec![id]
+            }
+            None => self.tenants.tenant_ids().await?,
+        };
+        let forced = input.tenant.is_some();
+        let found: Vec<(TenantId, Result<Vec<DispatchMessage>, StoreError>)> =
+            futures::stream::iter(ids.into_iter().map(|id| async move {
+                let m = self.messages_for(&id, now, forced).await;
+                (id, m)
+            }))
+            .buffer_unordered(SCHEDULE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut report = ScheduleReport::default();
+        let mut messages = Vec::new();
+        for (id, m) in found {
+            report.tenants += 1;
+            match m {
+                Ok(m) => messages.extend(m),
+                Err(e) => {
+                    report.tenants_failed += 1;
+                    tracing::error!(tenant = %id, error = %e, "due index unreadable; next minute retries");
+                }
+            }
+        }
+        report.messages = messages.len();
+        self.queue.enqueue(&messages).await?;
+        tracing::info!(?report, "dispatch scheduled");
+        Ok(report)
+    }
+
+    /// A tenant's messages: one per due plan, and the tenant's own if anything else is due.
+    async fn messages_for(
+        &self,
+        t: &TenantId,
+        now: chrono::DateTime<chrono::Utc>,
+        forced: bool,
+    ) -> Result<Vec<DispatchMessage>, StoreError> {
+        let mut messages = Vec::new();
+        let mut other_work = forced;
+        for entry in self.store.due(t, now, DUE_BATCH).await? {
+            match entry {
+                DueEntry::Plan(p) => messages.push(DispatchMessage {
+                    tenant: t.to_string(),
+                    plan: Some(p.plan_id.to_string()),
+                }),
+                DueEntry::Run(_) | DueEntry::Unreadable { .. } => other_work = true,
+            }
+        }
+        if !other_work {
+            other_work = !self.store.outbox_due(t, now, 1).await?.is_empty();
+        }
+        if other_work {
+            messages.push(DispatchMessage {
+                tenant: t.to_string(),
+                plan: None,
+            });
+        }
+        Ok(messages)
+    }
+}
 
 /// Everything the use case needs; the function builds it once per container.
 pub struct Dispatcher<S, D, W, T> {
@@ -79,8 +224,8 @@ pub struct Dispatcher<S, D, W, T> {
     pub staff_pages_url: Option<String>,
 }
 
-/// The function's input: EventBridge's scheduled event (ignored fields), or
-/// `{"tenant": "<corp id>"}` to run one tenant only (operators, tests).
+/// The scheduler's input: EventBridge's scheduled event (ignored fields), or
+/// `{"tenant": "<corp id>"}` to schedule one tenant only (operators, tests).
 #[derive(Debug, Default, Deserialize)]
 pub struct DispatchInput {
     /// Only this tenant.
@@ -118,7 +263,8 @@ pub struct DispatchReport {
 }
 
 impl DispatchReport {
-    fn add(&mut self, o: &DispatchReport) {
+    /// Adds another run's counts (a worker's messages, a run's plans).
+    pub fn add(&mut self, o: &DispatchReport) {
         self.tenants += o.tenants;
         self.occurrences += o.occurrences;
         self.late_occurrences += o.late_occurrences;
@@ -165,6 +311,10 @@ pub enum DispatchError {
     /// The input names an unknown or invalid tenant.
     #[error("unknown tenant: {0}")]
     UnknownTenant(String),
+    /// The worker's deadline came mid-work: what is done is stored, the rest is left to the
+    /// message's redelivery.
+    #[error("deadline reached; the rest is left to a redelivery")]
+    DeadlineReached,
 }
 
 impl MayRetry for DispatchError {
@@ -173,6 +323,7 @@ impl MayRetry for DispatchError {
         match self {
             DispatchError::Store(e) => e.is_retryable(),
             DispatchError::UnknownTenant(_) => false,
+            DispatchError::DeadlineReached => true,
         }
     }
 }
@@ -184,8 +335,8 @@ where
     W: SopWeCom,
     T: TenantLookup,
 {
-    /// One run over every tenant (or the one the input names). A failing tenant does not
-    /// stop the others; the run then fails so that it is retried. (A failing plan does not
+    /// One run over every tenant (or the one the input names), in-process and without the
+    /// queue (benchmarks, operators' tools). A failing tenant does not stop the others; the run then fails so that it is retried. (A failing plan does not
     /// fail its tenant: it is recorded on the plan, see [`Self::run_tenant`].)
     pub async fn run(&self, input: &DispatchInput) -> Result<DispatchReport, DispatchError> {
         let ids = match &input.tenant {
@@ -218,22 +369,134 @@ where
         }
     }
 
-    /// One tenant's run. A plan that cannot be read or expanded is recorded on the plan
-    /// (shown with its figures) and skipped: the tenant's other plans, its journeys and its
-    /// outbox retries go on.
+    /// One tenant's run in-process: its due plans (a few at once), then its other work. A
+    /// plan that cannot be read or expanded is recorded on the plan (shown with its figures)
+    /// and skipped: the tenant's other plans, its journeys and its outbox retries go on.
     pub async fn run_tenant(&self, tenant: &Tenant) -> Result<DispatchReport, DispatchError> {
         let now = self.clock.now();
+        let due = self.store.due(&tenant.id, now, DUE_BATCH).await?;
+        let (plans, rest): (Vec<DueEntry>, Vec<DueEntry>) = due
+            .into_iter()
+            .partition(|e| matches!(e, DueEntry::Plan(_)));
+        let results: Vec<Result<DispatchReport, DispatchError>> =
+            futures::stream::iter(plans.iter().filter_map(|e| match e {
+                DueEntry::Plan(p) => Some(self.plan_work(tenant, p, now, &NoDeadline)),
+                _ => None,
+            }))
+            .buffer_unordered(PLAN_CONCURRENCY)
+            .collect()
+            .await;
+        let mut report = DispatchReport::default();
+        for r in results {
+            report.add(&r?);
+        }
+        report.add(&self.tenant_work(tenant, rest, now, &NoDeadline).await?);
+        tracing::info!(?report, "dispatch run done");
+        Ok(report)
+    }
+
+    /// One queue message (a worker's unit of work), until `deadline`. A tenant or plan that
+    /// is gone, or a plan no longer active or due, is nothing to do. `Err` only when the
+    /// message should be delivered again: the deadline came, or the store failed.
+    pub async fn work(
+        &self,
+        message: &DispatchMessage,
+        deadline: &dyn Deadline,
+    ) -> Result<DispatchReport, DispatchError> {
+        let Ok(id) = TenantId::parse(&message.tenant) else {
+            tracing::warn!(tenant = %message.tenant, "message for an invalid tenant dropped");
+            return Ok(DispatchReport::default());
+        };
+        let Some(tenant) = self.tenants.tenant(&id).await? else {
+            tracing::warn!(tenant = %id, "message for an unknown tenant dropped");
+            return Ok(DispatchReport::default());
+        };
+        let now = self.clock.now();
+        let span = tracing::info_span!("tenant", tenant = %id, plan = message.plan.as_deref().unwrap_or("-"));
+        async {
+            let report = match &message.plan {
+                Some(raw) => {
+                    let Some(plan_id) = PlanId::parse(raw) else {
+                        tracing::warn!(plan = %raw, "message for an invalid plan dropped");
+                        return Ok(DispatchReport::default());
+                    };
+                    let plan = match self.store.plan(&id, &plan_id).await {
+                        Ok(Some(p)) => p,
+                        Ok(None) => return Ok(DispatchReport::default()),
+                        Err(e) if e.is_retryable() => return Err(e.into()),
+                        Err(e) => {
+                            self.record_failure(&id, &plan_id, &e.to_string(), now)
+                                .await;
+                            return Ok(DispatchReport {
+                                plans_failed: 1,
+                                ..Default::default()
+                            });
+                        }
+                    };
+                    if plan.status != PlanStatus::Active {
+                        // Paused or ended since it was enqueued: its edit owns what follows.
+                        return Ok(DispatchReport::default());
+                    }
+                    self.plan_work(&tenant, &plan, now, deadline).await?
+                }
+                None => {
+                    let due = self.store.due(&id, now, DUE_BATCH).await?;
+                    let rest = due
+                        .into_iter()
+                        .filter(|e| !matches!(e, DueEntry::Plan(_)))
+                        .collect();
+                    self.tenant_work(&tenant, rest, now, deadline).await?
+                }
+            };
+            tracing::info!(?report, "dispatch work done");
+            Ok(report)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One due plan. Its failure is recorded on the plan and counted (the plan stays due and
+    /// the next minute tries again); only a deadline stops the caller.
+    async fn plan_work(
+        &self,
+        tenant: &Tenant,
+        plan: &super::plan::Plan,
+        now: chrono::DateTime<chrono::Utc>,
+        deadline: &dyn Deadline,
+    ) -> Result<DispatchReport, DispatchError> {
+        match self.dispatch_plan(tenant, plan, now, deadline).await {
+            Ok(r) => Ok(r),
+            Err(DispatchError::DeadlineReached) => Err(DispatchError::DeadlineReached),
+            Err(e) => {
+                tracing::error!(plan = %plan.plan_id, error = %e, "plan dispatch failed; the others go on");
+                self.record_failure(&tenant.id, &plan.plan_id, &e.to_string(), now)
+                    .await;
+                Ok(DispatchReport {
+                    plans_failed: 1,
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
+    /// A tenant's due work other than plans: unreadable due entries recorded on their plans,
+    /// journey steps, then outbox retries (and anything an interrupted run left unsent).
+    async fn tenant_work(
+        &self,
+        tenant: &Tenant,
+        due: Vec<DueEntry>,
+        now: chrono::DateTime<chrono::Utc>,
+        deadline: &dyn Deadline,
+    ) -> Result<DispatchReport, DispatchError> {
         let t = &tenant.id;
         let mut report = DispatchReport {
             tenants: 1,
             ..Default::default()
         };
-        let due = self.store.due(t, now, DUE_BATCH).await?;
-        let mut plans = Vec::new();
         let mut runs = Vec::new();
         for entry in due {
             match entry {
-                DueEntry::Plan(p) => plans.push(p),
+                DueEntry::Plan(_) => {}
                 DueEntry::Run(r) => runs.push(r),
                 DueEntry::Unreadable { plan_id, error } => {
                     report.plans_failed += 1;
@@ -244,40 +507,22 @@ where
                 }
             }
         }
-        let results: Vec<(PlanId, Result<DispatchReport, DispatchError>)> =
-            futures::stream::iter(plans.iter().map(|p| async move {
-                (p.plan_id.clone(), self.dispatch_plan(tenant, p, now).await)
-            }))
-            .buffer_unordered(PLAN_CONCURRENCY)
-            .collect()
-            .await;
-        for (id, r) in results {
-            match r {
-                Ok(r) => report.add(&r),
-                Err(e) => {
-                    report.plans_failed += 1;
-                    tracing::error!(plan = %id, error = %e, "plan dispatch failed; the others go on");
-                    self.record_failure(t, &id, &e.to_string(), now).await;
-                }
-            }
-        }
         if !runs.is_empty() {
-            match self.dispatch_runs(tenant, runs, now).await {
+            match self.dispatch_runs(tenant, runs, now, deadline).await {
                 Ok(r) => report.add(&r),
+                Err(DispatchError::DeadlineReached) => return Err(DispatchError::DeadlineReached),
                 Err(e) => {
                     report.plans_failed += 1;
                     tracing::error!(error = %e, "journey dispatch failed; outbox retries go on");
                 }
             }
         }
-        // Retries (and anything an interrupted run left unsent).
         let items = self.store.outbox_due(t, now, OUTBOX_BATCH).await?;
         let keys: Vec<(PlanId, OccurrenceId, String)> = items
             .into_iter()
             .map(|i| (i.plan_id, i.occurrence_id, i.kind.key()))
             .collect();
-        report.add(&self.attempt_all(tenant, &keys, now).await?);
-        tracing::info!(?report, "dispatch run done");
+        report.add(&self.attempt_all(tenant, &keys, now, deadline).await?);
         Ok(report)
     }
 }
@@ -322,6 +567,31 @@ mod tests {
 
     fn busy() -> StoreError {
         StoreError::Retryable(Box::new(std::io::Error::other("throttled")))
+    }
+
+    #[test]
+    fn a_queue_message_names_its_tenant_and_its_plan_if_any() {
+        let tenant = DispatchMessage {
+            tenant: "wwcorp".into(),
+            plan: None,
+        };
+        let plan = DispatchMessage {
+            tenant: "wwcorp".into(),
+            plan: Some("p1".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&tenant).unwrap(),
+            r#"{"tenant":"wwcorp"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&plan).unwrap(),
+            r#"{"tenant":"wwcorp","plan":"p1"}"#
+        );
+        let read: DispatchMessage = serde_json::from_str(r#"{"tenant":"wwcorp"}"#).unwrap();
+        assert_eq!(read, tenant);
+        // The deadline stops a worker, which leaves its message to a redelivery.
+        assert!(DispatchError::DeadlineReached.is_retryable());
+        assert!(!NoDeadline.passed());
     }
 
     #[test]

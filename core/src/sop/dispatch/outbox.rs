@@ -1,7 +1,7 @@
 //! The outbox of WeCom calls: entries recorded once per occurrence, then attempted under an
 //! expiring claim, so that overlapping and retried runs call WeCom once per entry; failed
 //! attempts are retried with backoff and given up after a limit.
-use super::{DispatchError, DispatchReport, Dispatcher};
+use super::{Deadline, DispatchError, DispatchReport, Dispatcher};
 use crate::ports::StoreError;
 use crate::sop::occurrence::{
     retry_at, Occurrence, OutboxItem, OutboxKind, OutboxState, SYNC_EVERY,
@@ -22,6 +22,9 @@ use futures::StreamExt;
 const SEND_CONCURRENCY: usize = 8;
 /// Slack around the window searched when reconciling (clocks differ by seconds).
 const RECONCILE_MARGIN: Duration = Duration::minutes(2);
+/// The least wait before an entry refused by a frequency limit is tried again (the next
+/// minute's run).
+const RATE_LIMIT_WAIT: Duration = Duration::minutes(1);
 
 /// What WeCom has for an entry after an attempt.
 enum Accepted {
@@ -58,6 +61,7 @@ where
         occ: &Occurrence,
         kinds: Vec<OutboxKind>,
         now: DateTime<Utc>,
+        deadline: &dyn Deadline,
     ) -> Result<DispatchReport, DispatchError> {
         let mut keys = Vec::new();
         for kind in kinds {
@@ -66,25 +70,38 @@ where
             self.store.put_outbox(&tenant.id, &item).await?;
             keys.push((occ.plan_id.clone(), occ.occurrence_id.clone(), key));
         }
-        self.attempt_all(tenant, &keys, now).await
+        self.attempt_all(tenant, &keys, now, deadline).await
     }
 
+    /// Attempts entries (a few at once), each under its claim; none is started once the
+    /// deadline has come (the entries stay pending, and the redelivery attempts them).
     pub(super) async fn attempt_all(
         &self,
         tenant: &Tenant,
         keys: &[(PlanId, OccurrenceId, String)],
         now: DateTime<Utc>,
+        deadline: &dyn Deadline,
     ) -> Result<DispatchReport, DispatchError> {
         let results: Vec<Result<Option<(OutboxState, bool)>, DispatchError>> =
-            futures::stream::iter(
-                keys.iter()
-                    .map(|(p, o, k)| self.attempt(tenant, p, o, k, now)),
-            )
+            futures::stream::iter(keys.iter().map(|(p, o, k)| async move {
+                if deadline.passed() {
+                    return Err(DispatchError::DeadlineReached);
+                }
+                self.attempt(tenant, p, o, k, now).await
+            }))
             .buffer_unordered(SEND_CONCURRENCY)
             .collect()
             .await;
         let mut report = DispatchReport::default();
+        let mut stopped = false;
         for r in results {
+            let r = match r {
+                Err(DispatchError::DeadlineReached) => {
+                    stopped = true;
+                    continue;
+                }
+                r => r,
+            };
             match r? {
                 Some((OutboxState::Sent, true)) => report.reconciled += 1,
                 Some((OutboxState::Sent, false)) => report.sent += 1,
@@ -92,6 +109,9 @@ where
                 Some((OutboxState::Failed, _)) => report.given_up += 1,
                 None => {}
             }
+        }
+        if stopped {
+            return Err(DispatchError::DeadlineReached);
         }
         Ok(report)
     }
@@ -275,6 +295,24 @@ where
                 let synced = item.wecom_id.is_some() || item.moment_id.is_some();
                 item.next_sync_at = synced.then(|| now + SYNC_EVERY);
                 tracing::info!(kind = item.kind.name(), plan = %plan, occurrence = %occ_id, reconciled, "WeCom accepted");
+            }
+            Err(e) if e.retry_after().is_some() => {
+                // WeCom's frequency limit (or the client's pacing) refused the call: it took
+                // no effect, so it is no attempt. The entry waits for the window to pass,
+                // neither failed nor counted towards giving up.
+                let after = e.retry_after().unwrap_or_default();
+                item.attempts = item.attempts.saturating_sub(1);
+                item.settled_attempts = item.attempts;
+                item.last_errcode = e.errcode();
+                item.last_error = Some(e.to_string());
+                item.outcome_unknown = in_doubt;
+                item.state = OutboxState::Pending;
+                item.next_attempt_at = Some(
+                    now + Duration::from_std(after)
+                        .unwrap_or(RATE_LIMIT_WAIT)
+                        .max(RATE_LIMIT_WAIT),
+                );
+                tracing::warn!(kind = item.kind.name(), errcode = ?item.last_errcode, error = %e, "WeCom asks to retry later");
             }
             Err(e) => {
                 item.last_errcode = e.errcode();

@@ -1,7 +1,9 @@
 //! A due plan's occurrences: each expanded into tasks (group and calendar plans: one per
 //! resolved group for its owner; moments plans: one per sender) and outbox entries, then
 //! the plan's next time moved on under a condition.
-use super::{still_to_push, DispatchError, DispatchReport, Dispatcher, MAX_CATCH_UP};
+use super::{
+    still_to_push, Deadline, DispatchError, DispatchReport, Dispatcher, CREATE_CHUNK, MAX_CATCH_UP,
+};
 use crate::sop::occurrence::{Occurrence, OutboxKind};
 use crate::sop::plan::{Plan, PlanSpec};
 use crate::sop::ports::{
@@ -38,6 +40,7 @@ where
         tenant: &Tenant,
         plan: &Plan,
         now: DateTime<Utc>,
+        deadline: &dyn Deadline,
     ) -> Result<DispatchReport, DispatchError> {
         let tz = tenant.settings.tz();
         let mut report = DispatchReport::default();
@@ -48,7 +51,10 @@ where
             if at > now {
                 break;
             }
-            report.add(&self.expand(tenant, plan, at, now).await?);
+            if deadline.passed() {
+                return Err(DispatchError::DeadlineReached);
+            }
+            report.add(&self.expand(tenant, plan, at, now, deadline).await?);
             let next = plan.spec.next_after(at, tz);
             if !self
                 .store
@@ -75,6 +81,7 @@ where
         plan: &Plan,
         at: DateTime<Utc>,
         now: DateTime<Utc>,
+        deadline: &dyn Deadline,
     ) -> Result<DispatchReport, DispatchError> {
         let t = &tenant.id;
         let tz = tenant.settings.tz();
@@ -170,7 +177,7 @@ where
                         }
                     })
                     .collect();
-                let outcomes = self.store.create_tasks(t, tasks.clone()).await?;
+                let outcomes = self.create_in_chunks(t, &tasks, deadline).await?;
                 report.count(&outcomes, &tasks);
                 // Per owner: the groups still to push in this occurrence (a task an earlier
                 // run created counts as it is stored: failed or done ones are not pushed
@@ -247,7 +254,30 @@ where
             }
             PlanSpec::Journey { .. } => {}
         }
-        report.add(&self.queue_and_send(tenant, &occ, outbox, now).await?);
+        report.add(
+            &self
+                .queue_and_send(tenant, &occ, outbox, now, deadline)
+                .await?,
+        );
         Ok(report)
+    }
+
+    /// Creates an occurrence's tasks a chunk at a time, looking at the deadline before each:
+    /// a worker stopped between chunks leaves the created tasks, which its redelivery finds
+    /// (`Existed`) and pushes as they are stored.
+    async fn create_in_chunks(
+        &self,
+        t: &crate::tenants::TenantId,
+        tasks: &[NewTask],
+        deadline: &dyn Deadline,
+    ) -> Result<Vec<crate::sop::ports::Created>, DispatchError> {
+        let mut outcomes = Vec::with_capacity(tasks.len());
+        for chunk in tasks.chunks(CREATE_CHUNK) {
+            if deadline.passed() {
+                return Err(DispatchError::DeadlineReached);
+            }
+            outcomes.extend(self.store.create_tasks(t, chunk.to_vec()).await?);
+        }
+        Ok(outcomes)
     }
 }

@@ -1,7 +1,9 @@
 //! An app's credentials and the identity of its cached access token (pure: no I/O).
+use super::WeComRateLimits;
 use crate::config::Secret;
 use crate::jssdk::TicketKind;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// What the client needs to get a token for one app of one corp.
 #[derive(Clone, Debug)]
@@ -12,6 +14,9 @@ pub struct CorpCredentials {
     pub secret: Secret,
     /// The self-built app's agent id; required by `message/send`.
     pub agent_id: Option<i64>,
+    /// How often the corp may call each API (the tenant's setting; WeCom's documented rule
+    /// by default): the client paces its calls below it.
+    pub rate_limits: Arc<WeComRateLimits>,
 }
 
 impl CorpCredentials {
@@ -25,7 +30,14 @@ impl CorpCredentials {
             corp_id: corp_id.into(),
             secret: Secret::new(secret),
             agent_id,
+            rate_limits: WeComRateLimits::shared_default(),
         }
+    }
+
+    /// The same credentials under the tenant's `rate_limits` instead of WeCom's default.
+    pub fn with_rate_limits(mut self, rate_limits: &Arc<WeComRateLimits>) -> Self {
+        self.rate_limits = Arc::clone(rate_limits);
+        self
     }
 
     /// The cache key of this app's token: the corp and a fingerprint of the secret, so that

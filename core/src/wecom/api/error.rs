@@ -1,5 +1,6 @@
 //! The WeCom API layer's one error type.
 use std::error::Error as StdError;
+use std::time::Duration;
 
 /// Errcodes that mean "this access token is no longer good": invalidate, refetch, retry once.
 /// 40001 only counts when it comes from a call other than `gettoken` (WxJava and wechatpy
@@ -9,7 +10,15 @@ pub const TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
 pub const CREDENTIAL_ERRCODES: [i64; 2] = [40001, 40013];
 /// Frequency and concurrency limits. 45011 is not in WeCom's documented list (it is the
 /// Official Account code for "too frequent") but is treated the same if it ever appears.
-pub const RATE_LIMIT_ERRCODES: [i64; 3] = [45009, 45033, 45011];
+/// WeCom did not act on a call it answered with one of these.
+pub const RATE_LIMIT_ERRCODES: [i64; 3] = [FREQUENCY_ERRCODE, CONCURRENCY_ERRCODE, 45011];
+/// "api freq out of limit": a frequency limit of the corp's API (or the IP) is exceeded, and
+/// WeCom blocks the API until the window passes (60 s for a minute's limit, the hour for an
+/// hour's).
+pub const FREQUENCY_ERRCODE: i64 = 45009;
+/// "api concurrent out of limit": too many calls of one API of the corp at once; it clears
+/// as soon as calls in flight finish.
+pub const CONCURRENCY_ERRCODE: i64 = 45033;
 /// System busy: WeCom's own advice is to retry with backoff, at most three times.
 pub const BUSY_ERRCODE: i64 = -1;
 /// The caller's egress IP is not in the app's trusted IPs.
@@ -45,15 +54,19 @@ pub enum WeComError {
         /// WeCom's errmsg, which names the refused IP.
         errmsg: String,
     },
-    /// A frequency or concurrency limit (45009, 45033, 45011) persisted through the bounded
-    /// backoff. WeCom blocks for the rest of the window (60 s for a per-minute limit, up to
-    /// the end of the hour or day), so the caller should reschedule, not loop.
-    #[error(
-        "WeCom rate limit (errcode {errcode}) persisted after bounded retries; try again later"
-    )]
-    RateLimited {
-        /// 45009 (frequency), 45033 (concurrency) or 45011.
-        errcode: i64,
+    /// Retry later: WeCom answered a frequency or concurrency limit (45009, 45011, or 45033
+    /// persisting through the bounded backoff), or the client's own pacing of the corp's
+    /// calls to this API would have waited past the caller's deadline. The call did not take
+    /// effect (WeCom acts on no call it refuses so), so trying it again after `retry_after`
+    /// sends nothing twice. Never a permanent failure: reschedule, do not loop.
+    #[error("WeCom calls of this API are over their frequency limit; retry in {retry_after:?}")]
+    RetryLater {
+        /// WeCom's errcode (45009, 45033, 45011); `None` when the client's pacing refused to
+        /// wait and WeCom was not called.
+        errcode: Option<i64>,
+        /// When trying again should succeed: the rest of WeCom's block, or the wait for
+        /// the pacing's next free slot.
+        retry_after: Duration,
     },
     /// `gettoken` rejected the corp id or secret (40001 wrong secret, 40013 wrong corp id):
     /// a configuration problem (secret reset, app disabled, wrong tenant settings). Retrying
@@ -125,7 +138,7 @@ impl WeComError {
             WeComError::Api { errcode, .. } => {
                 *errcode == BUSY_ERRCODE || *errcode == STILL_DISPATCHING_ERRCODE
             }
-            WeComError::RateLimited { .. }
+            WeComError::RetryLater { .. }
             | WeComError::Timeout
             | WeComError::Transport(_)
             | WeComError::TokenCache(_) => true,
@@ -143,10 +156,18 @@ impl WeComError {
     pub fn errcode(&self) -> Option<i64> {
         match self {
             WeComError::Api { errcode, .. }
-            | WeComError::RateLimited { errcode }
             | WeComError::InvalidCredential { errcode }
             | WeComError::TokenExpired { errcode } => Some(*errcode),
+            WeComError::RetryLater { errcode, .. } => *errcode,
             WeComError::UntrustedIp { .. } => Some(UNTRUSTED_IP_ERRCODE),
+            _ => None,
+        }
+    }
+
+    /// How long to wait before trying again, when the error says so ([`WeComError::RetryLater`]).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            WeComError::RetryLater { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -178,7 +199,14 @@ mod tests {
         assert!(!ip.is_retryable());
         assert!(ip.to_string().contains("企业可信IP"));
 
-        assert!(WeComError::RateLimited { errcode: 45009 }.is_retryable());
+        let later = WeComError::RetryLater {
+            errcode: Some(45009),
+            retry_after: Duration::from_secs(60),
+        };
+        assert!(later.is_retryable());
+        assert_eq!(later.errcode(), Some(45009));
+        assert_eq!(later.retry_after(), Some(Duration::from_secs(60)));
+        assert_eq!(WeComError::Timeout.retry_after(), None);
         assert!(!WeComError::InvalidCredential { errcode: 40001 }.is_retryable());
         assert!(WeComError::Timeout.is_retryable());
         assert_eq!(WeComError::Timeout.errcode(), None);

@@ -3,13 +3,18 @@
 //! `scrm_adapters::wecom::WeComClient`.
 //!
 //! How a call goes:
+//! 0. The call waits its turn under the corp's [`WeComRateLimits`] for the API (the client's
+//!    pacer), or is [`WeComError::RetryLater`] when the turn is past the caller's deadline.
 //! 1. The app's token comes from the client's in-process layer, else the shared
 //!    [`TokenCache`] (DynamoDB, one item per corp and secret), else `gettoken`, fetched by one
 //!    container at a time under a short conditional lease while the others wait for it.
 //! 2. The call is sent with `access_token` in the query string. WeCom answers HTTP 200 even
 //!    on errors, so the client branches on `errcode`:
-//!    - -1 (busy) and 45009/45033/45011 (limits) are retried with exponential backoff and
-//!      jitter, bounded in attempts and in total time ([`RetryPolicy`]);
+//!    - -1 (busy) and 45033 (concurrency) are retried with exponential backoff and jitter,
+//!      bounded in attempts and in total time (`RetryPolicy`);
+//!    - 45009/45011 (frequency) are [`WeComError::RetryLater`] at once, with WeCom's block
+//!      as the suggested delay: WeCom blocks the API for the window, longer than any call
+//!      waits, and did not act on the call;
 //!    - 40014/42001 (and 40001 from a call other than `gettoken`) invalidate the token, which
 //!      is refetched and the call retried once, never more;
 //!    - 60020 is [`WeComError::UntrustedIp`]; other codes are [`WeComError::Api`].
@@ -19,12 +24,14 @@
 //! Secrets and tokens are never logged: logs carry the API path, errcode and attempt.
 mod credentials;
 mod error;
+mod frequency;
 mod types;
 
 pub use credentials::{
     official_token_key, secret_fingerprint, CachedKind, CorpCredentials, TokenKey,
 };
 pub use error::*;
+pub use frequency::*;
 pub use types::*;
 
 /// API paths relative to the base (`…/cgi-bin`). The fake server serves the same paths, and

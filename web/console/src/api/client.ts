@@ -8,13 +8,17 @@ export type { paths, components } from './schema'
 
 /** Supplies the session token; set by the session store so the client does not import it. */
 let tokenSource: () => string | null = () => null
-/** Called when the API says the session is no longer valid (401). */
-let onUnauthenticated: (e: ApiError) => void = () => {}
+/**
+ * Called when the API says the session a request carried is no longer valid (401), with that
+ * request's token: the session held by then may be a newer one, which the answer says nothing
+ * about.
+ */
+let onUnauthenticated: (e: ApiError, token: string | null) => void = () => {}
 
 export function setTokenSource(source: () => string | null): void {
   tokenSource = source
 }
-export function setUnauthenticatedHandler(handler: (e: ApiError) => void): void {
+export function setUnauthenticatedHandler(handler: (e: ApiError, token: string | null) => void): void {
   onUnauthenticated = handler
 }
 
@@ -42,7 +46,8 @@ export const errorMiddleware: Middleware = {
     const error = apiErrorFrom(response.status, body, response.statusText)
     // A login attempt's 401 is the login page's to show; any other 401 means the session ended.
     if (response.status === 401 && !new URL(request.url).pathname.endsWith('/v1/console/sessions/key')) {
-      onUnauthenticated(error)
+      const sent = request.headers.get('Authorization')?.replace(/^Bearer /, '') || null
+      onUnauthenticated(error, sent)
     }
     throw error
   },

@@ -785,7 +785,9 @@ export interface paths {
         };
         /**
          * Customers with their follow users (remarks, tags, add channel), ordered by id, or found by name or id (viewer).
-         * @description Without a search: every customer, ordered by external_userid. `name`: customers whose
+         * @description Without a search: every customer, ordered by external_userid (a sharded listing: one
+         *     query per shard, 16 at once, merged; the order and the cursor, the last id answered,
+         *     are exact over the whole tenant). `name`: customers whose
          *     name starts with it, in name order, over the whole tenant (a sharded name index: one
          *     query per shard, 16 at once, merged). Names compare case-insensitively, full-width
          *     letters, digits and punctuation as their half-width forms, runs of spaces as one
@@ -3153,6 +3155,43 @@ export interface components {
             group_message_quota?: components["schemas"]["GroupMessageQuota"];
             create_wecom_group_messages?: boolean;
             create_wecom_moment_tasks?: boolean;
+            wecom_rate_limits?: components["schemas"]["WeComRateLimits"];
+        };
+        /** @description At most `calls` calls in any `window_secs` seconds. */
+        FrequencyRule: {
+            calls: number;
+            window_secs: number;
+        };
+        /** @description How often the corp may call each WeCom API, each API counted on its own. WeCom has changed these rules before, so they are a setting whose default is today's documented rule; the server paces the tenant's calls below them, and a call that would have to wait too long is retried later instead of failing. Omitted (or settings stored before it existed): the default. Replacing the settings without it resets it to the default. */
+        WeComRateLimits: {
+            /**
+             * @description The rules of every API without rules of its own.
+             * @default [
+             *       {
+             *         "calls": 10000,
+             *         "window_secs": 60
+             *       },
+             *       {
+             *         "calls": 150000,
+             *         "window_secs": 3600
+             *       }
+             *     ]
+             */
+            per_api: components["schemas"]["FrequencyRule"][];
+            /**
+             * @description APIs, named by their path under cgi-bin/ (1 to 100 of a-z, 0-9, _ and /), with rules of their own (1 to 4) that replace per_api for them.
+             * @default {
+             *       "externalcontact/add_moment_task": [
+             *         {
+             *           "calls": 10,
+             *           "window_secs": 60
+             *         }
+             *       ]
+             *     }
+             */
+            overrides: {
+                [key: string]: components["schemas"]["FrequencyRule"][];
+            };
         };
         /** @description Which of the tenant's WeCom secrets are set; never their values. */
         SecretsStatus: {

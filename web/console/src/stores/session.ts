@@ -90,6 +90,17 @@ export const useSessionStore = defineStore('session', () => {
     localStorage.removeItem(SESSION_STORAGE_KEY)
   }
 
+  /**
+   * The API refused `refused`, the token a request carried (401): the session ends, saying why,
+   * when that is still the session held. A late answer to a request sent before the operator
+   * logged in again carries the old token and leaves the new session alone. True if it ended.
+   */
+  function refusedWith(refused: string | null): boolean {
+    if (!token.value || refused !== token.value) return false
+    clear('login.expired')
+    return true
+  }
+
   function rememberCorpId(corp: string): void {
     corpId.value = corp
     localStorage.setItem(CORP_ID_STORAGE_KEY, corp)
@@ -152,6 +163,7 @@ export const useSessionStore = defineStore('session', () => {
     can,
     adopt,
     clear,
+    refusedWith,
     rememberCorpId,
     loginWithWeCom,
     loginWithKey,

@@ -65,6 +65,19 @@ describe('the client', () => {
     fetchMock.mockResolvedValue(jsonResponse(401, { error: { code: 'unauthenticated', message: 'session expired' } }))
     await expect(looseApi.GET('/v1/customers')).rejects.toBeInstanceOf(ApiError)
     expect(unauthenticated).toHaveBeenCalledTimes(1)
+    expect(unauthenticated.mock.calls[0][1]).toBe('tok123')
+  })
+
+  it('names the token the refused request carried, not the one held when the answer came', async () => {
+    let answer!: (r: Response) => void
+    fetchMock.mockReturnValue(new Promise((r) => (answer = r)))
+    const call = looseApi.GET('/v1/customers')
+    await vi.waitFor(() => expect(fetchMock).toHaveBeenCalled())
+    // The operator logs in again while the old request is still on its way.
+    setTokenSource(() => 'newer')
+    answer(jsonResponse(401, { error: { code: 'unauthenticated', message: 'session revoked' } }))
+    await expect(call).rejects.toBeInstanceOf(ApiError)
+    expect(unauthenticated.mock.calls[0][1]).toBe('tok123')
   })
 
   it('turns a network failure into ApiError code network', async () => {

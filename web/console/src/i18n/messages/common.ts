@@ -49,6 +49,7 @@ export default {
       vsYesterday: '较昨日',
       noChange: '持平',
       dataTable: '数据表',
+      chartFailed: '图表未能加载，数字见下方数据表。',
       date: '日期',
     },
     confirm: {
@@ -120,6 +121,7 @@ export default {
       vsYesterday: 'vs yesterday',
       noChange: 'no change',
       dataTable: 'Data table',
+      chartFailed: 'The chart could not be loaded; the numbers are in the data table below.',
       date: 'Date',
     },
     confirm: {

@@ -82,6 +82,21 @@ describe('session store', () => {
     expect(store.isActive(Date.parse('2019-12-31T00:00:00Z'))).toBe(true)
   })
 
+  it('a refusal ends the session it names, and only that one', () => {
+    const store = useSessionStore()
+    store.adopt({ ...session, scopes: ['read'], token: 'sess_new' })
+    // A late answer to a request sent with the session before this login.
+    expect(store.refusedWith('sess_abc')).toBe(false)
+    expect(store.refusedWith(null)).toBe(false)
+    expect(store.token).toBe('sess_new')
+    expect(localStorage.getItem(SESSION_STORAGE_KEY)).not.toBeNull()
+    expect(store.refusedWith('sess_new')).toBe(true)
+    expect([store.token, store.endedReason]).toEqual([null, 'login.expired'])
+    expect(localStorage.getItem(SESSION_STORAGE_KEY)).toBeNull()
+    // Every other answer refusing it finds it ended already.
+    expect(store.refusedWith('sess_new')).toBe(false)
+  })
+
   it('logout revokes the session on the server and forgets it', async () => {
     fetchMock.mockResolvedValue(new Response(null, { status: 204 }))
     const store = useSessionStore()
