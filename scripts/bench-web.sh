@@ -58,26 +58,28 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# build_and_size NAME DIR LOG BUDGET_KB: builds one app and prints its bundle's sizes against
+# its budget (web_bundle.py).
+build_and_size() {
+    local name="$1" dir="$2" logfile="$RUN_DIR/logs/$3" budget="$4"
+    log "building $name (npm run build in ${dir#"$ROOT"/})"
+    (cd "$dir" && npm run --silent build) >"$logfile" 2>&1 || {
+        sed 's/^/    /' "$logfile" >&2
+        die "$name does not build"
+    }
+    python3 "$ROOT/scripts/lib/web_bundle.py" "$dir/dist" "$budget"
+}
+
 if [[ -z "$CHECK_IN_ONLY" ]]; then
     ensure_console_deps
-    log "building the console (npm run build)"
-    (cd "$CONSOLE_DIR" && npm run --silent build) >"$RUN_DIR/logs/build.log" 2>&1 || {
-        sed 's/^/    /' "$RUN_DIR/logs/build.log" >&2
-        die "the console does not build"
-    }
     printf '\n'
-    python3 "$ROOT/scripts/lib/web_bundle.py" "$CONSOLE_DIR/dist" 300
+    build_and_size "the console" "$CONSOLE_DIR" build.log 300
 fi
 # The mobile pages (web/h5): the same figures against their own 150 KB budget.
 if [[ -z "$CONSOLE_ONLY" ]]; then
     ensure_h5_deps
-    log "building the mobile pages (npm run build in web/h5)"
-    (cd "$H5_DIR" && npm run --silent build) >"$RUN_DIR/logs/h5-build.log" 2>&1 || {
-        sed 's/^/    /' "$RUN_DIR/logs/h5-build.log" >&2
-        die "the mobile pages (web/h5) do not build"
-    }
     printf '\nMobile pages (web/h5):\n'
-    python3 "$ROOT/scripts/lib/web_bundle.py" "$H5_DIR/dist" 150
+    build_and_size "the mobile pages" "$H5_DIR" h5-build.log 150
 fi
 [[ -n "$SIZE_ONLY" ]] && exit 0
 
