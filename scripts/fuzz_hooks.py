@@ -73,6 +73,11 @@ CROSS_FIELD_RULES = {
     "GET /v1/jssdk/signature": "a page URL on the configured web origins",
     # A cursor answered for the same status; a link or a code exchanged once.
     "GET /v1/tasks": "a cursor of the same status, a link or code used once",
+    # A shift ends after it starts; a welcome has text or attachments; URLs have a host.
+    "POST /v1/growth/channel-codes": "a rota's times and a welcome's content",
+    "PUT /v1/growth/channel-codes/{state}": "a rota's times and a welcome's content",
+    # A welcome has text or attachments; an attachment takes the fields of its type.
+    "PUT /v1/growth/default-welcome": "a welcome's content and its attachments' fields by type",
 }
 
 

@@ -2,7 +2,9 @@
 //! configuration from the environment, the AWS SDK configuration, the DynamoDB handle, and
 //! the adapters and clients built from them. A missing required setting fails the cold
 //! start, not the first request.
-use crate::dynamo::{Db, DynamoDirectory, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants};
+use crate::dynamo::{
+    Db, DynamoDirectory, DynamoGrowth, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants,
+};
 use crate::events::AnyPublisher;
 use crate::wecom::{DynamoTokenCache, RetryPolicy, WeComClient, WeComConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -114,6 +116,10 @@ impl Container {
     /// The tasks table adapter.
     pub fn sop(&self) -> DynamoSop {
         DynamoSop::new(self.db.clone())
+    }
+    /// Channel codes, welcome records and their figures (tasks table).
+    pub fn growth(&self) -> DynamoGrowth {
+        DynamoGrowth::new(self.db.clone())
     }
     /// The publisher of domain events the configuration asks for.
     pub fn publisher(&self) -> AnyPublisher {

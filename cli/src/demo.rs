@@ -189,6 +189,7 @@ async fn history(
                 external_userid: ext.clone(),
                 state: Some("demo".into()),
                 half: false,
+                welcome_code: None,
             });
             if k == 0 {
                 changes.push(joined_or_left(&group(back), &ext, true));

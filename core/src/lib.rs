@@ -13,6 +13,7 @@ pub mod config;
 pub mod contacts;
 pub mod dashboard;
 pub mod events;
+pub mod growth;
 pub mod http;
 pub mod jssdk;
 pub mod official;

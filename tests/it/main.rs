@@ -7,6 +7,7 @@ mod callback;
 mod console;
 mod dashboard;
 mod directory;
+mod growth;
 mod infra;
 mod inputs;
 mod jssdk;

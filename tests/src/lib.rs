@@ -223,6 +223,7 @@ pub fn admin_api(
         tags: DynamoTags::new(db.clone()),
         points: DynamoPoints::new(db.clone()),
         sop: DynamoSop::new(db.clone()),
+        growth: scrm_adapters::dynamo::DynamoGrowth::new(db.clone()),
         publisher,
         wecom,
         clock,

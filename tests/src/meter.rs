@@ -103,6 +103,19 @@ impl Tally {
             .or_default() += units;
     }
 
+    /// Adds the counts of `other` (another meter's tally, already resolved) to these.
+    pub fn merge(&mut self, other: Tally) {
+        self.requests += other.requests;
+        self.failed += other.failed;
+        self.units += other.units;
+        self.read_requests += other.read_requests;
+        self.read_units += other.read_units;
+        for (p, units) in other.by_partition {
+            *self.by_partition.entry(p).or_default() += units;
+        }
+        self.unresolved.extend(other.unresolved);
+    }
+
     /// Units on one partition.
     pub fn units_on(&self, table: &str, index: Option<&str>, key: &str) -> f64 {
         self.by_partition

@@ -10,6 +10,7 @@
 pub mod console;
 pub mod contacts;
 pub mod error;
+pub mod growth;
 pub mod item;
 pub mod official;
 pub mod points;
@@ -24,6 +25,7 @@ pub mod update;
 pub use console::DynamoConsole;
 pub use contacts::DynamoDirectory;
 pub use error::{applied, ensure_applied, from_sdk, from_transact};
+pub use growth::DynamoGrowth;
 pub use item::{AttrMap, ItemExt};
 pub use official::DynamoOfficialAccounts;
 pub use points::DynamoPoints;

@@ -7,6 +7,7 @@ mod client;
 mod console;
 #[cfg(feature = "fake-wecom")]
 pub mod fake;
+mod growth;
 mod jsapi;
 mod methods;
 mod official;

@@ -41,6 +41,8 @@ pub enum Change {
         state: Option<String>,
         /// Whether the member has not yet confirmed (free verification).
         half: bool,
+        /// WeCom's single-use `WelcomeCode` (20 s), handed on in the event.
+        welcome_code: Option<String>,
     },
     /// `edit_external_contact`.
     ContactEdited {
@@ -231,6 +233,7 @@ where
                 external_userid,
                 state,
                 half,
+                welcome_code,
             } => (
                 Fetched::Customer(self.customer_detail(external_userid).await),
                 vec![Produced::of(DomainEvent::ContactAdded {
@@ -238,6 +241,7 @@ where
                     userid: userid.clone(),
                     state: state.clone(),
                     half: *half,
+                    welcome_code: welcome_code.clone(),
                 })],
             ),
             Change::ContactEdited {
@@ -452,6 +456,7 @@ where
                 external_userid,
                 state,
                 half,
+                ..
             } => {
                 let status = if *half {
                     RelationStatus::Half

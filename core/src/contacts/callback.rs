@@ -50,7 +50,7 @@ fn message_key(xml: &str) -> String {
     let mut sha = Sha256::new();
     sha.update(b"wecom-callback-dedupe/message/v1");
     sha.update(xml.as_bytes());
-    hex::encode(sha.finalize())
+    crate::wecom::events::lower_hex(&sha.finalize())
 }
 
 /// Parses a decrypted callback. An unknown event is `Ok` with no change (stored and
@@ -94,17 +94,25 @@ pub fn change_of(event: &CallbackEvent) -> Option<Change> {
         } => {
             let (userid, external_userid) = (user_id.clone(), external_user_id.clone());
             match change {
-                ContactChange::Add { state, .. } => Change::ContactAdded {
+                ContactChange::Add {
+                    state,
+                    welcome_code,
+                } => Change::ContactAdded {
                     userid,
                     external_userid,
                     state: state.clone(),
                     half: false,
+                    welcome_code: welcome_code.clone(),
                 },
-                ContactChange::AddHalf { state, .. } => Change::ContactAdded {
+                ContactChange::AddHalf {
+                    state,
+                    welcome_code,
+                } => Change::ContactAdded {
                     userid,
                     external_userid,
                     state: state.clone(),
                     half: true,
+                    welcome_code: welcome_code.clone(),
                 },
                 ContactChange::Edit { .. } => Change::ContactEdited {
                     userid,
@@ -197,6 +205,7 @@ mod tests {
                 external_userid: "wmEXT".into(),
                 state: None,
                 half: true,
+                welcome_code: None,
             })
         );
         assert_eq!(cb.xml, x);

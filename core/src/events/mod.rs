@@ -41,6 +41,10 @@ pub enum DomainEvent {
         state: Option<String>,
         /// Whether this was `add_half_external_contact` (not yet confirmed by the member).
         half: bool,
+        /// WeCom's `WelcomeCode`: lets one welcome message be sent, once, within 20 s of the
+        /// add (absent when WeCom allows none; events published before it existed lack it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        welcome_code: Option<String>,
     },
     /// A staff member edited a customer's remark or tags.
     ContactEdited {

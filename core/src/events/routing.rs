@@ -15,11 +15,11 @@ pub struct Route {
 pub const ROUTES: &[Route] = &[
     Route {
         detail_type: "ContactAdded",
-        targets: &["points-on-event"],
+        targets: &["growth-on-event", "points-on-event"],
     },
     Route {
         detail_type: "ContactRemoved",
-        targets: &["points-on-event"],
+        targets: &["growth-on-event", "points-on-event"],
     },
     Route {
         detail_type: "MemberJoinedGroup",

@@ -12,23 +12,27 @@
 //! A page reads at most `limit` entries from each shard strictly after the cursor (the
 //! last position answered) and merges them ([`merge`]): the first `limit` positions after
 //! the cursor over all shards are always among them, so pages are exact, never sorted
-//! within a page only. Other orders (`earned`, `spent`, `expired`, `streak`) have no index
-//! and are refused (`unsupported_sort`) rather than sorted over one page: earned and the
-//! streak change on nearly every ledger write (each check-in), so a sharded index of each
-//! would add an index write to every check-in against the per-operation write budget.
+//! within a page only. The other orders (`earned`, `spent`, `expired`, `streak`) have no
+//! live index: earned and the streak change on nearly every ledger write (each check-in),
+//! so a sharded index of each would add an index write to every check-in against the
+//! per-operation write budget. They are served from the tenant's latest ranking snapshot
+//! ([`super::ranking`]): its per-shard orders are read after the cursor and merged the
+//! same way, each row's figures read live, and the page says when it was ranked
+//! (`ranked_at`); without a ranking the list answers `ranking_not_ready`.
 //! A search takes no `sort`: `q` (a prefix of the external_userid) lists matching
 //! customers in id order from the directory's customer index; `name` (a prefix of the
 //! name) lists them in name order from the directory's sharded name index
 //! ([`crate::contacts::search`]).
 use super::model::CustomerId;
-use super::ports::{AccountIndex, CustomerNames, EXPIRY_SHARDS};
+use super::ports::{AccountIndex, CustomerNames, RankingStore, EXPIRY_SHARDS};
+use super::ranking::{chunks_for, page_rows, RankFigure};
 use super::rules::CheckInState;
 use crate::contacts::search::{find_by_name, NameSearch, SearchError};
 use crate::contacts::NameIndex;
 use crate::http::ApiError;
 use crate::ports::StoreError;
 use crate::tenants::TenantId;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::try_join_all;
 use serde::Serialize;
 
@@ -42,6 +46,25 @@ pub enum AccountSort {
     Balance,
     /// By the last check-in date (accounts that checked in at least once).
     LastCheckIn,
+}
+
+/// An order the list is served in: a live index, or the latest ranking snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSort {
+    /// From a live index.
+    Index(AccountSort),
+    /// From the latest ranking snapshot.
+    Ranked(RankFigure),
+}
+
+impl ListSort {
+    /// Parses `sort`.
+    pub fn parse(raw: &str) -> Result<Self, AccountsError> {
+        if let Some(figure) = RankFigure::parse(raw) {
+            return Ok(Self::Ranked(figure));
+        }
+        AccountSort::parse(raw).map(Self::Index)
+    }
 }
 
 /// Ascending or descending.
@@ -59,9 +82,10 @@ pub enum AccountsError {
     /// A parameter is malformed.
     #[error("{0}")]
     Invalid(String),
-    /// A sort key no index serves.
-    #[error("sort `{0}` is not supported: the list is sorted by balance or last_check_in (other figures have no index over every account)")]
-    UnsupportedSort(String),
+    /// A ranked order asked for before any ranking was completed (or the last is too
+    /// old to serve).
+    #[error("no ranking of the accounts yet: ask for one (POST /v1/points/accounts/rankings) and sort by {0} once it is done")]
+    RankingNotReady(&'static str),
     /// A search together with a sort.
     #[error("a search (q or name) lists matches in its own order and takes no sort")]
     SearchWithSort,
@@ -83,8 +107,11 @@ impl From<AccountsError> for ApiError {
                 ApiError::validation(e.to_string())
             }
             AccountsError::Search(s) => s.into(),
-            AccountsError::UnsupportedSort(_) | AccountsError::SearchWithSort => {
+            AccountsError::SearchWithSort => {
                 ApiError::bad_request("unsupported_sort", e.to_string())
+            }
+            AccountsError::RankingNotReady(_) => {
+                ApiError::conflict("ranking_not_ready", e.to_string())
             }
             AccountsError::Store(s) => s.into(),
         }
@@ -97,11 +124,8 @@ impl AccountSort {
         match raw {
             "balance" => Ok(Self::Balance),
             "last_check_in" => Ok(Self::LastCheckIn),
-            "earned" | "spent" | "expired" | "streak" => {
-                Err(AccountsError::UnsupportedSort(raw.to_string()))
-            }
             _ => Err(AccountsError::Invalid(
-                "sort must be balance or last_check_in".into(),
+                "sort must be balance, last_check_in, earned, spent, expired or streak".into(),
             )),
         }
     }
@@ -138,14 +162,19 @@ pub fn check_in_position(last_date: &str, customer: &CustomerId) -> String {
     format!("{last_date}#{customer}")
 }
 
-/// Whether `raw` is a position of `sort` (a cursor this API could have answered).
-pub fn valid_position(sort: AccountSort, raw: &str) -> bool {
+/// Whether `raw` is a position of `sort` (a cursor this API could have answered). A
+/// ranking's positions have the balance index's shape (`{value:015}#{customer}`).
+pub fn valid_position(sort: ListSort, raw: &str) -> bool {
     let Some((head, customer)) = raw.split_once('#') else {
         return false;
     };
     let head_ok = match sort {
-        AccountSort::Balance => head.len() == 15 && head.bytes().all(|b| b.is_ascii_digit()),
-        AccountSort::LastCheckIn => NaiveDate::parse_from_str(head, "%Y-%m-%d").is_ok(),
+        ListSort::Index(AccountSort::Balance) | ListSort::Ranked(_) => {
+            head.len() == 15 && head.bytes().all(|b| b.is_ascii_digit())
+        }
+        ListSort::Index(AccountSort::LastCheckIn) => {
+            NaiveDate::parse_from_str(head, "%Y-%m-%d").is_ok()
+        }
     };
     head_ok && CustomerId::parse(customer).is_ok()
 }
@@ -229,7 +258,7 @@ impl AccountRow {
 #[derive(Debug, Clone)]
 pub struct AccountsQuery {
     /// The order (`None`: by balance, or id order for a search).
-    pub sort: Option<AccountSort>,
+    pub sort: Option<ListSort>,
     /// Ascending or descending (default descending).
     pub order: SortOrder,
     /// A prefix of the external_userid.
@@ -271,7 +300,8 @@ impl AccountsQuery {
             return Ok(());
         }
         if let Some(c) = &self.cursor {
-            let ok = match (&self.q, self.sort.unwrap_or(AccountSort::Balance)) {
+            let by = self.sort.unwrap_or(ListSort::Index(AccountSort::Balance));
+            let ok = match (&self.q, by) {
                 (Some(_), _) => CustomerId::parse(c).is_ok(),
                 (None, sort) => valid_position(sort, c),
             };
@@ -292,18 +322,40 @@ pub struct AccountsPage {
     pub items: Vec<AccountRow>,
     /// Pass as `cursor` for the next page; absent on the last one.
     pub next_cursor: Option<String>,
+    /// For a ranked order: when the ranking read the accounts (the order is as of then;
+    /// the figures are live).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ranked_at: Option<DateTime<Utc>>,
+}
+
+/// The first `limit` accounts after `cursor` of a shard-sharded order: at most `limit`
+/// from each shard, merged, and the cursor of the next page.
+fn merged_page(
+    shards: Vec<Vec<IndexedAccount>>,
+    order: SortOrder,
+    limit: usize,
+) -> (Vec<CustomerId>, Option<String>) {
+    let fetched: usize = shards.iter().map(Vec::len).sum();
+    let any_full = shards.iter().any(|s| s.len() == limit);
+    let page = merge(shards, order, limit);
+    let next = (page.len() == limit && (fetched > limit || any_full))
+        .then(|| page.last().map(|a| a.position.clone()))
+        .flatten();
+    (page.into_iter().map(|a| a.customer).collect(), next)
 }
 
 /// A page of the tenant's accounts (see the module docs for what is read).
-pub async fn accounts_page<S: AccountIndex, N: CustomerNames + NameIndex>(
+pub async fn accounts_page<S: AccountIndex + RankingStore, N: CustomerNames + NameIndex>(
     store: &S,
     names: &N,
     tenant: &TenantId,
     query: &AccountsQuery,
     today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<AccountsPage, AccountsError> {
     query.check()?;
     let limit = query.limit;
+    let mut ranked_at = None;
     let (customers, next_cursor) = match (&query.q, &query.name) {
         (_, Some(name)) => {
             let search = NameSearch::parse(name, query.cursor.as_deref())?;
@@ -326,27 +378,49 @@ pub async fn accounts_page<S: AccountIndex, N: CustomerNames + NameIndex>(
                 .flatten();
             (page, next)
         }
-        (None, None) => {
-            let sort = query.sort.unwrap_or(AccountSort::Balance);
-            let shards = try_join_all((0..EXPIRY_SHARDS).map(|shard| {
-                store.index_page(
-                    tenant,
-                    sort,
-                    query.order,
-                    shard,
-                    query.cursor.as_deref(),
-                    limit,
-                )
-            }))
-            .await?;
-            let fetched: usize = shards.iter().map(Vec::len).sum();
-            let any_full = shards.iter().any(|s| s.len() == limit);
-            let page = merge(shards, query.order, limit);
-            let next = (page.len() == limit && (fetched > limit || any_full))
-                .then(|| page.last().map(|a| a.position.clone()))
-                .flatten();
-            (page.into_iter().map(|a| a.customer).collect(), next)
-        }
+        (None, None) => match query.sort.unwrap_or(ListSort::Index(AccountSort::Balance)) {
+            ListSort::Index(sort) => {
+                let shards = try_join_all((0..EXPIRY_SHARDS).map(|shard| {
+                    store.index_page(
+                        tenant,
+                        sort,
+                        query.order,
+                        shard,
+                        query.cursor.as_deref(),
+                        limit,
+                    )
+                }))
+                .await?;
+                merged_page(shards, query.order, limit)
+            }
+            ListSort::Ranked(figure) => {
+                let snapshot = match store.latest_ranking(tenant).await?.0 {
+                    Some(s) if s.served_at(now) => s,
+                    _ => return Err(AccountsError::RankingNotReady(figure.as_str())),
+                };
+                let after = query.cursor.as_deref();
+                let shards = try_join_all((0..EXPIRY_SHARDS).map(|shard| {
+                    let snapshot = &snapshot;
+                    async move {
+                        let rows = store
+                            .ranking_rows(
+                                tenant,
+                                snapshot,
+                                figure,
+                                shard,
+                                query.order,
+                                after,
+                                chunks_for(limit),
+                            )
+                            .await?;
+                        Ok::<_, StoreError>(page_rows(rows, query.order, after, limit))
+                    }
+                }))
+                .await?;
+                ranked_at = Some(snapshot.ranked_at);
+                merged_page(shards, query.order, limit)
+            }
+        },
     };
     let (facts, mut known) = futures::try_join!(
         store.account_rows(tenant, &customers),
@@ -367,7 +441,11 @@ pub async fn accounts_page<S: AccountIndex, N: CustomerNames + NameIndex>(
             AccountRow::of(facts, known.remove(&c), today)
         })
         .collect();
-    Ok(AccountsPage { items, next_cursor })
+    Ok(AccountsPage {
+        items,
+        next_cursor,
+        ranked_at,
+    })
 }
 
 /// The CSV header of an export.
@@ -461,30 +539,58 @@ mod tests {
     fn positions_sort_numerically_and_cursors_are_checked() {
         let c = CustomerId::parse("wm1").unwrap();
         assert!(balance_position(9, &c) < balance_position(10, &c));
+        let by = ListSort::Index;
         assert!(valid_position(
-            AccountSort::Balance,
+            by(AccountSort::Balance),
             &balance_position(42, &c)
         ));
-        assert!(!valid_position(AccountSort::Balance, "42#wm1"));
+        assert!(!valid_position(by(AccountSort::Balance), "42#wm1"));
         assert!(valid_position(
-            AccountSort::LastCheckIn,
+            by(AccountSort::LastCheckIn),
             &check_in_position("2026-03-02", &c)
         ));
-        assert!(!valid_position(AccountSort::LastCheckIn, "yesterday#wm1"));
+        assert!(!valid_position(
+            by(AccountSort::LastCheckIn),
+            "yesterday#wm1"
+        ));
+        let ranked = ListSort::Ranked(RankFigure::Streak);
+        assert!(valid_position(ranked, &balance_position(3, &c)));
+        assert!(!valid_position(ranked, "2026-03-02#wm1"));
+        assert!(!valid_position(ranked, "000000000000003#not an id"));
     }
 
     #[test]
-    fn sorts_without_an_index_are_refused_not_sorted_per_page() {
+    fn every_figure_sorts_and_a_search_takes_no_sort() {
+        for (raw, figure) in [
+            ("earned", RankFigure::Earned),
+            ("spent", RankFigure::Spent),
+            ("expired", RankFigure::Expired),
+            ("streak", RankFigure::Streak),
+        ] {
+            assert_eq!(ListSort::parse(raw).unwrap(), ListSort::Ranked(figure));
+        }
+        assert_eq!(
+            ListSort::parse("balance").unwrap(),
+            ListSort::Index(AccountSort::Balance)
+        );
         assert!(matches!(
-            AccountSort::parse("earned"),
-            Err(AccountsError::UnsupportedSort(_))
+            ListSort::parse("x"),
+            Err(AccountsError::Invalid(_))
         ));
+        let ranked_bad_cursor = AccountsQuery {
+            sort: Some(ListSort::Ranked(RankFigure::Earned)),
+            order: SortOrder::Asc,
+            q: None,
+            name: None,
+            cursor: Some("2026-03-02#wm1".into()),
+            limit: 20,
+        };
         assert!(matches!(
-            AccountSort::parse("x"),
+            ranked_bad_cursor.check(),
             Err(AccountsError::Invalid(_))
         ));
         let q = AccountsQuery {
-            sort: Some(AccountSort::Balance),
+            sort: Some(ListSort::Index(AccountSort::Balance)),
             order: SortOrder::Desc,
             q: Some("wm".into()),
             name: None,

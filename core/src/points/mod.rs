@@ -30,6 +30,7 @@ pub mod orders;
 pub mod plan;
 pub mod ports;
 pub mod preview;
+pub mod ranking;
 pub mod rewards;
 pub mod rules;
 pub mod session;

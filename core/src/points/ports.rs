@@ -6,6 +6,7 @@ use super::accounts::{AccountFacts, AccountSort, IndexedAccount, SortOrder};
 use super::jobs::{ItemResult, Job, JobItem, JobOp, RequestRecord};
 use super::model::{Applied, CustomerId, Entry, IdempotencyKey};
 use super::plan::{AccountState, Plan, Settle};
+use super::ranking::{RankFigure, RankedRow, RankingJob, RankingSnapshot, ShardAccount};
 use super::rewards::{NewReward, Redemption, Reward, RewardPatch};
 use super::rules::{CheckInState, CustomerProfile, PointsRules};
 use super::stats::{DayFigures, Figure};
@@ -443,6 +444,76 @@ pub trait AccountIndex: Send + Sync {
         tenant: &TenantId,
         customers: &[CustomerId],
     ) -> impl Future<Output = Result<Vec<AccountFacts>, StoreError>> + Send;
+}
+
+/// Ranking snapshots (see [`super::ranking`]): the jobs that build them, their chunks,
+/// and the tenant's pointer to the ranking served.
+pub trait RankingStore: Send + Sync {
+    /// Creates a ranking job if absent (`false`: it exists) and names it on the tenant's
+    /// pointer as the one being built.
+    fn create_ranking_job(
+        &self,
+        job: &RankingJob,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// A ranking job (strongly consistent).
+    fn ranking_job(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+    ) -> impl Future<Output = Result<Option<RankingJob>, StoreError>> + Send;
+    /// Records that the job's event went out.
+    fn mark_ranking_published(
+        &self,
+        tenant: &TenantId,
+        job_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every account of one shard: its balance item's totals and its check-in state.
+    fn shard_accounts(
+        &self,
+        tenant: &TenantId,
+        shard: u32,
+    ) -> impl Future<Output = Result<Vec<ShardAccount>, StoreError>> + Send;
+    /// Stores chunks `(last position, text)` of one figure and shard in attempt `run`.
+    fn put_ranking_chunks(
+        &self,
+        job: &RankingJob,
+        run: &str,
+        figure: RankFigure,
+        shard: u32,
+        chunks: &[(String, String)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Saves the job as `next` (its shard `shard` done) only if it is still at that shard:
+    /// `false` if another run moved it first.
+    fn complete_ranking_shard(
+        &self,
+        next: &RankingJob,
+        shard: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Makes `snapshot` the tenant's ranking, unless a newer one is already.
+    fn serve_ranking(
+        &self,
+        tenant: &TenantId,
+        snapshot: &RankingSnapshot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The tenant's ranking (if any was completed) and the newest job asked for.
+    fn latest_ranking(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<(Option<RankingSnapshot>, Option<String>), StoreError>> + Send;
+    /// Rows of `snapshot`'s `figure` in `shard` around the position `after`: the `chunks`
+    /// chunks following it in `order` and the chunk holding it (any order; the caller
+    /// picks the page, [`super::ranking::page_rows`]).
+    #[allow(clippy::too_many_arguments)]
+    fn ranking_rows(
+        &self,
+        tenant: &TenantId,
+        snapshot: &RankingSnapshot,
+        figure: RankFigure,
+        shard: u32,
+        order: SortOrder,
+        after: Option<&str>,
+        chunks: usize,
+    ) -> impl Future<Output = Result<Vec<RankedRow>, StoreError>> + Send;
 }
 
 /// Customers' names from the directory (WeCom's name on the customer's profile).

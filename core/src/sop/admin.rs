@@ -20,7 +20,7 @@ pub const MAX_GROUP_TAGS: usize = 100;
 #[derive(Debug, thiserror::Error)]
 pub enum PlanAdminError {
     /// The plan is not acceptable: every problem, per field.
-    #[error("invalid plan: {}", summary(.0))]
+    #[error("invalid plan: {}", Problem::summary(.0))]
     Invalid(Vec<Problem>),
     /// No such plan in this tenant.
     #[error("no such plan")]
@@ -60,14 +60,6 @@ pub enum PlanAdminError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn summary(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("{}: {}", p.field, p.message))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 impl From<PlanAdminError> for ApiError {

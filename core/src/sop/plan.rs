@@ -241,6 +241,17 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// The problems in one line (`field: message; …`), for an error's message.
+    pub fn summary(problems: &[Problem]) -> String {
+        problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// Largest lists a plan may hold (DynamoDB's 400 KB item and WeCom's limits).
 pub mod limits {
     /// Explicit groups, owners or tags per plan.

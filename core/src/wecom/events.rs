@@ -16,8 +16,7 @@
 //! (`FromUserName + CreateTime`) collides when several customers are added in one second.
 //! [`CallbackEvent::dedupe_key`] hashes the event's content instead.
 use super::crypto::{escape_text, push_cdata};
-use quick_xml::events::Event as XmlEvent;
-use quick_xml::Reader;
+use super::flat_xml::FlatXml;
 use sha2::{Digest, Sha256};
 
 /// `Event` of customer events.
@@ -376,7 +375,7 @@ impl CallbackEvent {
     /// Parses decrypted callback XML. Unknown events are [`CallbackEvent::Unknown`], not
     /// errors; only unreadable XML or a known event missing an identifying element fails.
     pub fn parse(xml: &str) -> Result<Self, ParseError> {
-        let fields = read_flat_xml(xml)?;
+        let fields = FlatXml::parse(xml)?;
         let header = EventHeader {
             to_user_name: fields.required("ToUserName")?.to_string(),
             from_user_name: fields.text("FromUserName").unwrap_or_default().to_string(),
@@ -385,50 +384,51 @@ impl CallbackEvent {
                 .ok_or(ParseError::MissingField("CreateTime"))?,
             msg_type: fields.text("MsgType").unwrap_or_default().to_string(),
         };
-        let event = fields.optional("Event");
-        let change_type = fields.optional("ChangeType");
-        let parsed = match (event.as_deref(), change_type.as_deref()) {
+        let event = fields.non_empty("Event");
+        let change_type = fields.non_empty("ChangeType");
+        match (event, change_type) {
             (Some(EVENT_EXTERNAL_CONTACT), Some(ct)) => {
-                parse_contact(&fields, ct)?.map(|(user_id, external_user_id, change)| {
-                    Self::ExternalContact {
-                        header: header.clone(),
+                if let Some((user_id, external_user_id, change)) = parse_contact(&fields, ct)? {
+                    return Ok(Self::ExternalContact {
+                        header,
                         user_id,
                         external_user_id,
                         change,
-                    }
-                })
+                    });
+                }
             }
             (Some(EVENT_EXTERNAL_CHAT), Some(ct)) => {
-                parse_chat(&fields, ct)?.map(|(chat_id, change)| Self::ExternalChat {
-                    header: header.clone(),
-                    chat_id,
-                    change,
-                })
+                if let Some((chat_id, change)) = parse_chat(&fields, ct)? {
+                    return Ok(Self::ExternalChat {
+                        header,
+                        chat_id,
+                        change,
+                    });
+                }
             }
-            (Some(EVENT_EXTERNAL_TAG), Some(ct)) => match TagChange::parse(ct) {
-                Some(change) => {
+            (Some(EVENT_EXTERNAL_TAG), Some(ct)) => {
+                if let Some(change) = TagChange::parse(ct) {
                     let id = match change {
                         TagChange::Shuffle => fields.text("Id").unwrap_or_default().to_string(),
                         _ => fields.required("Id")?.to_string(),
                     };
-                    Some(Self::ExternalTag {
-                        header: header.clone(),
+                    return Ok(Self::ExternalTag {
+                        header,
                         id,
-                        tag_type: fields.optional("TagType").map(|t| TagType::parse(&t)),
+                        tag_type: fields.non_empty("TagType").map(TagType::parse),
                         strategy_id: fields.optional("StrategyId"),
                         change,
-                    })
+                    });
                 }
-                None => None,
-            },
-            _ => None,
-        };
-        Ok(parsed.unwrap_or_else(|| Self::Unknown {
+            }
+            _ => {}
+        }
+        Ok(Self::Unknown {
             header,
-            event,
-            change_type,
+            event: event.map(str::to_string),
+            change_type: change_type.map(str::to_string),
             raw: xml.to_string(),
-        }))
+        })
     }
 
     /// The header.
@@ -477,7 +477,7 @@ impl CallbackEvent {
         let mut key = KeyHasher::new();
         let header = self.header();
         key.put("ToUserName", &header.to_user_name);
-        key.put("CreateTime", &header.create_time.to_string());
+        key.put("CreateTime", decimal(header.create_time, &mut [0; 20]));
         key.put("Event", self.event_name());
         key.put("ChangeType", self.change_type());
         match self {
@@ -509,13 +509,17 @@ impl CallbackEvent {
                 key.put("ChatId", chat_id);
                 if let ChatChange::Update(u) = change {
                     key.put("UpdateDetail", u.detail.as_str());
-                    key.opt("JoinScene", u.join_scene.map(|v| v.to_string()).as_deref());
-                    key.opt("QuitScene", u.quit_scene.map(|v| v.to_string()).as_deref());
+                    let mut buf = [0; 20];
+                    key.opt("JoinScene", u.join_scene.map(|v| decimal(v, &mut buf)));
+                    let mut buf = [0; 20];
+                    key.opt("QuitScene", u.quit_scene.map(|v| decimal(v, &mut buf)));
+                    let mut buf = [0; 20];
                     key.opt(
                         "MemChangeCnt",
-                        u.mem_change_cnt.map(|v| v.to_string()).as_deref(),
+                        u.mem_change_cnt.map(|v| decimal(v, &mut buf)),
                     );
-                    key.put("MemChangeList", &u.mem_change_list.len().to_string());
+                    let count = i64::try_from(u.mem_change_list.len()).unwrap_or(i64::MAX);
+                    key.put("MemChangeList", decimal(count, &mut [0; 20]));
                     for member in &u.mem_change_list {
                         key.put("Item", member);
                     }
@@ -621,7 +625,7 @@ impl CallbackEvent {
 }
 
 fn parse_contact(
-    fields: &FlatXml,
+    fields: &FlatXml<'_>,
     change_type: &str,
 ) -> Result<Option<(String, String, ContactChange)>, ParseError> {
     let state = || fields.optional("State");
@@ -637,13 +641,13 @@ fn parse_contact(
         },
         "edit_external_contact" => ContactChange::Edit { state: state() },
         "del_external_contact" => ContactChange::Delete {
-            source: fields.optional("Source").map(|s| DeleteSource::parse(&s)),
+            source: fields.non_empty("Source").map(DeleteSource::parse),
         },
         "del_follow_user" => ContactChange::DeleteFollowUser,
         "transfer_fail" => ContactChange::TransferFail {
             fail_reason: fields
-                .optional("FailReason")
-                .map(|s| TransferFailReason::parse(&s)),
+                .non_empty("FailReason")
+                .map(TransferFailReason::parse),
         },
         _ => return Ok(None),
     };
@@ -655,7 +659,7 @@ fn parse_contact(
 }
 
 fn parse_chat(
-    fields: &FlatXml,
+    fields: &FlatXml<'_>,
     change_type: &str,
 ) -> Result<Option<(String, ChatChange)>, ParseError> {
     let change = match change_type {
@@ -670,7 +674,7 @@ fn parse_chat(
                 .items("MemChangeList")
                 .iter()
                 .filter(|m| !m.is_empty())
-                .cloned()
+                .map(|m| m.to_string())
                 .collect(),
             last_mem_ver: fields.optional("LastMemVer"),
             cur_mem_ver: fields.optional("CurMemVer"),
@@ -704,8 +708,26 @@ impl KeyHasher {
     }
 
     fn finish(self) -> String {
-        hex::encode(self.0.finalize())
+        lower_hex(&self.0.finalize())
     }
+}
+
+/// Lowercase hex of a digest (as `hex::encode`, without its per-character string building).
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    let mut digits = vec![0u8; bytes.len() * 2];
+    // The buffer is exactly twice the input, which is all encode_to_slice asks.
+    let _ = hex::encode_to_slice(bytes, &mut digits);
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// An integer's decimal text without allocating (what `to_string` gives).
+fn decimal(value: i64, buf: &mut [u8; 20]) -> &str {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    // 20 bytes hold every i64.
+    let _ = write!(cursor, "{value}");
+    let len = cursor.position() as usize;
+    std::str::from_utf8(&buf[..len]).unwrap_or_default()
 }
 
 struct XmlWriter(String);
@@ -756,197 +778,6 @@ impl XmlWriter {
         self.0.push_str("</xml>");
         self.0
     }
-}
-
-/// The direct children of `<xml>`: each element's text (CDATA and plain text joined) and,
-/// for list elements such as `MemChangeList`, the texts of their `<Item>` children.
-#[derive(Debug, Default)]
-pub(crate) struct FlatXml {
-    fields: Vec<(String, FlatField)>,
-}
-
-#[derive(Debug, Default)]
-struct FlatField {
-    text: String,
-    items: Vec<String>,
-}
-
-impl FlatXml {
-    /// The text of the first element with this name, as sent.
-    pub(crate) fn text(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, f)| f.text.as_str())
-    }
-
-    fn optional(&self, name: &str) -> Option<String> {
-        self.text(name)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-    }
-
-    fn required(&self, name: &'static str) -> Result<&str, ParseError> {
-        self.text(name)
-            .filter(|t| !t.is_empty())
-            .ok_or(ParseError::MissingField(name))
-    }
-
-    fn int(&self, name: &'static str) -> Result<Option<i64>, ParseError> {
-        match self.text(name).map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(t) => t.parse().map(Some).map_err(|_| ParseError::BadNumber {
-                field: name,
-                value: t.chars().take(40).collect(),
-            }),
-        }
-    }
-
-    fn items(&self, name: &str) -> &[String] {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, f)| f.items.as_slice())
-            .unwrap_or_default()
-    }
-}
-
-/// Text pieces of one element: plain text is trimmed when it stands alone, and whitespace
-/// around a CDATA section (pretty-printing) is dropped.
-#[derive(Default)]
-struct TextAcc {
-    parts: Vec<(bool, String)>,
-}
-
-impl TextAcc {
-    fn push(&mut self, cdata: bool, text: String) {
-        self.parts.push((cdata, text));
-    }
-
-    fn finish(self) -> String {
-        if self.parts.iter().any(|(cdata, _)| *cdata) {
-            self.parts
-                .into_iter()
-                .filter(|(cdata, t)| *cdata || !t.trim().is_empty())
-                .map(|(_, t)| t)
-                .collect()
-        } else {
-            let joined: String = self.parts.into_iter().map(|(_, t)| t).collect();
-            joined.trim().to_string()
-        }
-    }
-}
-
-/// Reads WeCom's flat XML (`<xml><Name>value</Name>…</xml>`). Deeper nesting other than
-/// `<Item>` lists is ignored; the first occurrence of a repeated element wins.
-pub(crate) fn read_flat_xml(xml: &str) -> Result<FlatXml, ParseError> {
-    let mut reader = Reader::from_str(xml);
-    reader.config_mut().expand_empty_elements = true;
-    let malformed = |e: &dyn std::fmt::Display| ParseError::Malformed(e.to_string());
-    let mut out = FlatXml::default();
-    let mut depth = 0usize;
-    let mut seen_root = false;
-    let mut current: Option<(String, TextAcc, Vec<String>)> = None;
-    let mut item: Option<TextAcc> = None;
-    loop {
-        let event = reader.read_event().map_err(|e| malformed(&e))?;
-        match event {
-            XmlEvent::Start(start) => {
-                depth += 1;
-                let name = std::str::from_utf8(start.name().as_ref())
-                    .map_err(|e| malformed(&e))?
-                    .to_string();
-                match depth {
-                    1 => {
-                        if seen_root {
-                            return Err(malformed(&"more than one root element"));
-                        }
-                        if name != "xml" {
-                            return Err(ParseError::BadRoot);
-                        }
-                        seen_root = true;
-                    }
-                    2 => current = Some((name, TextAcc::default(), Vec::new())),
-                    3 if name == "Item" => item = Some(TextAcc::default()),
-                    _ => {}
-                }
-            }
-            XmlEvent::End(_) => {
-                match depth {
-                    0 => return Err(malformed(&"unexpected end tag")),
-                    2 => {
-                        if let Some((name, text, items)) = current.take() {
-                            if out.text(&name).is_none() {
-                                let field = FlatField {
-                                    text: text.finish(),
-                                    items,
-                                };
-                                out.fields.push((name, field));
-                            }
-                        }
-                    }
-                    3 => {
-                        if let (Some(acc), Some((_, _, items))) = (item.take(), current.as_mut()) {
-                            items.push(acc.finish());
-                        }
-                    }
-                    _ => {}
-                }
-                depth -= 1;
-            }
-            XmlEvent::Text(text) => {
-                let text = text.unescape().map_err(|e| malformed(&e))?.into_owned();
-                match depth {
-                    0 if !text.trim().is_empty() => {
-                        return Err(malformed(&"text outside the root element"))
-                    }
-                    2 => {
-                        if let Some((_, acc, _)) = current.as_mut() {
-                            acc.push(false, text);
-                        }
-                    }
-                    3 => {
-                        if let Some(acc) = item.as_mut() {
-                            acc.push(false, text);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            XmlEvent::CData(cdata) => {
-                let text = std::str::from_utf8(&cdata.into_inner())
-                    .map_err(|e| malformed(&e))?
-                    .to_string();
-                match depth {
-                    0 => return Err(malformed(&"CDATA outside the root element")),
-                    2 => {
-                        if let Some((_, acc, _)) = current.as_mut() {
-                            acc.push(true, text);
-                        }
-                    }
-                    3 => {
-                        if let Some(acc) = item.as_mut() {
-                            acc.push(true, text);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            XmlEvent::Eof => break,
-            XmlEvent::Empty(_)
-            | XmlEvent::Comment(_)
-            | XmlEvent::Decl(_)
-            | XmlEvent::PI(_)
-            | XmlEvent::DocType(_) => {}
-        }
-    }
-    if !seen_root {
-        return Err(malformed(&"no root element"));
-    }
-    if depth != 0 {
-        return Err(malformed(&"unclosed element at end of input"));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -1579,7 +1410,7 @@ mod tests {
         #[test]
         fn arbitrary_input_never_panics(input in "\\PC{0,300}") {
             let _ = CallbackEvent::parse(&input);
-            let _ = read_flat_xml(&format!("<xml>{input}</xml>"));
+            let _ = FlatXml::parse(&format!("<xml>{input}</xml>"));
         }
     }
 }

@@ -3,3 +3,4 @@
 pub mod api;
 pub mod crypto;
 pub mod events;
+mod flat_xml;

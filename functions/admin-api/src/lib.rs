@@ -1,5 +1,6 @@
 //! The admin API (function URL): tenants and API keys, directory look-ups and re-sync,
-//! points administration, SOP plans and figures, the console's login and roles. Every route
+//! points administration, SOP plans and figures, channel codes and welcome messages, the
+//! console's login and roles. Every route
 //! authenticates with a tenant-scoped API key or console session ([`Key`], carrying the
 //! scope the route needs; the console's login routes excepted) and only ever touches that
 //! caller's tenant.
@@ -11,6 +12,7 @@
 pub mod console;
 pub mod dashboard;
 pub mod directory;
+pub mod growth;
 pub mod points;
 pub mod sop;
 pub mod tenant;
@@ -20,7 +22,9 @@ pub mod wire;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use lambda_http::{Body, Request, Response};
-use scrm_adapters::dynamo::{DynamoDirectory, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants};
+use scrm_adapters::dynamo::{
+    DynamoDirectory, DynamoGrowth, DynamoPoints, DynamoSop, DynamoTags, DynamoTenants,
+};
 use scrm_adapters::events::AnyPublisher;
 use scrm_adapters::http::{record_tenant, Edge, HttpError, Route, Routes};
 use scrm_adapters::wecom::WeComClient;
@@ -43,6 +47,8 @@ pub struct AdminApi {
     pub points: DynamoPoints,
     /// Plans, occurrences, tasks, group tags.
     pub sop: DynamoSop,
+    /// Channel codes, the default welcome, their figures.
+    pub growth: DynamoGrowth,
     /// Domain events.
     pub publisher: AnyPublisher,
     /// WeCom (customer sessions map WeChat users to customers).
@@ -152,6 +158,7 @@ fn table() -> Table {
     let t = points::routes(t);
     let t = console::routes(t);
     let t = dashboard::routes(t);
+    let t = growth::routes(t);
     sop::routes(t)
 }
 

@@ -15,6 +15,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         tags: c.tags(),
         points: c.points(),
         sop: c.sop(),
+        growth: c.growth(),
         publisher: c.publisher(),
         wecom: c.wecom(WeComUse::PersonWaiting)?,
         clock: Arc::new(SystemClock),

@@ -2,8 +2,10 @@
 //! `PointsJobCreated`. Works chunk by chunk, saving progress after each; when its time
 //! budget runs out it announces the job again and stops, and the next invocation resumes
 //! at the first unfinished chunk. A crash or a redelivered event resumes the same way, and
-//! every item is idempotent, so nothing is paid twice. The run lives in
-//! `scrm_core::points::job_run`; this parses the event and the invocation's deadline.
+//! every item is idempotent, so nothing is paid twice. Ranking jobs (ids starting `rk`,
+//! announced by the same event) run here too, shard by shard, resuming the same way. The
+//! runs live in `scrm_core::points::job_run` and `scrm_core::points::ranking`; this parses
+//! the event and the invocation's deadline.
 pub mod wire;
 
 use lambda_runtime::LambdaEvent;
@@ -12,7 +14,8 @@ use scrm_core::events::{DomainEvent, EventEnvelope, EventPublisher};
 use scrm_core::points::bulk::Stop;
 use scrm_core::points::error::EventFnError;
 use scrm_core::points::job_run::{run_announced, Announced};
-use scrm_core::points::ports::{JobStore, LedgerStore, RulesStore};
+use scrm_core::points::ports::{JobStore, LedgerStore, RankingStore, RulesStore};
+use scrm_core::points::ranking::{run_announced_ranking, RankStop, RankingJob, RankingRun};
 use scrm_core::tenants::TenantLookup;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -26,13 +29,19 @@ pub const SAFETY_MARGIN: Duration = Duration::from_secs(60);
 pub struct Limits {
     /// At most this many chunks per invocation (`None`: until the time budget ends).
     pub max_chunks: Option<usize>,
+    /// At most this many ranking shards per invocation (`None`: until the time budget
+    /// ends).
+    pub max_shards: Option<u32>,
 }
 
+/// The instant to stop starting work, from the invocation's deadline; none for 0 (a
+/// hand-made event) or a deadline already past when the invocation starts, which Lambda
+/// never sends but a local emulator does (`cargo lambda watch` sends a fixed 600000).
 fn deadline_of(ctx: &lambda_runtime::Context) -> Option<Instant> {
-    if ctx.deadline == 0 {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    if ctx.deadline == 0 || ctx.deadline <= now_ms {
         return None;
     }
-    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
     let left = Duration::from_millis(ctx.deadline.saturating_sub(now_ms));
     Some(Instant::now() + left.saturating_sub(SAFETY_MARGIN))
 }
@@ -47,7 +56,7 @@ pub async fn handle<S, T, P>(
     event: LambdaEvent<Value>,
 ) -> Result<Value, EventFnError>
 where
-    S: LedgerStore + JobStore + RulesStore,
+    S: LedgerStore + JobStore + RulesStore + RankingStore,
     T: TenantLookup,
     P: EventPublisher,
 {
@@ -62,6 +71,32 @@ where
         job_id = %job_id,
         request_id = %event.context.request_id,
     );
+    if RankingJob::is_ranking_id(job_id) {
+        let stop = RankStop {
+            deadline: deadline_of(&event.context),
+            max_shards: limits.max_shards,
+        };
+        let run = run_announced_ranking(
+            points,
+            tenants,
+            publisher,
+            clock,
+            &envelope.tenant,
+            job_id,
+            stop,
+        )
+        .instrument(span)
+        .await?;
+        return Ok(match run {
+            RankingRun::Paused(job) => {
+                json!({ "job_id": job.job_id, "status": "paused", "shards_done": job.shards_done })
+            }
+            RankingRun::Done(job) => {
+                json!({ "job_id": job.job_id, "status": "done", "accounts": job.accounts_read })
+            }
+            RankingRun::Missing => json!({ "job_id": job_id, "status": "missing" }),
+        });
+    }
     let stop = Stop {
         deadline: deadline_of(&event.context),
         max_chunks: limits.max_chunks,

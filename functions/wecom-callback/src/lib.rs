@@ -18,6 +18,8 @@
 //! bounded so that the whole stays well inside WeCom's 5 seconds.
 mod open;
 
+/// The in-process part of a POST (no I/O once the tenant is known): the benchmarks time it.
+pub use open::open_callback;
 pub use open::RejectReason;
 
 pub mod wire;

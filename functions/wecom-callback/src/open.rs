@@ -2,11 +2,14 @@
 //! parsing of `scrm_core::wecom` (the same code `scrm wecom decrypt` runs) and
 //! `scrm_core::contacts::callback`. Every way a request can be wrong maps to one
 //! [`RejectReason`] with a stable code.
-use lambda_http::Request;
+use lambda_http::{Request, RequestExt};
 use scrm_adapters::http::{self, ApiError};
+use scrm_core::config::Secret;
 use scrm_core::contacts::callback::{parse_callback, Callback};
 use scrm_core::tenants::Tenant;
 use scrm_core::wecom::crypto::{CallbackCrypto, CryptoError};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 /// Why a request is not a valid callback for this tenant.
@@ -80,8 +83,9 @@ impl RejectReason {
     }
 }
 
-fn param(req: &Request, name: &'static str) -> Result<String, RejectReason> {
-    http::query(req, name)
+fn param<'r>(req: &'r Request, name: &'static str) -> Result<&'r str, RejectReason> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
         .filter(|v| !v.is_empty())
         .ok_or(RejectReason::MissingParameter(name))
 }
@@ -98,13 +102,51 @@ pub fn required_params(req: &Request, verification: bool) -> Result<(), RejectRe
     Ok(())
 }
 
-fn crypto_of(tenant: &Tenant) -> Result<CallbackCrypto, RejectReason> {
-    CallbackCrypto::from_parts(
-        tenant.callback_token.expose(),
-        tenant.encoding_aes_key.expose(),
-        tenant.id.as_str(),
-    )
-    .map_err(RejectReason::Misconfigured)
+/// A tenant's callback crypto and the secrets it was derived from.
+struct Derived {
+    token: Secret,
+    encoding_aes_key: Secret,
+    crypto: Arc<CallbackCrypto>,
+}
+
+/// How many tenants' crypto a container keeps (one entry is a few hundred bytes).
+const DERIVED_CACHE: usize = 1024;
+
+/// The container's derived crypto, by corp id.
+static DERIVED: LazyLock<Mutex<HashMap<String, Derived>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The tenant's callback crypto, derived once per container: validating the Token, decoding
+/// the EncodingAESKey and expanding the AES key schedule cost about as much as all the
+/// other in-process work of a callback. Derived again when the tenant's secrets change.
+fn crypto_of(tenant: &Tenant) -> Result<Arc<CallbackCrypto>, RejectReason> {
+    let corp = tenant.id.as_str();
+    let mut cache = DERIVED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(d) = cache.get(corp) {
+        if d.token == tenant.callback_token && d.encoding_aes_key == tenant.encoding_aes_key {
+            return Ok(d.crypto.clone());
+        }
+    }
+    let crypto = Arc::new(
+        CallbackCrypto::from_parts(
+            tenant.callback_token.expose(),
+            tenant.encoding_aes_key.expose(),
+            corp,
+        )
+        .map_err(RejectReason::Misconfigured)?,
+    );
+    if cache.len() >= DERIVED_CACHE {
+        cache.clear();
+    }
+    cache.insert(
+        corp.to_string(),
+        Derived {
+            token: tenant.callback_token.clone(),
+            encoding_aes_key: tenant.encoding_aes_key.clone(),
+            crypto: crypto.clone(),
+        },
+    );
+    Ok(crypto)
 }
 
 /// GET URL verification: the bare decrypted echostr.
@@ -114,7 +156,7 @@ pub fn verify_url(tenant: &Tenant, req: &Request) -> Result<String, RejectReason
     let nonce = param(req, "nonce")?;
     let echostr = param(req, "echostr")?;
     crypto_of(tenant)?
-        .verify_url(&signature, &timestamp, &nonce, &echostr)
+        .verify_url(signature, timestamp, nonce, echostr)
         .map_err(RejectReason::Crypto)
 }
 
@@ -130,7 +172,7 @@ pub fn open_callback(
     let timestamp = param(req, "timestamp")?;
     let nonce = param(req, "nonce")?;
     let xml = crypto_of(tenant)?
-        .decrypt_message(&signature, &timestamp, &nonce, http::body_bytes(req))
+        .decrypt_message(signature, timestamp, nonce, http::body_bytes(req))
         .map_err(RejectReason::Crypto)?;
     // The timestamp is covered by the signature, so only its sender could have chosen it;
     // an old one is a recorded request played again. Receipts (the dedupe window) expire

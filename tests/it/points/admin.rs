@@ -230,6 +230,7 @@ async fn a_large_award_runs_as_a_job_that_resumes_and_pays_once() {
             &env,
             Limits {
                 max_chunks: Some(1),
+                ..Limits::default()
             },
         )
         .await;

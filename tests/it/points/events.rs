@@ -29,6 +29,7 @@ fn added(ext: &str, half: bool) -> DomainEvent {
         userid: "staff1".into(),
         state: None,
         half,
+        welcome_code: None,
     }
 }
 

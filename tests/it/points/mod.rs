@@ -8,6 +8,7 @@ mod console;
 mod customer;
 mod events;
 mod ledger;
+mod ranking;
 mod sessions;
 mod sweep;
 

@@ -24,8 +24,9 @@
 //! partition (the tenant's, a day's, a shard's, a plan occurrence's) takes the load of all
 //! operations, so its peak is its units per operation times the nominal rate.
 //!
-//! Prints, per scenario, write units and write requests per operation and the hottest
-//! partition of each table and index against DynamoDB's 1,000 WCU/s per partition (over
+//! Prints, per scenario, write units and write requests per operation (for the member-join
+//! campaign also the callback handler's own, metered apart from its events' consumers), and
+//! the hottest partition of each table and index against DynamoDB's 1,000 WCU/s per partition (over
 //! 30% marked), then the month's write cost for three merchant sizes, and the cost model:
 //! write and read units, function invocations and GB-seconds a month per merchant size
 //! (invocations counted as the simulator calls the handlers, each timed; reads from the
@@ -116,6 +117,9 @@ struct Scenario {
     /// Nominal operations per second at the peak.
     nominal_rate: f64,
     tally: Tally,
+    /// The callback handler's own writes (its events' consumers excluded), when the
+    /// scenario drives callbacks: issue 13's budget is per callback.
+    own: Option<Tally>,
     took: Duration,
     /// Function invocations the scenario made (handler calls), and their summed time.
     invocations: usize,
@@ -128,6 +132,9 @@ struct World {
     db: Db,
     raw: Db,
     meter: Meter,
+    /// The callback handler's store handle and its own meter, apart from the consumers'.
+    callback_db: Db,
+    callback_meter: Meter,
     fake: FakeWeCom,
     tenant: TenantId,
     bearer: String,
@@ -168,6 +175,7 @@ impl World {
     /// Starts counting a phase (whatever was counted before is dropped: set-up).
     fn start(&self) -> Instant {
         self.meter.take();
+        self.callback_meter.take();
         self.invocations.store(0, Ordering::Relaxed);
         self.busy_us.store(0, Ordering::Relaxed);
         Instant::now()
@@ -208,6 +216,7 @@ impl World {
             nominal_ops,
             nominal_rate,
             tally,
+            own: None,
             took,
             invocations: self.invocations.load(Ordering::Relaxed),
             busy: Duration::from_micros(self.busy_us.load(Ordering::Relaxed)),
@@ -264,6 +273,9 @@ async fn setup(scale: f64, concurrency: usize) -> World {
     let raw = scrm_tests::db().await;
     let meter = Meter::new(raw.tables.clone());
     let db = Db::new(meter.client(&raw.client), raw.tables.clone())
+        .with_secret_keys(scrm_tests::secret_keys());
+    let callback_meter = Meter::new(raw.tables.clone());
+    let callback_db = Db::new(callback_meter.client(&raw.client), raw.tables.clone())
         .with_secret_keys(scrm_tests::secret_keys());
     let t = scrm_tests::tenant(&raw).await;
     let tenant = t.id().clone();
@@ -332,6 +344,8 @@ async fn setup(scale: f64, concurrency: usize) -> World {
         db,
         raw,
         meter,
+        callback_db,
+        callback_meter,
         fake,
         tenant,
         bearer: t.bearer(),
@@ -477,10 +491,12 @@ async fn joins(w: &World) -> Scenario {
     let corp = w.tenant.as_str();
     let crypto = CallbackCrypto::from_parts(TEST_TOKEN, TEST_AES_KEY, corp).expect("crypto");
     let wecom = w.wecom();
+    // The handler's writes are metered apart from its consumers' (merged into the
+    // scenario's tally at the end).
     let handler = wecom_callback_fn::CallbackHandler {
-        tenants: w.tenants(),
-        dir: w.dir(),
-        tags: DynamoTags::new(w.db.clone()),
+        tenants: DynamoTenants::new(w.callback_db.clone()),
+        dir: DynamoDirectory::new(w.callback_db.clone()),
+        tags: DynamoTags::new(w.callback_db.clone()),
         source: w.wecom(),
         publisher: w.recorder.clone(),
         clock: w.clock.clone(),
@@ -547,14 +563,27 @@ async fn joins(w: &World) -> Scenario {
     if retried > 0 {
         eprintln!("  ({retried} callbacks answered other than 200 and were delivered again)");
     }
-    w.finish(
-        "member-join campaign",
-        started,
-        w.joiners.len(),
-        JOINS,
-        JOIN_BURST_PER_S,
-    )
-    .await
+    let mut own = w.callback_meter.take();
+    w.callback_meter
+        .resolve(&mut own, &w.raw.client)
+        .await
+        .expect("index keys read");
+    let mut scenario = w
+        .finish(
+            "member-join campaign",
+            started,
+            w.joiners.len(),
+            JOINS,
+            JOIN_BURST_PER_S,
+        )
+        .await;
+    eprintln!(
+        "    of which the callback handler's own: {} write requests, {:.0} write units",
+        own.requests, own.units
+    );
+    scenario.tally.merge(own.clone());
+    scenario.own = Some(own);
+    scenario
 }
 
 /// One daily plan on every group (owners: all staff), due at 09:00: one dispatch run.
@@ -776,6 +805,20 @@ fn print_report(w: &World, scenarios: &[Scenario], took: Duration) {
                 ""
             }
         );
+    }
+    for s in scenarios {
+        if let Some(own) = &s.own {
+            let ops = s.ops.max(1) as f64;
+            println!();
+            println!(
+                "{}: the callback's own writes (the `wecom-callback` handler) {:.1} WCU and {:.2} write requests per operation; its events' consumers {:.1} WCU and {:.2} write requests.",
+                s.name,
+                own.units / ops,
+                own.requests as f64 / ops,
+                (s.tally.units - own.units) / ops,
+                (s.tally.requests - own.requests) as f64 / ops,
+            );
+        }
     }
     println!();
     println!("Hottest partition of each table and index written, per scenario (peak at the nominal rate; **hot**: above 30% of 1,000 WCU/s):");

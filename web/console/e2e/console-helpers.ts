@@ -29,5 +29,14 @@ export async function expectChartDrawn(scope: Locator): Promise<void> {
 
 /** The page has finished loading: no skeleton left. */
 export async function settled(page: Page): Promise<void> {
+  // A page not mounted yet shows no loading state either: wait for the app to render first.
+  await expect(page.locator('#app > *').first()).toBeVisible()
   await expect(page.locator('[data-state="loading"]')).toHaveCount(0)
+  // Then for finite transitions to end: an element still fading in has not reached its
+  // colours, which a screenshot catches blank and an accessibility scan reads as low contrast.
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity),
+  )
 }

@@ -106,6 +106,32 @@ test.describe('points', () => {
     await axe(page)
   })
 
+  test('rank every account and sort the list by earned', async ({ page }) => {
+    await page.goto('/points/accounts')
+    const table = page.getByTestId('accounts-table')
+    await expect(table).toBeVisible()
+    await table.locator('th', { hasText: '累计获得' }).click()
+    // Without a ranking the page says so; with one, when it was taken: either way it can rank.
+    const bar = page.getByTestId('ranking-bar')
+    await expect(bar.getByTestId('not-ranked').or(bar.getByTestId('ranked-at'))).toBeVisible()
+    await bar.getByTestId('rank-button').click()
+    await expect(page.locator('[data-test=confirm-message]:visible')).toContainText('读取每一个积分账户')
+    await page.locator('[data-test=confirm-proceed]:visible').click()
+    // The job runs in points-jobs; the page follows it and then lists in the ranking's order.
+    await expect(bar.getByTestId('ranked-at')).toBeVisible({ timeout: 60_000 })
+    await expect(bar.getByTestId('ranking-progress')).toHaveCount(0)
+    await expect(table.locator('tbody tr').first()).toBeVisible()
+    const earned = (await table.locator('tbody tr td:nth-child(3)').allInnerTexts()).map((v) => Number(v.trim()))
+    const known = earned.filter((v) => !Number.isNaN(v))
+    expect(known.length).toBeGreaterThan(0)
+    expect(known).toEqual([...known].sort((a, b) => b - a))
+    const page1 = await apiOk<{ ranked_at?: string; items: { earned: number | null }[] }>('GET', '/v1/points/accounts?sort=earned&order=desc&limit=5')
+    expect(page1.ranked_at).toBeTruthy()
+    await page.mouse.move(0, 0)
+    await shot(page, 'points-accounts-ranked')
+    await axe(page)
+  })
+
   test('award the members of a group', async ({ page }) => {
     // The group's customers now (the demo seed's history moves them): each is paid once.
     const group = await apiOk<{ members: { is_customer: boolean; active: boolean }[] }>('GET', '/v1/groups/wrdemo002')

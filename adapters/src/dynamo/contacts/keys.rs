@@ -10,14 +10,16 @@
 //! | Membership | `{corp}#GROUP#{chat}` | `MEMBER#{member}` | `{corp}#MEMBER#{member}` / `{chat}` | |
 //! | Group's counters (not indexed) | `{corp}#GROUP#{chat}` | `COUNTS` | | |
 //! | Callback receipt | `{corp}#CB#{dedupe key}` | `RECEIPT` | | |
+//! | The callback sweep's walk of the listing | `{corp}#CBSWEEP` | `CURSOR` | | |
 //! | Re-sync job | `{corp}#RESYNC#{job}` | `JOB` | `{corp}#RESYNCS` / `{created}#{job}` | |
 //! | Re-sync job's list part (staff, unlicensed, requested userids) | `{corp}#RESYNC#{job}` | `LIST#{list}#{generation}#{n:04}` | | |
 //!
 //! A customer with a name is also in gsi3 (keys only): `{corp}#NAME#{shard:02}` /
 //! `{normalized name}#{ext}` ([`scrm_core::contacts::search`]). A callback receipt is in
-//! gsi3 too, by received time (`{received}#{key}`): `{corp}#CALLBACKS#PENDING#{shard:02}`
-//! until published, then `{corp}#CALLBACKS#{shard:02}` (known events), or
-//! `{corp}#CALLBACKS#UNKNOWN` (unknown events); `{shard}` hashes the dedupe key. Every customer is in gsi4
+//! gsi3 too, by received time (`{received}#{key's first 16 hex}`): `{corp}#CALLBACKS#{shard:02}`
+//! from its creation, never moved (known events; receipts written earlier sat in
+//! `{corp}#CALLBACKS#PENDING#{shard:02}` until published), or `{corp}#CALLBACKS#UNKNOWN`
+//! (unknown events); `{shard}` hashes the dedupe key. Every customer is in gsi4
 //! (keys only): `{corp}#CUSTOMERS#{shard:02}` / `{ext}`, the listing by id, 16 shards by a
 //! hash of the id. Items written before gsi4 may still carry gsi1 `{corp}#CUSTOMERS` (and
 //! follow relations gsi2 `{corp}#STAFF#{userid}`) until their next write or the backfill
@@ -116,16 +118,26 @@ pub fn callback_shard(dedupe_key: &str) -> u32 {
     u32::from(Sha256::digest(dedupe_key.as_bytes())[0]) % CALLBACK_SHARDS
 }
 
-/// A shard of the published callbacks of known events (gsi3, keys only), by received time.
+/// A shard of the callbacks of known events (gsi3, keys only), by received time: a receipt
+/// is listed here from its creation and never moves (the sweep walks these shards).
 pub fn callbacks_index(t: &TenantId, shard: u32) -> String {
     format!("{t}#CALLBACKS#{shard:02}")
 }
 
-/// A shard of the receipts of known events not yet published (gsi3, keys only): the
-/// sweep's work list, oldest first. A receipt moves to [`callbacks_index`] when published.
+/// Before listings stopped moving: a shard of the receipts of known events not yet
+/// published (gsi3, keys only), which publishing moved to [`callbacks_index`]. Read while
+/// receipts written then live (30 days).
 pub fn pending_callbacks_index(t: &TenantId, shard: u32) -> String {
     format!("{t}#CALLBACKS#PENDING#{shard:02}")
 }
+
+/// The partition of the sweep's walk through a tenant's listing shards.
+pub fn callback_sweep_pk(t: &TenantId) -> String {
+    format!("{t}#CBSWEEP")
+}
+
+/// The sort key of the sweep's walk.
+pub const SWEEP_CURSOR: &str = "CURSOR";
 
 /// The callbacks whose event is unknown (gsi3, keys only; rare, so one partition).
 pub fn unknown_callbacks_index(t: &TenantId) -> String {

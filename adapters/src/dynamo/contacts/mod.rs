@@ -4,6 +4,7 @@
 //! late re-delivery or reordered callbacks never move the directory backwards.
 mod follow_tags;
 pub mod keys;
+mod receipt_codec;
 mod receipts;
 mod resync;
 
@@ -529,6 +530,21 @@ impl DirectoryWrite for DynamoDirectory {
     }
 
     async fn touch_staff(&self, t: &TenantId, userid: &str, at: i64) -> Result<(), StoreError> {
+        // Read first (half a read unit): a member already known, as nearly every member a
+        // callback names is, is not written again (a write would cost a unit however
+        // little it changes). A member written meanwhile by another writer is known too.
+        if let Some(known) = self
+            .table
+            .get(keys::staff_pk(t, userid), keys::PROFILE)
+            .await?
+        {
+            if known.s_opt(GSI1_PK).is_some()
+                && known.s_opt("userid").is_some()
+                && known.n_opt("first_seen_at")?.is_some()
+            {
+                return Ok(());
+            }
+        }
         let mut u = Update::new();
         u.set(GSI1_PK, s(keys::staffs_index(t)))
             .set(GSI1_SK, s(userid))

@@ -25,17 +25,25 @@
 //! `scrm_core::contacts::receipts`), in the put that creates the receipt when the delivery
 //! decided them first. Listings are keys only and sharded by a hash of the dedupe key
 //! (gsi3, [`keys::CALLBACK_SHARDS`]): a receipt of a known event is in
-//! `{corp}#CALLBACKS#PENDING#{shard}` until published (the sweep's work list), then in
-//! `{corp}#CALLBACKS#{shard}`; an unknown event in `{corp}#CALLBACKS#UNKNOWN`. The XML is
+//! `{corp}#CALLBACKS#{shard}` from its creation, by received time, and never moves, so
+//! publishing writes no index; an unknown event in `{corp}#CALLBACKS#UNKNOWN`. The XML is
 //! in no index; readers query the shards, merge by received time and read the receipts.
-//! Receipts written before the shards keep their gsi1/gsi2 entries (all attributes) until
+//! The sweep walks the shards from where its last run stopped (a cursor item per tenant)
+//! and reads each receipt about once. A receipt is kept under 1 KB (one write unit a
+//! write; [`super::receipt_codec`]), and publishing changes a few small attributes.
+//! Receipts written while unpublished ones had pending shards of their own
+//! (`{corp}#CALLBACKS#PENDING#{shard}`) are swept from there and move out when published;
+//! receipts written before the shards keep their gsi1/gsi2 entries (all attributes) until
 //! they expire, and are read from there too.
 use super::keys;
+use super::receipt_codec;
 use super::DynamoDirectory;
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::schema::{GSI1, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK, PK, SK, TTL};
 use crate::dynamo::table::key;
 use crate::dynamo::{Cond, PutOutcome, Query, StoreError, Update};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use scrm_core::contacts::model::Page;
 use scrm_core::contacts::receipts::*;
@@ -45,6 +53,21 @@ use std::collections::HashSet;
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The encoded XML (binary, [`receipt_codec`]), the compact plan and the count of the
+/// events published. Receipts written before keep `xml`, `planned` and `events` (full JSON)
+/// and are read as they are.
+const XML_ENCODED: &str = "xml_c";
+const PLAN: &str = "plan";
+const EVENTS_PUBLISHED: &str = "events_n";
+
+/// The tenant and the dedupe key a receipt's partition key names (`{corp}#CB#{key}`; the
+/// key is hex).
+fn receipt_names(item: &AttrMap) -> Result<(&str, &str), StoreError> {
+    item.s(PK)?
+        .rsplit_once("#CB#")
+        .ok_or_else(|| StoreError::Corrupt("receipt key".into()))
 }
 
 fn events_of(item: &AttrMap) -> Result<Option<Vec<EventEnvelope>>, StoreError> {
@@ -58,24 +81,53 @@ fn json_opt(item: &AttrMap, attr: &str) -> Result<Option<Vec<EventEnvelope>>, St
     }
 }
 
+/// The plan recorded on the receipt: compact, or (written before) full JSON.
+fn plan_of(item: &AttrMap) -> Result<Option<Vec<EventEnvelope>>, StoreError> {
+    let Some(stored) = item.s_opt(PLAN) else {
+        return json_opt(item, "planned");
+    };
+    let (tenant, dedupe_key) = receipt_names(item)?;
+    let event_time = item.n_opt("event_time")?.unwrap_or(0);
+    receipt_codec::decode_events(stored, tenant, dedupe_key, event_time)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("receipt plan: {e}")))
+}
+
+fn xml_of(item: &AttrMap) -> Result<String, StoreError> {
+    match item.get(XML_ENCODED) {
+        Some(AttributeValue::B(encoded)) => receipt_codec::decode_xml(encoded.as_ref())
+            .ok_or_else(|| StoreError::Corrupt("receipt XML".into())),
+        _ => Ok(item.s("xml")?.to_string()),
+    }
+}
+
 fn view_of(item: &AttrMap) -> Result<ReceiptView, StoreError> {
+    let events = match item.n_opt(EVENTS_PUBLISHED)? {
+        Some(n) => Some(n.max(0) as usize),
+        None => events_of(item)?.map(|e| e.len()),
+    };
     Ok(ReceiptView {
-        dedupe_key: item.s("dedupe_key")?.to_string(),
+        dedupe_key: match item.s_opt("dedupe_key") {
+            Some(key) => key.to_string(),
+            None => receipt_names(item)?.1.to_string(),
+        },
         kind: item.s("kind")?.to_string(),
         unknown: item.bool_opt("unknown").unwrap_or(false),
         status: ReceiptStatus::parse(item.s("status")?)?,
         received_at: item.s("received_at")?.to_string(),
         event_time: item.n_opt("event_time")?.unwrap_or(0),
         attempts: item.n_opt("attempts")?.unwrap_or(1),
-        events: events_of(item)?.map(|e| e.len()),
+        events,
         last_error: item.s_opt("last_error").map(str::to_string),
-        xml: item.s("xml")?.to_string(),
+        xml: xml_of(item)?,
     })
 }
 
-/// A receipt's position in its listings: received time, then the key.
+/// A receipt's position in its listings: received time, then the start of the key (the
+/// time alone could tie; the whole key is in the entry's table key).
 fn listing_sk(received_at: &str, dedupe_key: &str) -> String {
-    format!("{received_at}#{dedupe_key}")
+    let short = dedupe_key.get(..16).unwrap_or(dedupe_key);
+    format!("{received_at}#{short}")
 }
 
 /// One listing read: the positions (sort key, receipt pk) of `q`, up to its page size.
@@ -213,6 +265,159 @@ impl DynamoDirectory {
     }
 }
 
+/// How long an entry may take to appear in the listing index after its receipt is
+/// written: the sweep's walk reads up to the lease's end, but its position stays this far
+/// behind, so it never passes an entry not yet visible (the last minute is read again).
+const LISTING_SETTLE: chrono::Duration = chrono::Duration::seconds(60);
+/// Where a tenant's first walk starts (receipts received before the walk existed that are
+/// not published are in the pending shards, read by [`DynamoDirectory::stuck_in_pending`]).
+const FIRST_WALK_BACK: chrono::Duration = chrono::Duration::hours(1);
+/// Listing entries a walk reads per shard and run: the rest waits for the next run.
+const WALK_PAGE: usize = 2_000;
+/// Unpublished receipts the walk remembers (found and handed to the sweep, read again until
+/// published); past this many the oldest are dropped with a warning (they stay listed as
+/// `received` for operators).
+const MAX_UNFINISHED: usize = 500;
+
+/// The sweep's walk of one tenant's listing shards: the last position read in each, and the
+/// receipts found there unpublished.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct SweepCursor {
+    /// Per shard (`00`..), the listing position read last.
+    positions: std::collections::BTreeMap<String, String>,
+    /// Dedupe keys of receipts found unpublished, oldest first.
+    unfinished: Vec<String>,
+}
+
+impl DynamoDirectory {
+    /// Receipts written before listings stopped moving that are still unpublished: in the
+    /// pending shards (gsi3) or, older still, gsi2's pending partition, until they are
+    /// published (publishing moves them out) or expire.
+    async fn stuck_in_pending(
+        &self,
+        t: &TenantId,
+        received_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ReceiptView>, StoreError> {
+        let before = stamp(received_before);
+        let shards = (0..keys::CALLBACK_SHARDS)
+            .map(|shard| {
+                Query::index(GSI3, keys::pending_callbacks_index(t, shard))
+                    .sk_before(before.clone())
+                    .page_size(limit)
+            })
+            .collect();
+        let legacy = Query::index(GSI2, keys::legacy_pending_callbacks_index(t))
+            .sk_before(before.clone())
+            .page_size(limit);
+        let oldest = self.merged_positions(shards, legacy, false, limit).await?;
+        let pks: Vec<String> = oldest.into_iter().map(|(_, pk)| pk).collect();
+        self.receipts_at(&pks)
+            .await?
+            .iter()
+            .map(view_of)
+            .filter(|v| !matches!(v, Ok(v) if v.status == ReceiptStatus::Published))
+            .collect()
+    }
+
+    /// Walks the listing shards from where the last run stopped to `received_before` and
+    /// returns the receipts found unpublished, oldest first, with
+    /// those found unpublished before and still not published (up to `limit`; the others
+    /// stay remembered). Every receipt is read about once, whatever its state: the
+    /// listing entry never moves, so publishing writes no index.
+    async fn walk_listing(
+        &self,
+        t: &TenantId,
+        received_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ReceiptView>, StoreError> {
+        let cursor_pk = keys::callback_sweep_pk(t);
+        let stored = self.get(cursor_pk.clone(), keys::SWEEP_CURSOR).await?;
+        let cursor: SweepCursor = match &stored {
+            Some(item) => item.json("cursor")?,
+            None => SweepCursor::default(),
+        };
+        let upto = stamp(received_before);
+        let settled = stamp(received_before - LISTING_SETTLE);
+        let first = stamp(received_before - FIRST_WALK_BACK);
+        let shard_name = |shard: u32| format!("{shard:02}");
+        let reads = (0..keys::CALLBACK_SHARDS).map(|shard| {
+            let from = cursor
+                .positions
+                .get(&shard_name(shard))
+                .cloned()
+                .unwrap_or_else(|| first.clone());
+            let q = Query::index(GSI3, keys::callbacks_index(t, shard))
+                .sk_between(from.clone(), upto.clone())
+                .page_size(WALK_PAGE);
+            let behind = from < upto;
+            async move {
+                let items = if behind {
+                    self.table.query_up_to(q, WALK_PAGE).await?
+                } else {
+                    Vec::new()
+                };
+                let read: Vec<(String, String)> = items
+                    .iter()
+                    .filter_map(|i| Some((i.s_opt(GSI3_SK)?.to_string(), i.s_opt(PK)?.to_string())))
+                    .filter(|(sk, _)| *sk != from)
+                    .collect();
+                Ok::<_, StoreError>((shard, read))
+            }
+        });
+        let pages = futures::future::try_join_all(reads).await?;
+        let mut positions = cursor.positions.clone();
+        let mut pks: Vec<String> = cursor
+            .unfinished
+            .iter()
+            .map(|key| keys::receipt_pk(t, key))
+            .collect();
+        for (shard, read) in &pages {
+            if let Some((last, _)) = read.iter().rev().find(|(sk, _)| *sk <= settled) {
+                positions.insert(shard_name(*shard), last.clone());
+            }
+            pks.extend(read.iter().map(|(_, pk)| pk.clone()));
+        }
+        let mut seen = HashSet::new();
+        pks.retain(|pk| seen.insert(pk.clone()));
+        let mut unpublished: Vec<ReceiptView> = Vec::new();
+        for chunk in pks.chunks(100) {
+            for item in self.receipts_at(chunk).await? {
+                let view = view_of(&item)?;
+                if view.status != ReceiptStatus::Published {
+                    unpublished.push(view);
+                }
+            }
+        }
+        unpublished.sort_by(|a, b| a.received_at.cmp(&b.received_at));
+        let mut unfinished: Vec<String> =
+            unpublished.iter().map(|v| v.dedupe_key.clone()).collect();
+        if unfinished.len() > MAX_UNFINISHED {
+            let dropped = unfinished.len() - MAX_UNFINISHED;
+            tracing::warn!(
+                dropped,
+                "more unpublished callbacks than the sweep remembers; the oldest are left listed as received"
+            );
+            unfinished.drain(..dropped);
+        }
+        let next = SweepCursor {
+            positions,
+            unfinished,
+        };
+        if next != cursor {
+            self.table
+                .put(item::item([
+                    (PK, s(cursor_pk)),
+                    (SK, s(keys::SWEEP_CURSOR)),
+                    ("cursor", item::json(&next)),
+                ]))
+                .await?;
+        }
+        unpublished.truncate(limit);
+        Ok(unpublished)
+    }
+}
+
 fn acquired_from(item: &AttrMap, lease: Lease, resumed: bool) -> Result<Acquired, StoreError> {
     let status = ReceiptStatus::parse(item.s("status")?)?;
     if status == ReceiptStatus::Published {
@@ -222,7 +427,7 @@ fn acquired_from(item: &AttrMap, lease: Lease, resumed: bool) -> Result<Acquired
         lease,
         status,
         events: events_of(item)?,
-        planned: json_opt(item, "planned")?,
+        planned: plan_of(item)?,
         resumed,
     })
 }
@@ -258,20 +463,20 @@ impl ReceiptStore for DynamoDirectory {
         let listing = if receipt.unknown {
             keys::unknown_callbacks_index(t)
         } else {
-            keys::pending_callbacks_index(t, keys::callback_shard(dedupe_key))
+            keys::callbacks_index(t, keys::callback_shard(dedupe_key))
         };
+        // Under 1 KB for a usual callback (one write unit): the key only in the partition
+        // key, the XML encoded, the plan without what the receipt already says.
         let mut item = item::item([
             (PK, s(keys::receipt_pk(t, dedupe_key))),
             (SK, s(keys::RECEIPT)),
             (GSI3_PK, s(listing)),
             (GSI3_SK, s(listing_sk(&received_at, dedupe_key))),
-            ("dedupe_key", s(dedupe_key)),
             ("kind", s(&receipt.kind)),
             (
-                "unknown",
-                aws_sdk_dynamodb::types::AttributeValue::Bool(receipt.unknown),
+                XML_ENCODED,
+                AttributeValue::B(Blob::new(receipt_codec::encode_xml(&receipt.xml))),
             ),
-            ("xml", s(&receipt.xml)),
             ("event_time", n(receipt.event_time)),
             ("status", s(ReceiptStatus::Received.as_str())),
             ("received_at", s(&received_at)),
@@ -280,8 +485,19 @@ impl ReceiptStore for DynamoDirectory {
             ("lease_until", n(lease.until_ms)),
             (TTL, n(now.timestamp() + RECEIPT_TTL_DAYS * 24 * 3600)),
         ]);
+        if receipt.unknown {
+            item.insert("unknown".into(), AttributeValue::Bool(true));
+        }
         if let Some(planned) = &receipt.planned {
-            item.insert("planned".into(), item::json(planned));
+            item.insert(
+                PLAN.into(),
+                s(receipt_codec::encode_events(
+                    planned,
+                    t.as_str(),
+                    dedupe_key,
+                    receipt.event_time,
+                )),
+            );
         }
         let existing = match self
             .table
@@ -320,8 +536,17 @@ impl ReceiptStore for DynamoDirectory {
         lease: &Lease,
         planned: &[EventEnvelope],
     ) -> Result<bool, StoreError> {
+        // The receipt's CreateTime is not at hand: the events keep their `occurred_at`.
         let mut u = Update::new();
-        u.set("planned", item::json(&planned));
+        u.set(
+            PLAN,
+            s(receipt_codec::encode_events(
+                planned,
+                t.as_str(),
+                dedupe_key,
+                i64::MIN,
+            )),
+        );
         self.transition(t, dedupe_key, lease, u).await
     }
 
@@ -349,16 +574,19 @@ impl ReceiptStore for DynamoDirectory {
         events: &[EventEnvelope],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        // A small change: the events published are the plan's (or those recorded at
+        // `applied`), so only their number is kept, and the receipt stays under 1 KB.
         let mut u = Update::new();
         u.set("status", s(ReceiptStatus::Published.as_str()))
-            .set("events", item::json(&events))
+            .set(EVENTS_PUBLISHED, n(events.len() as i64))
             .set("published_at", s(stamp(now)))
             .set("lease_until", n(0))
             .remove("last_error");
         if !unknown {
-            // Out of the pending shard the sweep reads, into the published one at the same
-            // position (a receipt from before the shards, with no position, stays in
-            // gsi1's listing and leaves gsi2's pending partition).
+            // The listing shard the receipt was created in: the same key, so no index write.
+            // A receipt created while pending receipts had shards of their own moves out of
+            // its pending shard here (one from before the shards, with no position, stays
+            // in gsi1's listing and leaves gsi2's pending partition).
             u.set(
                 GSI3_PK,
                 s(keys::callbacks_index(t, keys::callback_shard(dedupe_key))),
@@ -402,25 +630,14 @@ impl ReceiptStore for DynamoDirectory {
         received_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<ReceiptView>, StoreError> {
-        let before = stamp(received_before);
-        let shards = (0..keys::CALLBACK_SHARDS)
-            .map(|shard| {
-                Query::index(GSI3, keys::pending_callbacks_index(t, shard))
-                    .sk_before(before.clone())
-                    .page_size(limit)
-            })
-            .collect();
-        let legacy = Query::index(GSI2, keys::legacy_pending_callbacks_index(t))
-            .sk_before(before.clone())
-            .page_size(limit);
-        let oldest = self.merged_positions(shards, legacy, false, limit).await?;
-        let pks: Vec<String> = oldest.into_iter().map(|(_, pk)| pk).collect();
-        self.receipts_at(&pks)
-            .await?
-            .iter()
-            .map(view_of)
-            .filter(|v| !matches!(v, Ok(v) if v.status == ReceiptStatus::Published))
-            .collect()
+        let mut stuck = self.stuck_in_pending(t, received_before, limit).await?;
+        if stuck.len() < limit {
+            let walked = self
+                .walk_listing(t, received_before, limit - stuck.len())
+                .await?;
+            stuck.extend(walked);
+        }
+        Ok(stuck)
     }
 
     async fn receipts(

@@ -17,6 +17,9 @@
 //! | Daily counters (8 shards, an item per day in each) / a counted change's record | `{corp}#STATS#{shard}` / `{corp}#STATS#ONCE#{key}` | `DAY#{date}` / `ONCE` | |
 //! | Number of customers (8 shards) | `{corp}#STATS#CUSTOMERS#{shard}` | `TOTAL` | |
 //! | A day that had entries (one partition per day-index shard) | `{corp}#LDAYS#{shard}` | `DAY#{date}` | |
+//! | Ranking pointer (the ranking served, the job building one) | `{corp}#POINTS` | `RANKING` | |
+//! | Ranking job | `{corp}#RANKJOB#{job}` | `JOB` | |
+//! | Ranking chunk (`value customer` rows) | `{corp}#RANK#{job}#{shard}#{figure}#{attempt}` | last position `{value:015}#{ext}` | |
 use scrm_core::points::model::CustomerId;
 use scrm_core::tenants::TenantId;
 use sha2::{Digest, Sha256};
@@ -168,6 +171,26 @@ pub const CUSTOMERS_TOTAL: &str = "TOTAL";
 /// per day-index shard: a window's days with entries are read with one query per shard.
 pub fn entry_days_pk(t: &TenantId, shard: u32) -> String {
     format!("{t}#LDAYS#{shard:02}")
+}
+
+/// The ranking pointer's sort key (points settings partition).
+pub const RANKING: &str = "RANKING";
+
+/// A ranking job's partition.
+pub fn ranking_job_pk(t: &TenantId, job_id: &str) -> String {
+    format!("{t}#RANKJOB#{job_id}")
+}
+
+/// The partition of one ranking's chunks of one shard and figure, written by one attempt
+/// at that shard; sort key: each chunk's last position.
+pub fn ranking_chunks_pk(
+    t: &TenantId,
+    job_id: &str,
+    shard: u32,
+    figure: &str,
+    run: &str,
+) -> String {
+    format!("{t}#RANK#{job_id}#{shard:02}#{figure}#{run}")
 }
 
 /// The accounts-by-balance index partition of a shard (balance items, gsi1).

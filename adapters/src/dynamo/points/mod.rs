@@ -8,6 +8,7 @@
 use scrm_core::points::jobs::{ItemResult, Job, JobItem, JobOp, RequestRecord};
 pub mod directory;
 pub mod keys;
+mod ranking;
 
 use crate::dynamo::item::{self, n, s, AttrMap, ItemExt};
 use crate::dynamo::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
@@ -388,6 +389,19 @@ fn check_in_from_item(item: &AttrMap) -> Result<CheckInState, StoreError> {
         } else {
             None
         },
+    })
+}
+
+/// A balance item's lifetime `(earned, spent, expired)`, if counted from its first entry.
+fn totals_of(item: &AttrMap) -> Result<Option<(i64, i64, i64)>, StoreError> {
+    Ok(match item.n_opt("totals_from")? {
+        Some(0) => Some((
+            item.n_opt("earned")?.unwrap_or(0),
+            item.n_opt("spent")?.unwrap_or(0),
+            item.n_opt("expired")?.unwrap_or(0),
+        )),
+        // Entries before the totals were kept: unknown.
+        _ => None,
     })
 }
 
@@ -1665,15 +1679,7 @@ impl AccountIndex for DynamoPoints {
             match item.s(SK)? {
                 keys::BAL => {
                     f.balance = item.n("balance")?;
-                    f.totals = match item.n_opt("totals_from")? {
-                        Some(0) => Some((
-                            item.n_opt("earned")?.unwrap_or(0),
-                            item.n_opt("spent")?.unwrap_or(0),
-                            item.n_opt("expired")?.unwrap_or(0),
-                        )),
-                        // Entries before the totals were kept: unknown.
-                        _ => None,
-                    };
+                    f.totals = totals_of(&item)?;
                 }
                 _ => f.check_in = Some(check_in_from_item(&item)?),
             }

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 /// An errcode and its message, or the fields of a successful answer.
 pub(super) type Reply = Result<Value, (i64, String)>;
 
+/// A welcome code's life, in seconds.
+pub(super) const WELCOME_CODE_SECS: i64 = 20;
+
 /// WeCom's token lifetime.
 pub(super) const TOKEN_TTL: Duration = Duration::from_secs(7200);
 
@@ -58,6 +61,12 @@ pub(super) fn method_of(path: &str) -> Option<&'static str> {
         | paths::GET_CORP_TAG_LIST
         | paths::MARK_TAG
         | paths::SEND_WELCOME_MSG
+        | paths::ADD_CONTACT_WAY
+        | paths::UPDATE_CONTACT_WAY
+        | paths::DEL_CONTACT_WAY
+        | paths::GET_CONTACT_WAY
+        | paths::LIST_CONTACT_WAY
+        | paths::EXTERNAL_CONTACT_REMARK
         | paths::MESSAGE_SEND
         | paths::ADD_MSG_TEMPLATE
         | paths::GET_GROUPMSG_TASK
@@ -71,20 +80,20 @@ pub(super) fn method_of(path: &str) -> Option<&'static str> {
     })
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(super) fn random_hex(bytes: usize) -> String {
     let mut rng = rand::rng();
     (0..bytes)
         .map(|_| format!("{:02x}", rng.random::<u8>()))
         .collect()
 }
 
-fn str_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
+pub(super) fn str_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
     body.get(name)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
 }
 
-fn str_list(body: &Value, name: &str) -> Vec<String> {
+pub(super) fn str_list(body: &Value, name: &str) -> Vec<String> {
     body.get(name)
         .and_then(Value::as_array)
         .map(|a| {
@@ -96,7 +105,7 @@ fn str_list(body: &Value, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn int_field(body: &Value, name: &str) -> Option<i64> {
+pub(super) fn int_field(body: &Value, name: &str) -> Option<i64> {
     match body.get(name)? {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse().ok(),
@@ -207,6 +216,14 @@ impl State {
             paths::GET_CORP_TAG_LIST => self.get_corp_tag_list(&corp_id, body),
             paths::MARK_TAG => self.mark_tag(&corp_id, body),
             paths::SEND_WELCOME_MSG => self.send_welcome_msg(&corp_id, body),
+            paths::ADD_CONTACT_WAY
+            | paths::UPDATE_CONTACT_WAY
+            | paths::DEL_CONTACT_WAY
+            | paths::GET_CONTACT_WAY
+            | paths::LIST_CONTACT_WAY
+            | paths::EXTERNAL_CONTACT_REMARK => {
+                super::contact_way::route(self, path, &corp_id, body)
+            }
             paths::MESSAGE_SEND => self.message_send(&corp_id, token.agent_id, body),
             paths::ADD_MSG_TEMPLATE => self.add_msg_template(&corp_id, body),
             paths::GET_GROUPMSG_TASK => self.get_groupmsg_task(&corp_id, body),
@@ -509,12 +526,19 @@ impl State {
         if !has_text && !has_attachments {
             return fail(40058, "text and attachments are both empty");
         }
+        let now = self.now_secs();
         let corp = self.corp(corp_id);
+        let expired = corp
+            .welcome_issued
+            .get(code)
+            .is_some_and(|issued| now - issued > WELCOME_CODE_SECS);
         match corp.welcome_codes.get_mut(code) {
             None => fail(41050, "welcome_code expired or invalid"),
+            Some(_) if expired => fail(41050, "welcome_code expired"),
             Some(used) if *used => fail(41051, "welcome_code already used"),
             Some(used) => {
                 *used = true;
+                corp.welcomes.push(body.clone());
                 Ok(json!({}))
             }
         }

@@ -10,6 +10,7 @@
 //! that take effect but answer too late); enforce per-API frequency limits (off unless set);
 //! fix its clock; and read back what was called and sent (app messages as delivered, after
 //! `enable_duplicate_check`).
+mod contact_way;
 mod demo;
 mod handlers;
 mod inspect;
@@ -20,6 +21,7 @@ mod model;
 mod oauth;
 mod official;
 
+pub use contact_way::{FakeAdd, FakeContactWay};
 pub use demo::{DEMO_AGENT_ID, DEMO_APP_SECRET, DEMO_CONTACT_SECRET, DEMO_CORP_ID};
 pub use model::{
     FakeCustomer, FakeFollow, FakeGroup, FakeMember, FakeStaff, FakeStaffStatus, FakeTag,
@@ -76,6 +78,7 @@ fn router(state: Shared) -> Router {
         .route(oauth::AUTHORIZE, get(oauth::authorize))
         .route("/mp/{*path}", get(official::dispatch))
         .route(inspect::APP_MESSAGES, get(inspect::app_messages))
+        .route(inspect::WELCOME_MESSAGES, get(inspect::welcome_messages))
         .with_state(state)
 }
 
@@ -245,6 +248,53 @@ impl FakeWeCom {
         self.with(|s| {
             s.corp(corp_id).welcome_codes.insert(code.into(), false);
         });
+    }
+
+    /// A welcome code issued now (server time) that `send_welcome_msg` accepts once within
+    /// 20 s, as WeCom's; 41050 after.
+    pub fn issue_welcome_code(&self, corp_id: &str, code: &str) {
+        self.with(|s| {
+            let now = s.now_secs();
+            let corp = s.corp(corp_id);
+            corp.welcome_codes.insert(code.into(), false);
+            corp.welcome_issued.insert(code.into(), now);
+        });
+    }
+
+    /// The welcome messages WeCom accepted for the corp (`send_welcome_msg` bodies, oldest
+    /// first).
+    pub fn welcome_messages(&self, corp_id: &str) -> Vec<Value> {
+        self.with(|s| s.corp(corp_id).welcomes.clone())
+    }
+
+    /// The 「联系我」 code with `state`, as the fake holds it.
+    pub fn contact_way_by_state(&self, corp_id: &str, state: &str) -> Option<FakeContactWay> {
+        self.with(|s| {
+            s.corp(corp_id)
+                .contact_ways
+                .values()
+                .find(|w| w.state == state)
+                .cloned()
+        })
+    }
+
+    /// The corp's 「联系我」 codes.
+    pub fn contact_ways(&self, corp_id: &str) -> Vec<FakeContactWay> {
+        self.with(|s| s.corp(corp_id).contact_ways.values().cloned().collect())
+    }
+
+    /// A customer scans the code with `state`: the add lands in the corp's data (the code's
+    /// members in turn), a welcome code is issued (20 s, single use) and the callback WeCom
+    /// would send is answered, for the test to deliver to the callback function. `None`
+    /// when no code has the state.
+    pub fn scan_contact_way(
+        &self,
+        corp_id: &str,
+        state: &str,
+        external_userid: &str,
+        name: &str,
+    ) -> Option<FakeAdd> {
+        self.with(|s| contact_way::scan(s, corp_id, state, external_userid, name))
     }
 
     /// A single-use OAuth code that `auth/getuserinfo` maps to `userid`.

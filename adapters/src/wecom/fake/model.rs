@@ -409,6 +409,13 @@ pub(super) struct CorpData {
     pub tag_groups: Vec<FakeTagGroup>,
     /// welcome_code → used.
     pub welcome_codes: HashMap<String, bool>,
+    /// welcome_code → when it was issued (server time, epoch s): it expires 20 s later.
+    /// Codes added without a time (the demo's) never expire.
+    pub welcome_issued: HashMap<String, i64>,
+    /// Welcome messages accepted (`send_welcome_msg` bodies, oldest first).
+    pub welcomes: Vec<Value>,
+    /// 「联系我」 codes by config_id.
+    pub contact_ways: BTreeMap<String, super::contact_way::FakeContactWay>,
     pub oauth_codes: HashMap<String, OAuthCode>,
     pub unionids: HashMap<String, UnionMapping>,
     pub msg_tasks: BTreeMap<String, MsgTask>,

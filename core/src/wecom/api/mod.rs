@@ -22,11 +22,13 @@
 //!    results expose them (`fail_list`, `invalid_users`, `unlicensed_userids`).
 //!
 //! Secrets and tokens are never logged: logs carry the API path, errcode and attempt.
+mod contact_way;
 mod credentials;
 mod error;
 mod frequency;
 mod types;
 
+pub use contact_way::*;
 pub use credentials::{
     official_token_key, secret_fingerprint, CachedKind, CorpCredentials, TokenKey,
 };
@@ -85,4 +87,16 @@ pub mod paths {
     pub const GET_JSAPI_TICKET: &str = "get_jsapi_ticket";
     /// The app's jsapi ticket (`wx.agentConfig`, with `type=agent_config`).
     pub const TICKET_GET: &str = "ticket/get";
+    /// Creates a 「联系我」 code.
+    pub const ADD_CONTACT_WAY: &str = "externalcontact/add_contact_way";
+    /// Overwrites a 「联系我」 code's settings.
+    pub const UPDATE_CONTACT_WAY: &str = "externalcontact/update_contact_way";
+    /// Deletes a 「联系我」 code.
+    pub const DEL_CONTACT_WAY: &str = "externalcontact/del_contact_way";
+    /// One 「联系我」 code.
+    pub const GET_CONTACT_WAY: &str = "externalcontact/get_contact_way";
+    /// The corp's 「联系我」 codes created within a time range (config ids only).
+    pub const LIST_CONTACT_WAY: &str = "externalcontact/list_contact_way";
+    /// Sets a member's remark on a customer.
+    pub const EXTERNAL_CONTACT_REMARK: &str = "externalcontact/remark";
 }

@@ -1,7 +1,8 @@
-//! Every member's points account in one list (JSON pages and a CSV export), and the
-//! preview of what a rules document would pay. Rules in [`scrm_core::points::accounts`]
-//! and [`scrm_core::points::preview`].
-use crate::{Api, Key, Table, Viewer};
+//! Every member's points account in one list (JSON pages and a CSV export), the ranking
+//! snapshots that sort it by the figures without a live index, and the preview of what a
+//! rules document would pay. Rules in [`scrm_core::points::accounts`],
+//! [`scrm_core::points::ranking`] and [`scrm_core::points::preview`].
+use crate::{Api, Key, Operator, Table, Viewer};
 use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
@@ -9,12 +10,16 @@ use axum::response::IntoResponse;
 use scrm_adapters::http::{json, json_body, ApiError, Head, RawBody, Reply, MAX_JSON_BODY};
 use scrm_core::clock::Clock;
 use scrm_core::points::accounts::{
-    accounts_page, to_csv, AccountSort, AccountsPage, AccountsQuery, SortOrder, MAX_PAGE,
+    accounts_page, to_csv, AccountsPage, AccountsQuery, ListSort, SortOrder, MAX_PAGE,
 };
 use scrm_core::points::admin::when_for;
+use scrm_core::points::ports::RankingStore;
 use scrm_core::points::preview::{preview, Scenario};
+use scrm_core::points::ranking::{ranking_status, request_ranking, RankingJob};
+use scrm_core::points::IdempotencyKey;
 use scrm_core::points::PointsRules;
 use serde::Deserialize;
+use serde_json::json;
 
 /// The most rows one CSV export answers; `X-Next-Cursor` continues after them.
 pub const CSV_MAX_ROWS: usize = 5000;
@@ -23,13 +28,16 @@ pub const CSV_MAX_ROWS: usize = 5000;
 pub fn routes(t: Table) -> Table {
     t.get("/v1/points/accounts", list)
         .get("/v1/points/accounts.csv", export)
+        .post("/v1/points/accounts/rankings", request_rank)
+        .get("/v1/points/accounts/rankings", rankings)
+        .get("/v1/points/accounts/rankings/{job_id}", ranking_job)
         .post("/v1/points/rules/preview", rules_preview)
 }
 
 fn query(head: &Head, default_limit: usize) -> Result<AccountsQuery, ApiError> {
     let sort = head
         .query("sort")
-        .map(|s| AccountSort::parse(&s))
+        .map(|s| ListSort::parse(&s))
         .transpose()?;
     let order = head
         .query("order")
@@ -59,8 +67,63 @@ async fn page(
     key: &Key<Viewer>,
     q: &AccountsQuery,
 ) -> Result<AccountsPage, ApiError> {
-    let when = when_for(&api.tenants, &key.tenant, api.clock.now()).await?;
-    Ok(accounts_page(&api.points, &api.directory, &key.tenant, q, when.today()).await?)
+    let now = api.clock.now();
+    let when = when_for(&api.tenants, &key.tenant, now).await?;
+    Ok(accounts_page(
+        &api.points,
+        &api.directory,
+        &key.tenant,
+        q,
+        when.today(),
+        now,
+    )
+    .await?)
+}
+
+/// Asks for a ranking of every account (`Idempotency-Key` required: a retry answers the
+/// same job): 202 with the job, run by `points-jobs`.
+async fn request_rank(State(api): Api, key: Key<Operator>, head: Head) -> Reply {
+    let request_key = head
+        .header("idempotency-key")
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_required",
+                "an Idempotency-Key header is required",
+            )
+        })
+        .and_then(|raw| {
+            IdempotencyKey::parse(raw).map_err(|e| ApiError::validation(e.to_string()))
+        })?;
+    let now = api.clock.now();
+    let when = when_for(&api.tenants, &key.tenant, now).await?;
+    let job = request_ranking(
+        &api.points,
+        &api.publisher,
+        &key.tenant,
+        request_key.as_str(),
+        &key.operator(),
+        now,
+        when.today(),
+    )
+    .await?;
+    Ok(json(202, &json!({ "job": job })))
+}
+
+/// The ranking served (if any) and the one being built (if any).
+async fn rankings(State(api): Api, key: Key<Viewer>) -> Reply {
+    let status = ranking_status(&api.points, &key.tenant, api.clock.now()).await?;
+    Ok(json(200, &status))
+}
+
+/// A ranking job's progress.
+async fn ranking_job(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
+    let job_id = head.id(0, "job_id")?;
+    let job = match RankingJob::is_ranking_id(job_id) {
+        true => api.points.ranking_job(&key.tenant, job_id).await?,
+        false => None,
+    }
+    .ok_or_else(|| ApiError::not_found("no such ranking job"))?;
+    Ok(json(200, &json!({ "job": job })))
 }
 
 async fn list(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {

@@ -1400,19 +1400,21 @@ export interface paths {
          *     account; last check-in: accounts that checked in): a page reads at most `limit` index
          *     entries from each of 16 shards after the cursor and merges them, so every page is in the
          *     exact global order, and no request reads the whole table. Accounts last written before
-         *     these indexes existed appear once written again.
+         *     these indexes existed appear once written again. The figures without a live index
+         *     (earned, spent, expired, streak) are sorted in the order of the latest ranking
+         *     snapshot, read the same way (16 shards merged), the rows' figures read live.
          */
         get: {
             parameters: {
                 query?: {
-                    /** @description balance or last_check_in (accounts that checked in at least once). `earned`, `spent`, `expired` and `streak` have no index over every account and answer 400 `unsupported_sort` (never sorted within one page); any other value 400 validation_failed. */
-                    sort?: "balance" | "last_check_in";
+                    /** @description balance or last_check_in (accounts that checked in at least once) from live indexes; earned, spent, expired or streak (the current streak) in the order of the tenant's latest ranking (`POST /v1/points/accounts/rankings`), with each row's figures live and `ranked_at` on the page; without a ranking served (none completed, or the last is over 7 days old) 409 `ranking_not_ready`. Accounts whose lifetime totals are unknown (null) are not in the earned, spent and expired orders. Any other value 400 validation_failed. */
+                    sort?: "balance" | "last_check_in" | "earned" | "spent" | "expired" | "streak";
                     order?: "desc" | "asc";
                     /** @description A prefix of the external_userid: matches in id order (customers without points show 0). Takes no `sort` (400 `unsupported_sort`) and no `name` (400 validation_failed). */
                     q?: string;
                     /** @description A prefix of the customer's name, compared as in `GET /v1/customers`: matches in name order from the directory's name index (customers without points show 0). Takes no `sort` (400 `unsupported_sort`) and no `q` (400 validation_failed). */
                     name?: string;
-                    /** @description `next_cursor` of the previous page of the same sort and search (another value: 400 validation_failed). A name search's cursor is base64url, at most 1024 characters. */
+                    /** @description `next_cursor` of the previous page of the same sort and search (another value: 400 validation_failed). A ranked order's cursor is a position in the ranking (`{value:015}#{external_userid}`), valid across rankings. A name search's cursor is base64url, at most 1024 characters. */
                     cursor?: string;
                     limit?: number;
                 };
@@ -1432,6 +1434,157 @@ export interface paths {
                             items: components["schemas"]["PointsAccount"][];
                             /** @description Pass as `cursor` for the next page; null on the last one. */
                             next_cursor: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Ranked orders only: when the ranking read the accounts (the order is as of then; the figures are live).
+                             */
+                            ranked_at?: string;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description ranking_not_ready: a ranked order (earned, spent, expired, streak) before a ranking is served; ask for one with `POST /v1/points/accounts/rankings`. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/points/accounts/rankings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The ranking served and the one being built (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `ranked`: the ranking the list sorts by (null: none, or over 7 days old); `building`: the newest job asked for while it is not done. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ranked: {
+                                job_id: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When it was asked for; every account was read after this.
+                                 */
+                                ranked_at: string;
+                                /**
+                                 * Format: date
+                                 * @description The tenant-local day its streaks are counted as of.
+                                 */
+                                day: string;
+                                /** @description Accounts read. */
+                                accounts: number;
+                            } | null;
+                            building: components["schemas"]["RankingJob"] | null;
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /**
+         * Ask for a ranking of every account by earned, spent, expired and streak (operator).
+         * @description Answers 202 with the job; `points-jobs` runs it shard by shard (16), reading every
+         *     balance item and check-in state once and storing each figure's order; progress is
+         *     `shards_done` of `shards` and `accounts_read` of `total_estimate`. When done it
+         *     becomes the tenant's ranking (unless a newer one is), served for 7 days. Idempotent
+         *     on the `Idempotency-Key` header: a retry under the same key answers the same job and
+         *     starts nothing. A ranking of a million accounts writes about 180,000 write units.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 printable ASCII characters without spaces (missing 400 `idempotency_key_required` */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The job. */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            job: components["schemas"]["RankingJob"];
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/points/accounts/rankings/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A ranking job's progress (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description 1 to 128 characters without `#` or control characters (else 400 validation_failed); an id that is no ranking job's 404 */
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The job. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            job: components["schemas"]["RankingJob"];
                         };
                     };
                 };
@@ -1466,14 +1619,14 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description balance or last_check_in (accounts that checked in at least once). `earned`, `spent`, `expired` and `streak` have no index over every account and answer 400 `unsupported_sort` (never sorted within one page); any other value 400 validation_failed. */
-                    sort?: "balance" | "last_check_in";
+                    /** @description balance or last_check_in (accounts that checked in at least once) from live indexes; earned, spent, expired or streak (the current streak) in the order of the tenant's latest ranking (`POST /v1/points/accounts/rankings`), with each row's figures live and `ranked_at` on the page; without a ranking served (none completed, or the last is over 7 days old) 409 `ranking_not_ready`. Accounts whose lifetime totals are unknown (null) are not in the earned, spent and expired orders. Any other value 400 validation_failed. */
+                    sort?: "balance" | "last_check_in" | "earned" | "spent" | "expired" | "streak";
                     order?: "desc" | "asc";
                     /** @description A prefix of the external_userid: matches in id order (customers without points show 0). Takes no `sort` (400 `unsupported_sort`) and no `name` (400 validation_failed). */
                     q?: string;
                     /** @description A prefix of the customer's name, compared as in `GET /v1/customers`: matches in name order from the directory's name index (customers without points show 0). Takes no `sort` (400 `unsupported_sort`) and no `q` (400 validation_failed). */
                     name?: string;
-                    /** @description `next_cursor` of the previous page of the same sort and search (another value: 400 validation_failed). A name search's cursor is base64url, at most 1024 characters. */
+                    /** @description `next_cursor` of the previous page of the same sort and search (another value: 400 validation_failed). A ranked order's cursor is a position in the ranking (`{value:015}#{external_userid}`), valid across rankings. A name search's cursor is base64url, at most 1024 characters. */
                     cursor?: string;
                 };
                 header?: never;
@@ -2545,6 +2698,453 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/channel-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's channel codes, newest first (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["ChannelCode"][];
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a channel code (WeCom `add_contact_way`, QR scene, a generated `state`) (operator). Idempotent on the `Idempotency-Key`: the code is recorded before WeCom is asked, and a retry after a lost answer finds it at WeCom by its state instead of creating a second one; a retry of a finished create answers 200 with the code. */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 printable ASCII characters without spaces (missing: 400 idempotency_key_required). */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChannelCodeInput"];
+                };
+            };
+            responses: {
+                /** @description The code a previous request with the key created. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChannelCode"];
+                    };
+                };
+                /** @description The code, created. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChannelCode"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`), idempotency_key_required, or wecom_refused (`details.errcode`, e.g. 40003 a member WeCom does not know): nothing kept. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description idempotency_key_reused (another body), no_contact_secret. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+                /** @description wecom_unavailable: retry with the same key. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/channel-codes/{state}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A channel code (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The code's state (anything else: 404). */
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChannelCode"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        /** Replace a code's settings from `version` (operator); WeCom's code gets the members the new rota puts on duty now (`update_contact_way`). */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChannelCodeEdit"];
+                };
+            };
+            responses: {
+                /** @description The code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChannelCode"];
+                    };
+                };
+                /** @description validation_failed, or wecom_refused. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description version_conflict, code_creating, no_contact_secret. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+                /** @description wecom_unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        /** Delete a code at WeCom (`del_contact_way`) and here (operator). Its figures stay until they expire. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{deleted: state}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description wecom_refused. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description no_contact_secret. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description wecom_unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/channel-codes/{state}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a code (operator): WeCom still adds through it (it has no pause), but no welcome is sent and no tag or remark applied; adds are still counted. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChannelCode"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description code_creating, version_conflict. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/channel-codes/{state}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused code (operator). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChannelCode"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description code_creating, version_conflict. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/channel-codes/{state}/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A code's figures per tenant-local day: adds, deletions, net, per member (viewer). */
+        get: {
+            parameters: {
+                query: {
+                    from: string;
+                    /** @description Inclusive; from ≤ to, at most 92 days (else 400 validation_failed). */
+                    to: string;
+                };
+                header?: never;
+                path: {
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChannelCodeFigures"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/default-welcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's default welcome: sent to adds with no channel, an unknown one, or a code without its own welcome (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{welcome}` (null: none) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            welcome: components["schemas"]["Welcome"] | null;
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        /** Set (or with null remove) the tenant's default welcome (operator). */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        welcome?: components["schemas"]["Welcome"] | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description `{welcome}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
@@ -3655,6 +4255,33 @@ export interface components {
             longest_streak: number;
             total_check_ins: number;
         };
+        RankingJob: {
+            job_id: string;
+            tenant: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "done";
+            /**
+             * Format: date
+             * @description The tenant-local day the streaks are counted as of (the day it was asked for).
+             */
+            day: string;
+            /** @description Shards read and stored so far. */
+            shards_done: number;
+            /** @description Shards in all (16). */
+            shards: number;
+            /** @description Accounts read so far. */
+            accounts_read: number;
+            /** @description Accounts expected: the tenant's customers until a shard is done, then the accounts read scaled to every shard; when done, the accounts read. */
+            total_estimate: number;
+            requested_by: string;
+            /**
+             * Format: date-time
+             * @description When it was asked for (the ranking's time).
+             */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         GroupStats: {
             chat_id: string;
             name: string | null;
@@ -3752,6 +4379,120 @@ export interface components {
                 } | null;
                 /** @description A calendar item's title. */
                 title: string | null;
+            }[];
+        };
+        /** @description An attachment of a welcome message, by `type`: `image` (`pic_url`), `link` (`title` 1-128 bytes, `url`, optional `desc` ≤512 bytes and `picurl`), `miniprogram` (`title` 1-64 bytes, `pic_media_id`, `appid`, `page`). URLs are http(s), at most 1024 bytes. */
+        WelcomeAttachment: {
+            /** @enum {string} */
+            type: "image" | "link" | "miniprogram";
+            pic_url?: string;
+            title?: string;
+            url?: string;
+            desc?: string;
+            picurl?: string;
+            pic_media_id?: string;
+            appid?: string;
+            page?: string;
+        };
+        /** @description A welcome message: text and/or up to 9 attachments. The text may hold `{customer_name}` (cut to 32 characters), `{staff_name}` (the member's name from WeCom, else their userid; cut to 64) and `{points_link}` (`points_page_url` with `corp_id=`); any other `{…}` is refused. The text must render within WeCom's 4000 bytes with the longest names (each `{customer_name}` counts 128 bytes, `{staff_name}` 256, `{points_link}` the URL plus 80), else 400 validation_failed with `details.problems`. */
+        Welcome: {
+            text?: string;
+            attachments?: components["schemas"]["WelcomeAttachment"][];
+            /** @description The customers' points / check-in page; required when the text holds `{points_link}`. */
+            points_page_url?: string;
+        };
+        ChannelShift: {
+            userid: string;
+            /** @description ISO weekdays: 1 Monday … 7 Sunday. */
+            weekdays: number[];
+            /** @description Local time (the tenant's time zone), inclusive. */
+            start: string;
+            /** @description Local time, exclusive, after start; 24:00 is the end of the day. */
+            end: string;
+        };
+        /** @description Who the code adds to: the members on shift and under the daily cap; when none, the backup members (not capped); when there are none either, the members on shift although capped, or off hours every member of the rota. A single-member code takes the first. At most 100 distinct members. */
+        ChannelRota: {
+            shifts: components["schemas"]["ChannelShift"][];
+            /** @description Adds per member and local day through this code. */
+            daily_cap?: number;
+            backup?: string[];
+        };
+        /** @description Rules between fields, answered 400 validation_failed: each shift ends after it starts; a welcome has text or attachments; its URLs are http(s) with a host. */
+        ChannelCodeInput: {
+            /** @description 1 to 64 characters; its first 30 are WeCom's remark of the code. */
+            name: string;
+            /**
+             * @description WeCom's type 1 (one member at a time) or 2.
+             * @enum {string}
+             */
+            kind: "single" | "multi";
+            rota: components["schemas"]["ChannelRota"];
+            welcome?: components["schemas"]["Welcome"];
+            /** @description Corp tag ids applied to the relation on add (mark_tag). */
+            tags?: string[];
+            /** @description The member's remark on the customer, set on add; `{customer_name}` filled in, cut to WeCom's 20 characters. */
+            remark_template?: string;
+            /** @default true */
+            skip_verify: boolean;
+        };
+        /** @description A code's new fields, as on create, with the version the edit starts from (the same rules between fields as ChannelCodeInput). Fields not listed are ignored. */
+        ChannelCodeEdit: {
+            /** @description The version the edit starts from. */
+            version: number;
+            name: string;
+            /** @enum {string} */
+            kind: "single" | "multi";
+            rota: components["schemas"]["ChannelRota"];
+            welcome?: components["schemas"]["Welcome"];
+            tags?: string[];
+            remark_template?: string;
+            /** @default true */
+            skip_verify: boolean;
+        };
+        ChannelCode: components["schemas"]["ChannelCodeInput"] & {
+            /** @description The code's id and WeCom `state` (generated from the create's Idempotency-Key). */
+            state: string;
+            /**
+             * @description creating: recorded, WeCom's answer not yet (a retry of the create with the same key finishes it); paused: WeCom still adds through it but nothing is sent or applied.
+             * @enum {string}
+             */
+            status: "creating" | "active" | "paused";
+            /** @description WeCom's id of the code. */
+            config_id?: string;
+            /** @description The QR code's picture URL. */
+            qr_code?: string;
+            /** @description The members WeCom adds to now (the rota's last choice). */
+            on_duty: string[];
+            version: number;
+            request_hash?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ChannelCodeFigures: {
+            state: string;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            added: number;
+            removed: number;
+            net: number;
+            /** @description Every day of the range, oldest first (tenant-local days). */
+            days: {
+                /** Format: date */
+                date: string;
+                added: number;
+                /** @description Relations made through the code that ended that day (either side deleted). */
+                removed: number;
+                net: number;
+                members: {
+                    userid: string;
+                    added: number;
+                    removed: number;
+                    net: number;
+                }[];
             }[];
         };
     };

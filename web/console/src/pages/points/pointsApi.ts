@@ -92,6 +92,28 @@ export interface PointsAccount {
 }
 
 export type AccountSort = 'balance' | 'earned' | 'spent' | 'expired' | 'last_check_in' | 'streak'
+/** The orders served from the latest ranking snapshot (no live index holds them). */
+export const RANKED_SORTS: readonly AccountSort[] = ['earned', 'spent', 'expired', 'streak']
+
+/** A job that ranks every account by earned, spent, expired and streak. */
+export interface RankingJob {
+  job_id: string
+  status: 'pending' | 'running' | 'done'
+  day: string
+  shards_done: number
+  shards: number
+  accounts_read: number
+  total_estimate: number
+  requested_by?: string
+  created_at: string
+  updated_at: string
+}
+
+/** The ranking the list sorts by (if any) and the one being built (if any). */
+export interface RankingStatus {
+  ranked: { job_id: string; ranked_at: string; day: string; accounts: number } | null
+  building: RankingJob | null
+}
 
 export interface GroupLite {
   chat_id: string
@@ -175,10 +197,19 @@ export const pointsApi = {
     unwrap<PointsDay>(api.GET('/v1/points/days/{date}', { params: { path: { date } } })),
 
   accounts: (query: { sort?: AccountSort; order?: 'asc' | 'desc'; q?: string; name?: string; cursor?: string | null; limit?: number }) =>
-    unwrap<{ accounts?: PointsAccount[]; items?: PointsAccount[]; next_cursor?: string | null }>(
+    unwrap<{ accounts?: PointsAccount[]; items?: PointsAccount[]; next_cursor?: string | null; ranked_at?: string }>(
       loose.GET('/v1/points/accounts', {
         params: { query: Object.fromEntries(Object.entries(query).filter(([, v]) => v != null && v !== '')) },
       }),
+    ),
+  rankings: () => unwrap<RankingStatus>(api.GET('/v1/points/accounts/rankings')),
+  requestRanking: (key: string) =>
+    unwrap<{ job: RankingJob }>(
+      api.POST('/v1/points/accounts/rankings', { params: { header: { 'Idempotency-Key': key } } }),
+    ),
+  rankingJob: (jobId: string) =>
+    unwrap<{ job: RankingJob }>(
+      api.GET('/v1/points/accounts/rankings/{job_id}', { params: { path: { job_id: jobId } } }),
     ),
   /** One part of the CSV export (at most 5000 rows) and the cursor of the next, if rows remain. */
   accountsCsv: async (query: { sort?: AccountSort; order?: 'asc' | 'desc'; q?: string; name?: string; cursor?: string | null }) => {

@@ -1,0 +1,70 @@
+//! The growth context's keys, in the tasks table (`{t}` is the corp id):
+//!
+//! | Item | pk | sk | gsi2 (pk / sk) |
+//! |---|---|---|---|
+//! | Channel code (`code` JSON, `version`) | `{t}#CHAN#{state}` | `CODE` | `{t}#CHANS` / `{state}` |
+//! | Default welcome (`welcome` JSON) | `{t}#WELCOME` | `DEFAULT` | |
+//! | Record of an add or removal (`welcome`, `errcode`, `state`, `counted`; TTL 90 days) | `{t}#GADD#{event id}` | `ADD` | |
+//! | A member's day through a code (`added`, `removed`; TTL 400 days) | `{t}#CHSTATS#{shard}` | `{state}#{date}#{userid}` | |
+//!
+//! The figures are spread over 16 partitions by a hash of the code and member, so that no
+//! partition takes a whole tenant's adds, and a member's day is one item (the rota's cap
+//! reads it).
+use scrm_core::tenants::TenantId;
+use sha2::{Digest, Sha256};
+
+/// Partitions of the figures.
+pub const STATS_SHARDS: u32 = 16;
+
+/// A code.
+pub fn code_pk(t: &TenantId, state: &str) -> String {
+    format!("{t}#CHAN#{state}")
+}
+/// The code item's sort key.
+pub const CODE_SK: &str = "CODE";
+/// The tenant's codes (gsi2).
+pub fn codes_index(t: &TenantId) -> String {
+    format!("{t}#CHANS")
+}
+/// The default welcome.
+pub fn default_welcome_pk(t: &TenantId) -> String {
+    format!("{t}#WELCOME")
+}
+/// The default welcome's sort key.
+pub const DEFAULT_SK: &str = "DEFAULT";
+/// The record of an add or removal.
+pub fn record_pk(t: &TenantId, event_id: &str) -> String {
+    format!("{t}#GADD#{event_id}")
+}
+/// The record's sort key.
+pub const RECORD_SK: &str = "ADD";
+
+/// The shard of a code's member: stable, so every add of the member's day through the code
+/// lands on one item.
+pub fn stats_shard(state: &str, userid: &str) -> u32 {
+    let digest = Sha256::digest(format!("{state}#{userid}").as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % STATS_SHARDS
+}
+/// A partition of the figures.
+pub fn stats_pk(t: &TenantId, shard: u32) -> String {
+    format!("{t}#CHSTATS#{shard:02}")
+}
+/// A member's day through a code.
+pub fn stats_sk(state: &str, date: &str, userid: &str) -> String {
+    format!("{state}#{date}#{userid}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        assert_eq!(stats_shard("ch1", "amy"), stats_shard("ch1", "amy"));
+        let used: std::collections::HashSet<u32> = (0..200)
+            .map(|i| stats_shard("ch0123456789abcdef", &format!("u{i}")))
+            .collect();
+        assert!(used.len() > 12, "{used:?}");
+        assert!(used.iter().all(|s| *s < STATS_SHARDS));
+    }
+}

@@ -1,0 +1,333 @@
+//! The growth context's store in the tasks table (layout in [`keys`]), and the directory's
+//! facts the growth consumer reads.
+pub mod keys;
+
+use super::item::{json, n, s, AttrMap, ItemExt};
+use super::schema::{GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
+use super::table::{key, PutOutcome, Query, Table};
+use super::update::{Cond, Update};
+use super::{Db, DynamoDirectory};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+use keys::*;
+use scrm_core::contacts::DirectoryRead;
+use scrm_core::growth::{
+    AddRecord, ChannelCode, ContactFacts, GrowthStore, MemberDay, Movement, Welcome, WelcomeOutcome,
+};
+use scrm_core::ports::StoreError;
+use scrm_core::tenants::TenantId;
+use std::collections::HashMap;
+
+/// Records of adds live 90 days (WeCom re-delivers within minutes; events within a day).
+const RECORD_TTL_SECS: i64 = 90 * 86_400;
+/// A member's day lives about 400 days.
+const STATS_TTL_SECS: i64 = 400 * 86_400;
+
+/// The growth store.
+#[derive(Debug, Clone)]
+pub struct DynamoGrowth {
+    table: Table,
+}
+
+impl DynamoGrowth {
+    /// Builds the adapter.
+    pub fn new(db: Db) -> Self {
+        Self { table: db.tasks() }
+    }
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn code_item(t: &TenantId, code: &ChannelCode) -> AttrMap {
+    let mut item: AttrMap = [
+        (PK, s(code_pk(t, &code.state))),
+        (SK, s(CODE_SK)),
+        (GSI2_PK, s(codes_index(t))),
+        (GSI2_SK, s(&code.state)),
+        ("code", json(code)),
+        ("version", n(code.version)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    item.shrink_to_fit();
+    item
+}
+
+fn code_of(item: &AttrMap) -> Result<ChannelCode, StoreError> {
+    item.json("code")
+}
+
+fn outcome_name(o: WelcomeOutcome) -> String {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn date_key(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+impl GrowthStore for DynamoGrowth {
+    async fn create_code(
+        &self,
+        t: &TenantId,
+        code: &ChannelCode,
+    ) -> Result<Option<ChannelCode>, StoreError> {
+        match self
+            .table
+            .put_or_get_old(code_item(t, code), &Cond::item_absent())
+            .await?
+        {
+            PutOutcome::Written => Ok(None),
+            PutOutcome::Blocked(Some(old)) => code_of(&old).map(Some),
+            PutOutcome::Blocked(None) => self.code(t, &code.state).await,
+        }
+    }
+
+    async fn code(&self, t: &TenantId, state: &str) -> Result<Option<ChannelCode>, StoreError> {
+        self.table
+            .get_consistent(code_pk(t, state), CODE_SK)
+            .await?
+            .as_ref()
+            .map(code_of)
+            .transpose()
+    }
+
+    async fn codes(&self, t: &TenantId) -> Result<Vec<ChannelCode>, StoreError> {
+        let items = self
+            .table
+            .query_all(Query::index(GSI2, codes_index(t)))
+            .await?;
+        items.iter().map(code_of).collect()
+    }
+
+    async fn save_code(
+        &self,
+        t: &TenantId,
+        code: &ChannelCode,
+        version: i64,
+    ) -> Result<bool, StoreError> {
+        let mut cond = Cond::item_exists();
+        let v = cond.name("version");
+        cond.when(format!("{v} = :expected"))
+            .value(":expected", n(version));
+        self.table.put_if(code_item(t, code), &cond).await
+    }
+
+    async fn delete_code(&self, t: &TenantId, state: &str) -> Result<(), StoreError> {
+        self.table.delete(code_pk(t, state), CODE_SK).await
+    }
+
+    async fn default_welcome(&self, t: &TenantId) -> Result<Option<Welcome>, StoreError> {
+        self.table
+            .get(default_welcome_pk(t), DEFAULT_SK)
+            .await?
+            .map(|item| item.json("welcome"))
+            .transpose()
+    }
+
+    async fn set_default_welcome(
+        &self,
+        t: &TenantId,
+        welcome: Option<&Welcome>,
+    ) -> Result<(), StoreError> {
+        match welcome {
+            Some(w) => {
+                self.table
+                    .put(
+                        [
+                            (PK, s(default_welcome_pk(t))),
+                            (SK, s(DEFAULT_SK)),
+                            ("welcome", json(w)),
+                        ]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                    )
+                    .await
+            }
+            None => self.table.delete(default_welcome_pk(t), DEFAULT_SK).await,
+        }
+    }
+
+    async fn add_record(
+        &self,
+        t: &TenantId,
+        event_id: &str,
+    ) -> Result<Option<AddRecord>, StoreError> {
+        let Some(item) = self
+            .table
+            .get_consistent(record_pk(t, event_id), RECORD_SK)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let welcome = item
+            .s_opt("welcome")
+            .map(|w| {
+                serde_json::from_value(serde_json::Value::String(w.to_string()))
+                    .map_err(|e| StoreError::Corrupt(format!("welcome outcome: {e}")))
+            })
+            .transpose()?;
+        Ok(Some(AddRecord {
+            welcome,
+            errcode: item.n_opt("errcode")?,
+            counted: item.bool_opt("counted").unwrap_or(false),
+        }))
+    }
+
+    async fn record_welcome(
+        &self,
+        t: &TenantId,
+        event_id: &str,
+        state: Option<&str>,
+        outcome: WelcomeOutcome,
+        errcode: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut u = Update::new();
+        u.set("welcome", s(outcome_name(outcome)))
+            .set_if_some("errcode", errcode.map(n))
+            .set_if_some("state", state.map(s))
+            .set_if_not_exists(TTL, n(now_secs() + RECORD_TTL_SECS));
+        let w = u.name("welcome");
+        u.when(format!("attribute_not_exists({w})"));
+        // Recorded once: a concurrent delivery that recorded first keeps its outcome.
+        self.table
+            .update(record_pk(t, event_id), RECORD_SK, &u)
+            .await?;
+        Ok(())
+    }
+
+    async fn count_once(
+        &self,
+        t: &TenantId,
+        event_id: &str,
+        state: &str,
+        date: NaiveDate,
+        userid: &str,
+        movement: Movement,
+    ) -> Result<bool, StoreError> {
+        let mut record = Update::new();
+        record
+            .set("counted", AttributeValue::Bool(true))
+            .set_if_not_exists(TTL, n(now_secs() + RECORD_TTL_SECS));
+        let c = record.name("counted");
+        record.when(format!("attribute_not_exists({c})"));
+        let mut counter = Update::new();
+        counter
+            .add(
+                match movement {
+                    Movement::Added => "added",
+                    Movement::Removed => "removed",
+                },
+                1,
+            )
+            .set_if_not_exists(TTL, n(now_secs() + STATS_TTL_SECS));
+        let actions = vec![
+            self.table
+                .tx_update(record_pk(t, event_id), RECORD_SK, &record)?,
+            self.table.tx_update(
+                stats_pk(t, stats_shard(state, userid)),
+                stats_sk(state, &date_key(date), userid),
+                &counter,
+            )?,
+        ];
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCanceled { reasons })
+                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn adds_of(
+        &self,
+        t: &TenantId,
+        state: &str,
+        date: NaiveDate,
+        userids: &[String],
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        let day = date_key(date);
+        let keys = userids
+            .iter()
+            .map(|u| key(stats_pk(t, stats_shard(state, u)), stats_sk(state, &day, u)))
+            .collect();
+        let mut out = HashMap::new();
+        for item in self.table.batch_get(keys, None).await? {
+            let sk = item.s(SK)?;
+            let userid = sk.rsplit('#').next().unwrap_or_default().to_string();
+            let added = item.n_opt("added")?.unwrap_or(0);
+            out.insert(userid, u32::try_from(added.max(0)).unwrap_or(u32::MAX));
+        }
+        Ok(out)
+    }
+
+    async fn figures(
+        &self,
+        t: &TenantId,
+        state: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<MemberDay>, StoreError> {
+        let (lo, hi) = (
+            format!("{state}#{}", date_key(from)),
+            format!("{state}#{}#\u{10FFFF}", date_key(to)),
+        );
+        let queries = (0..STATS_SHARDS).map(|shard| {
+            self.table
+                .query_all(Query::partition(stats_pk(t, shard)).sk_between(lo.clone(), hi.clone()))
+        });
+        let mut rows = Vec::new();
+        for item in futures::future::try_join_all(queries)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            let sk = item.s(SK)?;
+            let mut parts = sk.splitn(3, '#');
+            let (_, date, userid) = (parts.next(), parts.next(), parts.next());
+            rows.push(MemberDay {
+                date: date.unwrap_or_default().to_string(),
+                userid: userid.unwrap_or_default().to_string(),
+                added: item.n_opt("added")?.unwrap_or(0),
+                removed: item.n_opt("removed")?.unwrap_or(0),
+            });
+        }
+        Ok(rows)
+    }
+}
+
+impl ContactFacts for DynamoDirectory {
+    async fn customer_name(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(DirectoryRead::customer(self, t, external_userid)
+            .await?
+            .and_then(|c| c.customer.name))
+    }
+
+    async fn relation_state(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(DirectoryRead::customer(self, t, external_userid)
+            .await?
+            .and_then(|c| {
+                c.follow_users
+                    .into_iter()
+                    .find(|f| f.userid == userid)
+                    .and_then(|f| f.state)
+            }))
+    }
+}

@@ -1,0 +1,25 @@
+//! Acquisition: channel codes (渠道活码, WeCom's 「联系我」 codes with a generated `state`)
+//! with a staff rota, a welcome message sent on add, tags and a remark applied on add, and
+//! per-code daily figures; the tenant's default welcome for adds without a channel.
+//!
+//! - [`model`]: what an operator configures and its limits;
+//! - [`rota`]: who a code adds to at a local time (pure);
+//! - [`welcome`]: rendering a welcome and a remark (pure);
+//! - [`state`]: generated states, stable per idempotency key;
+//! - [`admin`]: the admin API's use cases;
+//! - [`on_event`]: the consumer of `ContactAdded` / `ContactRemoved`;
+//! - [`ports`]: the store, WeCom and the directory's facts.
+pub mod admin;
+pub mod model;
+pub mod on_event;
+pub mod ports;
+pub mod rota;
+pub mod state;
+pub mod welcome;
+
+pub use model::{
+    ChannelCode, CodeInput, CodeKind, CodeStatus, Rota, Shift, Welcome, WelcomeAttachment,
+};
+pub use ports::{
+    AddRecord, ContactFacts, GrowthStore, GrowthWeCom, MemberDay, Movement, WelcomeOutcome,
+};

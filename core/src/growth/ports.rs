@@ -1,0 +1,226 @@
+//! What the growth context needs from the outside world: its own store (codes, the default
+//! welcome, the record of each add, the per-code daily figures), WeCom (contact ways,
+//! welcome messages, tags, remarks, members' names) and a few facts the directory holds.
+use super::model::{ChannelCode, Welcome};
+use crate::ports::StoreError;
+use crate::tenants::TenantId;
+use crate::wecom::api::{
+    ContactWay, ContactWayCreated, ContactWayInfo, CorpCredentials, CustomerRemark, MarkTag,
+    WeComError, WelcomeMessage,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::future::Future;
+
+/// What became of an add's welcome message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WelcomeOutcome {
+    /// WeCom accepted it.
+    Sent,
+    /// 41050: the code had expired (past 20 s) or was not valid.
+    Expired,
+    /// 41051: the code was used already (another app, an earlier attempt, or the two had
+    /// chatted).
+    Used,
+    /// WeCom kept failing until the 20 s window closed, or refused it otherwise.
+    Failed,
+    /// Nothing to send: the code is paused, or there is no welcome configured.
+    NotConfigured,
+}
+
+/// What the store holds about one add (keyed by its domain event).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddRecord {
+    /// The welcome's outcome, once recorded.
+    pub welcome: Option<WelcomeOutcome>,
+    /// WeCom's errcode when it refused.
+    pub errcode: Option<i64>,
+    /// Whether the add or removal was counted in the figures (the last step).
+    pub counted: bool,
+}
+
+/// What a figure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Movement {
+    /// A customer added a member through the code.
+    Added,
+    /// A relation made through the code ended (either side deleted).
+    Removed,
+}
+
+/// One member's figures of one code and local day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MemberDay {
+    /// The local day.
+    pub date: String,
+    /// The member.
+    pub userid: String,
+    /// Adds.
+    pub added: i64,
+    /// Deletions (by either side).
+    pub removed: i64,
+}
+
+/// The growth context's store.
+pub trait GrowthStore: Send + Sync {
+    /// Records a new code (`attribute_not_exists`); the stored code when one with its state
+    /// exists already.
+    fn create_code(
+        &self,
+        t: &TenantId,
+        code: &ChannelCode,
+    ) -> impl Future<Output = Result<Option<ChannelCode>, StoreError>> + Send;
+    /// A code by state.
+    fn code(
+        &self,
+        t: &TenantId,
+        state: &str,
+    ) -> impl Future<Output = Result<Option<ChannelCode>, StoreError>> + Send;
+    /// Every code of the tenant, newest state order.
+    fn codes(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<Vec<ChannelCode>, StoreError>> + Send;
+    /// Replaces a code if it is still at `version` (the stored code's version becomes
+    /// `code.version`): `Ok(false)` when it moved.
+    fn save_code(
+        &self,
+        t: &TenantId,
+        code: &ChannelCode,
+        version: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes a code.
+    fn delete_code(
+        &self,
+        t: &TenantId,
+        state: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The tenant's default welcome (adds with no channel or an unknown one).
+    fn default_welcome(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<Option<Welcome>, StoreError>> + Send;
+    /// Sets (or with `None` removes) the default welcome.
+    fn set_default_welcome(
+        &self,
+        t: &TenantId,
+        welcome: Option<&Welcome>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The record of the add (or removal) `event_id`.
+    fn add_record(
+        &self,
+        t: &TenantId,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<AddRecord>, StoreError>> + Send;
+    /// Records the welcome's outcome once (a later record of the same event is ignored).
+    fn record_welcome(
+        &self,
+        t: &TenantId,
+        event_id: &str,
+        state: Option<&str>,
+        outcome: WelcomeOutcome,
+        errcode: Option<i64>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Counts the movement of `event_id` once into the code's figures of `date` for
+    /// `userid`; `Ok(false)` when it was counted already.
+    fn count_once(
+        &self,
+        t: &TenantId,
+        event_id: &str,
+        state: &str,
+        date: NaiveDate,
+        userid: &str,
+        movement: Movement,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Each member's adds through the code on `date`.
+    fn adds_of(
+        &self,
+        t: &TenantId,
+        state: &str,
+        date: NaiveDate,
+        userids: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, u32>, StoreError>> + Send;
+    /// The code's figures per day and member, `from` to `to` inclusive.
+    fn figures(
+        &self,
+        t: &TenantId,
+        state: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<MemberDay>, StoreError>> + Send;
+}
+
+/// WeCom's APIs the growth context calls.
+pub trait GrowthWeCom: Send + Sync {
+    /// `add_contact_way`.
+    fn add_contact_way(
+        &self,
+        creds: &CorpCredentials,
+        way: &ContactWay,
+    ) -> impl Future<Output = Result<ContactWayCreated, WeComError>> + Send;
+    /// `update_contact_way`.
+    fn update_contact_way(
+        &self,
+        creds: &CorpCredentials,
+        way: &ContactWay,
+    ) -> impl Future<Output = Result<(), WeComError>> + Send;
+    /// `del_contact_way`.
+    fn del_contact_way(
+        &self,
+        creds: &CorpCredentials,
+        config_id: &str,
+    ) -> impl Future<Output = Result<(), WeComError>> + Send;
+    /// The code WeCom holds with `state` among those created from `since` to `until`
+    /// (epoch s): `list_contact_way` then `get_contact_way`, for a create whose answer was
+    /// lost.
+    fn find_contact_way(
+        &self,
+        creds: &CorpCredentials,
+        state: &str,
+        since: i64,
+        until: i64,
+    ) -> impl Future<Output = Result<Option<ContactWayInfo>, WeComError>> + Send;
+    /// `send_welcome_msg`.
+    fn send_welcome(
+        &self,
+        creds: &CorpCredentials,
+        message: &WelcomeMessage,
+    ) -> impl Future<Output = Result<(), WeComError>> + Send;
+    /// `mark_tag`.
+    fn mark_tag(
+        &self,
+        creds: &CorpCredentials,
+        request: &MarkTag,
+    ) -> impl Future<Output = Result<(), WeComError>> + Send;
+    /// `externalcontact/remark`.
+    fn remark(
+        &self,
+        creds: &CorpCredentials,
+        request: &CustomerRemark,
+    ) -> impl Future<Output = Result<(), WeComError>> + Send;
+    /// A member's name (`user/get`), `None` when WeCom does not say.
+    fn staff_name(
+        &self,
+        creds: &CorpCredentials,
+        userid: &str,
+    ) -> impl Future<Output = Result<Option<String>, WeComError>> + Send;
+}
+
+/// What the directory knows (it is written before the event is published).
+pub trait ContactFacts: Send + Sync {
+    /// The customer's name.
+    fn customer_name(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// The channel (`state`) the relation of `userid` with the customer was made through.
+    fn relation_state(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+        userid: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}

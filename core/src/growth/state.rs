@@ -1,0 +1,66 @@
+//! A code's `state`: its id here and the channel WeCom echoes in the add callback. It is
+//! derived from the tenant and the create request's idempotency key, so that a retried
+//! create names the same code (found again at WeCom by its state) instead of a second one.
+use sha2::{Digest, Sha256};
+
+/// The prefix of every generated state.
+pub const PREFIX: &str = "ch";
+/// Hex digits after the prefix: 64 bits, unique per tenant in practice.
+pub const DIGITS: usize = 16;
+
+/// The state of the code created with `idempotency_key` in `tenant` (18 characters, within
+/// WeCom's 30).
+pub fn state_for(tenant: &str, idempotency_key: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"channel-code\0");
+    h.update(tenant.as_bytes());
+    h.update(b"\0");
+    h.update(idempotency_key.as_bytes());
+    let digest = hex::encode(h.finalize());
+    format!("{PREFIX}{}", &digest[..DIGITS])
+}
+
+/// Whether `raw` is a state this module generates (path parameters are checked before any
+/// read).
+pub fn is_code_state(raw: &str) -> bool {
+    raw.len() == PREFIX.len() + DIGITS
+        && raw.starts_with(PREFIX)
+        && raw[PREFIX.len()..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// A hash of a request body (a retry with the same key must send the same body).
+pub fn request_hash(body: &str) -> String {
+    hex::encode(&Sha256::digest(body.as_bytes())[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wecom::api::CONTACT_WAY_STATE_CHARS;
+
+    #[test]
+    fn states_are_stable_per_key_distinct_per_tenant_and_fit_wecom() {
+        let a = state_for("ww1", "key-1");
+        assert_eq!(a, state_for("ww1", "key-1"));
+        assert_ne!(a, state_for("ww1", "key-2"));
+        assert_ne!(a, state_for("ww2", "key-1"));
+        assert!(a.chars().count() <= CONTACT_WAY_STATE_CHARS);
+        assert!(is_code_state(&a), "{a}");
+    }
+
+    #[test]
+    fn only_generated_states_are_code_ids() {
+        for bad in [
+            "",
+            "ch",
+            "ch0123456789abcdeF",
+            "xx0123456789abcdef",
+            "ch0123456789abcdef0",
+        ] {
+            assert!(!is_code_state(bad), "{bad}");
+        }
+        assert!(is_code_state("ch0123456789abcdef"));
+    }
+}

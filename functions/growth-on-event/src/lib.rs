@@ -1,0 +1,87 @@
+//! The `growth-on-event` function: on `ContactAdded`, the welcome message of the code's
+//! channel (or the tenant's default) sent within WeCom's 20 s window, the code's tags and
+//! remark, the add counted, the rota applied; on `ContactRemoved`, the deletion counted.
+//! The rules are the use case [`scrm_core::growth::on_event`]; this crate parses
+//! EventBridge's delivery, calls it and maps its error for Lambda.
+pub mod wire;
+
+use lambda_runtime::LambdaEvent;
+use scrm_adapters::lambda::FnError;
+use scrm_core::clock::Clock;
+use scrm_core::events::EventEnvelope;
+use scrm_core::growth::on_event::{on_event, GrowthDeps, GrowthEventError, GrowthOutcome};
+use scrm_core::growth::{ContactFacts, GrowthStore, GrowthWeCom};
+use scrm_core::tenants::TenantLookup;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// What the handler is built from.
+pub struct GrowthOnEvent<S, W, F, T> {
+    /// Codes, records, figures.
+    pub store: S,
+    /// WeCom.
+    pub wecom: W,
+    /// The directory's facts.
+    pub facts: F,
+    /// Tenants (with their contact secrets).
+    pub tenants: T,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The Lambda handler (EventBridge delivers `{"detail-type", "detail", ...}`).
+pub async fn handle<S, W, F, T>(
+    h: &GrowthOnEvent<S, W, F, T>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, FnError>
+where
+    S: GrowthStore,
+    W: GrowthWeCom,
+    F: ContactFacts,
+    T: TenantLookup,
+{
+    let envelope = EventEnvelope::from_eventbridge_json(&event.payload)
+        .map_err(|e| GrowthEventError::Malformed(e.to_string()))?;
+    let span = tracing::info_span!(
+        "growth_on_event",
+        request_id = %event.context.request_id,
+        tenant = %envelope.tenant,
+        event_id = %envelope.event_id,
+        detail_type = envelope.detail_type()
+    );
+    let outcome = apply(h, &envelope).instrument(span.clone()).await?;
+    let result = match outcome {
+        GrowthOutcome::UnknownTenant => json!({ "ignored": "unknown tenant" }),
+        GrowthOutcome::NotGrowth(detail_type) => json!({ "ignored": detail_type }),
+        GrowthOutcome::Handled(h) => json!({
+            "event_id": envelope.event_id,
+            "welcome": h.welcome,
+            "counted": h.counted,
+            "on_duty": h.on_duty,
+        }),
+    };
+    span.in_scope(|| tracing::info!(result = %result, "event handled"));
+    Ok(result)
+}
+
+/// Applies one event (tests call it directly).
+pub async fn apply<S, W, F, T>(
+    h: &GrowthOnEvent<S, W, F, T>,
+    envelope: &EventEnvelope,
+) -> Result<GrowthOutcome, GrowthEventError>
+where
+    S: GrowthStore,
+    W: GrowthWeCom,
+    F: ContactFacts,
+    T: TenantLookup,
+{
+    let deps = GrowthDeps {
+        store: &h.store,
+        wecom: &h.wecom,
+        facts: &h.facts,
+        tenants: &h.tenants,
+        clock: h.clock.as_ref(),
+    };
+    on_event(&deps, envelope).await
+}
