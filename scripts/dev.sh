@@ -48,7 +48,7 @@ DEMO_APP_SECRET=demo-app-secret
 DEMO_AGENT_ID=1000002
 TABLE_PREFIX=scrm
 
-FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event growth-on-event points-jobs
+FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event growth-on-event growth-rota points-jobs
     points-expiry-sweep sop-dispatch sop-dispatch-worker sop-on-event sop-result-sync
     directory-resync callback-sweep)
 
@@ -396,7 +396,7 @@ Function URLs:
   staff-api        $BASE/lambda-url/staff-api/...
 Event and scheduled functions (invoke with a sample payload from events/):
 EOF
-for f in points-on-event growth-on-event points-jobs sop-on-event directory-resync points-expiry-sweep sop-dispatch sop-result-sync callback-sweep; do
+for f in points-on-event growth-on-event growth-rota points-jobs sop-on-event directory-resync points-expiry-sweep sop-dispatch sop-result-sync callback-sweep; do
     sample="events/$f.json"
     [[ -f "$sample" ]] || sample="<payload.json>"
     printf '  %-18s cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port %s %s --data-file %s\n' \

@@ -260,7 +260,7 @@ STACK_CONTACT_SECRET=demo-contact-secret
 STACK_APP_SECRET=demo-app-secret
 STACK_AGENT_ID=1000002
 STACK_AES_KEY=YBhInA9zdrOFylrdjYm0X4TSWVn9QjX0youLoEzY5TU
-STACK_FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event growth-on-event points-jobs
+STACK_FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event growth-on-event growth-rota points-jobs
     points-expiry-sweep sop-dispatch sop-dispatch-worker sop-on-event sop-result-sync
     directory-resync callback-sweep)
 STACK_PIDS=()

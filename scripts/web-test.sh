@@ -126,8 +126,9 @@ ensure_dynamodb_local
 stack_build "$RUN_DIR"
 # The pages' port is chosen first: the functions' environment names it (reminders' links).
 H5_PORT="$(free_port)"
+CALLBACK_TOKEN=scrmDemoToken2026
 STAFF_PAGES_URL="http://127.0.0.1:$H5_PORT" \
-    stack_start "$RUN_DIR" web "Demo Shop" scrmDemoToken2026 2 "${STACK_FUNCTIONS[@]}"
+    stack_start "$RUN_DIR" web "Demo Shop" "$CALLBACK_TOKEN" 2 "${STACK_FUNCTIONS[@]}"
 stack_demo_setup
 start_console_preview "$RUN_DIR/logs" "$LAMBDA_BASE/admin-api" || die "vite preview did not start"
 write_h5_config "$H5_OUT" "http://127.0.0.1:$WECOM_PORT"
@@ -149,6 +150,9 @@ step "playwright test ${PW_ARGS[*]}"
     SCRM_LAMBDA_URL="http://127.0.0.1:$LAMBDA_PORT" \
     SCRM_SCREENSHOTS="$SCRM_SCREENSHOTS" \
     SCRM_E2E_OUTPUT="$RUN_DIR/e2e" \
+    SCRM_CLI="$SCRM" \
+    SCRM_CALLBACK_TOKEN="$CALLBACK_TOKEN" \
+    SCRM_AES_KEY="$STACK_AES_KEY" \
     CHROMIUM_PATH="$CHROMIUM_PATH" \
     node_modules/.bin/playwright test "${PW_ARGS[@]}") || status=$?
 step "console end-to-end tests: $((SECONDS - e2e_start))s"

@@ -34,7 +34,7 @@ fn consumer(w: &World) -> Consumer {
 
 /// A tenant whose corp (in the fake, its clock at the tests' now) knows three members and
 /// a VIP tag.
-async fn corp(w: &World) -> TestTenant {
+pub(crate) async fn corp(w: &World) -> TestTenant {
     let t = tenant(&w.db).await;
     let corp = t.id().as_str();
     w.fake.set_now(test_now().timestamp());
@@ -76,7 +76,7 @@ fn code_body(cap: u32) -> Value {
 }
 
 /// The admin API with the world's WeCom client (short timeouts).
-fn admin(w: &World) -> Arc<admin_api_fn::AdminApi> {
+pub(crate) fn admin(w: &World) -> Arc<admin_api_fn::AdminApi> {
     Arc::new(admin_api_fn::AdminApi {
         tenants: DynamoTenants::new(w.db.clone()),
         directory: DynamoDirectory::new(w.db.clone()),
@@ -92,7 +92,7 @@ fn admin(w: &World) -> Arc<admin_api_fn::AdminApi> {
     })
 }
 
-fn create_request(t: &TestTenant, key: &str, body: &Value) -> lambda_http::Request {
+pub(crate) fn create_request(t: &TestTenant, key: &str, body: &Value) -> lambda_http::Request {
     let mut req = json_request("POST", "/v1/growth/channel-codes", &t.bearer(), body);
     req.headers_mut()
         .insert("idempotency-key", key.parse().expect("header"));
@@ -582,6 +582,37 @@ async fn bad_codes_and_welcomes_are_refused_and_write_nothing() {
     assert!(w.fake.contact_ways(c).is_empty());
     let (_, list) = admin_call(&api, get_request("/v1/growth/channel-codes", &t.bearer())).await;
     assert_eq!(list["items"], json!([]));
+    // An edit carrying a field no code has is refused too, and changes nothing.
+    let made = create_code(&w, &t, "g", 1).await;
+    let state = made["state"].as_str().unwrap().to_string();
+    let mut edit = code_body(1);
+    edit["version"] = made["version"].clone();
+    edit["name"] = json!("改名");
+    edit["colour"] = json!("red");
+    let (status, out) = admin_call(
+        &api,
+        json_request(
+            "PUT",
+            &format!("/v1/growth/channel-codes/{state}"),
+            &t.bearer(),
+            &edit,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, out["error"]["code"].clone()),
+        (400, json!("validation_failed")),
+        "{out}"
+    );
+    let (_, now) = admin_call(
+        &api,
+        get_request(&format!("/v1/growth/channel-codes/{state}"), &t.bearer()),
+    )
+    .await;
+    assert_eq!(
+        (now["name"].clone(), now["version"].clone()),
+        (made["name"].clone(), made["version"].clone())
+    );
     // A default welcome over WeCom's limits.
     let (status, _) = admin_call(
         &api,

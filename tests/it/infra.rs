@@ -190,7 +190,7 @@ fn every_function_of_the_template_is_one_the_binary_can_be() {
         );
         names.insert(name);
     }
-    assert_eq!(names.len(), 14, "fourteen distinct functions: {names:?}");
+    assert_eq!(names.len(), 15, "fifteen distinct functions: {names:?}");
 }
 
 #[test]
@@ -504,6 +504,7 @@ fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secret
             "customer-api",
             "directory-resync",
             "growth-on-event",
+            "growth-rota",
             "sop-dispatch-worker",
             "sop-result-sync",
             "staff-api",

@@ -51,6 +51,9 @@ export default defineConfig({
     isolate: false,
     // Element Plus ships CSS imports; the tests only need its components.
     css: false,
+    // A bound, not a figure: the first mount of a page compiles its Element Plus components,
+    // which on a busy two-core machine outlasts the default 5 s.
+    testTimeout: 30_000,
     server: { deps: { inline: ['element-plus'] } },
   },
 })

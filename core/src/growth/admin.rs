@@ -3,11 +3,12 @@
 //! figures.
 use super::model::{ChannelCode, CodeInput, CodeStatus, Problem, Welcome};
 use super::ports::{GrowthStore, GrowthWeCom, MemberDay};
-use super::rota::{choose, Choice};
+use super::rota::{self, choose, Choice};
 use super::state::{request_hash, state_for};
 use crate::contacts::source::contact_credentials;
 use crate::http::ApiError;
 use crate::ports::StoreError;
+use crate::sop::schedule::resolve_local;
 use crate::tenants::admin::{registered, NotRegistered};
 use crate::tenants::{Tenant, TenantId, TenantLookup};
 use crate::wecom::api::{ContactWay, CorpCredentials, WeComError, CONTACT_WAY_REMARK_CHARS};
@@ -20,7 +21,7 @@ pub const MAX_FIGURE_DAYS: i64 = 92;
 /// How far before a code's record `list_contact_way` is searched for it (clock skew).
 const FIND_SLACK_SECS: i64 = 300;
 /// WeCom's "invalid parameter", which is also its answer for a config id it does not know.
-const INVALID_PARAMETER: i64 = 40058;
+pub(crate) const INVALID_PARAMETER: i64 = 40058;
 
 /// Why a growth request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +163,16 @@ pub async fn choice_now<S: GrowthStore>(
     Ok(choose(&code.spec.rota, code.spec.kind, local, &adds))
 }
 
+/// When `code`'s rota choice may next change by itself after `now` (see
+/// [`rota::next_change`]), as an instant in the tenant's zone; `None` when it never does.
+pub fn rota_due(code: &ChannelCode, tenant: &Tenant, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let tz = tenant.settings.tz();
+    let local = now.with_timezone(&tz).naive_local();
+    let next = rota::next_change(&code.spec.rota, local)?;
+    // A boundary inside a DST change can resolve to an instant not after now: a minute on.
+    Some(resolve_local(tz, next).max(now + chrono::Duration::minutes(1)))
+}
+
 /// Creates a code, idempotently on `idempotency_key`: the code is recorded (`creating`,
 /// with its state) before WeCom is asked, so that a retry after a lost answer finds it
 /// at WeCom by its state instead of creating a second one. `Ok((code, true))` when this
@@ -195,6 +206,7 @@ where
         request_hash: hash.clone(),
         created_at: now,
         updated_at: now,
+        rota_due: None,
     };
     let (mut code, found) = match store.create_code(t, &fresh).await? {
         None => (fresh, None),
@@ -233,6 +245,7 @@ where
     code.on_duty = choice.members;
     code.version = version + 1;
     code.updated_at = now;
+    code.rota_due = rota_due(&code, &tenant, now);
     if !store.save_code(t, &code, version).await? {
         // A concurrent retry finished it first.
         let stored = store
@@ -291,6 +304,9 @@ where
     code.on_duty = choice.members;
     code.version = version + 1;
     code.updated_at = now;
+    code.rota_due = (code.status == CodeStatus::Active)
+        .then(|| rota_due(&code, &tenant, now))
+        .flatten();
     if !store.save_code(t, &code, version).await? {
         return Err(GrowthError::ChangedMeanwhile);
     }
@@ -322,6 +338,9 @@ pub async fn set_paused<S: GrowthStore>(
     code.status = status;
     code.version = version + 1;
     code.updated_at = now;
+    // A paused code is not rotated (as on adds); a resumed one is due at once, so that the
+    // rota's runner gives WeCom the choice of now if the shifts moved meanwhile.
+    code.rota_due = (!paused).then_some(now);
     if !store.save_code(t, &code, version).await? {
         return Err(GrowthError::ChangedMeanwhile);
     }

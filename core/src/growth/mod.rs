@@ -8,12 +8,14 @@
 //! - [`state`]: generated states, stable per idempotency key;
 //! - [`admin`]: the admin API's use cases;
 //! - [`on_event`]: the consumer of `ContactAdded` / `ContactRemoved`;
+//! - [`rota_runner`]: every minute, the codes whose shift boundary has come moved on;
 //! - [`ports`]: the store, WeCom and the directory's facts.
 pub mod admin;
 pub mod model;
 pub mod on_event;
 pub mod ports;
 pub mod rota;
+pub mod rota_runner;
 pub mod state;
 pub mod welcome;
 
@@ -21,5 +23,5 @@ pub use model::{
     ChannelCode, CodeInput, CodeKind, CodeStatus, Rota, Shift, Welcome, WelcomeAttachment,
 };
 pub use ports::{
-    AddRecord, ContactFacts, GrowthStore, GrowthWeCom, MemberDay, Movement, WelcomeOutcome,
+    AddRecord, ContactFacts, GrowthStore, GrowthWeCom, MemberDay, Movement, RotaDue, WelcomeOutcome,
 };

@@ -504,6 +504,11 @@ pub struct ChannelCode {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// When the rota's choice may next change by itself (a shift boundary, a capped rota's
+    /// midnight) while the code is active: its place in the rota's due index. Kept by the
+    /// store beside the code, not part of the code's JSON.
+    #[serde(skip)]
+    pub rota_due: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

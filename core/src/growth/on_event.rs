@@ -9,7 +9,7 @@
 //!   add counted once in the code's figures of the day; and, when the count or the hour
 //!   changes who is on duty, the code's members at WeCom (`update_contact_way`).
 //! - `ContactRemoved` of a relation made through a code: counted once as a deletion.
-use super::admin::{choice_now, contact_way};
+use super::admin::{choice_now, contact_way, rota_due};
 use super::model::{ChannelCode, CodeStatus, Welcome};
 use super::ports::{ContactFacts, GrowthStore, GrowthWeCom, Movement, WelcomeOutcome};
 use super::state::is_code_state;
@@ -369,6 +369,13 @@ where
     let now = d.clock.now();
     let choice = choice_now(d.store, t, &code, tenant, now).await?;
     if choice.members == code.on_duty {
+        if code.rota_due.is_none() {
+            // A code saved before the rota's due index: it joins it (once, version kept).
+            code.rota_due = rota_due(&code, tenant, now);
+            if code.rota_due.is_some() {
+                d.store.save_code(t, &code, code.version).await?;
+            }
+        }
         return Ok(None);
     }
     d.wecom
@@ -379,6 +386,7 @@ where
     code.on_duty = choice.members.clone();
     code.version = version + 1;
     code.updated_at = now;
+    code.rota_due = rota_due(&code, tenant, now);
     // An edit in between wins: it applied its own choice to WeCom.
     d.store.save_code(t, &code, version).await?;
     Ok(Some(choice.members))

@@ -8,7 +8,7 @@ use crate::wecom::api::{
     ContactWay, ContactWayCreated, ContactWayInfo, CorpCredentials, CustomerRemark, MarkTag,
     WeComError, WelcomeMessage,
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
@@ -63,6 +63,17 @@ pub struct MemberDay {
     pub removed: i64,
 }
 
+/// A code in the rota's due index: its choice may have changed since `due`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotaDue {
+    /// The code's tenant.
+    pub tenant: TenantId,
+    /// The code.
+    pub state: String,
+    /// When it became due.
+    pub due: DateTime<Utc>,
+}
+
 /// The growth context's store.
 pub trait GrowthStore: Send + Sync {
     /// Records a new code (`attribute_not_exists`); the stored code when one with its state
@@ -91,6 +102,14 @@ pub trait GrowthStore: Send + Sync {
         code: &ChannelCode,
         version: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The codes of every tenant whose [`ChannelCode::rota_due`] is at or before `until`,
+    /// oldest first, at most about `limit` (eventually consistent: the code itself is read again
+    /// before anything is done with it).
+    fn rota_due(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RotaDue>, StoreError>> + Send;
     /// Deletes a code.
     fn delete_code(
         &self,

@@ -2,7 +2,7 @@
 //! day through the code. Pure; the callers apply it to WeCom (`update_contact_way`) when it
 //! differs from the code's current members.
 use super::model::{minutes_of, CodeKind, Rota};
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime, Timelike};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -42,6 +42,66 @@ pub fn on_shift(rota: &Rota, local: NaiveDateTime) -> Vec<String> {
         }
     }
     out
+}
+
+/// The next local minute after `after` at which [`on_shift`] changes: a shift's start or
+/// end on one of its weekdays where the members on shift differ from the minute before.
+/// `None` when no such minute comes in a week (the rota repeats weekly): no shifts, or
+/// shifts that cover every minute.
+pub fn next_boundary(rota: &Rota, after: NaiveDateTime) -> Option<NaiveDateTime> {
+    let minute_of = |t: NaiveDateTime| t.hour() * 60 + t.minute();
+    let start =
+        after.date().and_time(NaiveTime::MIN) + Duration::minutes(i64::from(minute_of(after)));
+    // A shift's start or end on one of its weekdays, as (day offset from `after`'s day,
+    // minute of that day); a 24:00 end is the next day's 00:00.
+    let mut points: Vec<(i64, u32)> = Vec::new();
+    for offset in 0..=8i64 {
+        let day = (after.date() + Duration::days(offset))
+            .weekday()
+            .number_from_monday() as u8;
+        let yesterday = (after.date() + Duration::days(offset - 1))
+            .weekday()
+            .number_from_monday() as u8;
+        for s in &rota.shifts {
+            let (Some(a), Some(b)) = (minutes_of(&s.start), minutes_of(&s.end)) else {
+                continue;
+            };
+            if s.weekdays.contains(&day) {
+                points.push((offset, a));
+                if b < 1440 {
+                    points.push((offset, b));
+                }
+            }
+            if b == 1440 && s.weekdays.contains(&yesterday) {
+                points.push((offset, 0));
+            }
+        }
+    }
+    points.sort_unstable();
+    points.dedup();
+    points
+        .into_iter()
+        .map(|(offset, minute)| {
+            after.date().and_time(NaiveTime::MIN)
+                + Duration::days(offset)
+                + Duration::minutes(i64::from(minute))
+        })
+        .filter(|t| *t > start && *t <= start + Duration::days(7))
+        .find(|t| on_shift(rota, *t) != on_shift(rota, *t - Duration::minutes(1)))
+}
+
+/// The next local minute after `after` at which the rota's choice can change by itself:
+/// [`next_boundary`], or for a capped rota the next local midnight (the day's adds start
+/// again at zero), whichever comes first.
+pub fn next_change(rota: &Rota, after: NaiveDateTime) -> Option<NaiveDateTime> {
+    let boundary = next_boundary(rota, after);
+    let midnight = rota
+        .daily_cap
+        .map(|_| (after.date() + Duration::days(1)).and_time(NaiveTime::MIN));
+    match (boundary, midnight) {
+        (Some(b), Some(m)) => Some(b.min(m)),
+        (b, m) => b.or(m),
+    }
 }
 
 /// Who the code adds to at `local`, given each member's adds today through it.
@@ -180,5 +240,72 @@ mod tests {
         assert_eq!(c.members, ["amy"]);
         let c = choose(&r, CodeKind::Single, at(2, 2, 0), &none());
         assert_eq!(c.members, ["zed"]);
+    }
+
+    fn one(shifts: Vec<Shift>) -> Rota {
+        Rota {
+            shifts,
+            daily_cap: None,
+            backup: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_next_boundary_is_a_shift_start_or_end_that_changes_who_is_on() {
+        let r = rota(None, &[]);
+        // Monday 08:00 → amy starts at 09:00; 09:00 itself is past → bob at 13:00.
+        assert_eq!(next_boundary(&r, at(2, 8, 0)), Some(at(2, 9, 0)));
+        assert_eq!(next_boundary(&r, at(2, 9, 0)), Some(at(2, 13, 0)));
+        assert_eq!(
+            next_boundary(&r, at(2, 9, 0) + Duration::seconds(59)),
+            Some(at(2, 13, 0))
+        );
+        // Overlapping shifts: amy leaves at 18:00 while bob stays.
+        assert_eq!(next_boundary(&r, at(2, 13, 0)), Some(at(2, 18, 0)));
+        // bob's 24:00 end is Tuesday's 00:00.
+        assert_eq!(next_boundary(&r, at(2, 18, 0)), Some(at(3, 0, 0)));
+        // Friday's 24:00, then Saturday's cat at 10:00.
+        assert_eq!(next_boundary(&r, at(6, 20, 0)), Some(at(7, 0, 0)));
+        assert_eq!(next_boundary(&r, at(7, 0, 0)), Some(at(7, 10, 0)));
+        // Sunday 16:00 → the week wraps to Monday 09:00.
+        assert_eq!(next_boundary(&r, at(8, 16, 0)), Some(at(9, 9, 0)));
+    }
+
+    #[test]
+    fn minutes_where_nobody_changes_are_no_boundary() {
+        // Every minute covered, by one shift or two back to back.
+        let all = [1, 2, 3, 4, 5, 6, 7];
+        let r = one(vec![shift("amy", &all, "00:00", "24:00")]);
+        assert_eq!(next_boundary(&r, at(2, 8, 0)), None);
+        let r = one(vec![
+            shift("amy", &all, "00:00", "12:00"),
+            shift("amy", &all, "12:00", "24:00"),
+        ]);
+        assert_eq!(next_boundary(&r, at(2, 8, 0)), None);
+        // The same member's overlapping shifts: only the outer edges move anyone.
+        let r = one(vec![
+            shift("amy", &[1], "09:00", "12:00"),
+            shift("amy", &[1], "11:00", "14:00"),
+        ]);
+        assert_eq!(next_boundary(&r, at(2, 10, 0)), Some(at(2, 14, 0)));
+        assert_eq!(next_boundary(&r, at(2, 14, 0)), Some(at(9, 9, 0)));
+        assert_eq!(next_boundary(&one(Vec::new()), at(2, 8, 0)), None);
+    }
+
+    #[test]
+    fn a_capped_rota_also_changes_at_midnight() {
+        let r = one(vec![shift("amy", &[1, 2, 3, 4, 5, 6, 7], "00:00", "24:00")]);
+        assert_eq!(next_change(&r, at(2, 8, 0)), None);
+        let capped = Rota {
+            daily_cap: Some(5),
+            ..r
+        };
+        assert_eq!(next_change(&capped, at(2, 8, 0)), Some(at(3, 0, 0)));
+        let r = Rota {
+            daily_cap: Some(5),
+            ..rota(None, &[])
+        };
+        assert_eq!(next_change(&r, at(2, 8, 0)), Some(at(2, 9, 0)));
+        assert_eq!(next_change(&r, at(2, 18, 0)), Some(at(3, 0, 0)));
     }
 }

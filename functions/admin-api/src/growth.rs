@@ -78,25 +78,33 @@ async fn code(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
     Ok(json(200, &code))
 }
 
-/// An edit: the whole code as it should be, and the version it starts from.
-#[derive(Debug, Deserialize)]
-struct EditInput {
-    version: i64,
-    #[serde(flatten)]
-    code: CodeInput,
+/// An edit: the whole code as it should be, and the version it starts from. `CodeInput`
+/// refuses unknown fields, which a flattened struct would not (serde's `flatten` and
+/// `deny_unknown_fields` do not combine): the version is taken out first.
+fn edit_input(body: &[u8]) -> Result<(i64, CodeInput), ApiError> {
+    let mut fields: serde_json::Map<String, serde_json::Value> = json_body(body, MAX_JSON_BODY)?;
+    let version = fields
+        .remove("version")
+        .ok_or_else(|| ApiError::validation("version is required"))?
+        .as_i64()
+        .ok_or_else(|| ApiError::validation("version must be an integer"))?;
+    let code = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
+        ApiError::bad_request("validation_failed", format!("invalid request body: {e}"))
+    })?;
+    Ok((version, code))
 }
 
 async fn edit(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): RawBody) -> Reply {
     let state = state_param(&head)?;
-    let input: EditInput = json_body(&body, MAX_JSON_BODY)?;
+    let (version, input) = edit_input(&body)?;
     let code = admin::edit_code(
         &api.growth,
         &api.wecom,
         &api.tenants,
         &key.tenant,
         &state,
-        input.version,
-        input.code,
+        version,
+        input,
         api.clock.now(),
     )
     .await?;

@@ -1,18 +1,19 @@
 //! The deployment's one binary. Every function of `infra/template.yaml` ships this same
 //! `bootstrap` and says which function it is in `SCRM_FUNCTION`; each keeps its own role,
-//! triggers and settings. One binary instead of fourteen makes the deployment build link once
+//! triggers and settings. One binary instead of fifteen makes the deployment build link once
 //! (minutes instead of twenty) and share one copy of the SDKs; the per-function crates still
 //! build their own binaries for local runs (`cargo lambda watch`).
 use lambda_runtime::Error;
 
 /// The functions this binary can be, by the name the template gives in `SCRM_FUNCTION`.
-const FUNCTIONS: [&str; 14] = [
+const FUNCTIONS: [&str; 15] = [
     "wecom-callback",
     "admin-api",
     "customer-api",
     "staff-api",
     "points-on-event",
     "growth-on-event",
+    "growth-rota",
     "points-jobs",
     "points-expiry-sweep",
     "sop-dispatch",
@@ -35,6 +36,7 @@ async fn main() -> Result<(), Error> {
         "staff-api" => staff_api_fn::wire::run().await,
         "points-on-event" => points_on_event_fn::wire::run().await,
         "growth-on-event" => growth_on_event_fn::wire::run().await,
+        "growth-rota" => growth_rota_fn::wire::run().await,
         "points-jobs" => points_jobs_fn::wire::run().await,
         "points-expiry-sweep" => points_expiry_sweep_fn::wire::run().await,
         "sop-dispatch" => sop_dispatch_fn::wire::run().await,

@@ -7,7 +7,9 @@
 // baseURL), SCRM_ADMIN_API_URL (the admin API itself), SCRM_ADMIN_KEY (the demo tenant's
 // admin key), SCRM_CORP_ID, SCRM_WECOM_URL (the fake WeCom server), SCRM_LAMBDA_URL (the
 // Lambda emulator, for event and scheduled functions) and SCRM_SCREENSHOTS.
+import { execFile } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { test as base, expect, type Page } from '@playwright/test'
 import AxeBuilder from '@axe-core/playwright'
@@ -27,6 +29,10 @@ export const stack = {
   wecomUrl: process.env.SCRM_WECOM_URL ?? 'http://127.0.0.1:8400',
   lambdaUrl: process.env.SCRM_LAMBDA_URL ?? 'http://127.0.0.1:9000',
   screenshots: process.env.SCRM_SCREENSHOTS ?? `${root}.local/test/screenshots`,
+  /** The command line (`scrm`) and the tenant's callback secrets, to deliver callbacks. */
+  cli: process.env.SCRM_CLI ?? 'scrm',
+  callbackToken: process.env.SCRM_CALLBACK_TOKEN ?? '',
+  aesKey: process.env.SCRM_AES_KEY ?? '',
 }
 
 /** A non-2xx answer of the admin API, in its own terms (`{"error": {"code", "message"}}`). */
@@ -115,6 +121,57 @@ export async function invoke<T = unknown>(fn: string, payload: unknown = {}): Pr
     throw new Error(`invoke ${fn}: ${res.status} ${text}`)
   }
   return (text ? JSON.parse(text) : null) as T
+}
+
+/** A customer's add through a 「联系我」 code, as the fake WeCom server played it. */
+export interface FakeAdd {
+  userid: string
+  external_userid: string
+  state: string
+  welcome_code: string
+  at: number
+}
+
+/**
+ * A customer scans the channel code with `state` and WeCom delivers the callback: the fake
+ * WeCom server records the add and issues a welcome code (`POST /_fake/scan`), then
+ * `scrm simulate add-contact` sends the encrypted, signed callback to the stack's
+ * wecom-callback function, as WeCom would.
+ */
+export async function scanChannelCode(state: string, externalUserid: string, name: string): Promise<FakeAdd> {
+  const q = new URLSearchParams({ corp_id: stack.corpId, state, external_userid: externalUserid, name })
+  const res = await fetch(`${stack.wecomUrl}/_fake/scan?${q}`, { method: 'POST' })
+  if (!res.ok) throw new Error(`fake scan of ${state}: ${res.status} ${await res.text()}`)
+  const add = (await res.json()) as FakeAdd
+  await promisify(execFile)(stack.cli, [
+    'simulate',
+    'add-contact',
+    '--url',
+    `${stack.lambdaUrl}/lambda-url/wecom-callback/callback/{corp_id}`,
+    '--corp-id',
+    stack.corpId,
+    '--token',
+    stack.callbackToken,
+    '--aes-key',
+    stack.aesKey,
+    '--user-id',
+    add.userid,
+    '--external-user-id',
+    add.external_userid,
+    '--state',
+    add.state,
+    '--welcome-code',
+    add.welcome_code,
+    '--create-time',
+    String(add.at),
+  ])
+  return add
+}
+
+/** The welcome messages the fake WeCom server accepted for the demo corp, oldest first. */
+export async function welcomeMessages(): Promise<{ welcome_code: string; text?: { content?: string }; attachments?: unknown[] }[]> {
+  const res = await fetch(`${stack.wecomUrl}/_fake/welcome-messages?corp_id=${stack.corpId}`)
+  return ((await res.json()) as { messages: never[] }).messages
 }
 
 /** What the console keeps in localStorage after each member's scan login (see loginWithWeCom). */

@@ -1,15 +1,21 @@
 //! The growth context's keys, in the tasks table (`{t}` is the corp id):
 //!
-//! | Item | pk | sk | gsi2 (pk / sk) |
-//! |---|---|---|---|
-//! | Channel code (`code` JSON, `version`) | `{t}#CHAN#{state}` | `CODE` | `{t}#CHANS` / `{state}` |
-//! | Default welcome (`welcome` JSON) | `{t}#WELCOME` | `DEFAULT` | |
-//! | Record of an add or removal (`welcome`, `errcode`, `state`, `counted`; TTL 90 days) | `{t}#GADD#{event id}` | `ADD` | |
-//! | A member's day through a code (`added`, `removed`; TTL 400 days) | `{t}#CHSTATS#{shard}` | `{state}#{date}#{userid}` | |
+//! | Item | pk | sk | gsi1 (pk / sk) | gsi2 (pk / sk) |
+//! |---|---|---|---|---|
+//! | Channel code (`code` JSON, `version`, `rota_due` epoch s) | `{t}#CHAN#{state}` | `CODE` | `ROTADUE#{shard}` / `{rota_due:012}#{t}#{state}` while active with a next boundary | `{t}#CHANS` / `{state}` |
+//! | Default welcome (`welcome` JSON) | `{t}#WELCOME` | `DEFAULT` | | |
+//! | Record of an add or removal (`welcome`, `errcode`, `state`, `counted`; TTL 90 days) | `{t}#GADD#{event id}` | `ADD` | | |
+//! | A member's day through a code (`added`, `removed`; TTL 400 days) | `{t}#CHSTATS#{shard}` | `{state}#{date}#{userid}` | | |
 //!
 //! The figures are spread over 16 partitions by a hash of the code and member, so that no
 //! partition takes a whole tenant's adds, and a member's day is one item (the rota's cap
 //! reads it).
+//!
+//! The rota's due index is the one growth partition not under a tenant: the minute's runner
+//! reads what is due across every tenant without iterating them (16 queries a minute,
+//! whatever the number of tenants and codes). Its 16 shards, by a hash of tenant and code,
+//! spread the writes of a boundary many codes share (09:00 in one zone). Being the code
+//! item's own index entry, it moves with the code's writes and leaves with its delete.
 use scrm_core::tenants::TenantId;
 use sha2::{Digest, Sha256};
 
@@ -38,6 +44,22 @@ pub fn record_pk(t: &TenantId, event_id: &str) -> String {
 }
 /// The record's sort key.
 pub const RECORD_SK: &str = "ADD";
+
+/// Partitions of the rota's due index.
+pub const ROTA_SHARDS: u32 = 16;
+/// The shard of a code in the rota's due index (stable: a code's entry moves within it).
+pub fn rota_shard(t: &TenantId, state: &str) -> u32 {
+    let digest = Sha256::digest(format!("{t}#{state}").as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % ROTA_SHARDS
+}
+/// A partition of the rota's due index (gsi1).
+pub fn rota_due_pk(shard: u32) -> String {
+    format!("ROTADUE#{shard:02}")
+}
+/// A code's place in the rota's due index: due time (epoch s, 12 digits), tenant, code.
+pub fn rota_due_sk(due_epoch: i64, t: &TenantId, state: &str) -> String {
+    format!("{due_epoch:012}#{t}#{state}")
+}
 
 /// The shard of a code's member: stable, so every add of the member's day through the code
 /// lands on one item.

@@ -3,16 +3,17 @@
 pub mod keys;
 
 use super::item::{json, n, s, AttrMap, ItemExt};
-use super::schema::{GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
+use super::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
 use super::table::{key, PutOutcome, Query, Table};
 use super::update::{Cond, Update};
 use super::{Db, DynamoDirectory};
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use keys::*;
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::growth::{
-    AddRecord, ChannelCode, ContactFacts, GrowthStore, MemberDay, Movement, Welcome, WelcomeOutcome,
+    AddRecord, ChannelCode, CodeStatus, ContactFacts, GrowthStore, MemberDay, Movement, RotaDue,
+    Welcome, WelcomeOutcome,
 };
 use scrm_core::ports::StoreError;
 use scrm_core::tenants::TenantId;
@@ -52,12 +53,45 @@ fn code_item(t: &TenantId, code: &ChannelCode) -> AttrMap {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if let Some(due) = code.rota_due {
+        item.insert("rota_due".into(), n(due.timestamp()));
+        if code.status == CodeStatus::Active {
+            item.insert(GSI1_PK.into(), s(rota_due_pk(rota_shard(t, &code.state))));
+            item.insert(
+                GSI1_SK.into(),
+                s(rota_due_sk(due.timestamp(), t, &code.state)),
+            );
+        }
+    }
     item.shrink_to_fit();
     item
 }
 
 fn code_of(item: &AttrMap) -> Result<ChannelCode, StoreError> {
-    item.json("code")
+    let mut code: ChannelCode = item.json("code")?;
+    code.rota_due = item
+        .n_opt("rota_due")?
+        .and_then(|secs| Utc.timestamp_opt(secs, 0).single());
+    Ok(code)
+}
+
+/// A rota due index entry's sort key: `{due:012}#{tenant}#{state}`.
+fn rota_due_of(sk: &str) -> Result<RotaDue, StoreError> {
+    let corrupt = || StoreError::Corrupt(format!("rota due entry {sk}"));
+    let mut parts = sk.splitn(3, '#');
+    let (Some(due), Some(t), Some(state)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(corrupt());
+    };
+    let due = due
+        .parse::<i64>()
+        .ok()
+        .and_then(|secs| Utc.timestamp_opt(secs, 0).single())
+        .ok_or_else(corrupt)?;
+    Ok(RotaDue {
+        tenant: TenantId::parse(t).map_err(|_| corrupt())?,
+        state: state.to_string(),
+        due,
+    })
 }
 
 fn outcome_name(o: WelcomeOutcome) -> String {
@@ -116,6 +150,38 @@ impl GrowthStore for DynamoGrowth {
         cond.when(format!("{v} = :expected"))
             .value(":expected", n(version));
         self.table.put_if(code_item(t, code), &cond).await
+    }
+
+    async fn rota_due(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<RotaDue>, StoreError> {
+        // Every sort key of a due time up to `until` sorts below this one ('#' < '~').
+        let last = format!("{:012}~", until.timestamp());
+        let per_shard = limit.div_ceil(ROTA_SHARDS as usize).max(1);
+        let queries = (0..ROTA_SHARDS).map(|shard| {
+            self.table.query_up_to(
+                Query::index(GSI1, rota_due_pk(shard))
+                    .sk_at_most(last.clone())
+                    .projection(GSI1_SK),
+                per_shard,
+            )
+        });
+        let mut out = Vec::new();
+        for item in futures::future::try_join_all(queries)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            match rota_due_of(item.s(GSI1_SK)?) {
+                Ok(entry) => out.push(entry),
+                // Not ours to fix here; the code's next write replaces it.
+                Err(e) => tracing::warn!(error = %e, "unreadable rota due entry"),
+            }
+        }
+        out.sort_by_key(|e| e.due);
+        Ok(out)
     }
 
     async fn delete_code(&self, t: &TenantId, state: &str) -> Result<(), StoreError> {

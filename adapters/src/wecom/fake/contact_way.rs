@@ -36,6 +36,54 @@ pub struct FakeContactWay {
     pub adds: usize,
 }
 
+/// The route of a code's QR picture (`qr_code` of a scene-2 code when the fake listens).
+pub(super) const QR_PICTURE: &str = "/_fake/qr/{config_id}";
+
+/// A QR-code-like SVG for `config_id`: the three finder squares of a version-2 code and
+/// modules derived from the id, so each code looks different on a page. Not scannable:
+/// a customer's scan is played by `POST /_fake/scan` (see `inspect`).
+pub(super) async fn qr_picture(
+    axum::extract::Path(config_id): axum::extract::Path<String>,
+) -> impl axum::response::IntoResponse {
+    const N: usize = 25;
+    let mut seed = config_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let finder = |r: usize, c: usize| -> Option<bool> {
+        for (r0, c0) in [(0, 0), (0, N - 7), (N - 7, 0)] {
+            if (r0..r0 + 7).contains(&r) && (c0..c0 + 7).contains(&c) {
+                let (dr, dc) = (r - r0, c - c0);
+                let ring = dr.min(dc).min(6 - dr).min(6 - dc);
+                return Some(ring != 1);
+            }
+            if (r0.saturating_sub(1)..(r0 + 8).min(N)).contains(&r)
+                && (c0.saturating_sub(1)..(c0 + 8).min(N)).contains(&c)
+            {
+                return Some(false);
+            }
+        }
+        None
+    };
+    let mut rects = String::new();
+    for r in 0..N {
+        for c in 0..N {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            if finder(r, c).unwrap_or(seed & 1 == 1) {
+                rects.push_str(&format!("<rect x=\"{}\" y=\"{}\" width=\"1\" height=\"1\"/>", c + 2, r + 2));
+            }
+        }
+    }
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {s} {s}\" width=\"{px}\" height=\"{px}\" \
+         shape-rendering=\"crispEdges\"><rect width=\"{s}\" height=\"{s}\" fill=\"#fff\"/><g fill=\"#000\">{rects}</g></svg>",
+        s = N + 4,
+        px = (N + 4) * 8,
+    );
+    ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg)
+}
+
 fn fail(code: i64, msg: &str) -> Reply {
     Err((code, msg.to_string()))
 }
@@ -115,7 +163,10 @@ fn add(state: &mut State, corp_id: &str, body: &Value) -> Reply {
     let way_state = check_state(body)?;
     let remark = remark_of(body)?;
     let config_id = random_hex(16);
-    let qr_code = if scene == 2 {
+    let qr_code = if scene == 2 && !state.public_base.is_empty() {
+        // A picture a browser can show, served by the fake itself.
+        format!("{}{}", state.public_base, QR_PICTURE.replace("{config_id}", &config_id))
+    } else if scene == 2 {
         format!("https://wework.qpic.cn/wwpic/fake/{config_id}/0")
     } else {
         String::new()

@@ -79,6 +79,8 @@ fn router(state: Shared) -> Router {
         .route("/mp/{*path}", get(official::dispatch))
         .route(inspect::APP_MESSAGES, get(inspect::app_messages))
         .route(inspect::WELCOME_MESSAGES, get(inspect::welcome_messages))
+        .route(contact_way::QR_PICTURE, get(contact_way::qr_picture))
+        .route(inspect::SCAN, axum::routing::post(inspect::scan))
         .with_state(state)
 }
 
@@ -89,6 +91,7 @@ pub async fn serve(addr: SocketAddr) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     let state: Shared = Arc::new(Mutex::new(State::new()));
     demo::seed(&mut lock(&state));
+    lock(&state).public_base = format!("http://{local}");
     tracing::info!(
         base_url = %format!("http://{local}/cgi-bin"),
         corp_id = DEMO_CORP_ID,
@@ -109,6 +112,7 @@ impl FakeWeCom {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state: Shared = Arc::new(Mutex::new(State::new()));
+        lock(&state).public_base = format!("http://{addr}");
         let app = router(state.clone());
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {

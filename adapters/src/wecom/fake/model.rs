@@ -488,6 +488,9 @@ pub(super) struct State {
     pub mp: super::official::MpState,
     /// Per-API frequency limits a test set (none by default).
     pub limits: super::limits::FrequencyLimits,
+    /// Where the fake is served (`http://127.0.0.1:PORT`), for the URLs it hands out that
+    /// a browser opens (QR codes' pictures); empty until it listens.
+    pub public_base: String,
 }
 
 impl State {
@@ -507,6 +510,7 @@ impl State {
             follow_page_size: 500,
             mp: Default::default(),
             limits: Default::default(),
+            public_base: String::new(),
         }
     }
 

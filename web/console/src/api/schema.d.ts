@@ -4435,7 +4435,7 @@ export interface components {
             /** @default true */
             skip_verify: boolean;
         };
-        /** @description A code's new fields, as on create, with the version the edit starts from (the same rules between fields as ChannelCodeInput). Fields not listed are ignored. */
+        /** @description A code's new fields, as on create, with the version the edit starts from (the same rules between fields as ChannelCodeInput). */
         ChannelCodeEdit: {
             /** @description The version the edit starts from. */
             version: number;

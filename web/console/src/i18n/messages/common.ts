@@ -8,6 +8,7 @@ export default {
       groups: '客户群',
       points: '积分',
       sop: 'SOP',
+      growth: '拉新获客',
       settings: '设置',
     },
     layout: {
@@ -80,6 +81,7 @@ export default {
       groups: 'Groups',
       points: 'Points',
       sop: 'SOP',
+      growth: 'Growth',
       settings: 'Settings',
     },
     layout: {

@@ -1,0 +1,150 @@
+// The growth pages against the real local stack: create a channel code with a rota and its
+// own welcome (link attached), see its QR code; a customer scans it (the fake WeCom server
+// plays the scan, the callback is delivered signed and encrypted) and gets the welcome with
+// their name; the code's figures count the add, as figures, a chart and per member; pause,
+// resume and delete from the list, each asked first; the tenant's default welcome. Every page
+// is screenshot and scanned with axe.
+import { test, expect, apiOk, loginWithWeCom, scanChannelCode, shot, axe, welcomeMessages } from './fixtures'
+import { expectChartDrawn, settled } from './console-helpers'
+
+test.describe.configure({ mode: 'serial' })
+
+/** `YYYY-MM-DD` in `zone`, now. */
+function todayIn(zone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date())
+}
+
+test.describe('growth', () => {
+  const name = `E2E 门店海报 ${Date.now().toString(36)}`
+  let state = ''
+
+  test.beforeEach(async ({ page }) => {
+    await loginWithWeCom(page, 'zhangsan')
+  })
+
+  test('create a channel code with a rota and its own welcome', async ({ page }) => {
+    await page.goto('/growth/channel-codes')
+    await settled(page)
+    await shot(page, 'growth-codes-before')
+    await axe(page)
+    await page.getByTestId('code-create').click()
+    await expect(page).toHaveURL(/\/growth\/channel-codes\/new$/)
+    await settled(page)
+
+    // Saving an empty form shows the problems and sends nothing.
+    await page.getByTestId('code-save').click()
+    await expect(page.getByTestId('code-fix-problems')).toBeVisible()
+
+    await page.getByTestId('code-name').fill(name)
+    const shift = page.getByTestId('code-shift').first()
+    await page.getByTestId('shift-userid').fill('zhangsan')
+    // Every day, all day: zhangsan is on duty whenever the test runs.
+    await shift.getByText('六', { exact: true }).click()
+    await shift.getByText('日', { exact: true }).click()
+    await page.getByTestId('shift-start').fill('00:00')
+    await page.getByTestId('shift-end').fill('24:00')
+    await expect(page.getByTestId('code-duty-now')).toContainText('zhangsan')
+    // Fixed: the problems' notice is gone.
+    await expect(page.getByTestId('code-fix-problems')).toHaveCount(0)
+
+    await page.getByTestId('code-welcome-text').fill('欢迎 {customer_name}！我是 {staff_name}，每天签到领积分：{points_link}')
+    await page.getByTestId('code-welcome-points-url').fill('https://h5.example.com/points')
+    await page.getByTestId('code-welcome-add-attachment').click()
+    await page.getByTestId('code-welcome-add-link').click()
+    await page.getByTestId('code-welcome-link-title').fill('新人礼包')
+    await page.getByTestId('code-welcome-link-url').fill('https://h5.example.com/gift')
+    await expect(page.getByTestId('code-welcome-preview')).toContainText('https://h5.example.com/points?corp_id=')
+    await page.getByTestId('code-remark').fill('海报-{customer_name}')
+    await shot(page, 'growth-code-editor')
+    await axe(page)
+
+    await page.getByTestId('code-save').click()
+    await expect(page).toHaveURL(/\/growth\/channel-codes\/ch[0-9a-f]{16}$/)
+    state = page.url().split('/').pop()!
+    await settled(page)
+    await expect(page.getByTestId('code-status')).toContainText('使用中')
+    await expect(page.getByTestId('code-on-duty')).toContainText('zhangsan')
+    // The QR picture WeCom gave (the fake serves one) has loaded.
+    const qr = page.getByTestId('code-qr').locator('img')
+    await expect(qr).toBeVisible()
+    await expect.poll(() => qr.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
+  })
+
+  test('a customer scans it: welcomed by name, and counted', async ({ page }) => {
+    expect(state).not.toBe('')
+    const customer = `wmE2E${Date.now().toString(36)}`
+    const add = await scanChannelCode(state, customer, '小红')
+    expect(add.userid).toBe('zhangsan')
+
+    // growth-on-event answers the add with the code's welcome within WeCom's 20 seconds.
+    await expect
+      .poll(async () => (await welcomeMessages()).find((m) => m.welcome_code === add.welcome_code), { timeout: 20_000 })
+      .toBeTruthy()
+    const sent = (await welcomeMessages()).find((m) => m.welcome_code === add.welcome_code)!
+    expect(sent.text?.content).toContain('欢迎 小红！')
+    expect(sent.text?.content).toContain('https://h5.example.com/points?corp_id=')
+    expect(sent.attachments).toHaveLength(1)
+
+    const tenant = await apiOk<{ settings?: { timezone?: string } }>('GET', '/v1/tenant')
+    const today = todayIn(tenant.settings?.timezone ?? 'Asia/Shanghai')
+    await expect
+      .poll(async () => (await apiOk<{ added: number }>('GET', `/v1/growth/channel-codes/${state}/figures?from=${today}&to=${today}`)).added, {
+        timeout: 20_000,
+      })
+      .toBe(1)
+
+    await page.goto(`/growth/channel-codes/${state}`)
+    await settled(page)
+    await expect(page.getByTestId('figure-added')).toContainText('1')
+    await expectChartDrawn(page.getByTestId('code-chart'))
+    await expect(page.getByTestId('code-per-member')).toContainText('zhangsan')
+    await shot(page, 'growth-code')
+    await axe(page)
+  })
+
+  test('pause, resume and delete from the list, each asked first', async ({ page }) => {
+    expect(state).not.toBe('')
+    await page.goto('/growth/channel-codes')
+    await settled(page)
+    const row = page.getByTestId('codes-table').locator('tr', { hasText: name })
+    await expect(row.getByTestId('code-status')).toContainText('使用中')
+    await shot(page, 'growth-codes')
+    await axe(page)
+
+    await row.getByRole('button', { name: '暂停' }).click()
+    await expect(page.locator('[data-test=confirm-message]:visible')).toContainText(name)
+    await page.locator('[data-test=confirm-proceed]:visible').click()
+    await expect(row.getByTestId('code-status')).toContainText('已暂停')
+
+    await row.getByRole('button', { name: '恢复' }).click()
+    await page.locator('[data-test=confirm-proceed]:visible').click()
+    await expect(row.getByTestId('code-status')).toContainText('使用中')
+
+    await row.getByRole('button', { name: '删除' }).click()
+    await expect(page.locator('[data-test=confirm-message]:visible')).toContainText('二维码将失效')
+    await page.locator('[data-test=confirm-proceed]:visible').click()
+    await expect(page.getByTestId('codes-table').locator('tr', { hasText: name })).toHaveCount(0)
+    await expect(apiOk('GET', `/v1/growth/channel-codes/${state}`)).rejects.toMatchObject({ status: 404 })
+  })
+
+  test('the default welcome: set, then turned off after a confirmation', async ({ page }) => {
+    await page.goto('/growth/welcome')
+    await settled(page)
+    await page.getByTestId('default-welcome-text').fill('你好 {customer_name}，欢迎加入！')
+    await page.getByTestId('default-welcome-save').click()
+    await expect
+      .poll(async () => (await apiOk<{ welcome: { text?: string } | null }>('GET', '/v1/growth/default-welcome')).welcome?.text)
+      .toBe('你好 {customer_name}，欢迎加入！')
+    await page.reload()
+    await settled(page)
+    await expect(page.getByTestId('default-welcome-text')).toHaveValue('你好 {customer_name}，欢迎加入！')
+    await shot(page, 'growth-default-welcome')
+    await axe(page)
+
+    await page.getByTestId('default-welcome-remove').click()
+    await page.locator('[data-test=confirm-proceed]:visible').click()
+    await expect(page.getByTestId('default-welcome-off')).toBeVisible()
+    const stored = await apiOk<{ welcome: unknown }>('GET', '/v1/growth/default-welcome')
+    expect(stored.welcome).toBeNull()
+  })
+})

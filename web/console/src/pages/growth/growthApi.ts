@@ -1,0 +1,50 @@
+// The growth pages' calls to the admin API: channel codes, their figures and the tenant's
+// default welcome, typed by the generated client.
+import { api, looseApi, unwrap } from '@/api/client'
+import type { components } from '@/api/schema'
+
+export type ChannelCode = components['schemas']['ChannelCode']
+export type ChannelCodeInput = components['schemas']['ChannelCodeInput']
+export type ChannelShift = components['schemas']['ChannelShift']
+export type ChannelCodeFigures = components['schemas']['ChannelCodeFigures']
+export type Welcome = components['schemas']['Welcome']
+export type WelcomeAttachment = components['schemas']['WelcomeAttachment']
+
+/** A corp tag as the tag mirror lists it (WeCom's shape). */
+export interface CorpTag {
+  id: string
+  name: string
+  deleted?: boolean
+}
+export interface CorpTagGroup {
+  group_id: string
+  group_name: string
+  deleted?: boolean
+  tag?: CorpTag[]
+}
+
+const path = (state: string) => ({ params: { path: { state } } })
+
+export const growthApi = {
+  codes: () => unwrap<{ items: ChannelCode[] }>(api.GET('/v1/growth/channel-codes')),
+  code: (state: string) => unwrap<ChannelCode>(api.GET('/v1/growth/channel-codes/{state}', path(state))),
+  /** Creates a code; a retry with the same key finishes the first create instead of a second. */
+  create: (input: ChannelCodeInput, idempotencyKey: string) =>
+    unwrap<ChannelCode>(
+      api.POST('/v1/growth/channel-codes', { params: { header: { 'Idempotency-Key': idempotencyKey } }, body: input }),
+    ),
+  edit: (state: string, version: number, input: ChannelCodeInput) =>
+    unwrap<ChannelCode>(api.PUT('/v1/growth/channel-codes/{state}', { ...path(state), body: { ...input, version } })),
+  pause: (state: string) => unwrap<ChannelCode>(api.POST('/v1/growth/channel-codes/{state}/pause', path(state))),
+  resume: (state: string) => unwrap<ChannelCode>(api.POST('/v1/growth/channel-codes/{state}/resume', path(state))),
+  remove: (state: string) => unwrap<{ deleted: string }>(api.DELETE('/v1/growth/channel-codes/{state}', path(state))),
+  figures: (state: string, from: string, to: string) =>
+    unwrap<ChannelCodeFigures>(
+      api.GET('/v1/growth/channel-codes/{state}/figures', { params: { path: { state }, query: { from, to } } }),
+    ),
+  defaultWelcome: () => unwrap<{ welcome: Welcome | null }>(api.GET('/v1/growth/default-welcome')),
+  setDefaultWelcome: (welcome: Welcome | null) =>
+    unwrap<{ welcome: Welcome | null }>(api.PUT('/v1/growth/default-welcome', { body: { welcome } })),
+  /** The corp tag mirror (its body is described in prose by the spec). */
+  tags: () => unwrap<{ tag_groups: CorpTagGroup[] }>(looseApi.GET('/v1/tags')),
+}
