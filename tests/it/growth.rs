@@ -301,6 +301,110 @@ async fn a_scan_is_welcomed_once_tagged_remarked_counted_and_moves_the_rota() {
     );
 }
 
+/// The funnel's first steps in one go, each through its real handler: a customer adds
+/// through a code → the callback lands and publishes the add → the welcome goes out with
+/// their name and points link, the code's tag and remark are applied, newcomer points are
+/// paid (points-on-event) and the add is counted; then WeCom re-delivers the callback and
+/// EventBridge the event, and nothing changes.
+#[tokio::test]
+async fn an_add_through_a_code_is_welcomed_tagged_paid_and_counted_once() {
+    let w = world().await;
+    let t = corp(&w).await;
+    let c = t.id().as_str();
+    let api = admin(&w);
+    let (status, out) = admin_call(
+        &api,
+        json_request(
+            "PUT",
+            "/v1/points/rules",
+            &t.bearer(),
+            &json!({ "newcomer": { "enabled": true, "points": 88, "on_contact_added": true } }),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let code = create_code(&w, &t, "funnel-1", 10).await;
+    let state = code["state"].as_str().unwrap().to_string();
+
+    let points = scrm_adapters::dynamo::DynamoPoints::new(w.db.clone());
+    let dir = DynamoDirectory::new(w.db.clone());
+    let tenants = DynamoTenants::new(w.db.clone());
+    let pay = |env: EventEnvelope| {
+        let (points, dir, tenants, clock) = (&points, &dir, &tenants, w.clock.clone());
+        async move {
+            points_on_event_fn::handle(
+                points,
+                dir,
+                tenants,
+                clock.as_ref(),
+                lambda_runtime::LambdaEvent::new(
+                    env.to_eventbridge_json(),
+                    lambda_runtime::Context::default(),
+                ),
+            )
+            .await
+            .expect("points-on-event")
+        }
+    };
+
+    let scan = w
+        .fake
+        .scan_contact_way(c, &state, "wmcarol", "Carol")
+        .expect("scanned");
+    let events = deliver_callback(&w, &t, &scan.xml).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let h = handled(apply(&consumer(&w), &events[0]).await.unwrap());
+    assert_eq!(h.welcome, Some(WelcomeOutcome::Sent));
+    assert!(h.counted);
+    let paid = pay(events[0].clone()).await;
+    assert_eq!(paid["points"]["applied"]["amount"], 88, "{paid}");
+
+    let sent = w.fake.welcome_messages(c);
+    assert_eq!(sent.len(), 1);
+    let text = sent[0]["text"]["content"].as_str().unwrap();
+    assert!(text.starts_with("Carol您好"), "{text}");
+    assert!(
+        text.contains(&format!("https://shop.example.com/h5/?corp_id={c}")),
+        "{text}"
+    );
+    let follow = w
+        .fake
+        .customer(c, "wmcarol")
+        .unwrap()
+        .follows
+        .into_iter()
+        .find(|f| f.userid == scan.userid)
+        .unwrap();
+    assert_eq!(
+        (follow.tag_ids, follow.remark),
+        (vec!["ettagvip".to_string()], "海报-Carol".to_string())
+    );
+
+    // Re-delivered: the callback publishes nothing new; the event, handled again, sends,
+    // pays and counts nothing.
+    assert!(deliver_callback(&w, &t, &scan.xml).await.is_empty());
+    assert_eq!(
+        handled(apply(&consumer(&w), &events[0]).await.unwrap()),
+        Handled::default()
+    );
+    let again = pay(events[0].clone()).await;
+    assert_eq!(again["points"]["replayed"], true, "{again}");
+    assert_eq!(w.fake.calls(paths::SEND_WELCOME_MSG), 1);
+    let (_, ledger) = admin_call(
+        &api,
+        get_request("/v1/points/customers/wmcarol/ledger", &t.bearer()),
+    )
+    .await;
+    assert_eq!(
+        ledger["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{ledger}"
+    );
+    assert_eq!(ledger["entries"][0]["amount"], 88);
+    let f = figures(&w, &t, &state).await;
+    assert_eq!((f["added"].clone(), f["net"].clone()), (json!(1), json!(1)));
+}
+
 #[tokio::test]
 async fn creates_are_idempotent_and_a_lost_answer_is_reconciled_by_state() {
     let w = world().await;
