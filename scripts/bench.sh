@@ -3,7 +3,7 @@
 # benchmarks in release mode; each prints its figures beside a baseline measured in the
 # same run. Stops DynamoDB Local whatever happens.
 #
-#   scripts/bench.sh                     # callbacks, points and SOP dispatch
+#   scripts/bench.sh                     # callbacks, points, SOP dispatch and the welcome latency
 #   scripts/bench.sh callbacks sop       # a subset
 #   scripts/bench.sh peak                # the peak simulator (write units per partition at the
 #                                        # largest tenant's 09:00; a few minutes, not in the default set;
@@ -19,12 +19,12 @@ ensure_dynamodb_local
 
 benches=("$@")
 if ((${#benches[@]} == 0)); then
-    benches=(callbacks points sop)
+    benches=(callbacks points sop welcome)
 fi
 for b in "${benches[@]}"; do
     case "$b" in
-        callbacks | points | sop | peak) ;;
-        *) die "unknown benchmark '$b' (callbacks, points, sop, peak)" ;;
+        callbacks | points | sop | welcome | peak) ;;
+        *) die "unknown benchmark '$b' (callbacks, points, sop, welcome, peak)" ;;
     esac
 done
 

@@ -329,6 +329,38 @@ else
     warn "official account not configured (log: $LOG_DIR/functions.log)"
 fi
 
+# --- a channel code with its welcome, and a customer who scanned it -----------------------
+# Created once (the Idempotency-Key names it; a re-run answers 200 with the same code); the
+# scan is played only when the code was just created, so a re-run counts nothing twice.
+code_body='{"name": "门店海报", "kind": "single",
+  "rota": {"shifts": [{"userid": "zhangsan", "weekdays": [1,2,3,4,5,6,7], "start": "00:00", "end": "24:00"}], "backup": ["lisi"]},
+  "welcome": {"text": "你好 {customer_name}，我是 {staff_name}。每天签到领积分：{points_link}",
+              "points_page_url": "POINTS_PAGE"},
+  "remark_template": "海报-{customer_name}"}'
+# The customers' points page is the mobile pages' home.
+code_body="${code_body/POINTS_PAGE/http://127.0.0.1:${H5_PORT:-4174}/}"
+code_status="$(curl -s -o "$LOG_DIR/demo-channel-code.json" -w '%{http_code}' --max-time 60 -X POST \
+    -H "Authorization: Bearer $ADMIN_KEY" -H 'content-type: application/json' \
+    -H 'Idempotency-Key: demo-channel-code' -d "$code_body" \
+    "$BASE/lambda-url/admin-api/v1/growth/channel-codes")" || code_status=000
+if [[ "$code_status" == 201 ]]; then
+    code_state="$(json_field state <"$LOG_DIR/demo-channel-code.json")"
+    log "channel code $code_state (门店海报) created; a customer scans it"
+    if scan="$(curl -sf --max-time 30 -X POST \
+        "http://127.0.0.1:$WECOM_PORT/_fake/scan?corp_id=$DEMO_CORP_ID&state=$code_state&external_userid=wmdemo004&name=%E5%B0%8F%E5%88%9A")"; then
+        simulate add-contact --user-id "$(printf '%s' "$scan" | json_field userid)" \
+            --external-user-id wmdemo004 --state "$code_state" \
+            --welcome-code "$(printf '%s' "$scan" | json_field welcome_code)" \
+            --create-time "$(printf '%s' "$scan" | json_field at)"
+    else
+        warn "the fake WeCom server did not play the scan"
+    fi
+elif [[ "$code_status" == 200 ]]; then
+    log "channel code 门店海报: already there"
+else
+    warn "channel code not created ($code_status; log: $LOG_DIR/functions.log)"
+fi
+
 # --- what it produced --------------------------------------------------------------------
 show() { # show PATH: GET an admin list and print one line per item
     local path="$1" body

@@ -76,6 +76,10 @@ CROSS_FIELD_RULES = {
     # A shift ends after it starts; a welcome has text or attachments; URLs have a host.
     "POST /v1/growth/channel-codes": "a rota's times and a welcome's content",
     "PUT /v1/growth/channel-codes/{state}": "a rota's times and a welcome's content",
+    # The pool's groups are groups the directory knows (400 with each unknown one named);
+    # created rooms need a base name.
+    "POST /v1/growth/group-codes": "groups the directory knows, a base name for created rooms",
+    "PUT /v1/growth/group-codes/{state}": "groups the directory knows, a base name for created rooms",
     # A welcome has text or attachments; an attachment takes the fields of its type.
     "PUT /v1/growth/default-welcome": "a welcome's content and its attachments' fields by type",
 }

@@ -8,6 +8,7 @@ mod console;
 mod dashboard;
 mod directory;
 mod growth;
+mod growth_group;
 mod growth_rota;
 mod infra;
 mod inputs;

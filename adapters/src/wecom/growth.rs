@@ -1,10 +1,10 @@
 //! The growth context's WeCom port: 「联系我」 codes, welcome messages, tags, remarks and a
-//! member's name.
+//! member's name; 「加入群聊」 join ways for group codes.
 use super::client::{Call, WeComClient};
-use scrm_core::growth::GrowthWeCom;
+use scrm_core::growth::{GrowthWeCom, JoinWayWeCom};
 use scrm_core::wecom::api::{
-    paths, ContactWay, ContactWayCreated, ContactWayInfo, CorpCredentials, CustomerRemark, MarkTag,
-    WeComError, WelcomeMessage, LIST_CONTACT_WAY_PAGE,
+    paths, ContactWay, ContactWayCreated, ContactWayInfo, CorpCredentials, CustomerRemark, JoinWay,
+    JoinWayCreated, JoinWayInfo, MarkTag, WeComError, WelcomeMessage, LIST_CONTACT_WAY_PAGE,
 };
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,11 @@ struct Empty {}
 #[derive(Serialize)]
 struct ConfigId<'a> {
     config_id: &'a str,
+}
+
+#[derive(Deserialize)]
+struct GetJoinWay {
+    join_way: JoinWayInfo,
 }
 
 #[derive(Deserialize)]
@@ -219,5 +224,64 @@ impl GrowthWeCom for WeComClient {
         userid: &str,
     ) -> Result<Option<String>, WeComError> {
         Ok(self.get_user(creds, userid).await?.name)
+    }
+}
+
+impl JoinWayWeCom for WeComClient {
+    async fn add_join_way(
+        &self,
+        creds: &CorpCredentials,
+        way: &JoinWay,
+    ) -> Result<String, WeComError> {
+        way.validate()?;
+        let created: JoinWayCreated = self
+            .call(creds, &Call::post(paths::ADD_JOIN_WAY, way)?)
+            .await?;
+        Ok(created.config_id)
+    }
+
+    async fn get_join_way(
+        &self,
+        creds: &CorpCredentials,
+        config_id: &str,
+    ) -> Result<JoinWayInfo, WeComError> {
+        let r: GetJoinWay = self
+            .call(
+                creds,
+                &Call::post(paths::GET_JOIN_WAY, &ConfigId { config_id })?,
+            )
+            .await?;
+        Ok(r.join_way)
+    }
+
+    async fn update_join_way(
+        &self,
+        creds: &CorpCredentials,
+        way: &JoinWay,
+    ) -> Result<(), WeComError> {
+        way.validate()?;
+        if way.config_id.is_none() {
+            return Err(WeComError::InvalidRequest(
+                "update_join_way needs a config_id".into(),
+            ));
+        }
+        let _: Empty = self
+            .call(creds, &Call::post(paths::UPDATE_JOIN_WAY, way)?)
+            .await?;
+        Ok(())
+    }
+
+    async fn del_join_way(
+        &self,
+        creds: &CorpCredentials,
+        config_id: &str,
+    ) -> Result<(), WeComError> {
+        let _: Empty = self
+            .call(
+                creds,
+                &Call::post(paths::DEL_JOIN_WAY, &ConfigId { config_id })?,
+            )
+            .await?;
+        Ok(())
     }
 }

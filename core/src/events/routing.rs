@@ -23,7 +23,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         detail_type: "MemberJoinedGroup",
-        targets: &["points-on-event"],
+        targets: &["growth-on-event", "points-on-event"],
     },
     Route {
         detail_type: "MemberLeftGroup",

@@ -8,9 +8,14 @@
 //! - [`state`]: generated states, stable per idempotency key;
 //! - [`admin`]: the admin API's use cases;
 //! - [`on_event`]: the consumer of `ContactAdded` / `ContactRemoved`;
+//! - [`group_code`]: group codes (群活码), a join way rotating through a pool of groups
+//!   (pure); [`group_code_admin`] and [`group_code_event`] their admin API and consumer;
 //! - [`rota_runner`]: every minute, the codes whose shift boundary has come moved on;
 //! - [`ports`]: the store, WeCom and the directory's facts.
 pub mod admin;
+pub mod group_code;
+pub mod group_code_admin;
+pub mod group_code_event;
 pub mod model;
 pub mod on_event;
 pub mod ports;
@@ -19,9 +24,11 @@ pub mod rota_runner;
 pub mod state;
 pub mod welcome;
 
+pub use group_code::{GroupCode, GroupCodeInput, GroupCodeStatus};
 pub use model::{
     ChannelCode, CodeInput, CodeKind, CodeStatus, Rota, Shift, Welcome, WelcomeAttachment,
 };
 pub use ports::{
-    AddRecord, ContactFacts, GrowthStore, GrowthWeCom, MemberDay, Movement, RotaDue, WelcomeOutcome,
+    AddRecord, ContactFacts, GroupCodeStore, GroupDay, GroupFacts, GrowthStore, GrowthWeCom,
+    JoinWayWeCom, MemberDay, Movement, RotaDue, WelcomeOutcome,
 };

@@ -1,12 +1,13 @@
 //! What the growth context needs from the outside world: its own store (codes, the default
 //! welcome, the record of each add, the per-code daily figures), WeCom (contact ways,
 //! welcome messages, tags, remarks, members' names) and a few facts the directory holds.
+use super::group_code::GroupCode;
 use super::model::{ChannelCode, Welcome};
 use crate::ports::StoreError;
 use crate::tenants::TenantId;
 use crate::wecom::api::{
-    ContactWay, ContactWayCreated, ContactWayInfo, CorpCredentials, CustomerRemark, MarkTag,
-    WeComError, WelcomeMessage,
+    ContactWay, ContactWayCreated, ContactWayInfo, CorpCredentials, CustomerRemark, JoinWay,
+    JoinWayInfo, MarkTag, WeComError, WelcomeMessage,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -242,4 +243,128 @@ pub trait ContactFacts: Send + Sync {
         external_userid: &str,
         userid: &str,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// One group's QR joins through a code on one local day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GroupDay {
+    /// The local day.
+    pub date: String,
+    /// The group.
+    pub chat_id: String,
+    /// Joins by QR code.
+    pub joined: i64,
+}
+
+/// The group codes' store.
+pub trait GroupCodeStore: Send + Sync {
+    /// Records a new group code (`attribute_not_exists`); the stored code when one with
+    /// its state exists already.
+    fn create_group_code(
+        &self,
+        t: &TenantId,
+        code: &GroupCode,
+    ) -> impl Future<Output = Result<Option<GroupCode>, StoreError>> + Send;
+    /// A group code by state.
+    fn group_code(
+        &self,
+        t: &TenantId,
+        state: &str,
+    ) -> impl Future<Output = Result<Option<GroupCode>, StoreError>> + Send;
+    /// Every group code of the tenant.
+    fn group_codes(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<Vec<GroupCode>, StoreError>> + Send;
+    /// Replaces a group code if it is still at `version`: `Ok(false)` when it moved.
+    fn save_group_code(
+        &self,
+        t: &TenantId,
+        code: &GroupCode,
+        version: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes a group code.
+    fn delete_group_code(
+        &self,
+        t: &TenantId,
+        state: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Notes that the code `state` has the groups `chat_ids` in its pool (idempotent).
+    fn index_pool(
+        &self,
+        t: &TenantId,
+        state: &str,
+        chat_ids: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets that the code `state` has the groups `chat_ids` in its pool.
+    fn unindex_pool(
+        &self,
+        t: &TenantId,
+        state: &str,
+        chat_ids: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The codes noted with `chat_id` in their pool (a code's own pool is the truth: an
+    /// entry may outlive a change by a moment).
+    fn codes_of_chat(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Counts the join `event_id` once into the code's figures of `date` for `chat_id`;
+    /// `Ok(false)` when it was counted already.
+    fn count_join_once(
+        &self,
+        t: &TenantId,
+        event_id: &str,
+        state: &str,
+        date: NaiveDate,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The code's joins per day and group, `from` to `to` inclusive.
+    fn group_figures(
+        &self,
+        t: &TenantId,
+        state: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<GroupDay>, StoreError>> + Send;
+}
+
+/// WeCom's join way APIs.
+pub trait JoinWayWeCom: Send + Sync {
+    /// `groupchat/add_join_way`: the new config id.
+    fn add_join_way(
+        &self,
+        creds: &CorpCredentials,
+        way: &JoinWay,
+    ) -> impl Future<Output = Result<String, WeComError>> + Send;
+    /// `groupchat/get_join_way`.
+    fn get_join_way(
+        &self,
+        creds: &CorpCredentials,
+        config_id: &str,
+    ) -> impl Future<Output = Result<JoinWayInfo, WeComError>> + Send;
+    /// `groupchat/update_join_way` (overwrites).
+    fn update_join_way(
+        &self,
+        creds: &CorpCredentials,
+        way: &JoinWay,
+    ) -> impl Future<Output = Result<(), WeComError>> + Send;
+    /// `groupchat/del_join_way`.
+    fn del_join_way(
+        &self,
+        creds: &CorpCredentials,
+        config_id: &str,
+    ) -> impl Future<Output = Result<(), WeComError>> + Send;
+}
+
+/// What the directory knows of groups.
+pub trait GroupFacts: Send + Sync {
+    /// The member count of each of `chat_ids` the directory knows and that is not
+    /// dismissed (the others are absent).
+    fn group_sizes(
+        &self,
+        t: &TenantId,
+        chat_ids: &[String],
+    ) -> impl Future<Output = Result<HashMap<String, i64>, StoreError>> + Send;
 }

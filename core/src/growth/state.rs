@@ -5,29 +5,50 @@ use sha2::{Digest, Sha256};
 
 /// The prefix of every generated state.
 pub const PREFIX: &str = "ch";
+/// The prefix of a group code's state (「加入群聊」).
+pub const GROUP_PREFIX: &str = "gc";
 /// Hex digits after the prefix: 64 bits, unique per tenant in practice.
 pub const DIGITS: usize = 16;
 
 /// The state of the code created with `idempotency_key` in `tenant` (18 characters, within
 /// WeCom's 30).
 pub fn state_for(tenant: &str, idempotency_key: &str) -> String {
+    generate(PREFIX, b"channel-code\0", tenant, idempotency_key)
+}
+
+/// The state of the group code created with `idempotency_key` in `tenant` (18 characters,
+/// within WeCom's 30 for join ways).
+pub fn group_state_for(tenant: &str, idempotency_key: &str) -> String {
+    generate(GROUP_PREFIX, b"group-code\0", tenant, idempotency_key)
+}
+
+fn generate(prefix: &str, domain: &[u8], tenant: &str, idempotency_key: &str) -> String {
     let mut h = Sha256::new();
-    h.update(b"channel-code\0");
+    h.update(domain);
     h.update(tenant.as_bytes());
     h.update(b"\0");
     h.update(idempotency_key.as_bytes());
     let digest = hex::encode(h.finalize());
-    format!("{PREFIX}{}", &digest[..DIGITS])
+    format!("{prefix}{}", &digest[..DIGITS])
+}
+
+fn is_generated(prefix: &str, raw: &str) -> bool {
+    raw.len() == prefix.len() + DIGITS
+        && raw.starts_with(prefix)
+        && raw[prefix.len()..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 /// Whether `raw` is a state this module generates (path parameters are checked before any
 /// read).
 pub fn is_code_state(raw: &str) -> bool {
-    raw.len() == PREFIX.len() + DIGITS
-        && raw.starts_with(PREFIX)
-        && raw[PREFIX.len()..]
-            .chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    is_generated(PREFIX, raw)
+}
+
+/// Whether `raw` is a group code's state.
+pub fn is_group_code_state(raw: &str) -> bool {
+    is_generated(GROUP_PREFIX, raw)
 }
 
 /// A hash of a request body (a retry with the same key must send the same body).
@@ -62,5 +83,14 @@ mod tests {
             assert!(!is_code_state(bad), "{bad}");
         }
         assert!(is_code_state("ch0123456789abcdef"));
+    }
+
+    #[test]
+    fn group_states_have_their_own_prefix() {
+        let g = group_state_for("ww1", "key-1");
+        assert!(is_group_code_state(&g), "{g}");
+        assert!(!is_code_state(&g));
+        assert_eq!(g, group_state_for("ww1", "key-1"));
+        assert_ne!(g, group_state_for("ww2", "key-1"));
     }
 }

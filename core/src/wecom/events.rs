@@ -720,14 +720,25 @@ pub(crate) fn lower_hex(bytes: &[u8]) -> String {
     String::from_utf8(digits).unwrap_or_default()
 }
 
-/// An integer's decimal text without allocating (what `to_string` gives).
+/// An integer's decimal text without allocating (what `to_string` gives), written digit by
+/// digit: the formatting machinery cost about as much as hashing the field.
 fn decimal(value: i64, buf: &mut [u8; 20]) -> &str {
-    use std::io::Write;
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    // 20 bytes hold every i64.
-    let _ = write!(cursor, "{value}");
-    let len = cursor.position() as usize;
-    std::str::from_utf8(&buf[..len]).unwrap_or_default()
+    // 19 digits and a sign hold every i64; digits are written from the end.
+    let mut at = buf.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
 struct XmlWriter(String);
@@ -1207,6 +1218,13 @@ mod tests {
     }
 
     #[test]
+    fn decimal_is_to_string() {
+        for v in [0, 7, -7, 10, 1_700_000_000, i64::MAX, i64::MIN, -1] {
+            assert_eq!(decimal(v, &mut [0; 20]), v.to_string());
+        }
+    }
+
+    #[test]
     fn dedupe_keys_tell_same_second_adds_apart_and_match_redeliveries() {
         let add = |ext: &str| CallbackEvent::ExternalContact {
             header: EventHeader::system("wwcorp", 1700000000),
@@ -1399,6 +1417,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn decimal_matches_to_string(v in any::<i64>()) {
+            let mut buf = [0; 20];
+            prop_assert_eq!(decimal(v, &mut buf), v.to_string());
+        }
+
         #[test]
         fn to_xml_then_parse_round_trips(ev in any_event()) {
             let xml = ev.to_xml();

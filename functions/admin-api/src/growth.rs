@@ -1,6 +1,6 @@
 //! Admin routes of acquisition: channel codes (create with an `Idempotency-Key`, list,
 //! read, edit, pause, resume, delete), their daily figures, and the tenant's default
-//! welcome. Rules in [`scrm_core::growth::admin`].
+//! welcome. Rules in [`scrm_core::growth::admin`]. Group codes: [`crate::group_codes`].
 use crate::{Api, Key, Operator, Table, Viewer};
 use axum::extract::State;
 use scrm_adapters::http::{json, json_body, ApiError, Head, RawBody, Reply, MAX_JSON_BODY};
@@ -15,6 +15,7 @@ use serde_json::json;
 /// Adds the routes of this module.
 pub fn routes(t: Table) -> Table {
     const CODE: &str = "/v1/growth/channel-codes/{state}";
+    let t = crate::group_codes::routes(t);
     t.post("/v1/growth/channel-codes", create)
         .get("/v1/growth/channel-codes", list)
         .get(CODE, code)

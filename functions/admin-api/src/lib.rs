@@ -12,6 +12,7 @@
 pub mod console;
 pub mod dashboard;
 pub mod directory;
+pub mod group_codes;
 pub mod growth;
 pub mod points;
 pub mod sop;

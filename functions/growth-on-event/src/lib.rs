@@ -1,16 +1,21 @@
 //! The `growth-on-event` function: on `ContactAdded`, the welcome message of the code's
 //! channel (or the tenant's default) sent within WeCom's 20 s window, the code's tags and
-//! remark, the add counted, the rota applied; on `ContactRemoved`, the deletion counted.
-//! The rules are the use case [`scrm_core::growth::on_event`]; this crate parses
-//! EventBridge's delivery, calls it and maps its error for Lambda.
+//! remark, the add counted, the rota applied; on `ContactRemoved`, the deletion counted;
+//! on `MemberJoinedGroup`, a customer's join counted for the group codes offering the group
+//! and their groups rotated. The rules are the use cases [`scrm_core::growth::on_event`] and
+//! [`scrm_core::growth::group_code_event`]; this crate parses EventBridge's delivery, calls
+//! them and maps their error for Lambda.
 pub mod wire;
 
 use lambda_runtime::LambdaEvent;
 use scrm_adapters::lambda::FnError;
 use scrm_core::clock::Clock;
-use scrm_core::events::EventEnvelope;
+use scrm_core::events::{DomainEvent, EventEnvelope};
+use scrm_core::growth::group_code_event::{on_member_joined, GroupCodeDeps, JoinOutcome};
 use scrm_core::growth::on_event::{on_event, GrowthDeps, GrowthEventError, GrowthOutcome};
-use scrm_core::growth::{ContactFacts, GrowthStore, GrowthWeCom};
+use scrm_core::growth::{
+    ContactFacts, GroupCodeStore, GroupFacts, GrowthStore, GrowthWeCom, JoinWayWeCom,
+};
 use scrm_core::tenants::TenantLookup;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -36,9 +41,9 @@ pub async fn handle<S, W, F, T>(
     event: LambdaEvent<Value>,
 ) -> Result<Value, FnError>
 where
-    S: GrowthStore,
-    W: GrowthWeCom,
-    F: ContactFacts,
+    S: GrowthStore + GroupCodeStore,
+    W: GrowthWeCom + JoinWayWeCom,
+    F: ContactFacts + GroupFacts,
     T: TenantLookup,
 {
     let envelope = EventEnvelope::from_eventbridge_json(&event.payload)
@@ -50,6 +55,22 @@ where
         event_id = %envelope.event_id,
         detail_type = envelope.detail_type()
     );
+    if let DomainEvent::MemberJoinedGroup { .. } = envelope.event {
+        let outcome = apply_join(h, &envelope).instrument(span.clone()).await?;
+        let result = match outcome {
+            JoinOutcome::Ignored(GrowthOutcome::NotGrowth(detail_type)) => {
+                json!({ "ignored": detail_type })
+            }
+            JoinOutcome::Ignored(_) => json!({ "ignored": "unknown tenant" }),
+            JoinOutcome::Handled(j) => json!({
+                "event_id": envelope.event_id,
+                "counted": j.counted,
+                "rotated": j.rotated,
+            }),
+        };
+        span.in_scope(|| tracing::info!(result = %result, "event handled"));
+        return Ok(result);
+    }
     let outcome = apply(h, &envelope).instrument(span.clone()).await?;
     let result = match outcome {
         GrowthOutcome::UnknownTenant => json!({ "ignored": "unknown tenant" }),
@@ -84,4 +105,25 @@ where
         clock: h.clock.as_ref(),
     };
     on_event(&deps, envelope).await
+}
+
+/// Applies one `MemberJoinedGroup` to the group codes (tests call it directly).
+pub async fn apply_join<S, W, F, T>(
+    h: &GrowthOnEvent<S, W, F, T>,
+    envelope: &EventEnvelope,
+) -> Result<JoinOutcome, GrowthEventError>
+where
+    S: GroupCodeStore,
+    W: JoinWayWeCom,
+    F: GroupFacts,
+    T: TenantLookup,
+{
+    let deps = GroupCodeDeps {
+        store: &h.store,
+        wecom: &h.wecom,
+        facts: &h.facts,
+        tenants: &h.tenants,
+        clock: h.clock.as_ref(),
+    };
+    on_member_joined(&deps, envelope).await
 }

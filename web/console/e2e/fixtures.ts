@@ -143,17 +143,7 @@ export async function scanChannelCode(state: string, externalUserid: string, nam
   const res = await fetch(`${stack.wecomUrl}/_fake/scan?${q}`, { method: 'POST' })
   if (!res.ok) throw new Error(`fake scan of ${state}: ${res.status} ${await res.text()}`)
   const add = (await res.json()) as FakeAdd
-  await promisify(execFile)(stack.cli, [
-    'simulate',
-    'add-contact',
-    '--url',
-    `${stack.lambdaUrl}/lambda-url/wecom-callback/callback/{corp_id}`,
-    '--corp-id',
-    stack.corpId,
-    '--token',
-    stack.callbackToken,
-    '--aes-key',
-    stack.aesKey,
+  await simulate('add-contact', [
     '--user-id',
     add.userid,
     '--external-user-id',
@@ -166,6 +156,26 @@ export async function scanChannelCode(state: string, externalUserid: string, nam
     String(add.at),
   ])
   return add
+}
+
+/**
+ * Sends one WeCom callback to the stack's wecom-callback function, encrypted and signed with
+ * the demo tenant's secrets, as WeCom would (`scrm simulate EVENT ARGS...`).
+ */
+export async function simulate(event: string, args: string[] = []): Promise<void> {
+  await promisify(execFile)(stack.cli, [
+    'simulate',
+    event,
+    '--url',
+    `${stack.lambdaUrl}/lambda-url/wecom-callback/callback/{corp_id}`,
+    '--corp-id',
+    stack.corpId,
+    '--token',
+    stack.callbackToken,
+    '--aes-key',
+    stack.aesKey,
+    ...args,
+  ])
 }
 
 /** The welcome messages the fake WeCom server accepted for the demo corp, oldest first. */

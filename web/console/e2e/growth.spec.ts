@@ -4,7 +4,7 @@
 // their name; the code's figures count the add, as figures, a chart and per member; pause,
 // resume and delete from the list, each asked first; the tenant's default welcome. Every page
 // is screenshot and scanned with axe.
-import { test, expect, apiOk, loginWithWeCom, scanChannelCode, shot, axe, welcomeMessages } from './fixtures'
+import { test, expect, apiOk, loginWithWeCom, scanChannelCode, shot, simulate, axe, welcomeMessages } from './fixtures'
 import { expectChartDrawn, settled } from './console-helpers'
 
 test.describe.configure({ mode: 'serial' })
@@ -146,5 +146,60 @@ test.describe('growth', () => {
     await expect(page.getByTestId('default-welcome-off')).toBeVisible()
     const stored = await apiOk<{ welcome: unknown }>('GET', '/v1/growth/default-welcome')
     expect(stored.welcome).toBeNull()
+  })
+
+  test('a group code: its groups in order, a QR join counted, deleted after a confirmation', async ({ page }) => {
+    const groupName = `E2E 会员群码 ${Date.now().toString(36)}`
+    await page.goto('/growth/group-codes')
+    await settled(page)
+    await page.getByTestId('group-code-create').click()
+    await settled(page)
+    await page.getByTestId('group-code-name').fill(groupName)
+    await page.getByTestId('group-select').click()
+    for (const chat of ['wrdemo001', 'wrdemo002']) {
+      await page.keyboard.type(chat)
+      await page.keyboard.press('Enter')
+    }
+    await page.keyboard.press('Escape')
+    await expect(page.getByTestId('group-code-pool').locator('tbody tr')).toHaveCount(2)
+    await expect(page.getByTestId('group-code-holds')).toHaveCount(2)
+    await page.getByTestId('group-code-auto').click()
+    await page.getByTestId('group-code-base-name').fill('会员福利群')
+    await shot(page, 'growth-group-code-editor')
+    await axe(page)
+    await page.getByTestId('group-code-save').click()
+    await expect(page).toHaveURL(/\/growth\/group-codes\/gc[0-9a-f]{16}$/)
+    const groupState = page.url().split('/').pop()!
+    await settled(page)
+    await expect(page.getByTestId('group-code-qr').locator('img')).toBeVisible()
+
+    // A customer scans it and joins the first group (JoinScene 3: by QR code).
+    await simulate('chat-add-member', ['--chat-id', 'wrdemo001', '--member-id', `wmE2EG${Date.now().toString(36)}`, '--join-scene', '3'])
+    const tenant = await apiOk<{ settings?: { timezone?: string } }>('GET', '/v1/tenant')
+    const today = todayIn(tenant.settings?.timezone ?? 'Asia/Shanghai')
+    await expect
+      .poll(
+        async () => (await apiOk<{ joined: number }>('GET', `/v1/growth/group-codes/${groupState}/figures?from=${today}&to=${today}`)).joined,
+        { timeout: 20_000 },
+      )
+      .toBe(1)
+    await page.reload()
+    await settled(page)
+    await expect(page.getByTestId('group-figure-joined')).toContainText('1')
+    await expect(page.getByTestId('group-code-per-group')).toContainText('会员福利群')
+    await shot(page, 'growth-group-code')
+    await axe(page)
+
+    await page.goto('/growth/group-codes')
+    await settled(page)
+    const row = page.getByTestId('group-codes-table').locator('tr', { hasText: groupName })
+    await expect(row.getByTestId('group-code-current')).not.toHaveText('—')
+    await shot(page, 'growth-group-codes')
+    await axe(page)
+    await row.getByRole('button', { name: '删除' }).click()
+    await expect(page.locator('[data-test=confirm-message]:visible')).toContainText(groupName)
+    await page.locator('[data-test=confirm-proceed]:visible').click()
+    await expect(page.getByTestId('group-codes-table').locator('tr', { hasText: groupName })).toHaveCount(0)
+    await expect(apiOk('GET', `/v1/growth/group-codes/${groupState}`)).rejects.toMatchObject({ status: 404 })
   })
 })

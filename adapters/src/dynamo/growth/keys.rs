@@ -6,6 +6,10 @@
 //! | Default welcome (`welcome` JSON) | `{t}#WELCOME` | `DEFAULT` | | |
 //! | Record of an add or removal (`welcome`, `errcode`, `state`, `counted`; TTL 90 days) | `{t}#GADD#{event id}` | `ADD` | | |
 //! | A member's day through a code (`added`, `removed`; TTL 400 days) | `{t}#CHSTATS#{shard}` | `{state}#{date}#{userid}` | | |
+//! | Group code (`code` JSON, `version`) | `{t}#GCODE#{state}` | `CODE` | | `{t}#GCODES` / `{state}` |
+//! | A group in a group code's pool | `{t}#GCCHAT#{chat_id}` | `{state}` | | |
+//! | Record of a join counted for a group code (TTL 90 days) | `{t}#GJOIN#{event id}` | `{state}` | | |
+//! | A group's day through a group code (`joined`; TTL 400 days) | `{t}#GCSTATS#{shard}` | `{state}#{date}#{chat_id}` | | |
 //!
 //! The figures are spread over 16 partitions by a hash of the code and member, so that no
 //! partition takes a whole tenant's adds, and a member's day is one item (the rota's cap
@@ -74,6 +78,32 @@ pub fn stats_pk(t: &TenantId, shard: u32) -> String {
 /// A member's day through a code.
 pub fn stats_sk(state: &str, date: &str, userid: &str) -> String {
     format!("{state}#{date}#{userid}")
+}
+
+/// A group code.
+pub fn group_code_pk(t: &TenantId, state: &str) -> String {
+    format!("{t}#GCODE#{state}")
+}
+/// The tenant's group codes (gsi2).
+pub fn group_codes_index(t: &TenantId) -> String {
+    format!("{t}#GCODES")
+}
+/// The group codes with a group in their pool (sort key: the code's state).
+pub fn pool_pk(t: &TenantId, chat_id: &str) -> String {
+    format!("{t}#GCCHAT#{chat_id}")
+}
+/// The records of one join event, one per code it was counted for (sort key: the state).
+pub fn join_record_pk(t: &TenantId, event_id: &str) -> String {
+    format!("{t}#GJOIN#{event_id}")
+}
+/// The shard of a code's group: every join of the group's day through the code lands on
+/// one item.
+pub fn group_stats_shard(state: &str, chat_id: &str) -> u32 {
+    stats_shard(state, chat_id)
+}
+/// A partition of the group codes' figures.
+pub fn group_stats_pk(t: &TenantId, shard: u32) -> String {
+    format!("{t}#GCSTATS#{shard:02}")
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use keys::*;
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::growth::{
-    AddRecord, ChannelCode, CodeStatus, ContactFacts, GrowthStore, MemberDay, Movement, RotaDue,
-    Welcome, WelcomeOutcome,
+    AddRecord, ChannelCode, CodeStatus, ContactFacts, GroupCode, GroupCodeStore, GroupDay,
+    GroupFacts, GrowthStore, MemberDay, Movement, RotaDue, Welcome, WelcomeOutcome,
 };
 use scrm_core::ports::StoreError;
 use scrm_core::tenants::TenantId;
@@ -367,6 +367,240 @@ impl GrowthStore for DynamoGrowth {
             });
         }
         Ok(rows)
+    }
+}
+
+fn group_code_item(t: &TenantId, code: &GroupCode) -> AttrMap {
+    [
+        (PK, s(group_code_pk(t, &code.state))),
+        (SK, s(CODE_SK)),
+        (GSI2_PK, s(group_codes_index(t))),
+        (GSI2_SK, s(&code.state)),
+        ("code", json(code)),
+        ("version", n(code.version)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Deletes at once, a few at a time (a pool has at most 100 groups).
+const PARALLEL_DELETES: usize = 8;
+
+impl GroupCodeStore for DynamoGrowth {
+    async fn create_group_code(
+        &self,
+        t: &TenantId,
+        code: &GroupCode,
+    ) -> Result<Option<GroupCode>, StoreError> {
+        match self
+            .table
+            .put_or_get_old(group_code_item(t, code), &Cond::item_absent())
+            .await?
+        {
+            PutOutcome::Written => Ok(None),
+            PutOutcome::Blocked(Some(old)) => old.json("code").map(Some),
+            PutOutcome::Blocked(None) => self.group_code(t, &code.state).await,
+        }
+    }
+
+    async fn group_code(&self, t: &TenantId, state: &str) -> Result<Option<GroupCode>, StoreError> {
+        self.table
+            .get_consistent(group_code_pk(t, state), CODE_SK)
+            .await?
+            .map(|item| item.json("code"))
+            .transpose()
+    }
+
+    async fn group_codes(&self, t: &TenantId) -> Result<Vec<GroupCode>, StoreError> {
+        let items = self
+            .table
+            .query_all(Query::index(GSI2, group_codes_index(t)))
+            .await?;
+        items.iter().map(|item| item.json("code")).collect()
+    }
+
+    async fn save_group_code(
+        &self,
+        t: &TenantId,
+        code: &GroupCode,
+        version: i64,
+    ) -> Result<bool, StoreError> {
+        let mut cond = Cond::item_exists();
+        let v = cond.name("version");
+        cond.when(format!("{v} = :expected"))
+            .value(":expected", n(version));
+        self.table.put_if(group_code_item(t, code), &cond).await
+    }
+
+    async fn delete_group_code(&self, t: &TenantId, state: &str) -> Result<(), StoreError> {
+        self.table.delete(group_code_pk(t, state), CODE_SK).await
+    }
+
+    async fn index_pool(
+        &self,
+        t: &TenantId,
+        state: &str,
+        chat_ids: &[String],
+    ) -> Result<(), StoreError> {
+        let items = chat_ids
+            .iter()
+            .map(|c| {
+                [(PK, s(pool_pk(t, c))), (SK, s(state))]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect()
+            })
+            .collect();
+        self.table.batch_put(items).await
+    }
+
+    async fn unindex_pool(
+        &self,
+        t: &TenantId,
+        state: &str,
+        chat_ids: &[String],
+    ) -> Result<(), StoreError> {
+        for chunk in chat_ids.chunks(PARALLEL_DELETES) {
+            futures::future::try_join_all(
+                chunk
+                    .iter()
+                    .map(|c| self.table.delete(pool_pk(t, c), state)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn codes_of_chat(&self, t: &TenantId, chat_id: &str) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .table
+            .query_all(Query::partition(pool_pk(t, chat_id)))
+            .await?;
+        items
+            .iter()
+            .map(|item| item.s(SK).map(str::to_string))
+            .collect()
+    }
+
+    async fn count_join_once(
+        &self,
+        t: &TenantId,
+        event_id: &str,
+        state: &str,
+        date: NaiveDate,
+        chat_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut record = Update::new();
+        record
+            .set("counted", AttributeValue::Bool(true))
+            .set_if_not_exists(TTL, n(now_secs() + RECORD_TTL_SECS));
+        let c = record.name("counted");
+        record.when(format!("attribute_not_exists({c})"));
+        let mut counter = Update::new();
+        counter
+            .add("joined", 1)
+            .set_if_not_exists(TTL, n(now_secs() + STATS_TTL_SECS));
+        let actions = vec![
+            self.table
+                .tx_update(join_record_pk(t, event_id), state, &record)?,
+            self.table.tx_update(
+                group_stats_pk(t, group_stats_shard(state, chat_id)),
+                stats_sk(state, &date_key(date), chat_id),
+                &counter,
+            )?,
+        ];
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCanceled { reasons })
+                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn group_figures(
+        &self,
+        t: &TenantId,
+        state: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<GroupDay>, StoreError> {
+        let (lo, hi) = (
+            format!("{state}#{}", date_key(from)),
+            format!("{state}#{}#\u{10FFFF}", date_key(to)),
+        );
+        let queries = (0..STATS_SHARDS).map(|shard| {
+            self.table.query_all(
+                Query::partition(group_stats_pk(t, shard)).sk_between(lo.clone(), hi.clone()),
+            )
+        });
+        let mut rows = Vec::new();
+        for item in futures::future::try_join_all(queries)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            let sk = item.s(SK)?;
+            let mut parts = sk.splitn(3, '#');
+            let (_, date, chat_id) = (parts.next(), parts.next(), parts.next());
+            rows.push(GroupDay {
+                date: date.unwrap_or_default().to_string(),
+                chat_id: chat_id.unwrap_or_default().to_string(),
+                joined: item.n_opt("joined")?.unwrap_or(0),
+            });
+        }
+        Ok(rows)
+    }
+}
+
+impl GroupFacts for DynamoDirectory {
+    async fn group_sizes(
+        &self,
+        t: &TenantId,
+        chat_ids: &[String],
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        use crate::dynamo::contacts::keys as dir;
+        if chat_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // The profile says whether the group is known and live; the counters item (when
+        // there is one) holds the count, else the profile's.
+        let keys = chat_ids
+            .iter()
+            .flat_map(|c| {
+                let pk = dir::group_pk(t, c);
+                [key(pk.clone(), dir::PROFILE), key(pk, dir::COUNTS)]
+            })
+            .collect();
+        let found = self.table.batch_get(keys, None).await?;
+        let mut profiles: HashMap<&str, i64> = HashMap::new();
+        let mut counts: HashMap<&str, i64> = HashMap::new();
+        for item in &found {
+            let pk = item.s(PK)?;
+            match item.s(SK)? {
+                dir::PROFILE if !item.bool_opt("dismissed").unwrap_or(false) => {
+                    profiles.insert(pk, item.n_opt("member_count")?.unwrap_or(0));
+                }
+                dir::COUNTS => {
+                    if let Some(c) = item.n_opt("member_count")? {
+                        counts.insert(pk, c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(chat_ids
+            .iter()
+            .filter_map(|c| {
+                let pk = dir::group_pk(t, c);
+                let profile = profiles.get(pk.as_str())?;
+                let n = counts.get(pk.as_str()).unwrap_or(profile);
+                Some((c.clone(), (*n).max(0)))
+            })
+            .collect())
     }
 }
 

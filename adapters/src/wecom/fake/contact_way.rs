@@ -71,7 +71,11 @@ pub(super) async fn qr_picture(
             seed ^= seed >> 7;
             seed ^= seed << 17;
             if finder(r, c).unwrap_or(seed & 1 == 1) {
-                rects.push_str(&format!("<rect x=\"{}\" y=\"{}\" width=\"1\" height=\"1\"/>", c + 2, r + 2));
+                rects.push_str(&format!(
+                    "<rect x=\"{}\" y=\"{}\" width=\"1\" height=\"1\"/>",
+                    c + 2,
+                    r + 2
+                ));
             }
         }
     }
@@ -165,7 +169,11 @@ fn add(state: &mut State, corp_id: &str, body: &Value) -> Reply {
     let config_id = random_hex(16);
     let qr_code = if scene == 2 && !state.public_base.is_empty() {
         // A picture a browser can show, served by the fake itself.
-        format!("{}{}", state.public_base, QR_PICTURE.replace("{config_id}", &config_id))
+        format!(
+            "{}{}",
+            state.public_base,
+            QR_PICTURE.replace("{config_id}", &config_id)
+        )
     } else if scene == 2 {
         format!("https://wework.qpic.cn/wwpic/fake/{config_id}/0")
     } else {

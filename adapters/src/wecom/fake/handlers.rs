@@ -67,6 +67,10 @@ pub(super) fn method_of(path: &str) -> Option<&'static str> {
         | paths::GET_CONTACT_WAY
         | paths::LIST_CONTACT_WAY
         | paths::EXTERNAL_CONTACT_REMARK
+        | paths::ADD_JOIN_WAY
+        | paths::GET_JOIN_WAY
+        | paths::UPDATE_JOIN_WAY
+        | paths::DEL_JOIN_WAY
         | paths::MESSAGE_SEND
         | paths::ADD_MSG_TEMPLATE
         | paths::GET_GROUPMSG_TASK
@@ -224,6 +228,10 @@ impl State {
             | paths::EXTERNAL_CONTACT_REMARK => {
                 super::contact_way::route(self, path, &corp_id, body)
             }
+            paths::ADD_JOIN_WAY
+            | paths::GET_JOIN_WAY
+            | paths::UPDATE_JOIN_WAY
+            | paths::DEL_JOIN_WAY => super::join_way::route(self, path, &corp_id, body),
             paths::MESSAGE_SEND => self.message_send(&corp_id, token.agent_id, body),
             paths::ADD_MSG_TEMPLATE => self.add_msg_template(&corp_id, body),
             paths::GET_GROUPMSG_TASK => self.get_groupmsg_task(&corp_id, body),

@@ -47,7 +47,10 @@ pub(super) async fn scan(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    let name = q.get("name").cloned().unwrap_or_else(|| get("external_userid"));
+    let name = q
+        .get("name")
+        .cloned()
+        .unwrap_or_else(|| get("external_userid"));
     let add = super::contact_way::scan(
         &mut lock(&state),
         &get("corp_id"),

@@ -14,6 +14,7 @@ mod contact_way;
 mod demo;
 mod handlers;
 mod inspect;
+mod join_way;
 mod jsapi;
 mod limits;
 mod login;
@@ -23,6 +24,7 @@ mod official;
 
 pub use contact_way::{FakeAdd, FakeContactWay};
 pub use demo::{DEMO_AGENT_ID, DEMO_APP_SECRET, DEMO_CONTACT_SECRET, DEMO_CORP_ID};
+pub use join_way::FakeJoinWay;
 pub use model::{
     FakeCustomer, FakeFollow, FakeGroup, FakeMember, FakeStaff, FakeStaffStatus, FakeTag,
     FakeTagGroup,
@@ -285,6 +287,22 @@ impl FakeWeCom {
     /// The corp's 「联系我」 codes.
     pub fn contact_ways(&self, corp_id: &str) -> Vec<FakeContactWay> {
         self.with(|s| s.corp(corp_id).contact_ways.values().cloned().collect())
+    }
+
+    /// The corp's 「加入群聊」 join ways.
+    pub fn join_ways(&self, corp_id: &str) -> Vec<FakeJoinWay> {
+        self.with(|s| s.corp(corp_id).join_ways.values().cloned().collect())
+    }
+
+    /// The join way with `state`, as the fake holds it.
+    pub fn join_way_by_state(&self, corp_id: &str, state: &str) -> Option<FakeJoinWay> {
+        self.with(|s| {
+            s.corp(corp_id)
+                .join_ways
+                .values()
+                .find(|w| w.state == state)
+                .cloned()
+        })
     }
 
     /// A customer scans the code with `state`: the add lands in the corp's data (the code's

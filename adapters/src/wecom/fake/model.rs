@@ -416,6 +416,8 @@ pub(super) struct CorpData {
     pub welcomes: Vec<Value>,
     /// 「联系我」 codes by config_id.
     pub contact_ways: BTreeMap<String, super::contact_way::FakeContactWay>,
+    /// 「加入群聊」 join ways by config_id.
+    pub join_ways: BTreeMap<String, super::join_way::FakeJoinWay>,
     pub oauth_codes: HashMap<String, OAuthCode>,
     pub unionids: HashMap<String, UnionMapping>,
     pub msg_tasks: BTreeMap<String, MsgTask>,

@@ -26,6 +26,7 @@ mod contact_way;
 mod credentials;
 mod error;
 mod frequency;
+mod join_way;
 mod types;
 
 pub use contact_way::*;
@@ -34,6 +35,7 @@ pub use credentials::{
 };
 pub use error::*;
 pub use frequency::*;
+pub use join_way::*;
 pub use types::*;
 
 /// API paths relative to the base (`…/cgi-bin`). The fake server serves the same paths, and
@@ -99,4 +101,12 @@ pub mod paths {
     pub const LIST_CONTACT_WAY: &str = "externalcontact/list_contact_way";
     /// Sets a member's remark on a customer.
     pub const EXTERNAL_CONTACT_REMARK: &str = "externalcontact/remark";
+    /// Creates a 「加入群聊」 join way.
+    pub const ADD_JOIN_WAY: &str = "externalcontact/groupchat/add_join_way";
+    /// One join way (with its QR code).
+    pub const GET_JOIN_WAY: &str = "externalcontact/groupchat/get_join_way";
+    /// Overwrites a join way's settings.
+    pub const UPDATE_JOIN_WAY: &str = "externalcontact/groupchat/update_join_way";
+    /// Deletes a join way.
+    pub const DEL_JOIN_WAY: &str = "externalcontact/groupchat/del_join_way";
 }

@@ -3084,6 +3084,289 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/growth/group-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's group codes, newest first (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["GroupCode"][];
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a group code (WeCom `groupchat/add_join_way`, QR scene, a generated `state`, then `get_join_way` for its QR code) offering the first groups of the pool below full_at (operator). Idempotent on the `Idempotency-Key`: the code is recorded before WeCom is asked; a retry of a finished create answers 200 with the code, a retry of one still `creating` creates the join way again (WeCom lists no join ways; the orphan has the same state and groups, and its QR code is shown nowhere). */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 printable ASCII characters without spaces (missing: 400 idempotency_key_required). */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GroupCodeInput"];
+                };
+            };
+            responses: {
+                /** @description The code a previous request with the key created. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GroupCode"];
+                    };
+                };
+                /** @description The code, created. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GroupCode"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`: no groups, more than 100, duplicates, a group the directory does not know, full_at out of range, auto_create_room without room_base_name, room_base_name over 40 characters), idempotency_key_required, or wecom_refused (`details.errcode`, e.g. 40050 a group WeCom does not know): nothing kept. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description idempotency_key_reused (another body), no_contact_secret. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+                /** @description wecom_unavailable: retry with the same key. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/group-codes/{state}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A group code (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The code's state (anything else: 404). */
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GroupCode"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        /** Replace a group code's settings from `version` (operator); WeCom's join way is overwritten with the new pool's groups (`update_join_way`). */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GroupCodeEdit"];
+                };
+            };
+            responses: {
+                /** @description The code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GroupCode"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`, as on create), or wecom_refused. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description version_conflict, code_creating, no_contact_secret. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+                /** @description wecom_unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        /** Delete a group code at WeCom (`del_join_way`; a join way WeCom no longer knows counts as gone) and here (operator). Its figures stay until they expire. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{deleted: state}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description wecom_refused. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description no_contact_secret. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description wecom_unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/group-codes/{state}/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A group code's customers' joins by QR code per tenant-local day and group (viewer). A group in several codes' pools counts a join for each code offering it then. */
+        get: {
+            parameters: {
+                query: {
+                    from: string;
+                    /** @description Inclusive; from ≤ to, at most 92 days (else 400 validation_failed). */
+                    to: string;
+                };
+                header?: never;
+                path: {
+                    state: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GroupCodeFigures"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/growth/default-welcome": {
         parameters: {
             query?: never;
@@ -4492,6 +4775,87 @@ export interface components {
                     added: number;
                     removed: number;
                     net: number;
+                }[];
+            }[];
+        };
+        /** @description Rules answered 400 validation_failed (`details.problems`, nothing written): 1 to 100 distinct groups the directory knows (a dismissed or unknown group is a problem of its `chat_ids[i]`); room_base_name required when auto_create_room. */
+        GroupCodeInput: {
+            /** @description 1 to 64 characters; its first 30 are WeCom's remark of the join way. */
+            name: string;
+            /** @description The pool of customer groups, in the order they are filled. WeCom offers at most 5 at a time. */
+            chat_ids: string[];
+            /**
+             * @description Members at which a group counts as full (WeCom lets at most 200 join by QR code).
+             * @default 195
+             */
+            full_at: number;
+            /**
+             * @description When every group is full, WeCom creates new groups (named room_base_name + number) after the last one.
+             * @default false
+             */
+            auto_create_room: boolean;
+            /** @description Required when auto_create_room. */
+            room_base_name?: string;
+            /**
+             * @description The first created group's number.
+             * @default 1
+             */
+            room_base_id: number;
+        };
+        /** @description A group code's new fields, as on create, with the version the edit starts from (the same rules as GroupCodeInput). */
+        GroupCodeEdit: {
+            /** @description The version the edit starts from. */
+            version: number;
+            name: string;
+            chat_ids: string[];
+            /** @default 195 */
+            full_at: number;
+            /** @default false */
+            auto_create_room: boolean;
+            room_base_name?: string;
+            /** @default 1 */
+            room_base_id: number;
+        };
+        GroupCode: components["schemas"]["GroupCodeInput"] & {
+            /** @description The code's id and WeCom `state` (generated from the create's Idempotency-Key). */
+            state: string;
+            /**
+             * @description creating: recorded, WeCom's answer not yet (a retry of the create with the same key finishes it).
+             * @enum {string}
+             */
+            status: "creating" | "active";
+            /** @description WeCom's id of the join way. */
+            config_id?: string;
+            /** @description The QR code's picture URL. */
+            qr_code?: string;
+            /** @description The groups WeCom offers now: the first 5 of the pool below full_at; when none is, the last group with auto_create_room, else the last 5. */
+            current: string[];
+            /** @description No group of the pool was below full_at at the last rotation. */
+            all_full: boolean;
+            version: number;
+            request_hash?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        GroupCodeFigures: {
+            state: string;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            /** @description Customers' joins by QR code into the groups the code offered. */
+            joined: number;
+            /** @description Every day of the range, oldest first (tenant-local days). */
+            days: {
+                /** Format: date */
+                date: string;
+                joined: number;
+                /** @description The groups with joins that day. */
+                groups: {
+                    chat_id: string;
+                    joined: number;
                 }[];
             }[];
         };

@@ -48,3 +48,28 @@ export const growthApi = {
   /** The corp tag mirror (its body is described in prose by the spec). */
   tags: () => unwrap<{ tag_groups: CorpTagGroup[] }>(looseApi.GET('/v1/tags')),
 }
+
+// --- group codes (群活码) ---------------------------------------------------------------------
+
+/** Optional fields are the ones the API defaults. */
+export type GroupCodeInput = Omit<components['schemas']['GroupCodeInput'], 'full_at' | 'auto_create_room' | 'room_base_id'> &
+  Partial<Pick<components['schemas']['GroupCodeInput'], 'full_at' | 'auto_create_room' | 'room_base_id'>>
+export type GroupCode = components['schemas']['GroupCode']
+export type GroupCodeFigures = components['schemas']['GroupCodeFigures']
+
+export const groupCodesApi = {
+  list: () => unwrap<{ items: GroupCode[] }>(api.GET('/v1/growth/group-codes')),
+  get: (state: string) => unwrap<GroupCode>(api.GET('/v1/growth/group-codes/{state}', path(state))),
+  /** Creates a code; a retry with the same key answers the code the first request made. */
+  create: (input: GroupCodeInput, idempotencyKey: string) =>
+    unwrap<GroupCode>(
+      api.POST('/v1/growth/group-codes', { params: { header: { 'Idempotency-Key': idempotencyKey } }, body: input as never }),
+    ),
+  edit: (state: string, version: number, input: GroupCodeInput) =>
+    unwrap<GroupCode>(api.PUT('/v1/growth/group-codes/{state}', { ...path(state), body: { ...input, version } as never })),
+  remove: (state: string) => unwrap<{ deleted: string }>(api.DELETE('/v1/growth/group-codes/{state}', path(state))),
+  figures: (state: string, from: string, to: string) =>
+    unwrap<GroupCodeFigures>(
+      api.GET('/v1/growth/group-codes/{state}/figures', { params: { path: { state }, query: { from, to } } }),
+    ),
+}
