@@ -23,14 +23,14 @@ const FIND_SLACK_SECS: i64 = 300;
 /// WeCom's "invalid parameter", which is also its answer for a config id it does not know.
 pub(crate) const INVALID_PARAMETER: i64 = 40058;
 
-/// Why a growth request was refused.
+/// Why a growth request (a channel code's or a group code's) was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum GrowthError {
     /// The input is not acceptable: every problem, per field.
-    #[error("invalid channel code: {}", Problem::summary(.0))]
+    #[error("invalid code: {}", Problem::summary(.0))]
     Invalid(Vec<Problem>),
-    /// No such code in this tenant.
-    #[error("no such channel code")]
+    /// No such code (channel or group code) in this tenant.
+    #[error("no such code")]
     NoSuchCode,
     /// The idempotency key was used for another request body.
     #[error("this Idempotency-Key was used for another request")]

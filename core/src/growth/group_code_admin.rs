@@ -5,109 +5,18 @@
 //! no join ways, so an answer lost after WeCom created one cannot be reconciled. That
 //! orphan is harmless: it has the code's state and groups, and its QR code is shown
 //! nowhere, so nobody scans it.
-use super::admin::{INVALID_PARAMETER, MAX_FIGURE_DAYS};
+use super::admin::{GrowthError, INVALID_PARAMETER, MAX_FIGURE_DAYS};
 use super::group_code::{join_way, rotate, GroupCode, GroupCodeInput, GroupCodeStatus, Rotation};
 use super::model::Problem;
 use super::ports::{GroupCodeStore, GroupDay, GroupFacts, JoinWayWeCom};
 use super::state::{group_state_for, request_hash};
 use crate::contacts::source::contact_credentials;
-use crate::http::ApiError;
-use crate::ports::StoreError;
-use crate::tenants::admin::{registered, NotRegistered};
+use crate::tenants::admin::registered;
 use crate::tenants::{Tenant, TenantId, TenantLookup};
 use crate::wecom::api::{CorpCredentials, WeComError};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Why a group code request was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum GroupCodeError {
-    /// The input is not acceptable: every problem, per field.
-    #[error("invalid group code: {}", Problem::summary(.0))]
-    Invalid(Vec<Problem>),
-    /// No such code in this tenant.
-    #[error("no such group code")]
-    NoSuchCode,
-    /// The idempotency key was used for another request body.
-    #[error("this Idempotency-Key was used for another request")]
-    KeyReused,
-    /// The code is still being created (its creation's retry finishes it).
-    #[error("the code is still being created: retry its create with the same Idempotency-Key")]
-    Creating,
-    /// The edit starts from another version than the stored one.
-    #[error("the code is at version {current}, not {given}: reload it and edit again")]
-    StaleVersion {
-        /// The stored version.
-        current: i64,
-        /// The edit's.
-        given: i64,
-    },
-    /// The code changed between its read and its write.
-    #[error("the code changed meanwhile: reload it and try again")]
-    ChangedMeanwhile,
-    /// The tenant has no customer-contact secret: WeCom cannot be asked.
-    #[error("the tenant has no customer-contact secret configured")]
-    NoContactSecret,
-    /// WeCom refused the request: nothing was kept.
-    #[error("WeCom refused it: {0}")]
-    Refused(WeComError),
-    /// WeCom could not be reached or was busy; the request may be retried as it was.
-    #[error("WeCom is unavailable: {0}")]
-    Unavailable(WeComError),
-    /// The tenant is not registered.
-    #[error(transparent)]
-    NotRegistered(#[from] NotRegistered),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<WeComError> for GroupCodeError {
-    fn from(e: WeComError) -> Self {
-        if e.is_retryable() {
-            GroupCodeError::Unavailable(e)
-        } else {
-            GroupCodeError::Refused(e)
-        }
-    }
-}
-
-impl From<GroupCodeError> for ApiError {
-    fn from(e: GroupCodeError) -> Self {
-        match e {
-            GroupCodeError::Invalid(ref problems) => {
-                let details = serde_json::json!({ "problems": problems });
-                ApiError::validation(e.to_string()).with_details(details)
-            }
-            GroupCodeError::NoSuchCode => ApiError::not_found(e.to_string()),
-            GroupCodeError::KeyReused => {
-                ApiError::conflict("idempotency_key_reused", e.to_string())
-            }
-            GroupCodeError::Creating => ApiError::conflict("code_creating", e.to_string()),
-            GroupCodeError::StaleVersion { .. } | GroupCodeError::ChangedMeanwhile => {
-                ApiError::conflict("version_conflict", e.to_string())
-            }
-            GroupCodeError::NoContactSecret => {
-                ApiError::conflict("no_contact_secret", e.to_string())
-            }
-            GroupCodeError::Refused(ref w) => {
-                let errcode = match w {
-                    WeComError::Api { errcode, .. } => Some(*errcode),
-                    _ => None,
-                };
-                ApiError::bad_request("wecom_refused", e.to_string())
-                    .with_details(serde_json::json!({ "errcode": errcode }))
-            }
-            GroupCodeError::Unavailable(_) => {
-                tracing::warn!(error = %e, "WeCom unavailable");
-                ApiError::new(503, "wecom_unavailable", e.to_string())
-            }
-            GroupCodeError::NotRegistered(n) => n.into(),
-            GroupCodeError::Store(s) => s.into(),
-        }
-    }
-}
 
 /// The ports the admin use cases take.
 pub struct GroupCodeAdmin<'a, S, W, F, L> {
@@ -121,8 +30,8 @@ pub struct GroupCodeAdmin<'a, S, W, F, L> {
     pub tenants: &'a L,
 }
 
-fn credentials(tenant: &Tenant) -> Result<CorpCredentials, GroupCodeError> {
-    contact_credentials(tenant).ok_or(GroupCodeError::NoContactSecret)
+fn credentials(tenant: &Tenant) -> Result<CorpCredentials, GrowthError> {
+    contact_credentials(tenant).ok_or(GrowthError::NoContactSecret)
 }
 
 /// The input's own problems, then those of groups the directory does not know (a
@@ -131,10 +40,10 @@ async fn checked<F: GroupFacts>(
     facts: &F,
     t: &TenantId,
     input: &GroupCodeInput,
-) -> Result<Rotation, GroupCodeError> {
+) -> Result<Rotation, GrowthError> {
     let mut problems = input.problems();
     if !problems.is_empty() {
-        return Err(GroupCodeError::Invalid(problems));
+        return Err(GrowthError::Invalid(problems));
     }
     let sizes = facts.group_sizes(t, &input.chat_ids).await?;
     for (i, id) in input.chat_ids.iter().enumerate() {
@@ -146,7 +55,7 @@ async fn checked<F: GroupFacts>(
         }
     }
     if !problems.is_empty() {
-        return Err(GroupCodeError::Invalid(problems));
+        return Err(GrowthError::Invalid(problems));
     }
     Ok(rotate(input, &sizes))
 }
@@ -167,9 +76,9 @@ where
         idempotency_key: &str,
         input: GroupCodeInput,
         now: DateTime<Utc>,
-    ) -> Result<(GroupCode, bool), GroupCodeError> {
+    ) -> Result<(GroupCode, bool), GrowthError> {
         let rotation = checked(self.facts, t, &input).await?;
-        let tenant: Tenant = registered::<_, GroupCodeError>(self.tenants, t).await?;
+        let tenant: Tenant = registered::<_, GrowthError>(self.tenants, t).await?;
         let creds = credentials(&tenant)?;
         let hash = request_hash(&serde_json::to_string(&input).unwrap_or_default());
         let fresh = GroupCode {
@@ -187,7 +96,7 @@ where
         };
         let mut code = match self.store.create_group_code(t, &fresh).await? {
             None => fresh,
-            Some(stored) if stored.request_hash != hash => return Err(GroupCodeError::KeyReused),
+            Some(stored) if stored.request_hash != hash => return Err(GrowthError::KeyReused),
             Some(stored) if stored.status != GroupCodeStatus::Creating => {
                 return Ok((stored, false))
             }
@@ -204,7 +113,7 @@ where
             .await
         {
             Ok(id) => id,
-            Err(e) if e.is_retryable() => return Err(GroupCodeError::Unavailable(e)),
+            Err(e) if e.is_retryable() => return Err(GrowthError::Unavailable(e)),
             Err(e) => {
                 // A refusal took no effect: nothing is kept, so a corrected request may use
                 // the same key.
@@ -212,7 +121,7 @@ where
                 self.store
                     .unindex_pool(t, &code.state, &code.spec.chat_ids)
                     .await?;
-                return Err(GroupCodeError::Refused(e));
+                return Err(GrowthError::Refused(e));
             }
         };
         let info = self.wecom.get_join_way(&creds, &config_id).await?;
@@ -230,17 +139,17 @@ where
                 .store
                 .group_code(t, &code.state)
                 .await?
-                .ok_or(GroupCodeError::NoSuchCode)?;
+                .ok_or(GrowthError::NoSuchCode)?;
             return Ok((stored, false));
         }
         Ok((code, true))
     }
 
-    async fn existing(&self, t: &TenantId, state: &str) -> Result<GroupCode, GroupCodeError> {
+    async fn existing(&self, t: &TenantId, state: &str) -> Result<GroupCode, GrowthError> {
         self.store
             .group_code(t, state)
             .await?
-            .ok_or(GroupCodeError::NoSuchCode)
+            .ok_or(GrowthError::NoSuchCode)
     }
 
     /// Replaces a code's settings (from `version`); WeCom's join way gets the new pool's
@@ -252,16 +161,16 @@ where
         version: i64,
         input: GroupCodeInput,
         now: DateTime<Utc>,
-    ) -> Result<GroupCode, GroupCodeError> {
+    ) -> Result<GroupCode, GrowthError> {
         let rotation = checked(self.facts, t, &input).await?;
-        let tenant: Tenant = registered::<_, GroupCodeError>(self.tenants, t).await?;
+        let tenant: Tenant = registered::<_, GrowthError>(self.tenants, t).await?;
         let creds = credentials(&tenant)?;
         let mut code = self.existing(t, state).await?;
         if code.status == GroupCodeStatus::Creating {
-            return Err(GroupCodeError::Creating);
+            return Err(GrowthError::Creating);
         }
         if code.version != version {
-            return Err(GroupCodeError::StaleVersion {
+            return Err(GrowthError::StaleVersion {
                 current: code.version,
                 given: version,
             });
@@ -291,7 +200,7 @@ where
         code.version = version + 1;
         code.updated_at = now;
         if !self.store.save_group_code(t, &code, version).await? {
-            return Err(GroupCodeError::ChangedMeanwhile);
+            return Err(GrowthError::ChangedMeanwhile);
         }
         self.store.unindex_pool(t, state, &gone).await?;
         Ok(code)
@@ -299,8 +208,8 @@ where
 
     /// Deletes a code at WeCom (a join way WeCom no longer knows counts as gone) and here;
     /// a second delete is 404. Its figures stay until they expire.
-    pub async fn delete(&self, t: &TenantId, state: &str) -> Result<(), GroupCodeError> {
-        let tenant: Tenant = registered::<_, GroupCodeError>(self.tenants, t).await?;
+    pub async fn delete(&self, t: &TenantId, state: &str) -> Result<(), GrowthError> {
+        let tenant: Tenant = registered::<_, GrowthError>(self.tenants, t).await?;
         let creds = credentials(&tenant)?;
         let code = self.existing(t, state).await?;
         if let Some(id) = &code.config_id {
@@ -378,9 +287,9 @@ pub async fn figures<S: GroupCodeStore>(
     state: &str,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<JoinDay>, GroupCodeError> {
+) -> Result<Vec<JoinDay>, GrowthError> {
     if to < from || (to - from).num_days() >= MAX_FIGURE_DAYS {
-        return Err(GroupCodeError::Invalid(vec![Problem {
+        return Err(GrowthError::Invalid(vec![Problem {
             field: "to".into(),
             message: format!("from ≤ to, at most {MAX_FIGURE_DAYS} days"),
         }]));
@@ -388,7 +297,7 @@ pub async fn figures<S: GroupCodeStore>(
     store
         .group_code(t, state)
         .await?
-        .ok_or(GroupCodeError::NoSuchCode)?;
+        .ok_or(GrowthError::NoSuchCode)?;
     let rows = store.group_figures(t, state, from, to).await?;
     Ok(join_days(&rows, from, to))
 }

@@ -4,10 +4,10 @@ use crate::{Api, Key, Operator, Table, Viewer};
 use axum::extract::State;
 use scrm_adapters::http::{json, json_body, ApiError, Head, RawBody, Reply, MAX_JSON_BODY};
 use scrm_core::clock::Clock;
-use scrm_core::growth::group_code_admin::{self, GroupCodeAdmin, GroupCodeError};
+use scrm_core::growth::admin::GrowthError;
+use scrm_core::growth::group_code_admin::{self, GroupCodeAdmin};
 use scrm_core::growth::state::is_group_code_state;
 use scrm_core::growth::{GroupCodeInput, GroupCodeStore};
-use scrm_core::points::IdempotencyKey;
 use serde_json::json;
 
 /// Adds the routes of this module.
@@ -48,17 +48,7 @@ fn admin(
 }
 
 async fn create(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): RawBody) -> Reply {
-    let idempotency_key = head
-        .header("idempotency-key")
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "idempotency_key_required",
-                "an Idempotency-Key header is required",
-            )
-        })
-        .and_then(|raw| {
-            IdempotencyKey::parse(raw).map_err(|e| ApiError::validation(e.to_string()))
-        })?;
+    let idempotency_key = crate::required_idempotency_key(&head)?;
     let input: GroupCodeInput = json_body(&body, MAX_JSON_BODY)?;
     let (code, created) = admin(&api)
         .create(
@@ -83,28 +73,15 @@ async fn code(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
         .growth
         .group_code(&key.tenant, &state)
         .await?
-        .ok_or(GroupCodeError::NoSuchCode)?;
+        .ok_or(GrowthError::NoSuchCode)?;
     Ok(json(200, &code))
 }
 
 /// An edit: the whole code as it should be, and the version it starts from (taken out
-/// first: `GroupCodeInput` refuses unknown fields, which a flattened struct would not).
-fn edit_input(body: &[u8]) -> Result<(i64, GroupCodeInput), ApiError> {
-    let mut fields: serde_json::Map<String, serde_json::Value> = json_body(body, MAX_JSON_BODY)?;
-    let version = fields
-        .remove("version")
-        .ok_or_else(|| ApiError::validation("version is required"))?
-        .as_i64()
-        .ok_or_else(|| ApiError::validation("version must be an integer"))?;
-    let input = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
-        ApiError::bad_request("validation_failed", format!("invalid request body: {e}"))
-    })?;
-    Ok((version, input))
-}
 
 async fn edit(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): RawBody) -> Reply {
     let state = state_param(&head)?;
-    let (version, input) = edit_input(&body)?;
+    let (version, input) = crate::versioned_body(&body)?;
     let code = admin(&api)
         .edit(&key.tenant, &state, version, input, api.clock.now())
         .await?;

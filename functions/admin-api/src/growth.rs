@@ -8,7 +8,6 @@ use scrm_core::clock::Clock;
 use scrm_core::growth::admin::{self, GrowthError};
 use scrm_core::growth::state::is_code_state;
 use scrm_core::growth::{CodeInput, GrowthStore, Welcome};
-use scrm_core::points::IdempotencyKey;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -38,17 +37,7 @@ fn state_param(head: &Head) -> Result<String, ApiError> {
 }
 
 async fn create(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): RawBody) -> Reply {
-    let idempotency_key = head
-        .header("idempotency-key")
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "idempotency_key_required",
-                "an Idempotency-Key header is required",
-            )
-        })
-        .and_then(|raw| {
-            IdempotencyKey::parse(raw).map_err(|e| ApiError::validation(e.to_string()))
-        })?;
+    let idempotency_key = crate::required_idempotency_key(&head)?;
     let input: CodeInput = json_body(&body, MAX_JSON_BODY)?;
     let (code, created) = admin::create_code(
         &api.growth,
@@ -81,23 +70,10 @@ async fn code(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
 
 /// An edit: the whole code as it should be, and the version it starts from. `CodeInput`
 /// refuses unknown fields, which a flattened struct would not (serde's `flatten` and
-/// `deny_unknown_fields` do not combine): the version is taken out first.
-fn edit_input(body: &[u8]) -> Result<(i64, CodeInput), ApiError> {
-    let mut fields: serde_json::Map<String, serde_json::Value> = json_body(body, MAX_JSON_BODY)?;
-    let version = fields
-        .remove("version")
-        .ok_or_else(|| ApiError::validation("version is required"))?
-        .as_i64()
-        .ok_or_else(|| ApiError::validation("version must be an integer"))?;
-    let code = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
-        ApiError::bad_request("validation_failed", format!("invalid request body: {e}"))
-    })?;
-    Ok((version, code))
-}
 
 async fn edit(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): RawBody) -> Reply {
     let state = state_param(&head)?;
-    let (version, input) = edit_input(&body)?;
+    let (version, input) = crate::versioned_body(&body)?;
     let code = admin::edit_code(
         &api.growth,
         &api.wecom,

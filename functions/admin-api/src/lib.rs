@@ -152,6 +152,40 @@ impl<R: Least> FromRequestParts<Arc<AdminApi>> for Key<R> {
     }
 }
 
+/// The request's `Idempotency-Key` header, which the route requires (missing: 400
+/// `idempotency_key_required`; malformed: 400 `validation_failed`).
+pub(crate) fn required_idempotency_key(
+    head: &scrm_adapters::http::Head,
+) -> Result<scrm_core::points::IdempotencyKey, scrm_adapters::http::ApiError> {
+    use scrm_adapters::http::ApiError;
+    let raw = head.header("idempotency-key").ok_or_else(|| {
+        ApiError::bad_request(
+            "idempotency_key_required",
+            "an Idempotency-Key header is required",
+        )
+    })?;
+    scrm_core::points::IdempotencyKey::parse(raw).map_err(|e| ApiError::validation(e.to_string()))
+}
+
+/// An edit's body: the whole resource as it should be and the `version` it starts from.
+/// The version is taken out before the rest is read as `T`, so a `T` that refuses unknown
+/// fields still does (serde's `flatten` would accept them).
+pub(crate) fn versioned_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<(i64, T), scrm_adapters::http::ApiError> {
+    use scrm_adapters::http::{json_body, ApiError, MAX_JSON_BODY};
+    let mut fields: serde_json::Map<String, serde_json::Value> = json_body(body, MAX_JSON_BODY)?;
+    let version = fields
+        .remove("version")
+        .ok_or_else(|| ApiError::validation("version is required"))?
+        .as_i64()
+        .ok_or_else(|| ApiError::validation("version must be an integer"))?;
+    let rest = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| {
+        ApiError::bad_request("validation_failed", format!("invalid request body: {e}"))
+    })?;
+    Ok((version, rest))
+}
+
 fn table() -> Table {
     let t = Routes::new("admin");
     let t = tenant::routes(t);

@@ -16,7 +16,6 @@ use scrm_core::points::admin::when_for;
 use scrm_core::points::ports::RankingStore;
 use scrm_core::points::preview::{preview, Scenario};
 use scrm_core::points::ranking::{ranking_status, request_ranking, RankingJob};
-use scrm_core::points::IdempotencyKey;
 use scrm_core::points::PointsRules;
 use serde::Deserialize;
 use serde_json::json;
@@ -83,17 +82,7 @@ async fn page(
 /// Asks for a ranking of every account (`Idempotency-Key` required: a retry answers the
 /// same job): 202 with the job, run by `points-jobs`.
 async fn request_rank(State(api): Api, key: Key<Operator>, head: Head) -> Reply {
-    let request_key = head
-        .header("idempotency-key")
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "idempotency_key_required",
-                "an Idempotency-Key header is required",
-            )
-        })
-        .and_then(|raw| {
-            IdempotencyKey::parse(raw).map_err(|e| ApiError::validation(e.to_string()))
-        })?;
+    let request_key = crate::required_idempotency_key(&head)?;
     let now = api.clock.now();
     let when = when_for(&api.tenants, &key.tenant, now).await?;
     let job = request_ranking(
