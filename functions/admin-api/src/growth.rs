@@ -68,9 +68,7 @@ async fn code(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
     Ok(json(200, &code))
 }
 
-/// An edit: the whole code as it should be, and the version it starts from. `CodeInput`
-/// refuses unknown fields, which a flattened struct would not (serde's `flatten` and
-
+/// An edit: the whole code as it should be, and the version it starts from.
 async fn edit(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): RawBody) -> Reply {
     let state = state_param(&head)?;
     let (version, input) = crate::versioned_body(&body)?;
