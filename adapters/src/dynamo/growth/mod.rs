@@ -35,6 +35,23 @@ impl DynamoGrowth {
     pub fn new(db: Db) -> Self {
         Self { table: db.tasks() }
     }
+
+    /// Writes a count with the record that makes it once (the record first, conditional on
+    /// not being counted yet): true when counted now, false when the record says it was.
+    async fn count_once(
+        &self,
+        actions: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<bool, StoreError> {
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCanceled { reasons })
+                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 fn now_secs() -> i64 {
@@ -302,15 +319,7 @@ impl GrowthStore for DynamoGrowth {
                 &counter,
             )?,
         ];
-        match self.table.transact(actions).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::TransactionCanceled { reasons })
-                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
+        self.count_once(actions).await
     }
 
     async fn adds_of(
@@ -510,15 +519,7 @@ impl GroupCodeStore for DynamoGrowth {
                 &counter,
             )?,
         ];
-        match self.table.transact(actions).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::TransactionCanceled { reasons })
-                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
+        self.count_once(actions).await
     }
 
     async fn group_figures(
