@@ -268,6 +268,13 @@ export async function shot(page: Page, name: string): Promise<void> {
  * violation, listing each with the elements it found.
  */
 export async function axe(page: Page, options: { exclude?: string[] } = {}): Promise<void> {
+  // An element still fading in has not reached its colours, and axe reads it as low contrast:
+  // wait for finite animations to end first (specs that forget `settled` stay correct).
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity),
+  )
   let builder = new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
   for (const selector of options.exclude ?? []) builder = builder.exclude(selector)
   const results = await builder.analyze()
