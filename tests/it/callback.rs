@@ -2110,7 +2110,7 @@ async fn a_duplicate_callback_writes_nothing_and_a_join_takes_three_writes() {
     );
     assert!(events_of(&w).is_empty());
     // A member joining a group whose detail was just fetched: the receipt with its plan,
-    // the membership with the count (one transaction), the receipt published.
+    // the membership (its count entry with it), the receipt published.
     let join = join_xml(at + 1, "wmbob", "v2");
     post_ok(&h, t.id(), &join).await;
     let new = meter.take();
@@ -2164,19 +2164,33 @@ async fn a_new_contact_and_a_new_join_stay_within_their_write_budget() {
         "a duplicate writes nothing"
     );
     assert!(events_of(&w).is_empty());
-    // A new member join: the receipt with its plan (1 + listing entry 1), the membership
-    // and the group's counters in one transaction (2 × (membership 1, its gsi1 entry 1,
-    // counters 1)), the receipt published (1, its listing entry unchanged).
+    // A new member join (issue 13: at most 6 units in 3 requests): the receipt with its
+    // plan (1 + listing entry 1), the membership (1, its entry in the member's groups 1 and
+    // in the group's count 1; no transaction, no counters item), the receipt published (1,
+    // its listing entry unchanged).
     let join = join_xml(at + 1, "wmbob", "v2");
     post_ok(&h, t.id(), &join).await;
     let joined = metered_writes(&w, &meter).await;
     eprintln!("new join: {joined:?}");
     assert_eq!(events_of(&w).len(), 1);
+    assert!(
+        joined.requests <= 3 && joined.units <= 6.0,
+        "a new join's writes over budget: {joined:?}"
+    );
     assert_eq!(
         (joined.requests, joined.units),
-        (3, 9.0),
+        (3, 6.0),
         "a new join's writes: {joined:?}"
     );
+    let count_entry = format!("{}#GMEMBERS#wrshop", t.id().as_str());
+    assert!(
+        joined
+            .by_partition
+            .iter()
+            .any(|(p, u)| p.index.as_deref() == Some("gsi4") && p.key == count_entry && *u == 1.0),
+        "the join is counted by its entry in the group's count: {joined:?}"
+    );
+
     post_ok(&h, t.id(), &join).await;
     let dup = metered_writes(&w, &meter).await;
     assert_eq!(

@@ -710,6 +710,133 @@ async fn a_second_resync_of_an_unchanged_directory_writes_no_customer_or_group_i
     assert_eq!(job.progress.unchanged, 31);
 }
 
+/// The entries of a group's count (gsi4 `{corp}#GMEMBERS#{chat}`: one per active member).
+async fn count_entries(w: &World, t: &TenantId, chat_id: &str) -> i32 {
+    w.db.client
+        .query()
+        .table_name(&w.db.tables.directory)
+        .index_name("gsi4")
+        .key_condition_expression("gsi4pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("{t}#GMEMBERS#{chat_id}")),
+        )
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .unwrap()
+        .count
+}
+
+#[tokio::test]
+async fn a_group_counted_before_the_count_index_is_counted_by_its_memberships_after_a_resync() {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    use scrm_core::clock::Clock;
+    use scrm_core::contacts::DirectoryWrite;
+    let w = world().await;
+    let t = tenant(&w.db).await;
+    seed_corp(&w.fake, t.id());
+    let r = w.resyncer(w.client.clone(), ResyncSettings::default());
+    let first = start_resync(&w, &t, json!({})).await;
+    drive_resync(&w, &r, t.id(), &first).await;
+    let dir = w.dir();
+    assert_eq!(count_entries(&w, t.id(), "wrgroup04").await, 4);
+    // As the directory held it before the count index: active memberships without their
+    // entries, the counters item without the mark, its count the one last written.
+    let pk = format!("{}#GROUP#wrgroup04", t.id());
+    let items =
+        w.db.client
+            .query()
+            .table_name(&w.db.tables.directory)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", Av::S(pk.clone()))
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+    for item in &items {
+        let sk = item["sk"].as_s().unwrap().clone();
+        let strip = if sk.starts_with("MEMBER#") {
+            "REMOVE gsi4pk, gsi4sk"
+        } else if sk == "COUNTS" {
+            "REMOVE members_counted"
+        } else {
+            continue;
+        };
+        w.db.client
+            .update_item()
+            .table_name(&w.db.tables.directory)
+            .key("pk", Av::S(pk.clone()))
+            .key("sk", Av::S(sk))
+            .update_expression(strip)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(count_entries(&w, t.id(), "wrgroup04").await, 0);
+    // Until its re-sync the group shows the count WeCom's detail last gave.
+    let g = dir
+        .group_profile(t.id(), "wrgroup04")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.member_count, 4);
+    // A member leaves meanwhile (WeCom's list and the directory alike).
+    w.fake.update_group(t.id().as_str(), "wrgroup04", |g| {
+        g.members.retain(|m| m.userid != "wmcust009")
+    });
+    let at = w.clock.now().timestamp();
+    assert!(dir
+        .member_left(t.id(), "wrgroup04", "wmcust009", true, Some(0), at)
+        .await
+        .unwrap());
+    // The re-sync gives the active memberships their entries and marks the group counted.
+    w.clock.advance(chrono::Duration::hours(1));
+    let second = start_resync(&w, &t, json!({})).await;
+    drive_resync(&w, &r, t.id(), &second).await;
+    assert_eq!(count_entries(&w, t.id(), "wrgroup04").await, 3);
+    let g = dir
+        .group_profile(t.id(), "wrgroup04")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.member_count, 3);
+    let (_, body) = admin_call(&w.admin(), get_request("/v1/groups/wrgroup04", &t.bearer())).await;
+    assert_eq!(body["member_count"], 3, "{body}");
+    // From then on a leave is counted by its membership alone.
+    let later = w.clock.now().timestamp();
+    let gone = dir
+        .group(t.id(), "wrgroup04")
+        .await
+        .unwrap()
+        .unwrap()
+        .members
+        .into_iter()
+        .find(|m| m.active)
+        .unwrap();
+    assert!(dir
+        .member_left(
+            t.id(),
+            "wrgroup04",
+            &gone.member_id,
+            gone.is_customer,
+            None,
+            later
+        )
+        .await
+        .unwrap());
+    assert_eq!(count_entries(&w, t.id(), "wrgroup04").await, 2);
+    let g = dir
+        .group_profile(t.id(), "wrgroup04")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.member_count, 2);
+    let v = dir.group(t.id(), "wrgroup04").await.unwrap().unwrap();
+    assert_eq!(v.group.member_count, 2);
+}
+
 #[tokio::test]
 async fn a_resync_rewrites_exactly_the_customers_and_groups_that_changed() {
     let w = world().await;

@@ -33,7 +33,7 @@ fn consumer(w: &World) -> Consumer {
 const SEEDED_AT: i64 = 1_772_400_000;
 
 /// A group with `members` members (the owner and customers), in the fake corp and in
-/// the directory.
+/// the directory (its detail and its memberships, counted).
 async fn group(w: &World, t: &TestTenant, chat_id: &str, members: usize) {
     let corp = t.id().as_str();
     let mut fake = FakeGroup::new(chat_id, format!("福利群 {chat_id}"), "zhangsan");
@@ -65,6 +65,14 @@ async fn group(w: &World, t: &TestTenant, chat_id: &str, members: usize) {
         .put_group_detail(t.id(), &chat, Some(0), SEEDED_AT)
         .await
         .unwrap());
+    // As a group's creation or a re-sync leaves it: every member held, so joins are
+    // counted by their memberships.
+    let members: Vec<MemberWrite> = chat.member_list.iter().map(MemberWrite::from_api).collect();
+    w.dir()
+        .put_members(t.id(), chat_id, &members, SEEDED_AT)
+        .await
+        .unwrap();
+    w.dir().mark_members_counted(t.id(), chat_id).await.unwrap();
 }
 
 /// A customer joins `chat_id` by QR code (scene 3) or invitation (0): the directory

@@ -309,6 +309,37 @@ impl Table {
         .boxed()
     }
 
+    /// How many items the query matches (`Select=COUNT`, every page): DynamoDB reads the
+    /// entries but returns none, so a count costs the read units of what it counts and no
+    /// transfer.
+    pub async fn count(&self, q: &Query) -> Result<i64, StoreError> {
+        let mut total = 0i64;
+        let mut start = q.start.clone();
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .set_index_name(q.index.map(str::to_string))
+                .key_condition_expression(q.key_condition())
+                .set_filter_expression(q.expr.expression())
+                .set_expression_attribute_names(q.expr.names())
+                .set_expression_attribute_values(q.expr.values())
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_consistent_read(q.consistent.then_some(true))
+                .set_exclusive_start_key(start)
+                .send()
+                .boxed()
+                .await
+                .map_err(from_sdk)?;
+            total += i64::from(out.count);
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Every item of the query, all pages.
     pub async fn query_all(&self, q: Query) -> Result<Vec<AttrMap>, StoreError> {
         self.items(q).try_collect().await
@@ -499,6 +530,27 @@ impl Table {
         Ok(())
     }
 
+    /// Deletes an item if `cond` holds: `Ok(false)` if it did not.
+    pub async fn delete_if(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+        cond: &Cond,
+    ) -> Result<bool, StoreError> {
+        applied(
+            self.client
+                .delete_item()
+                .table_name(&self.name)
+                .set_key(Some(key(pk, sk)))
+                .set_condition_expression(cond.expression())
+                .set_expression_attribute_names(cond.names())
+                .set_expression_attribute_values(cond.values())
+                .send()
+                .boxed()
+                .await,
+        )
+    }
+
     // ----- transactions ------------------------------------------------------------------
 
     /// A put action of a transaction.
@@ -543,6 +595,24 @@ impl Table {
         let delete = Delete::builder()
             .table_name(&self.name)
             .set_key(Some(key(pk, sk)))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// A delete action of a transaction under a condition (a count-once record leaving).
+    pub fn tx_delete_if(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+        cond: &Cond,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.name)
+            .set_key(Some(key(pk, sk)))
+            .set_condition_expression(cond.expression())
+            .set_expression_attribute_names(cond.names())
+            .set_expression_attribute_values(cond.values())
             .build()
             .map_err(build_error)?;
         Ok(TransactWriteItem::builder().delete(delete).build())

@@ -556,6 +556,8 @@ where
                     let members: Vec<MemberWrite> =
                         chat.member_list.iter().map(MemberWrite::from_api).collect();
                     self.dir.put_members(t, chat_id, &members, at).await?;
+                    // The whole list is held: from now on joins and leaves keep the count.
+                    self.dir.mark_members_counted(t, chat_id).await?;
                     if !chat.owner.is_empty() {
                         self.dir.touch_staff(t, &chat.owner, at).await?;
                     }

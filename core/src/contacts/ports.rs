@@ -291,8 +291,8 @@ pub trait DirectoryWrite: Send + Sync {
     /// [`DirectoryWrite::member_joined`] on behalf of one change (`by`, the callback's dedupe
     /// key, recorded on the membership): `Ok(true)` also when that same change already
     /// made the member join, so that a retried change reports what it did the first time.
-    /// `version` (the member list's version after the change) is recorded with the count,
-    /// in the same write, unless a newer change recorded one.
+    /// `version` (the member list's version after the change) is recorded on the
+    /// membership by the same write; the group's version is the newest recorded.
     #[allow(clippy::too_many_arguments)]
     fn member_joined_by(
         &self,
@@ -346,6 +346,16 @@ pub trait DirectoryWrite: Send + Sync {
         present: &HashSet<String>,
         at: i64,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Records that the directory holds the group's whole member list (just written from
+    /// WeCom's list, absent members marked left): from then on the group's member count
+    /// is the count of its active memberships, which every join and leave keeps. Active
+    /// memberships written before they were counted are given their count keys first.
+    /// Writes nothing when the group is already counted so.
+    fn mark_members_counted(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The directory look-ups.
@@ -363,7 +373,9 @@ pub trait DirectoryRead: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<Page<CustomerView>, StoreError>> + Send;
-    /// A group without its members.
+    /// A group without its members; its member count as exact as [`DirectoryRead::group`]'s
+    /// (counted from the index of active memberships), its member version as of WeCom's
+    /// last detail.
     fn group_profile(
         &self,
         t: &TenantId,
@@ -382,7 +394,10 @@ pub trait DirectoryRead: Send + Sync {
         t: &TenantId,
         chat_id: &str,
     ) -> impl Future<Output = Result<Option<GroupView>, StoreError>> + Send;
-    /// A page of groups (of one owner, if given), ordered by id.
+    /// A page of groups (of one owner, if given), ordered by id. Each group's member count
+    /// is the one WeCom's detail gave when it was last fetched (about once a minute for a
+    /// group receiving joins, on every change otherwise, and by every re-sync): a page of
+    /// many groups is one batch read, not a count per group.
     fn groups(
         &self,
         t: &TenantId,

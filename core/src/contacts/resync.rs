@@ -636,6 +636,10 @@ where
                     .mark_absent_members_left(t, &chat.chat_id, &present, at)
                     .await?;
             }
+            // The directory now holds WeCom's list: the group's count is its active
+            // memberships from here on (a group first seen in a change, or counted before
+            // the count index, gets there at its first re-sync; nothing written after).
+            self.dir.mark_members_counted(t, &chat.chat_id).await?;
             if !chat.owner.is_empty() {
                 staff.insert(chat.owner.clone());
             }

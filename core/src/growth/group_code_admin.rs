@@ -45,7 +45,10 @@ async fn checked<F: GroupFacts>(
     if !problems.is_empty() {
         return Err(GrowthError::Invalid(problems));
     }
-    let sizes = facts.group_sizes(t, &input.chat_ids).await?;
+    // An operator's create or edit: every group of the pool counted now.
+    let sizes = facts
+        .group_sizes(t, &input.chat_ids, &input.chat_ids)
+        .await?;
     for (i, id) in input.chat_ids.iter().enumerate() {
         if !sizes.contains_key(id) {
             problems.push(Problem {

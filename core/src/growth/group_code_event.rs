@@ -7,14 +7,17 @@
 //! - then the code's rotation is computed again from the directory's member counts and,
 //!   when its groups change, given to WeCom (`update_join_way`) and saved under the
 //!   version condition.
-use super::group_code::{join_way, rotate, GroupCode, GroupCodeStatus, JOIN_SCENE_QR};
+use super::group_code::{
+    join_way, rotate, GroupCode, GroupCodeInput, GroupCodeStatus, JOIN_SCENE_QR,
+};
 use super::on_event::{GrowthEventError, GrowthOutcome};
 use super::ports::{GroupCodeStore, GroupFacts, JoinWayWeCom};
 use crate::clock::Clock;
 use crate::contacts::source::contact_credentials;
 use crate::events::{DomainEvent, EventEnvelope};
 use crate::tenants::{TenantId, TenantLookup};
-use crate::wecom::api::CorpCredentials;
+use crate::wecom::api::{CorpCredentials, JOIN_WAY_CHATS};
+use std::collections::{HashMap, HashSet};
 
 /// What a join did to group codes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -116,7 +119,7 @@ where
 
 /// Computes the code's rotation again; gives WeCom new groups when they differ and saves
 /// the code (an edit in between wins: it gave WeCom its own). `Ok(true)` when the groups
-/// changed.
+/// changed. Sizes: see [`sizes_for_rotation`].
 async fn rotate_code<S, W, F, T>(
     d: &GroupCodeDeps<'_, S, W, F, T>,
     creds: &CorpCredentials,
@@ -129,7 +132,7 @@ where
     F: GroupFacts,
     T: TenantLookup,
 {
-    let sizes = d.facts.group_sizes(t, &code.spec.chat_ids).await?;
+    let sizes = sizes_for_rotation(d.facts, t, &code.spec).await?;
     let rotation = rotate(&code.spec, &sizes);
     let moved = rotation.current != code.current;
     if !moved && rotation.all_full == code.all_full {
@@ -153,4 +156,111 @@ where
         );
     }
     Ok(moved)
+}
+
+/// The pool's member counts for a rotation: every group as WeCom's detail last gave it (one
+/// batch read), then the groups that would be offered counted exactly (joins landed there
+/// within the last minute and the detail may not have them yet), again until the first
+/// [`JOIN_WAY_CHATS`] groups below `full_at` are all counted exactly. A join thus costs a
+/// few counts (about the 5 offered), not one per group of the pool. A group whose last
+/// detail says full is taken as full: joins only add to it; members leaving within a minute
+/// of its fetch show at its next fetch or re-sync.
+async fn sizes_for_rotation<F: GroupFacts>(
+    facts: &F,
+    t: &TenantId,
+    spec: &GroupCodeInput,
+) -> Result<HashMap<String, i64>, GrowthEventError> {
+    let mut sizes = facts.group_sizes(t, &spec.chat_ids, &[]).await?;
+    let mut counted: HashSet<String> = HashSet::new();
+    loop {
+        let offered: Vec<String> = spec
+            .chat_ids
+            .iter()
+            .filter(|c| sizes.get(*c).is_some_and(|n| *n < spec.full_at))
+            .take(JOIN_WAY_CHATS)
+            .filter(|c| !counted.contains(*c))
+            .cloned()
+            .collect();
+        if offered.is_empty() {
+            return Ok(sizes);
+        }
+        sizes.extend(facts.group_sizes(t, &offered, &offered).await?);
+        counted.extend(offered);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::StoreError;
+    use std::sync::Mutex;
+
+    /// Groups with a count as last fetched and a count now; remembers what was counted.
+    struct Facts {
+        fetched: HashMap<String, i64>,
+        now: HashMap<String, i64>,
+        counted: Mutex<Vec<String>>,
+    }
+
+    impl GroupFacts for Facts {
+        async fn group_sizes(
+            &self,
+            _t: &TenantId,
+            chat_ids: &[String],
+            exact: &[String],
+        ) -> Result<HashMap<String, i64>, StoreError> {
+            self.counted.lock().unwrap().extend(exact.iter().cloned());
+            Ok(chat_ids
+                .iter()
+                .filter_map(|c| {
+                    let n = if exact.contains(c) {
+                        self.now.get(c)
+                    } else {
+                        self.fetched.get(c)
+                    };
+                    Some((c.clone(), *n?))
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rotation_counts_the_groups_it_would_offer_not_the_whole_pool() {
+        let pool: Vec<String> = (0..40).map(|i| format!("wr{i:02}")).collect();
+        // The first 30 are full as last fetched; wr30 filled since its last fetch.
+        let fetched: HashMap<String, i64> = pool
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), if i < 30 { 195 } else { 150 }))
+            .collect();
+        let mut now = fetched.clone();
+        now.insert("wr30".into(), 195);
+        let facts = Facts {
+            fetched,
+            now,
+            counted: Mutex::new(Vec::new()),
+        };
+        let spec = GroupCodeInput {
+            name: "pool".into(),
+            chat_ids: pool,
+            full_at: 195,
+            auto_create_room: false,
+            room_base_name: None,
+            room_base_id: 1,
+        };
+        let t = TenantId::parse("wwcorp").unwrap();
+        let sizes = sizes_for_rotation(&facts, &t, &spec).await.unwrap();
+        assert_eq!(
+            rotate(&spec, &sizes).current,
+            ["wr31", "wr32", "wr33", "wr34", "wr35"],
+            "the group filled since its fetch is not offered"
+        );
+        let mut counted = facts.counted.into_inner().unwrap();
+        counted.sort();
+        assert_eq!(
+            counted,
+            ["wr30", "wr31", "wr32", "wr33", "wr34", "wr35"],
+            "the 5 it would offer, and the one that came in for the full one"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! What the growth context needs from the outside world: its own store (codes, the default
 //! welcome, the record of each add, the per-code daily figures), WeCom (contact ways,
 //! welcome messages, tags, remarks, members' names) and a few facts the directory holds.
+use super::fission::{Campaign, ClaimRecord, Inviter, InviteeState};
 use super::group_code::GroupCode;
 use super::model::{ChannelCode, Welcome};
 use crate::ports::StoreError;
@@ -361,10 +362,205 @@ pub trait JoinWayWeCom: Send + Sync {
 /// What the directory knows of groups.
 pub trait GroupFacts: Send + Sync {
     /// The member count of each of `chat_ids` the directory knows and that is not
-    /// dismissed (the others are absent).
+    /// dismissed (the others are absent): as WeCom's detail last gave it (one batch read),
+    /// except for the groups in `exact`, counted now from their active memberships (one
+    /// count each), which is what the groups receiving joins need.
     fn group_sizes(
         &self,
         t: &TenantId,
         chat_ids: &[String],
+        exact: &[String],
     ) -> impl Future<Output = Result<HashMap<String, i64>, StoreError>> + Send;
+}
+
+/// Who a customer is, as the directory knows them (a fission poster and a self-invite
+/// check need it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerCard {
+    /// Their name.
+    pub name: Option<String>,
+    /// Their avatar's URL.
+    pub avatar: Option<String>,
+    /// Their unionid.
+    pub unionid: Option<String>,
+}
+
+/// The directory's card of a customer.
+pub trait CustomerCards: Send + Sync {
+    /// The customer's card; none for a customer the directory does not know.
+    fn customer_card(
+        &self,
+        t: &TenantId,
+        external_userid: &str,
+    ) -> impl Future<Output = Result<Option<CustomerCard>, StoreError>> + Send;
+}
+
+/// A campaign's counts, summed over its shards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FissionFigures {
+    /// Customers who took a personal code.
+    pub inviters: i64,
+    /// Invitees counted (pending, confirmed and revoked).
+    pub counted: i64,
+    /// Within the hold.
+    pub pending: i64,
+    /// For good.
+    pub confirmed: i64,
+    /// Left within the hold.
+    pub revoked: i64,
+    /// Adds through a personal code that did not count.
+    pub refused: i64,
+    /// Inviters paid, per tier.
+    pub tiers_paid: Vec<i64>,
+}
+
+/// What a join's write found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinWrite {
+    /// The claim and the inviter's count were written together.
+    Written,
+    /// The invitee (by external_userid or unionid) was claimed before: that claim, when it
+    /// is readable by external_userid.
+    Claimed(Option<ClaimRecord>),
+    /// The inviter's item moved since it was read: read and decide again.
+    InviterMoved,
+}
+
+/// A claim whose hold ends: `{due}` in the due index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueClaim {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The campaign.
+    pub campaign: String,
+    /// The invitee.
+    pub invitee: String,
+    /// When the hold ends.
+    pub due: DateTime<Utc>,
+}
+
+/// The fission campaigns' store: campaigns, inviters (code and standing, one item each),
+/// claims (one per invitee and campaign, and one per unionid), sharded figures.
+pub trait FissionStore: Send + Sync {
+    /// Records a new campaign (`attribute_not_exists`); the stored one when its id exists.
+    fn create_campaign(
+        &self,
+        t: &TenantId,
+        c: &Campaign,
+    ) -> impl Future<Output = Result<Option<Campaign>, StoreError>> + Send;
+    /// A campaign.
+    fn campaign(
+        &self,
+        t: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Campaign>, StoreError>> + Send;
+    /// The tenant's campaigns, newest first.
+    fn campaigns(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<Vec<Campaign>, StoreError>> + Send;
+    /// Replaces a campaign if its version is still `expected`; false when it moved.
+    fn save_campaign(
+        &self,
+        t: &TenantId,
+        c: &Campaign,
+        expected: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// A campaign's figures (`tiers` tiers).
+    fn fission_figures(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        tiers: usize,
+    ) -> impl Future<Output = Result<FissionFigures, StoreError>> + Send;
+    /// An inviter by their code's state.
+    fn inviter(
+        &self,
+        t: &TenantId,
+        state: &str,
+    ) -> impl Future<Output = Result<Option<Inviter>, StoreError>> + Send;
+    /// Records a new inviter (`attribute_not_exists`, counted among the campaign's
+    /// inviters); the stored one when it exists.
+    fn create_inviter(
+        &self,
+        t: &TenantId,
+        inviter: &Inviter,
+    ) -> impl Future<Output = Result<Option<Inviter>, StoreError>> + Send;
+    /// The inviter's code, made active, if their version is still `expected`.
+    fn activate_inviter(
+        &self,
+        t: &TenantId,
+        inviter: &Inviter,
+        expected: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The campaign's inviters with the most confirmed invitees, most first.
+    fn leaders(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Inviter>, StoreError>> + Send;
+    /// The invitee's claim in a campaign, by external_userid.
+    fn claim(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        invitee: &str,
+    ) -> impl Future<Output = Result<Option<ClaimRecord>, StoreError>> + Send;
+    /// Every claim of an invitee (the campaigns they were counted in).
+    fn claims_of(
+        &self,
+        t: &TenantId,
+        invitee: &str,
+    ) -> impl Future<Output = Result<Vec<ClaimRecord>, StoreError>> + Send;
+    /// In one transaction: the claim (and its unionid's) if neither exists, the inviter's
+    /// new standing if their version is still `inviter_version`, the campaign's counts,
+    /// and the claim into the due index at the end of its hold.
+    fn record_join(
+        &self,
+        t: &TenantId,
+        claim: &ClaimRecord,
+        inviter: &Inviter,
+        inviter_version: i64,
+        due: DateTime<Utc>,
+    ) -> impl Future<Output = Result<JoinWrite, StoreError>> + Send;
+    /// Counts a join that did not count, once per event.
+    fn record_refusal(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// In one transaction: the claim moved from pending to `state` (out of the due index),
+    /// the inviter's new standing if their version is still `inviter_version`, the counts.
+    /// False when the claim was not pending any more or the inviter moved.
+    fn settle_claim(
+        &self,
+        t: &TenantId,
+        claim: &ClaimRecord,
+        state: InviteeState,
+        inviter: &Inviter,
+        inviter_version: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records a tier paid to the inviter (only if not recorded yet), counted once.
+    fn record_paid(
+        &self,
+        t: &TenantId,
+        inviter: &Inviter,
+        tier: usize,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Claims whose hold ended by `until`, of one due-index shard (all tenants), oldest
+    /// first.
+    fn due_claims(
+        &self,
+        shard: u32,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DueClaim>, StoreError>> + Send;
+    /// Inviters owed a tier (confirmed enough, not paid yet), of one shard (all tenants).
+    fn owed_inviters(
+        &self,
+        shard: u32,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(TenantId, String)>, StoreError>> + Send;
 }

@@ -22,7 +22,7 @@ pub fn group_state_for(tenant: &str, idempotency_key: &str) -> String {
     generate(GROUP_PREFIX, b"group-code\0", tenant, idempotency_key)
 }
 
-fn generate(prefix: &str, domain: &[u8], tenant: &str, idempotency_key: &str) -> String {
+pub(crate) fn generate(prefix: &str, domain: &[u8], tenant: &str, idempotency_key: &str) -> String {
     let mut h = Sha256::new();
     h.update(domain);
     h.update(tenant.as_bytes());
@@ -32,7 +32,7 @@ fn generate(prefix: &str, domain: &[u8], tenant: &str, idempotency_key: &str) ->
     format!("{prefix}{}", &digest[..DIGITS])
 }
 
-fn is_generated(prefix: &str, raw: &str) -> bool {
+pub(crate) fn is_generated(prefix: &str, raw: &str) -> bool {
     raw.len() == prefix.len() + DIGITS
         && raw.starts_with(prefix)
         && raw[prefix.len()..]

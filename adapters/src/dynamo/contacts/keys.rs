@@ -8,7 +8,7 @@
 //! | Known staff member | `{corp}#STAFF#{userid}` | `PROFILE` | `{corp}#STAFFS` / `{userid}` | |
 //! | Group | `{corp}#GROUP#{chat}` | `PROFILE` | `{corp}#GROUPS` / `{chat}` | `{corp}#OWNER#{owner}` / `{chat}` |
 //! | Membership | `{corp}#GROUP#{chat}` | `MEMBER#{member}` | `{corp}#MEMBER#{member}` / `{chat}` | |
-//! | Group's counters (not indexed) | `{corp}#GROUP#{chat}` | `COUNTS` | | |
+//! | Group's counters (not indexed; the member count as WeCom's detail last gave it) | `{corp}#GROUP#{chat}` | `COUNTS` | | |
 //! | Callback receipt | `{corp}#CB#{dedupe key}` | `RECEIPT` | | |
 //! | The callback sweep's walk of the listing | `{corp}#CBSWEEP` | `CURSOR` | | |
 //! | Re-sync job | `{corp}#RESYNC#{job}` | `JOB` | `{corp}#RESYNCS` / `{created}#{job}` | |
@@ -23,7 +23,9 @@
 //! (keys only): `{corp}#CUSTOMERS#{shard:02}` / `{ext}`, the listing by id, 16 shards by a
 //! hash of the id. Items written before gsi4 may still carry gsi1 `{corp}#CUSTOMERS` (and
 //! follow relations gsi2 `{corp}#STAFF#{userid}`) until their next write or the backfill
-//! removes them.
+//! removes them. An active membership is also in gsi4 (keys only):
+//! `{corp}#GMEMBERS#{chat}` / `{member}`, the group's members counted
+//! ([`group_members_index`]); a leave removes the entry.
 //!
 //! Corp tags live in the same table under `{corp}#TAGS` (see [`scrm_core::tags`]).
 use scrm_core::tenants::TenantId;
@@ -36,8 +38,9 @@ pub const FOLLOW: &str = "FOLLOW#";
 pub const MEMBER: &str = "MEMBER#";
 /// The sort key of a callback receipt.
 pub const RECEIPT: &str = "RECEIPT";
-/// The sort key of a group's counters (member count, joins, leaves, member version, when
-/// WeCom's detail was last fetched): not indexed, so a join never rewrites an index.
+/// The sort key of a group's counters (the member count and version WeCom's detail last
+/// gave, when it was last fetched, and `members_counted` once the group's active
+/// memberships are its count): not indexed. Joins and leaves do not write it.
 pub const COUNTS: &str = "COUNTS";
 /// The sort key of a re-sync job.
 pub const JOB: &str = "JOB";
@@ -86,6 +89,13 @@ pub fn group_pk(t: &TenantId, chat_id: &str) -> String {
 /// A membership's sort key.
 pub fn member_sk(member_id: &str) -> String {
     format!("{MEMBER}{member_id}")
+}
+
+/// The index partition (gsi4, keys only) holding one entry per active member of a group:
+/// the group's member count is a count of it, so a join or a leave writes only its own
+/// membership (the entry comes and goes with it) and no shared counter.
+pub fn group_members_index(t: &TenantId, chat_id: &str) -> String {
+    format!("{t}#GMEMBERS#{chat_id}")
 }
 
 /// The index partition listing every group of a tenant.

@@ -14,7 +14,7 @@ use crate::dynamo::schema::{
     SK,
 };
 use crate::dynamo::{Db, Query, StoreError, Table, Update};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::{StreamExt, TryStreamExt};
 use scrm_core::contacts::model::*;
 use scrm_core::contacts::ports::*;
@@ -34,6 +34,11 @@ const READ_CONCURRENCY: usize = 16;
 /// detail, removed by any other change of the relation's content, so a re-sync can tell
 /// an unchanged record without writing it.
 pub(crate) const CONTENT_HASH: &str = "content_hash";
+/// The counters item's mark that the group's member count is the count of its active
+/// memberships (gsi4 `{corp}#GMEMBERS#{chat}`): set once the directory held the group's
+/// whole member list (its creation, a re-sync). Without it (a group first seen in a
+/// change, or counted before the index) the count is the one WeCom's detail last gave.
+pub(crate) const MEMBERS_COUNTED: &str = "members_counted";
 
 /// The DynamoDB adapter of the directory table (also the callback receipts and re-sync
 /// jobs, see `receipts` and `resync`).
@@ -70,76 +75,6 @@ impl DynamoDirectory {
             .await
     }
 
-    /// One membership change and its count in one transaction: the membership update
-    /// (`member`, conditioned on its state) and the group's counters item (`COUNTS`, not
-    /// indexed: a join rewrites no index and not the group's profile). `version`, the
-    /// member list's version after the change, is recorded with it unless a newer change
-    /// recorded one. `Ok(false)` when the membership's condition failed. A group counted
-    /// on its profile (before the counters item) starts from the profile's count.
-    async fn count_membership(
-        &self,
-        t: &TenantId,
-        chat_id: &str,
-        member: TransactWriteItem,
-        delta: i64,
-        at: i64,
-        version: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let counts = self.get(keys::group_pk(t, chat_id), keys::COUNTS).await?;
-        let counted = counts
-            .as_ref()
-            .is_some_and(|c| c.get("member_count").is_some());
-        let base = if counted {
-            0
-        } else {
-            self.get(keys::group_pk(t, chat_id), keys::PROFILE)
-                .await?
-                .and_then(|p| p.n_opt("member_count").ok().flatten())
-                .unwrap_or(0)
-        };
-        let newer_version = counts
-            .as_ref()
-            .and_then(|c| c.n_opt("members_at").ok().flatten())
-            .is_some_and(|v| v > at);
-        let mut version = version.filter(|_| !newer_version);
-        // Joins to one group at once conflict on its counters item: each retried after a
-        // short jittered pause (the transaction is idempotent until it succeeds).
-        for attempt in 0..8u64 {
-            if attempt > 0 {
-                let jitter = u64::from(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .subsec_nanos()
-                        % 20,
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(5 * attempt + jitter)).await;
-            }
-            let mut g = Update::new();
-            g.set("chat_id", s(chat_id))
-                .increment_from("member_count", base, delta)
-                .add(if delta > 0 { "joins" } else { "leaves" }, 1);
-            if let Some(v) = version {
-                g.set("member_version", s(v)).set("members_at", n(at));
-                let mat = g.name("members_at");
-                g.value(":mv_at", n(at))
-                    .when(format!("(attribute_not_exists({mat}) OR {mat} <= :mv_at)"));
-            }
-            let group = self
-                .table
-                .tx_update(keys::group_pk(t, chat_id), keys::COUNTS, &g)?;
-            match self.table.transact(vec![member.clone(), group]).await {
-                Ok(()) => return Ok(true),
-                Err(err) if err.condition_failed_at(0) => return Ok(false),
-                // A newer change recorded its version meanwhile: count without ours.
-                Err(err) if version.is_some() && err.condition_failed_at(1) => version = None,
-                Err(StoreError::Retryable(_)) => continue,
-                Err(err) => return Err(err),
-            }
-        }
-        Err(StoreError::Retryable("group counters kept moving".into()))
-    }
-
     /// Whether the membership is in state `active` because of the change `by` (the
     /// callback's dedupe key recorded in `joined_by` / `left_by` by the write that made it).
     async fn made_by(
@@ -171,22 +106,25 @@ impl DynamoDirectory {
         by: Option<&str>,
         version: Option<&str>,
     ) -> Result<bool, StoreError> {
+        // One write: the membership, its entry in the member's groups (gsi1) and in the
+        // group's count (gsi4) come with it; conditioned on its state, so a member is
+        // counted once however often the change is applied.
         let mut u = active_member_update(t, chat_id, m, at);
         match by {
             Some(by) => u.set("joined_by", s(by)),
             None => u.remove("joined_by"),
         };
         u.remove("left_by");
+        member_version(&mut u, version, at);
         let active = u.name("active");
         u.value(":f", AttributeValue::Bool(false))
             .when(format!("(attribute_not_exists({active}) OR {active} = :f)"));
-        let member = self.table.tx_update(
-            keys::group_pk(t, chat_id),
-            keys::member_sk(&m.member_id),
-            &u,
-        )?;
         if self
-            .count_membership(t, chat_id, member, 1, at, version)
+            .update(
+                keys::group_pk(t, chat_id),
+                keys::member_sk(&m.member_id),
+                &u,
+            )
             .await?
         {
             return Ok(true);
@@ -213,6 +151,7 @@ impl DynamoDirectory {
         let left = |cond_active: bool| {
             let mut u = Update::new();
             member_keys_guessed(&mut u, t, chat_id, member_id, is_customer);
+            uncounted(&mut u);
             u.set("active", AttributeValue::Bool(false))
                 .set("left_at", n(at))
                 .set("event_at", n(at))
@@ -228,18 +167,17 @@ impl DynamoDirectory {
                     Some(by) => u.set("left_by", s(by)),
                     None => u.remove("left_by"),
                 };
+                member_version(&mut u, version, at);
                 let active = u.name("active");
                 u.value(":t", AttributeValue::Bool(true))
                     .when(format!("{active} = :t"));
             }
             u
         };
+        // One write, as for a join: the membership's count entry leaves with it.
         let u = left(true);
-        let member =
-            self.table
-                .tx_update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)?;
         if self
-            .count_membership(t, chat_id, member, -1, at, version)
+            .update(keys::group_pk(t, chat_id), keys::member_sk(member_id), &u)
             .await?
         {
             return Ok(true);
@@ -337,9 +275,32 @@ fn member_keys_guessed(u: &mut Update, t: &TenantId, chat_id: &str, member_id: &
         .set_if_not_exists("is_customer", AttributeValue::Bool(guess));
 }
 
+/// The active membership's entry in its group's count (gsi4, keys only): written when
+/// the membership becomes active, not again while it stays so (keys unchanged), removed
+/// when it leaves. The group's member count is a count of these entries.
+fn counted(u: &mut Update, t: &TenantId, chat_id: &str, member_id: &str) {
+    u.set(GSI4_PK, s(keys::group_members_index(t, chat_id)))
+        .set(GSI4_SK, s(member_id));
+}
+
+/// A membership that is not active leaves its group's count.
+fn uncounted(u: &mut Update) {
+    u.remove(GSI4_PK).remove(GSI4_SK);
+}
+
+/// The member list's version after a membership change, recorded on the membership the
+/// change wrote (no other item is written for it): the group's version is the newest
+/// recorded on its memberships and its counters item (`members_at`).
+fn member_version(u: &mut Update, version: Option<&str>, at: i64) {
+    if let Some(v) = version {
+        u.set("member_version", s(v)).set("members_at", n(at));
+    }
+}
+
 fn active_member_update(t: &TenantId, chat_id: &str, m: &MemberWrite, at: i64) -> Update {
     let mut u = Update::new();
     member_keys(&mut u, t, chat_id, &m.member_id, m.is_customer);
+    counted(&mut u, t, chat_id, &m.member_id);
     u.set("active", AttributeValue::Bool(true))
         .set("event_at", n(at))
         .set("updated_at", n(at))
@@ -870,6 +831,7 @@ impl DirectoryWrite for DynamoDirectory {
             .map(|(id, is_customer)| async move {
                 let mut u = Update::new();
                 member_keys(&mut u, t, chat_id, &id, is_customer);
+                uncounted(&mut u);
                 u.set("active", AttributeValue::Bool(false))
                     .set("left_at", n(at))
                     .set("event_at", n(at))
@@ -885,6 +847,47 @@ impl DirectoryWrite for DynamoDirectory {
             .try_collect::<Vec<bool>>()
             .await?;
         Ok(count)
+    }
+
+    async fn mark_members_counted(&self, t: &TenantId, chat_id: &str) -> Result<(), StoreError> {
+        let pk = keys::group_pk(t, chat_id);
+        if self
+            .get(pk.clone(), keys::COUNTS)
+            .await?
+            .is_some_and(|c| c.bool_opt(MEMBERS_COUNTED) == Some(true))
+        {
+            return Ok(());
+        }
+        // Memberships written before the count index (the migration): each active one gets
+        // its entry, unless it left meanwhile (its leave removed what there was).
+        let items = self.query_partition(pk.clone()).await?;
+        let uncounted: Vec<String> = items
+            .iter()
+            .filter(|i| i.s_opt(SK).is_some_and(|sk| sk.starts_with(keys::MEMBER)))
+            .filter(|i| i.bool_opt("active").unwrap_or(false) && i.s_opt(GSI4_PK).is_none())
+            .filter_map(|i| i.s_opt("member_id").map(str::to_string))
+            .collect();
+        let writes: Vec<_> = uncounted
+            .iter()
+            .map(|id| {
+                let mut u = Update::new();
+                counted(&mut u, t, chat_id, id);
+                let active = u.name("active");
+                u.value(":t", AttributeValue::Bool(true))
+                    .when(format!("{active} = :t"));
+                let pk = pk.clone();
+                async move { self.update(pk, keys::member_sk(id), &u).await }
+            })
+            .collect();
+        futures::stream::iter(writes)
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .try_collect::<Vec<bool>>()
+            .await?;
+        let mut c = Update::new();
+        c.set("chat_id", s(chat_id))
+            .set(MEMBERS_COUNTED, AttributeValue::Bool(true));
+        self.update(pk, keys::COUNTS, &c).await?;
+        Ok(())
     }
 }
 
@@ -987,7 +990,8 @@ fn group_from_item(item: &AttrMap) -> Result<Group, StoreError> {
 }
 
 /// The group's counters item over its profile: the count and the member list's version
-/// live there (a group counted before the counters item keeps the profile's until then).
+/// as WeCom's detail last gave them (a group without a counters item keeps the profile's).
+/// A counted group's readers replace the count with its active memberships'.
 fn overlay_counts(g: &mut Group, counts: &AttrMap) -> Result<(), StoreError> {
     if let Some(c) = counts.n_opt("member_count")? {
         g.member_count = c.max(0);
@@ -998,7 +1002,57 @@ fn overlay_counts(g: &mut Group, counts: &AttrMap) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Whether the group's member count is the count of its active memberships.
+fn members_counted(counts: Option<&AttrMap>) -> bool {
+    counts.is_some_and(|c| c.bool_opt(MEMBERS_COUNTED) == Some(true))
+}
+
+/// The member-list version an item records and when (`members_at`): the counters item's
+/// from WeCom's detail, a membership's from the change that wrote it.
+fn recorded_version(item: &AttrMap) -> Result<Option<(i64, &str)>, StoreError> {
+    Ok(
+        match (item.n_opt("members_at")?, item.s_opt("member_version")) {
+            (Some(at), Some(v)) => Some((at, v)),
+            _ => None,
+        },
+    )
+}
+
 impl DynamoDirectory {
+    /// How many members the group has now: its entries in the count index (keys only;
+    /// every page, eventually consistent).
+    pub(crate) async fn count_members(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> Result<i64, StoreError> {
+        self.table
+            .count(&Query::index(GSI4, keys::group_members_index(t, chat_id)))
+            .await
+    }
+
+    /// A group's profile with the count and version WeCom's detail last gave (two item
+    /// reads, no count): for readers that need the group's name, owner or state.
+    pub(crate) async fn group_profile_as_fetched(
+        &self,
+        t: &TenantId,
+        chat_id: &str,
+    ) -> Result<Option<(Group, bool)>, StoreError> {
+        let pk = keys::group_pk(t, chat_id);
+        let (profile, counts) = futures::try_join!(
+            self.get(pk.clone(), keys::PROFILE),
+            self.get(pk.clone(), keys::COUNTS)
+        )?;
+        let Some(profile) = profile else {
+            return Ok(None);
+        };
+        let mut group = group_from_item(&profile)?;
+        if let Some(c) = &counts {
+            overlay_counts(&mut group, c)?;
+        }
+        Ok(Some((group, members_counted(counts.as_ref()))))
+    }
+
     /// Overlays the counters items of `groups` (one batch read).
     async fn with_counts(&self, t: &TenantId, groups: &mut [Group]) -> Result<(), StoreError> {
         if groups.is_empty() {
@@ -1106,17 +1160,11 @@ impl DirectoryRead for DynamoDirectory {
         t: &TenantId,
         chat_id: &str,
     ) -> Result<Option<Group>, StoreError> {
-        let pk = keys::group_pk(t, chat_id);
-        let (profile, counts) = futures::try_join!(
-            self.get(pk.clone(), keys::PROFILE),
-            self.get(pk.clone(), keys::COUNTS)
-        )?;
-        let Some(profile) = profile else {
+        let Some((mut group, counted)) = self.group_profile_as_fetched(t, chat_id).await? else {
             return Ok(None);
         };
-        let mut group = group_from_item(&profile)?;
-        if let Some(c) = &counts {
-            overlay_counts(&mut group, c)?;
+        if counted {
+            group.member_count = self.count_members(t, chat_id).await?;
         }
         Ok(Some(group))
     }
@@ -1137,6 +1185,7 @@ impl DirectoryRead for DynamoDirectory {
         let mut group = None;
         let mut counts = None;
         let mut members = Vec::new();
+        let mut version: Option<(i64, &str)> = None;
         for item in &items {
             match item.s_opt(SK) {
                 Some(keys::PROFILE) => group = Some(group_from_item(item)?),
@@ -1145,6 +1194,11 @@ impl DirectoryRead for DynamoDirectory {
                     members.push(membership_from_item(item)?)
                 }
                 _ => {}
+            }
+            if let Some(recorded) = recorded_version(item)? {
+                if version.is_none_or(|(at, _)| recorded.0 > at) {
+                    version = Some(recorded);
+                }
             }
         }
         members.sort_by(|a, b| {
@@ -1155,6 +1209,16 @@ impl DirectoryRead for DynamoDirectory {
         });
         if let (Some(g), Some(c)) = (group.as_mut(), counts) {
             overlay_counts(g, c)?;
+        }
+        if let Some(g) = group.as_mut() {
+            // The partition holds every membership (read consistently): the active ones
+            // are the count the index would give.
+            if members_counted(counts) {
+                g.member_count = members.iter().filter(|m| m.active).count() as i64;
+            }
+            if let Some((_, v)) = version {
+                g.member_version = Some(v.to_string());
+            }
         }
         Ok(group.map(|group| GroupView { group, members }))
     }
@@ -1203,7 +1267,10 @@ impl DirectoryRead for DynamoDirectory {
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
             let membership = membership_from_item(item)?;
-            let group = self.group_profile(t, &membership.chat_id).await?;
+            let group = self
+                .group_profile_as_fetched(t, &membership.chat_id)
+                .await?
+                .map(|(g, _)| g);
             out.push(MemberGroup {
                 group_name: group.as_ref().and_then(|g| g.name.clone()),
                 group_dismissed: group.map(|g| g.dismissed).unwrap_or(false),

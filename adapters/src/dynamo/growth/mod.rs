@@ -1,6 +1,8 @@
 //! The growth context's store in the tasks table (layout in [`keys`]), and the directory's
 //! facts the growth consumer reads.
+pub mod forms;
 pub mod keys;
+mod links;
 
 use super::item::{json, n, s, AttrMap, ItemExt};
 use super::schema::{GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
@@ -562,13 +564,17 @@ impl GroupFacts for DynamoDirectory {
         &self,
         t: &TenantId,
         chat_ids: &[String],
+        exact: &[String],
     ) -> Result<HashMap<String, i64>, StoreError> {
         use crate::dynamo::contacts::keys as dir;
+        use futures::{StreamExt, TryStreamExt};
+        use std::collections::HashSet;
         if chat_ids.is_empty() {
             return Ok(HashMap::new());
         }
         // The profile says whether the group is known and live; the counters item (when
-        // there is one) holds the count, else the profile's.
+        // there is one) holds the count WeCom's detail last gave, else the profile's, and
+        // whether the group's active memberships are its count.
         let keys = chat_ids
             .iter()
             .flat_map(|c| {
@@ -579,6 +585,7 @@ impl GroupFacts for DynamoDirectory {
         let found = self.table.batch_get(keys, None).await?;
         let mut profiles: HashMap<&str, i64> = HashMap::new();
         let mut counts: HashMap<&str, i64> = HashMap::new();
+        let mut counted: HashSet<&str> = HashSet::new();
         for item in &found {
             let pk = item.s(PK)?;
             match item.s(SK)? {
@@ -589,11 +596,14 @@ impl GroupFacts for DynamoDirectory {
                     if let Some(c) = item.n_opt("member_count")? {
                         counts.insert(pk, c);
                     }
+                    if item.bool_opt(crate::dynamo::contacts::MEMBERS_COUNTED) == Some(true) {
+                        counted.insert(pk);
+                    }
                 }
                 _ => {}
             }
         }
-        Ok(chat_ids
+        let mut sizes: HashMap<String, i64> = chat_ids
             .iter()
             .filter_map(|c| {
                 let pk = dir::group_pk(t, c);
@@ -601,7 +611,25 @@ impl GroupFacts for DynamoDirectory {
                 let n = counts.get(pk.as_str()).unwrap_or(profile);
                 Some((c.clone(), (*n).max(0)))
             })
-            .collect())
+            .collect();
+        let mut counts_now = Vec::new();
+        for c in exact
+            .iter()
+            .filter(|c| sizes.contains_key(*c))
+            .filter(|c| counted.contains(dir::group_pk(t, c).as_str()))
+        {
+            let (dir, t, c) = (self.clone(), t.clone(), c.clone());
+            counts_now.push(async move {
+                let n = dir.count_members(&t, &c).await?;
+                Ok::<_, StoreError>((c, n))
+            });
+        }
+        let exact_counts = futures::stream::iter(counts_now)
+            .buffer_unordered(8)
+            .try_collect::<Vec<_>>()
+            .await?;
+        sizes.extend(exact_counts);
+        Ok(sizes)
     }
 }
 

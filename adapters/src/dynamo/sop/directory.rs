@@ -30,7 +30,11 @@ impl GroupDirectory for DynamoDirectory {
         t: &TenantId,
         chat_id: &str,
     ) -> Result<Option<GroupInfo>, StoreError> {
-        Ok(self.group_profile(t, chat_id).await?.map(info))
+        // Name, owner and state only: no member count needed.
+        Ok(self
+            .group_profile_as_fetched(t, chat_id)
+            .await?
+            .map(|(g, _)| info(g)))
     }
 
     async fn owner_groups(&self, t: &TenantId, owner: &str) -> Result<Vec<GroupInfo>, StoreError> {
