@@ -50,7 +50,7 @@ TABLE_PREFIX=scrm
 
 FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event growth-on-event growth-rota points-jobs
     points-expiry-sweep sop-dispatch sop-dispatch-worker sop-on-event sop-result-sync
-    directory-resync callback-sweep)
+    directory-resync callback-sweep link-redirect link-notify)
 
 RUN_DIR="$LOCAL_DIR/dev"
 LOG_DIR="$RUN_DIR/logs"
@@ -161,10 +161,13 @@ PUBLIC_WEB_ORIGINS=${PUBLIC_WEB_ORIGINS:-http://127.0.0.1:4174,http://localhost:
 TOKEN_SIGNING_KEYS="local=$(cat "$LOCAL_DIR/signing-key")"
 SECRETS_LOCAL_KEY=$(cat "$LOCAL_DIR/secrets-key")
 PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
+LINKS_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/link-redirect
 STAFF_PAGES_URL=$STAFF_PAGES_URL
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
 AWS_ENDPOINT_URL_SQS=$SQS_URL
 SOP_DISPATCH_QUEUE_URL=$DISPATCH_QUEUE_URL
+AWS_ENDPOINT_URL_S3=$SQS_URL
+CONTENT_BUCKET=$TABLE_PREFIX-content
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
 AWS_REGION=us-east-1
@@ -183,6 +186,11 @@ log "building the scrm command line"
 cargo build -q -p scrm
 log "creating tables"
 scrm tables create
+# The content center's bucket on the same moto server (an existing one answers 409: kept).
+case "$(http_code "$SQS_URL/$CONTENT_BUCKET" -X PUT)" in
+    200 | 409) ;;
+    *) die "could not create the content bucket on moto (log: $LOG_DIR/moto.log)" ;;
+esac
 
 log "starting the fake WeCom server on 127.0.0.1:$WECOM_PORT"
 WECOM_PID="$(spawn "$LOG_DIR/fake-wecom.log" cargo run -q -p scrm -- fake-wecom --port "$WECOM_PORT")"
@@ -428,7 +436,7 @@ Function URLs:
   staff-api        $BASE/lambda-url/staff-api/...
 Event and scheduled functions (invoke with a sample payload from events/):
 EOF
-for f in points-on-event growth-on-event growth-rota points-jobs sop-on-event directory-resync points-expiry-sweep sop-dispatch sop-result-sync callback-sweep; do
+for f in points-on-event growth-on-event growth-rota points-jobs sop-on-event directory-resync points-expiry-sweep sop-dispatch sop-result-sync callback-sweep link-notify; do
     sample="events/$f.json"
     [[ -f "$sample" ]] || sample="<payload.json>"
     printf '  %-18s cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port %s %s --data-file %s\n' \

@@ -82,6 +82,12 @@ CROSS_FIELD_RULES = {
     "PUT /v1/growth/group-codes/{state}": "groups the directory knows, a base name for created rooms",
     # A welcome has text or attachments; an attachment takes the fields of its type.
     "PUT /v1/growth/default-welcome": "a welcome's content and its attachments' fields by type",
+    # Field ids unique, options only on choice fields, bounds and lengths by a field's kind,
+    # the profile field a kind may fill, remark placeholders naming fields.
+    "POST /v1/growth/forms": "a form's fields by kind and the names they share",
+    "PUT /v1/growth/forms/{form_id}": "a form's fields by kind and the names they share",
+    # A form's life: draft → published ↔ closed, never back to draft.
+    "POST /v1/growth/forms/{form_id}/status": "the status a form's status may become",
 }
 
 

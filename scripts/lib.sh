@@ -262,7 +262,7 @@ STACK_AGENT_ID=1000002
 STACK_AES_KEY=YBhInA9zdrOFylrdjYm0X4TSWVn9QjX0youLoEzY5TU
 STACK_FUNCTIONS=(wecom-callback admin-api customer-api staff-api points-on-event growth-on-event growth-rota points-jobs
     points-expiry-sweep sop-dispatch sop-dispatch-worker sop-on-event sop-result-sync
-    directory-resync callback-sweep)
+    directory-resync callback-sweep link-redirect link-notify)
 STACK_PIDS=()
 
 # stack_stop: stops what stack_start started, last first.
@@ -340,10 +340,13 @@ PUBLIC_WEB_ORIGINS=${PUBLIC_WEB_ORIGINS:-}
 TOKEN_SIGNING_KEYS="$prefix=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 SECRETS_LOCAL_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 PUBLIC_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/staff-api
+LINKS_BASE_URL=http://127.0.0.1:$LAMBDA_PORT/lambda-url/link-redirect
 STAFF_PAGES_URL=${STAFF_PAGES_URL:-}
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DDB_PORT
 AWS_ENDPOINT_URL_SQS=$sqs_url
 SOP_DISPATCH_QUEUE_URL=$queue_url
+AWS_ENDPOINT_URL_S3=$sqs_url
+CONTENT_BUCKET=$prefix-content
 AWS_ACCESS_KEY_ID=test
 AWS_SECRET_ACCESS_KEY=test
 AWS_REGION=us-east-1
@@ -356,6 +359,10 @@ ENV
     unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL EVENT_BUS_NAME || true
 
     "$SCRM" tables create >/dev/null
+    # The content center's bucket on the same moto server (moto's S3 answers browsers' CORS
+    # preflights, so the console uploads to it straight through the presigned URL).
+    [[ "$(http_code "$sqs_url/$CONTENT_BUCKET" -X PUT)" == 200 ]] ||
+        die "could not create the content bucket on moto (log: $log_dir/moto.log)"
 
     pid="$(spawn "$log_dir/fake-wecom.log" "$SCRM" fake-wecom --port "$WECOM_PORT")"
     STACK_PIDS+=("fake-wecom:$pid")

@@ -71,6 +71,8 @@ log "moto server (SQS) on 127.0.0.1:$MOTO_PORT"
 
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$MOTO_PORT"
+# The same moto server is the local S3 (the content center's uploaded files).
+export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$MOTO_PORT"
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1

@@ -121,6 +121,29 @@ impl Container {
     pub fn growth(&self) -> DynamoGrowth {
         DynamoGrowth::new(self.db.clone())
     }
+    /// The content center's materials (tasks table).
+    pub fn content(&self) -> crate::dynamo::DynamoContent {
+        crate::dynamo::DynamoContent::new(self.db.clone())
+    }
+    /// The content center's bucket (`CONTENT_BUCKET`), if configured.
+    pub fn objects(&self) -> Result<Option<crate::s3::S3Objects>, BootError> {
+        Ok(crate::s3::S3Objects::from_env(&self.sdk)?)
+    }
+    /// What makes materials sendable at send time: over the bucket and `wecom` when a
+    /// bucket is configured; otherwise content referring to materials is refused.
+    pub fn materials(
+        &self,
+        wecom: &WeComClient,
+    ) -> Result<Arc<dyn scrm_core::content::MaterialResolver>, BootError> {
+        Ok(match self.objects()? {
+            Some(objects) => Arc::new(scrm_core::content::MediaResolver {
+                store: self.content(),
+                objects,
+                uploader: wecom.clone(),
+            }),
+            None => Arc::new(scrm_core::content::NoMaterials),
+        })
+    }
     /// The publisher of domain events the configuration asks for.
     pub fn publisher(&self) -> AnyPublisher {
         AnyPublisher::from_config(&self.config.events, &self.sdk)

@@ -24,5 +24,6 @@ pub mod events;
 pub mod http;
 pub mod lambda;
 pub mod queue;
+pub mod s3;
 pub mod telemetry;
 pub mod wecom;

@@ -11,11 +11,14 @@
 pub mod clock;
 pub mod config;
 pub mod contacts;
+pub mod content;
 pub mod dashboard;
 pub mod events;
+pub mod forms;
 pub mod growth;
 pub mod http;
 pub mod jssdk;
+pub mod links;
 pub mod official;
 pub mod points;
 pub mod ports;

@@ -89,6 +89,7 @@ pub(crate) fn admin(w: &World) -> Arc<admin_api_fn::AdminApi> {
         clock: w.clock.clone(),
         signing_key: signing_keys(),
         console: admin_api_fn::console::Console::new(&w.db, "https://login.work.weixin.qq.com"),
+        content: admin_api_fn::content::ContentCenter::new(&w.db, None),
     })
 }
 

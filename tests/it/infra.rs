@@ -190,7 +190,7 @@ fn every_function_of_the_template_is_one_the_binary_can_be() {
         );
         names.insert(name);
     }
-    assert_eq!(names.len(), 15, "fifteen distinct functions: {names:?}");
+    assert_eq!(names.len(), 17, "seventeen distinct functions: {names:?}");
 }
 
 #[test]
@@ -505,6 +505,7 @@ fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secret
             "directory-resync",
             "growth-on-event",
             "growth-rota",
+            "link-notify",
             "sop-dispatch-worker",
             "sop-result-sync",
             "staff-api",
@@ -516,6 +517,7 @@ fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secret
         set(&[
             "admin-api",
             "customer-api",
+            "link-redirect",
             "sop-dispatch-worker",
             "staff-api"
         ])

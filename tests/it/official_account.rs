@@ -81,6 +81,8 @@ impl Oa {
         let plain = db_without_secret_keys().await;
         Arc::new(CustomerApi {
             points: DynamoPoints::new(plain.clone()),
+            forms: customer_api_fn::forms::Forms::unpublished(&plain),
+            fission: None,
             directory: DynamoDirectory::new(plain.clone()),
             tenants: DynamoTenants::new(plain),
             clock: w.clock.clone(),

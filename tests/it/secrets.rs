@@ -245,6 +245,8 @@ async fn me_status(keys: SigningKeys, token: &str) -> (u16, serde_json::Value) {
     let db = db_without_secret_keys().await;
     let api = Arc::new(CustomerApi {
         points: DynamoPoints::new(db.clone()),
+        forms: customer_api_fn::forms::Forms::unpublished(&db),
+        fission: None,
         directory: DynamoDirectory::new(db.clone()),
         tenants: DynamoTenants::new(db),
         clock: Arc::new(SystemClock),

@@ -156,6 +156,8 @@ impl World {
         let customer = Arc::new(CustomerApi {
             points: DynamoPoints::new(self.db.clone()),
             directory: DynamoDirectory::new(self.db.clone()),
+            forms: customer_api_fn::forms::Forms::unpublished(&self.db),
+            fission: None,
             tenants: DynamoTenants::new(scrm_tests::db_without_secret_keys().await),
             clock: Arc::new(SystemClock),
             signing_key: signing_keys(),

@@ -229,7 +229,37 @@ pub fn admin_api(
         clock,
         signing_key: signing_keys(),
         console: admin_api_fn::console::Console::new(db, "https://login.work.weixin.qq.com"),
+        content: admin_api_fn::content::ContentCenter::new(db, content_objects()),
     })
+}
+
+/// The bucket the content center's tests share (tenants' files are under their own
+/// prefix), on the local S3 server scripts/test.sh starts (moto's, `AWS_ENDPOINT_URL_S3`);
+/// `None` without it. Create it with [`ensure_content_bucket`] before uploading.
+pub fn content_objects() -> Option<scrm_adapters::s3::S3Objects> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+        .ok()
+        .filter(|v| !v.is_empty())?;
+    let sdk = scrm_adapters::bootstrap::aws_sdk_config().ok()?;
+    scrm_adapters::s3::S3Objects::new(&sdk, CONTENT_TEST_BUCKET, Some(&endpoint)).ok()
+}
+
+/// The content center's test bucket.
+pub const CONTENT_TEST_BUCKET: &str = "scrm-test-content";
+
+/// Creates the test bucket on the local S3 server (once per process; an existing bucket is
+/// fine).
+pub async fn ensure_content_bucket() {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let objects = content_objects()
+            .expect("AWS_ENDPOINT_URL_S3 (the local S3 server) is exported by scripts/test.sh");
+        objects
+            .create_bucket()
+            .await
+            .expect("create the test bucket");
+    })
+    .await;
 }
 
 /// Builds a function-URL style request for a handler.

@@ -9,6 +9,7 @@
 //! never be reached through another tenant's keys.
 pub mod console;
 pub mod contacts;
+pub mod content;
 pub mod error;
 pub mod growth;
 pub mod item;
@@ -24,6 +25,7 @@ pub mod update;
 
 pub use console::DynamoConsole;
 pub use contacts::DynamoDirectory;
+pub use content::DynamoContent;
 pub use error::{applied, ensure_applied, from_sdk, from_transact};
 pub use growth::DynamoGrowth;
 pub use item::{AttrMap, ItemExt};

@@ -191,6 +191,8 @@ pub(crate) struct Call<'a> {
     pub(crate) path: &'static str,
     pub(crate) query: Vec<(&'static str, &'a str)>,
     pub(crate) body: Option<Vec<u8>>,
+    /// The body's content type when it is not JSON (a multipart media upload).
+    pub(crate) content_type: Option<String>,
 }
 
 impl<'a> Call<'a> {
@@ -200,6 +202,7 @@ impl<'a> Call<'a> {
             path,
             query,
             body: None,
+            content_type: None,
         }
     }
 
@@ -212,7 +215,48 @@ impl<'a> Call<'a> {
             path,
             query: Vec::new(),
             body: Some(body),
+            content_type: None,
         })
+    }
+
+    /// A `multipart/form-data` POST of one file in the part `media` (WeCom's media uploads).
+    pub(crate) fn multipart(
+        path: &'static str,
+        query: Vec<(&'static str, &'a str)>,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Self {
+        let boundary = format!("scrm{}", ulid::Ulid::new());
+        // The file name goes in a quoted header parameter: quotes and line breaks are
+        // replaced so that it cannot end the header.
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if matches!(c, '"' | '\r' | '\n' | '\\') {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let mut body = Vec::with_capacity(bytes.len() + 256);
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"{safe}\"; filelength={}\r\nContent-Type: {content_type}\r\n\r\n",
+                bytes.len()
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        Self {
+            method: Method::POST,
+            path,
+            query,
+            body: Some(body),
+            content_type: Some(format!("multipart/form-data; boundary={boundary}")),
+        }
     }
 }
 
@@ -349,8 +393,9 @@ impl WeComClient {
             request = request.query(&call.query);
         }
         if let Some(body) = &call.body {
+            let content_type = call.content_type.as_deref().unwrap_or("application/json");
             request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body.clone());
         }
         let response = match request.send().await {

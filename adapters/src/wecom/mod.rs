@@ -9,6 +9,8 @@ mod console;
 pub mod fake;
 mod growth;
 mod jsapi;
+mod links;
+mod media;
 mod methods;
 mod official;
 mod pacer;

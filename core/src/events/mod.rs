@@ -161,6 +161,52 @@ pub enum DomainEvent {
         /// The job.
         job_id: String,
     },
+    /// A customer submitted a smart form (a version of their one submission to it): its
+    /// tags and remark are put on them at WeCom.
+    FormSubmitted {
+        /// The form.
+        form_id: String,
+        /// The customer.
+        external_userid: String,
+        /// The submission's version this event is about (a newer one supersedes it).
+        version: i64,
+    },
+    /// A customer did something the product tracks (today: clicked a tracked link). The
+    /// staff member who sent what they acted on is notified; the customer timeline and
+    /// lifecycle rules are its other consumers.
+    CustomerInteracted {
+        /// The customer.
+        external_userid: String,
+        /// What they did: `link_click`.
+        interaction: String,
+        /// The staff member who sent what they acted on, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        userid: Option<String>,
+        /// The link clicked, for `link_click`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<LinkClick>,
+    },
+}
+
+/// A tracked link's click, as [`DomainEvent::CustomerInteracted`] carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkClick {
+    /// The link.
+    pub link_id: String,
+    /// The short code clicked (its send context).
+    pub code: String,
+    /// The link's title.
+    pub title: String,
+    /// Where it led.
+    pub url: String,
+    /// How it was sent: `direct`, `welcome`, `plan`, `campaign`.
+    pub via: String,
+    /// The SOP plan that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// The channel code of the welcome that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 impl DomainEvent {
@@ -183,6 +229,8 @@ impl DomainEvent {
             DomainEvent::CustomerReplied { .. } => "CustomerReplied",
             DomainEvent::PointsJobCreated { .. } => "PointsJobCreated",
             DomainEvent::ResyncRequested { .. } => "ResyncRequested",
+            DomainEvent::CustomerInteracted { .. } => "CustomerInteracted",
+            DomainEvent::FormSubmitted { .. } => "FormSubmitted",
         }
     }
 }

@@ -57,6 +57,14 @@ pub const ROUTES: &[Route] = &[
         detail_type: "ResyncRequested",
         targets: &["directory-resync"],
     },
+    Route {
+        detail_type: "CustomerInteracted",
+        targets: &["link-notify"],
+    },
+    Route {
+        detail_type: "FormSubmitted",
+        targets: &["growth-on-event"],
+    },
 ];
 
 /// The functions a detail-type is delivered to (empty: published, consumed by nobody yet).

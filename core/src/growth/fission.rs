@@ -495,6 +495,10 @@ pub struct Inviter {
     /// Their standing.
     #[serde(flatten)]
     pub progress: InviterProgress,
+    /// Confirmed enough for a tier not paid yet: in the owed index until paid (a payout
+    /// interrupted after its confirmation is finished by the next run).
+    #[serde(default)]
+    pub owed: bool,
     /// Moves with every change.
     pub version: i64,
     /// When the code was taken.
@@ -1259,7 +1263,7 @@ mod tests {
 
     /// Person i; people i and i+6 share a unionid when `i % 3 == 0` (one WeChat user, two ids).
     fn who(i: usize) -> Person {
-        let unionid = (i % 3 == 0).then(|| format!("u{}", i % (PEOPLE / 2)));
+        let unionid = i.is_multiple_of(3).then(|| format!("u{}", i % (PEOPLE / 2)));
         person(&format!("p{i}"), unionid.as_deref())
     }
 

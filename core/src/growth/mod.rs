@@ -11,10 +11,14 @@
 //! - [`group_code`]: group codes (群活码), a join way rotating through a pool of groups
 //!   (pure); [`group_code_admin`] and [`group_code_event`] their admin API and consumer;
 //! - [`fission`]: fission campaigns' rules (pure): who counts for whom, holds, tiers;
+//!   [`fission_admin`] their admin and customer API, [`fission_run`] joins, leaves, holds
+//!   ending and payouts;
 //! - [`rota_runner`]: every minute, the codes whose shift boundary has come moved on;
 //! - [`ports`]: the store, WeCom and the directory's facts.
 pub mod admin;
 pub mod fission;
+pub mod fission_admin;
+pub mod fission_run;
 pub mod group_code;
 pub mod group_code_admin;
 pub mod group_code_event;

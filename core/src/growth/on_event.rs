@@ -10,8 +10,11 @@
 //!   changes who is on duty, the code's members at WeCom (`update_contact_way`).
 //! - `ContactRemoved` of a relation made through a code: counted once as a deletion.
 use super::admin::{choice_now, contact_way, rota_due};
+use super::fission::is_inviter_state;
+use super::fission_run::{self, FissionRunError, JoinDeps};
 use super::model::{ChannelCode, CodeStatus, Welcome};
 use super::ports::{ContactFacts, GrowthStore, GrowthWeCom, Movement, WelcomeOutcome};
+use super::ports::{CustomerCards, FissionStore};
 use super::state::is_code_state;
 use super::welcome::{needs_staff_name, remark, render, Greeting};
 use crate::clock::Clock;
@@ -48,6 +51,16 @@ pub enum GrowthEventError {
     Malformed(String),
 }
 
+impl From<FissionRunError> for GrowthEventError {
+    fn from(e: FissionRunError) -> Self {
+        match e {
+            FissionRunError::Store(s) => GrowthEventError::Store(s),
+            FissionRunError::WeCom(w) => GrowthEventError::WeCom(w),
+            FissionRunError::Payout(p) => GrowthEventError::Store(StoreError::Retryable(p.into())),
+        }
+    }
+}
+
 impl MayRetry for GrowthEventError {
     fn is_retryable(&self) -> bool {
         match self {
@@ -67,6 +80,8 @@ pub struct Handled {
     pub counted: bool,
     /// The members WeCom adds to now, when this delivery changed them.
     pub on_duty: Option<Vec<String>>,
+    /// What an add through a fission inviter's code did.
+    pub fission: Option<fission_run::JoinOutcome>,
 }
 
 /// What an event did, or why it was left alone.
@@ -100,9 +115,9 @@ pub async fn on_event<S, W, F, T>(
     env: &EventEnvelope,
 ) -> Result<GrowthOutcome, GrowthEventError>
 where
-    S: GrowthStore,
+    S: GrowthStore + FissionStore,
     W: GrowthWeCom,
-    F: ContactFacts,
+    F: ContactFacts + CustomerCards,
     T: TenantLookup,
 {
     let (external_userid, userid, state, half, welcome_code, added) = match &env.event {
@@ -172,6 +187,29 @@ where
                 .record_welcome(&t, &env.event_id, state.as_deref(), outcome, errcode)
                 .await?;
             handled.welcome = Some(outcome);
+        }
+    }
+    if let Some(s) = state.as_deref().filter(|s| is_inviter_state(s)) {
+        // An add or removal through a fission inviter's personal code.
+        if added && !half {
+            let deps = JoinDeps {
+                store: d.store,
+                wecom: d.wecom,
+                cards: d.facts,
+                tenants: d.tenants,
+            };
+            handled.fission = fission_run::on_added(
+                &deps,
+                &t,
+                &env.event_id,
+                s,
+                external_userid,
+                userid,
+                env.occurred_at,
+            )
+            .await?;
+        } else if !added {
+            fission_run::on_removed(d.store, &t, Some(s), external_userid, env.occurred_at).await?;
         }
     }
     let Some(code) = code else {

@@ -486,8 +486,8 @@ pub trait FissionStore: Send + Sync {
         t: &TenantId,
         inviter: &Inviter,
     ) -> impl Future<Output = Result<Option<Inviter>, StoreError>> + Send;
-    /// The inviter's code, made active, if their version is still `expected`.
-    fn activate_inviter(
+    /// Replaces an inviter if their version is still `expected`; false when it moved.
+    fn save_inviter(
         &self,
         t: &TenantId,
         inviter: &Inviter,
@@ -542,11 +542,13 @@ pub trait FissionStore: Send + Sync {
         inviter: &Inviter,
         inviter_version: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Records a tier paid to the inviter (only if not recorded yet), counted once.
+    /// The inviter with a tier recorded paid, if their version is still `expected`, and the
+    /// tier counted in the figures, in one transaction; false when the inviter moved.
     fn record_paid(
         &self,
         t: &TenantId,
         inviter: &Inviter,
+        expected: i64,
         tier: usize,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Claims whose hold ended by `until`, of one due-index shard (all tenants), oldest

@@ -28,6 +28,8 @@ pub const MAX_MINIPROGRAM_TITLE_BYTES: usize = 64;
 pub const MAX_APPID_BYTES: usize = 64;
 /// Longest mini-program page path, in bytes.
 pub const MAX_PAGE_BYTES: usize = 1024;
+/// Longest material id, in bytes.
+pub const MAX_MATERIAL_ID_BYTES: usize = 40;
 
 /// Every field of an attachment that has a length limit: (name, value, limit in bytes).
 fn bounded_fields(a: &Attachment) -> Vec<(&'static str, &str, usize)> {
@@ -71,6 +73,9 @@ fn bounded_fields(a: &Attachment) -> Vec<(&'static str, &str, usize)> {
             ("page", page.as_str(), MAX_PAGE_BYTES),
             ("pic_media_id", pic_media_id.as_str(), MAX_MEDIA_ID_BYTES),
         ],
+        Attachment::Material { material_id } => {
+            vec![("material_id", material_id.as_str(), MAX_MATERIAL_ID_BYTES)]
+        }
     }
 }
 
@@ -124,6 +129,12 @@ pub enum Attachment {
         /// From WeCom's media upload.
         media_id: String,
     },
+    /// A material of the content center, made sendable when it is sent (its WeCom media
+    /// uploaded, or uploaded again before WeCom's three days pass).
+    Material {
+        /// The material's id.
+        material_id: String,
+    },
 }
 
 impl Attachment {
@@ -135,6 +146,7 @@ impl Attachment {
             Attachment::Video { .. } => "video",
             Attachment::Miniprogram { .. } => "miniprogram",
             Attachment::File { .. } => "file",
+            Attachment::Material { .. } => "material",
         }
     }
 }
@@ -167,6 +179,19 @@ fn blank(v: &Option<String>) -> bool {
 }
 
 impl Content {
+    /// The ids of the materials the content refers to, in order, each once.
+    pub fn material_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for a in &self.attachments {
+            if let Attachment::Material { material_id } = a {
+                if !ids.contains(material_id) {
+                    ids.push(material_id.clone());
+                }
+            }
+        }
+        ids
+    }
+
     /// Problems as `(field, message)`, `field` prefixed by `at`.
     pub fn problems(&self, at: &str, usage: ContentUse) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -258,6 +283,11 @@ impl Content {
                         );
                     }
                 }
+                (Attachment::Material { material_id }, _) => {
+                    if material_id.trim().is_empty() {
+                        push(&f, "a material needs a material_id".into());
+                    }
+                }
                 (
                     Attachment::Miniprogram {
                         title,
@@ -292,7 +322,13 @@ impl Content {
                 .iter()
                 .filter(|a| matches!(a, Attachment::Image { .. }))
                 .count();
-            let others = self.attachments.len() - images;
+            // A material's kind is checked when it is resolved, not here.
+            let materials = self
+                .attachments
+                .iter()
+                .filter(|a| matches!(a, Attachment::Material { .. }))
+                .count();
+            let others = self.attachments.len() - images - materials;
             if !(others == 0 || (images == 0 && others == 1)) {
                 push(
                     ".attachments",
@@ -312,43 +348,45 @@ impl Content {
         let attachments = self
             .attachments
             .iter()
-            .map(|a| match a.clone() {
-                Attachment::Image { media_id, pic_url } => WeComAttachment::Image {
+            .filter_map(|a| match a.clone() {
+                // Resolved before sending (`content::MaterialResolver`); never sent raw.
+                Attachment::Material { .. } => None,
+                Attachment::Image { media_id, pic_url } => Some(WeComAttachment::Image {
                     image: ImageAttachment { media_id, pic_url },
-                },
+                }),
                 Attachment::Link {
                     title,
                     url,
                     desc,
                     picurl,
                     ..
-                } => WeComAttachment::Link {
+                } => Some(WeComAttachment::Link {
                     link: LinkAttachment {
                         title,
                         picurl,
                         desc,
                         url,
                     },
-                },
-                Attachment::Video { media_id } => WeComAttachment::Video {
+                }),
+                Attachment::Video { media_id } => Some(WeComAttachment::Video {
                     video: MediaAttachment { media_id },
-                },
-                Attachment::File { media_id } => WeComAttachment::File {
+                }),
+                Attachment::File { media_id } => Some(WeComAttachment::File {
                     file: MediaAttachment { media_id },
-                },
+                }),
                 Attachment::Miniprogram {
                     title,
                     appid,
                     page,
                     pic_media_id,
-                } => WeComAttachment::Miniprogram {
+                } => Some(WeComAttachment::Miniprogram {
                     miniprogram: MiniprogramAttachment {
                         title,
                         pic_media_id,
                         appid,
                         page,
                     },
-                },
+                }),
             })
             .collect();
         (text, attachments)
@@ -384,7 +422,9 @@ impl Content {
                 Attachment::Video { media_id } => Some(MomentAttachment::Video {
                     video: MediaAttachment { media_id },
                 }),
-                Attachment::File { .. } | Attachment::Miniprogram { .. } => None,
+                Attachment::File { .. }
+                | Attachment::Miniprogram { .. }
+                | Attachment::Material { .. } => None,
             })
             .collect();
         (text, attachments)

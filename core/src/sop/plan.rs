@@ -294,6 +294,24 @@ fn content_problems(at: &str, c: &Content, usage: ContentUse, out: &mut Vec<Prob
 }
 
 impl PlanSpec {
+    /// The ids of the content center's materials the plan's contents refer to, each once.
+    pub fn material_ids(&self) -> Vec<String> {
+        let contents: Vec<&Content> = match self {
+            PlanSpec::Group { content, .. } | PlanSpec::Moments { content, .. } => vec![content],
+            PlanSpec::Calendar { items, .. } => items.iter().map(|i| &i.content).collect(),
+            PlanSpec::Journey { steps, .. } => {
+                steps.iter().flat_map(|s| [&s.silent, &s.replied]).collect()
+            }
+        };
+        let mut ids: Vec<String> = Vec::new();
+        for id in contents.iter().flat_map(|c| c.material_ids()) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
     /// The kind.
     pub fn kind(&self) -> PlanKind {
         match self {

@@ -15,6 +15,7 @@ use serde_json::json;
 pub fn routes(t: Table) -> Table {
     const CODE: &str = "/v1/growth/channel-codes/{state}";
     let t = crate::group_codes::routes(t);
+    let t = crate::fission::routes(t);
     t.post("/v1/growth/channel-codes", create)
         .get("/v1/growth/channel-codes", list)
         .get(CODE, code)

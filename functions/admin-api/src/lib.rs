@@ -10,10 +10,14 @@
 //! (`scrm_adapters::http`). The rules live in `scrm_core`'s use cases; the handlers here
 //! read the request, call one, and shape the answer.
 pub mod console;
+pub mod content;
 pub mod dashboard;
 pub mod directory;
+pub mod forms;
 pub mod group_codes;
+pub mod fission;
 pub mod growth;
+pub mod links;
 pub mod points;
 pub mod sop;
 pub mod tenant;
@@ -60,6 +64,8 @@ pub struct AdminApi {
     pub signing_key: SigningKeys,
     /// Console sessions and members' roles, and WeCom's scan-login host.
     pub console: console::Console,
+    /// The content center's materials and the bucket of their files.
+    pub content: content::ContentCenter,
 }
 
 /// The state every handler gets.
@@ -194,6 +200,9 @@ fn table() -> Table {
     let t = console::routes(t);
     let t = dashboard::routes(t);
     let t = growth::routes(t);
+    let t = content::routes(t);
+    let t = links::routes(t);
+    let t = forms::routes(t);
     sop::routes(t)
 }
 

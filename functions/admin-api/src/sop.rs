@@ -104,9 +104,32 @@ fn occurrence_cursor(head: &Head) -> Result<Option<OccurrenceId>, ApiError> {
 }
 
 async fn create(State(api): Api, key: Key<Operator>, Json(input): Json<PlanInput>) -> Reply {
+    let materials = input.spec.material_ids();
+    crate::content::check_plan_materials(&api, &key.tenant, &materials).await?;
     let plan =
         admin::create_plan(&api.sop, &api.tenants, &key.tenant, input, api.clock.now()).await?;
+    record_materials(&api, &key.tenant, &plan.plan_id, &materials).await?;
     Ok(json(201, &PlanView::from(&plan)))
+}
+
+/// Counts the plan among the users of the materials it refers to (and no longer among
+/// those it dropped). After the save: a failure here is answered 5xx and the retried save
+/// counts again, once.
+async fn record_materials(
+    api: &crate::AdminApi,
+    t: &scrm_core::tenants::TenantId,
+    plan: &PlanId,
+    materials: &[String],
+) -> Result<(), ApiError> {
+    scrm_core::content::admin::record_references(
+        &api.content.store,
+        t,
+        scrm_core::content::UsageKind::Plan,
+        plan.as_str(),
+        materials,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn list(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
@@ -133,8 +156,11 @@ async fn edit(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): Ra
     let id = admin::plan_id(head.param(0))?;
     let edit: EditInput = json_body(&body, MAX_JSON_BODY)?;
     let (t, now) = (&key.tenant, api.clock.now());
+    let materials = edit.plan.spec.material_ids();
+    crate::content::check_plan_materials(&api, t, &materials).await?;
     let plan =
         admin::edit_plan(&api.sop, &api.tenants, t, &id, edit.version, edit.plan, now).await?;
+    record_materials(&api, t, &plan.plan_id, &materials).await?;
     Ok(json(200, &PlanView::from(&plan)))
 }
 

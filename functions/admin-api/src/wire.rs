@@ -21,6 +21,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         clock: Arc::new(SystemClock),
         signing_key: c.signing_keys()?,
         console: Console::from_env(&c.db)?,
+        content: crate::content::ContentCenter::new(&c.db, c.objects()?),
     };
     router(Arc::new(api)).serve().await
 }

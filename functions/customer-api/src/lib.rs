@@ -15,6 +15,8 @@
 //! `Access-Control-Allow-Origin: *` ([`CORS`]). A wildcard is safe: the credential is a
 //! bearer token the page sends explicitly, never a cookie, so another site cannot act with
 //! it.
+pub mod fission;
+pub mod forms;
 pub mod official;
 pub mod wire;
 
@@ -58,6 +60,10 @@ pub struct CustomerApi {
     /// The official-account login and follow checks; `None` where they are not wired
     /// (tokens then come from the admin API only, and follows are taken on the word).
     pub official: Option<Arc<official::OfficialLogin>>,
+    /// Smart forms: their store and where a submission's event goes.
+    pub forms: forms::Forms,
+    /// Fission campaigns' pages; `None` where they are not wired (answered 503).
+    pub fission: Option<Arc<fission::Fission>>,
 }
 
 /// What browsers are told: the methods the routes use, the headers a page sends, and how
@@ -83,6 +89,11 @@ fn table() -> Routes<Arc<CustomerApi>> {
         .post("/v1/rewards/{reward_id}/redeem", redeem_reward)
         .get("/v1/oauth/official/options", official::options)
         .post("/v1/oauth/official/session", official::session)
+        .get("/v1/forms/{form_id}", forms::form)
+        .post("/v1/forms/{form_id}/submissions", forms::submit)
+        .get("/v1/fission/{campaign_id}", fission::page)
+        .post("/v1/fission/{campaign_id}/code", fission::code)
+        .get("/v1/fission/{campaign_id}/poster", fission::poster)
 }
 
 /// The routes, documented in `docs/customer-api.yaml` (preflights aside).

@@ -19,6 +19,15 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         clock: Arc::new(SystemClock),
         signing_key: c.signing_keys()?,
         official: Some(Arc::new(official_login(&c)?)),
+        forms: crate::forms::Forms {
+            store: c.growth(),
+            publisher: c.publisher(),
+        },
+        fission: Some(Arc::new(crate::fission::Fission {
+            store: c.growth(),
+            wecom: c.wecom(WeComUse::PersonWaiting)?,
+            tenants: c.tenants_with_secrets()?,
+        })),
     };
     router(Arc::new(api)).serve().await
 }

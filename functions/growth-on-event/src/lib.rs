@@ -2,17 +2,22 @@
 //! channel (or the tenant's default) sent within WeCom's 20 s window, the code's tags and
 //! remark, the add counted, the rota applied; on `ContactRemoved`, the deletion counted;
 //! on `MemberJoinedGroup`, a customer's join counted for the group codes offering the group
-//! and their groups rotated. The rules are the use cases [`scrm_core::growth::on_event`] and
-//! [`scrm_core::growth::group_code_event`]; this crate parses EventBridge's delivery, calls
-//! them and maps their error for Lambda.
+//! and their groups rotated; on `FormSubmitted`, a smart form's tags and remark put on the
+//! customer. The rules are the use cases [`scrm_core::growth::on_event`],
+//! [`scrm_core::growth::group_code_event`] and [`scrm_core::forms::effects`]; this crate
+//! parses EventBridge's delivery, calls them and maps their error for Lambda.
 pub mod wire;
 
 use lambda_runtime::LambdaEvent;
 use scrm_adapters::lambda::FnError;
 use scrm_core::clock::Clock;
+use scrm_core::contacts::DirectoryRead;
 use scrm_core::events::{DomainEvent, EventEnvelope};
+use scrm_core::forms::effects::{on_form_submitted, FormEffects};
+use scrm_core::forms::FormStore;
 use scrm_core::growth::group_code_event::{on_member_joined, GroupCodeDeps, JoinOutcome};
 use scrm_core::growth::on_event::{on_event, GrowthDeps, GrowthEventError, GrowthOutcome};
+use scrm_core::growth::ports::{CustomerCards, FissionStore};
 use scrm_core::growth::{
     ContactFacts, GroupCodeStore, GroupFacts, GrowthStore, GrowthWeCom, JoinWayWeCom,
 };
@@ -41,9 +46,9 @@ pub async fn handle<S, W, F, T>(
     event: LambdaEvent<Value>,
 ) -> Result<Value, FnError>
 where
-    S: GrowthStore + GroupCodeStore,
+    S: GrowthStore + GroupCodeStore + FormStore + FissionStore,
     W: GrowthWeCom + JoinWayWeCom,
-    F: ContactFacts + GroupFacts,
+    F: ContactFacts + GroupFacts + DirectoryRead + CustomerCards,
     T: TenantLookup,
 {
     let envelope = EventEnvelope::from_eventbridge_json(&event.payload)
@@ -55,6 +60,21 @@ where
         event_id = %envelope.event_id,
         detail_type = envelope.detail_type()
     );
+    if let DomainEvent::FormSubmitted { .. } = envelope.event {
+        let effects = apply_form(h, &envelope)
+            .instrument(span.clone())
+            .await?
+            .unwrap_or_default();
+        let result = json!({
+            "event_id": envelope.event_id,
+            "tagged": effects.tagged,
+            "remarked": effects.remarked,
+            "refused": effects.refused,
+            "skipped": effects.skipped,
+        });
+        span.in_scope(|| tracing::info!(result = %result, "event handled"));
+        return Ok(result);
+    }
     if let DomainEvent::MemberJoinedGroup { .. } = envelope.event {
         let outcome = apply_join(h, &envelope).instrument(span.clone()).await?;
         let result = match outcome {
@@ -80,6 +100,7 @@ where
             "welcome": h.welcome,
             "counted": h.counted,
             "on_duty": h.on_duty,
+            "fission": h.fission.map(|f| format!("{f:?}")),
         }),
     };
     span.in_scope(|| tracing::info!(result = %result, "event handled"));
@@ -92,9 +113,9 @@ pub async fn apply<S, W, F, T>(
     envelope: &EventEnvelope,
 ) -> Result<GrowthOutcome, GrowthEventError>
 where
-    S: GrowthStore,
+    S: GrowthStore + FissionStore,
     W: GrowthWeCom,
-    F: ContactFacts,
+    F: ContactFacts + CustomerCards,
     T: TenantLookup,
 {
     let deps = GrowthDeps {
@@ -126,4 +147,18 @@ where
         clock: h.clock.as_ref(),
     };
     on_member_joined(&deps, envelope).await
+}
+
+/// Applies one `FormSubmitted` (tests call it directly); `None` for other events.
+pub async fn apply_form<S, W, F, T>(
+    h: &GrowthOnEvent<S, W, F, T>,
+    envelope: &EventEnvelope,
+) -> Result<Option<FormEffects>, GrowthEventError>
+where
+    S: FormStore,
+    W: GrowthWeCom,
+    F: DirectoryRead,
+    T: TenantLookup,
+{
+    on_form_submitted(&h.store, &h.wecom, &h.facts, &h.tenants, envelope).await
 }

@@ -1,14 +1,18 @@
-//! The `growth-rota` function: every minute, the channel codes whose shift boundary (or a
+//! The `growth-rota` function, growth's minute: the channel codes whose shift boundary (or a
 //! capped rota's midnight) has come are moved to the rota's choice of now at WeCom, so that
-//! the first customer after a boundary reaches the new shift. The use case is
-//! [`scrm_core::growth::rota_runner`]; this crate parses the scheduled event, calls it and
-//! maps its error for Lambda.
+//! the first customer after a boundary reaches the new shift
+//! ([`scrm_core::growth::rota_runner`]); then fission campaigns' holds that ended are
+//! confirmed and the tiers earned paid ([`scrm_core::growth::fission_run::run_due`]). This
+//! crate parses the scheduled event, calls them and maps their errors for Lambda.
 pub mod wire;
 
 use lambda_runtime::LambdaEvent;
 use scrm_adapters::lambda::FnError;
+use scrm_core::growth::fission_run::{run_due, FissionDeps};
+use scrm_core::growth::ports::{CustomerCards, FissionStore};
 use scrm_core::growth::rota_runner::{RotaInput, RotaRunner};
 use scrm_core::growth::{GrowthStore, GrowthWeCom};
+use scrm_core::points::ports::{LedgerStore, RulesStore};
 use scrm_core::sop::dispatch::{Deadline, NoDeadline};
 use scrm_core::tenants::TenantLookup;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -59,4 +63,57 @@ where
         None => r.run(&input, &NoDeadline).instrument(span).await?,
     };
     Ok(serde_json::to_value(report).unwrap_or_default())
+}
+
+/// Growth's minute: the rota's run, then fission's.
+pub struct GrowthMinute<S, W, T, C, L> {
+    /// The rota's runner (its store, WeCom and tenants serve fission too).
+    pub rota: RotaRunner<S, W, T>,
+    /// The directory's cards.
+    pub cards: C,
+    /// The ledger that pays fission tiers.
+    pub ledger: L,
+}
+
+/// The deployed handler: [`handle`], then the fission holds and payouts due. A failed
+/// fission run fails the invocation (the scheduler's next minute retries what is left).
+pub async fn handle_minute<S, W, T, C, L>(
+    m: &GrowthMinute<S, W, T, C, L>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, FnError>
+where
+    S: GrowthStore + FissionStore,
+    W: GrowthWeCom,
+    T: TenantLookup,
+    C: CustomerCards,
+    L: LedgerStore + RulesStore,
+{
+    let request_id = event.context.request_id.clone();
+    let only = serde_json::from_value::<RotaInput>(event.payload.clone())
+        .ok()
+        .and_then(|i| i.tenant)
+        .and_then(|t| scrm_core::tenants::TenantId::parse(&t).ok());
+    let mut answer = handle(&m.rota, event).await?;
+    let deps = FissionDeps {
+        store: &m.rota.store,
+        wecom: &m.rota.wecom,
+        cards: &m.cards,
+        ledger: &m.ledger,
+        tenants: &m.rota.tenants,
+    };
+    let span = tracing::info_span!("fission_run", request_id = %request_id);
+    let report = run_due(&deps, m.rota.clock.now(), only.as_ref())
+        .instrument(span)
+        .await?;
+    if let Some(obj) = answer.as_object_mut() {
+        obj.insert(
+            "fission".into(),
+            serde_json::json!({
+                "confirmed": report.confirmed,
+                "paid": report.paid,
+                "failed": report.failed,
+            }),
+        );
+    }
+    Ok(answer)
 }

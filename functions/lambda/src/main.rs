@@ -6,7 +6,7 @@
 use lambda_runtime::Error;
 
 /// The functions this binary can be, by the name the template gives in `SCRM_FUNCTION`.
-const FUNCTIONS: [&str; 15] = [
+const FUNCTIONS: [&str; 17] = [
     "wecom-callback",
     "admin-api",
     "customer-api",
@@ -22,6 +22,8 @@ const FUNCTIONS: [&str; 15] = [
     "sop-result-sync",
     "directory-resync",
     "callback-sweep",
+    "link-redirect",
+    "link-notify",
 ];
 
 // Lambda gives an execution environment one invocation at a time: a single-threaded runtime
@@ -45,6 +47,8 @@ async fn main() -> Result<(), Error> {
         "sop-result-sync" => sop_result_sync_fn::wire::run().await,
         "directory-resync" => directory_resync_fn::wire::run().await,
         "callback-sweep" => callback_sweep_fn::wire::run().await,
+        "link-redirect" => link_redirect_fn::wire::run().await,
+        "link-notify" => link_notify_fn::wire::run().await,
         other => Err(format!(
             "SCRM_FUNCTION is {other:?}; it must be one of {}",
             FUNCTIONS.join(", ")

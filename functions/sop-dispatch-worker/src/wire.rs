@@ -9,10 +9,12 @@ use std::sync::Arc;
 /// Builds the handler once and serves invocations.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
+    let wecom = c.wecom(WeComUse::Background)?;
     let dispatcher = Dispatcher {
         store: c.sop(),
         directory: c.directory(),
-        wecom: c.wecom(WeComUse::Background)?,
+        materials: c.materials(&wecom)?,
+        wecom,
         tenants: c.tenants_with_secrets()?,
         clock: Arc::new(SystemClock),
         signing_key: c.signing_keys()?,

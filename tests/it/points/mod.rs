@@ -75,6 +75,8 @@ impl World {
         );
         let customer = Arc::new(CustomerApi {
             points: DynamoPoints::new(db.clone()),
+            forms: customer_api_fn::forms::Forms::unpublished(&db),
+            fission: None,
             directory: DynamoDirectory::new(db.clone()),
             // As deployed: customer-api has no key service, so no tenant secrets.
             tenants: scrm_adapters::dynamo::DynamoTenants::new(db_without_secret_keys().await),

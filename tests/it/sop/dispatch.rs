@@ -286,6 +286,8 @@ async fn moments_plans_remind_each_sender_and_create_the_wecom_moments_task() {
             "content": {"text": "周末上新", "attachments": [{"kind": "image", "media_id": "m1"}]}
         }))
         .await;
+    // WeCom refuses media ids it never issued (40007): m1 is a moments attachment uploaded now.
+    w.fake.add_media(w.corp(), "m1", "image", true);
     w.at("2026-05-02T12:00:00Z");
     let report = w.dispatch().await;
     assert_eq!(report["tasks_created"], 2, "{report}");

@@ -212,6 +212,7 @@ impl World {
             signing_key: scrm_tests::signing_keys(),
             public_base_url: "https://staff.example.com".into(),
             staff_pages_url: None,
+            materials: Arc::new(scrm_core::content::NoMaterials),
         }
     }
 

@@ -538,6 +538,7 @@ async fn with_the_mobile_pages_a_reminder_opens_their_task_center_and_its_link_i
     w.at("2026-11-02T01:00:00Z");
     let dispatcher = Dispatcher {
         staff_pages_url: Some("https://h5.example.com/h5/".into()),
+        materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
         ..w.dispatcher()
     };
     run_dispatch(&dispatcher, w.corp()).await;

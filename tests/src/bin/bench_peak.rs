@@ -441,6 +441,8 @@ async fn check_ins(w: &World) -> Scenario {
     let count = ((CHECK_INS / w.scale).round() as usize).max(1);
     let api = customer_api_fn::router(Arc::new(customer_api_fn::CustomerApi {
         points: w.points(),
+        forms: customer_api_fn::forms::Forms::unpublished(&w.db),
+        fission: None,
         directory: w.dir(),
         tenants: w.tenants(),
         clock: w.clock.clone(),
@@ -624,6 +626,7 @@ async fn sop(w: &World) -> Scenario {
         signing_key: scrm_tests::signing_keys(),
         public_base_url: "https://staff.example.com".into(),
         staff_pages_url: None,
+        materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
     };
     let started = w.start();
     // In a deployment: the scheduler's invocation, then the workers'; counted as one.

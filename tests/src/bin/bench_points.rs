@@ -377,6 +377,8 @@ async fn main() {
     // The router is built once, as a warm container has it.
     let api = customer_api_fn::router(Arc::new(customer_api_fn::CustomerApi {
         points: DynamoPoints::new(db.clone()).with_rules_cache(customer_api_fn::RULES_CACHED_FOR),
+        forms: customer_api_fn::forms::Forms::unpublished(&db),
+        fission: None,
         directory: DynamoDirectory::new(db.clone()),
         tenants: scrm_adapters::dynamo::DynamoTenants::new(db.clone()),
         clock: clock.clone(),

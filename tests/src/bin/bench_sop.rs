@@ -64,6 +64,7 @@ async fn setup(db: &Db, fake: &FakeWeCom, at: DateTime<Utc>) -> Setup {
         signing_key: scrm_tests::signing_keys(),
         public_base_url: "https://staff.example.com".into(),
         staff_pages_url: None,
+        materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
     };
     Setup { t, dispatcher }
 }

@@ -142,6 +142,11 @@ fn page<T: Clone>(items: &[T], offset: usize, limit: usize) -> (Vec<T>, String) 
     (slice, next)
 }
 
+/// WeCom's app messages a member may receive from one app within [`APP_MESSAGE_WINDOW_SECS`].
+const APP_MESSAGES_PER_MEMBER: usize = 30;
+/// The window of [`APP_MESSAGES_PER_MEMBER`].
+const APP_MESSAGE_WINDOW_SECS: i64 = 60;
+
 impl State {
     /// `gettoken`: same token while it is valid, a new one after expiry or invalidation.
     pub(super) fn gettoken(&mut self, query: &HashMap<String, String>) -> Reply {
@@ -519,6 +524,7 @@ impl State {
     }
 
     fn send_welcome_msg(&mut self, corp_id: &str, body: &Value) -> Reply {
+        self.check_media_ids(corp_id, body, false)?;
         let Some(code) = str_field(body, "welcome_code") else {
             return fail(40058, "welcome_code missing");
         };
@@ -605,8 +611,29 @@ impl State {
                 .get(&fingerprint)
                 .is_some_and(|at| now - at < interval);
         if !duplicate {
+            // WeCom's limit of 30 messages a minute per app and member (doc 90454): beyond
+            // it the message is accepted (errcode 0) and silently not delivered to them.
+            let mut reached = 0;
+            for u in requested
+                .iter()
+                .filter(|u| !invalid.contains(u) && !unlicensed.contains(u))
+            {
+                let times = corp
+                    .app_message_times
+                    .entry(format!("{agentid}|{u}"))
+                    .or_default();
+                times.retain(|at| now - at < APP_MESSAGE_WINDOW_SECS);
+                if times.len() >= APP_MESSAGES_PER_MEMBER {
+                    corp.app_messages_dropped.push(u.clone());
+                } else {
+                    times.push(now);
+                    reached += 1;
+                }
+            }
             corp.app_message_seen.insert(fingerprint, now);
-            corp.app_messages.push(body.clone());
+            if reached > 0 {
+                corp.app_messages.push(body.clone());
+            }
         }
         let mut reply = json!({"msgid": format!("appmsg{seq}")});
         if !invalid.is_empty() {
@@ -619,6 +646,7 @@ impl State {
     }
 
     fn add_msg_template(&mut self, corp_id: &str, body: &Value) -> Reply {
+        self.check_media_ids(corp_id, body, false)?;
         let chat_type = str_field(body, "chat_type").unwrap_or("single").to_string();
         if chat_type != "single" && chat_type != "group" {
             return fail(40058, "invalid chat_type");
@@ -871,6 +899,7 @@ impl State {
     }
 
     fn add_moment_task(&mut self, corp_id: &str, body: &Value) -> Reply {
+        self.check_media_ids(corp_id, body, true)?;
         let attachments = body
             .get("attachments")
             .and_then(Value::as_array)

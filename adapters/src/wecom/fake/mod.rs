@@ -18,6 +18,7 @@ mod join_way;
 mod jsapi;
 mod limits;
 mod login;
+mod media;
 mod model;
 mod oauth;
 mod official;
@@ -25,6 +26,7 @@ mod official;
 pub use contact_way::{FakeAdd, FakeContactWay};
 pub use demo::{DEMO_AGENT_ID, DEMO_APP_SECRET, DEMO_CONTACT_SECRET, DEMO_CORP_ID};
 pub use join_way::FakeJoinWay;
+pub use media::FakeMedia;
 pub use model::{
     FakeCustomer, FakeFollow, FakeGroup, FakeMember, FakeStaff, FakeStaffStatus, FakeTag,
     FakeTagGroup,
@@ -617,11 +619,40 @@ impl FakeWeCom {
         self.with(|s| s.corp(corp_id).app_messages.clone())
     }
 
+    /// The members whose app message WeCom's 30-a-minute limit dropped (one entry per
+    /// dropped delivery): what a notifier must never cause.
+    pub fn dropped_app_messages(&self, corp_id: &str) -> Vec<String> {
+        self.with(|s| s.corp(corp_id).app_messages_dropped.clone())
+    }
+
     /// Forgets call counts and recorded requests.
     pub fn reset_counters(&self) {
         self.with(|s| {
             s.calls.clear();
             s.requests.clear();
+        });
+    }
+
+    /// A temporary medium as uploaded (`media/upload`, `media/upload_attachment`).
+    pub fn media(&self, media_id: &str) -> Option<FakeMedia> {
+        self.with(|s| s.media.get(media_id).cloned())
+    }
+
+    /// Seeds a temporary medium uploaded now (the fake's clock): `attachment` for a
+    /// moments attachment (`media/upload_attachment`), else `media/upload`.
+    pub fn add_media(&self, corp_id: &str, media_id: &str, kind: &str, attachment: bool) {
+        self.with(|s| {
+            let created_at = s.now_secs();
+            s.media.insert(
+                media_id.to_string(),
+                FakeMedia {
+                    corp_id: corp_id.to_string(),
+                    kind: kind.to_string(),
+                    attachment,
+                    created_at,
+                    size: 1024,
+                },
+            );
         });
     }
 
@@ -640,8 +671,12 @@ async fn dispatch(
     method: Method,
     Path(path): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    if media::is_media_path(&path) {
+        return media_upload(&state, &path, &query, &headers, &body);
+    }
     let Some(expected) = handlers::method_of(&path) else {
         return (StatusCode::NOT_FOUND, "no such API").into_response();
     };
@@ -714,6 +749,43 @@ async fn dispatch(
             Json(Value::Object(fields)).into_response()
         }
         Ok(other) => Json(json!({"errcode": 0, "errmsg": "ok", "data": other})).into_response(),
+        Err((code, msg)) => reply(code, &msg, seq),
+    }
+}
+
+/// A multipart media upload (`media/*`): counted and recorded (the file's size, not its
+/// bytes), authenticated, then answered as WeCom does.
+fn media_upload(
+    state: &Shared,
+    path: &str,
+    query: &HashMap<String, String>,
+    headers: &axum::http::HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let mut s = lock(state);
+    *s.calls.entry(path.to_string()).or_default() += 1;
+    let mut record: serde_json::Map<String, Value> = query
+        .iter()
+        .filter(|(k, _)| k.as_str() != "access_token")
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    record.insert("body_bytes".into(), json!(body.len()));
+    s.requests
+        .entry(path.to_string())
+        .or_default()
+        .push(Value::Object(record));
+    let seq = s.next_seq();
+    let result = match s.authenticate(query) {
+        Ok(token) => s.media_upload(&token.corp_id, path, query, headers, body),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(Value::Object(mut fields)) => {
+            fields.insert("errcode".into(), json!(0));
+            fields.insert("errmsg".into(), json!("ok"));
+            Json(Value::Object(fields)).into_response()
+        }
+        Ok(_) => reply(-1, "system error", seq),
         Err((code, msg)) => reply(code, &msg, seq),
     }
 }

@@ -428,6 +428,12 @@ pub(super) struct CorpData {
     pub app_messages: Vec<Value>,
     /// `enable_duplicate_check`: message fingerprint → when it was last delivered (epoch s).
     pub app_message_seen: HashMap<String, i64>,
+    /// WeCom's 30 app messages a minute per app and member: `{agentid}|{userid}` → when
+    /// each message of the last minute reached them (epoch s).
+    pub app_message_times: HashMap<String, Vec<i64>>,
+    /// Recipients whose message the per-member limit dropped (WeCom answers 0 and drops
+    /// them silently), one entry per dropped delivery.
+    pub app_messages_dropped: Vec<String>,
     /// Hosts the in-app OAuth redirects to (the app's trusted domains); empty: any.
     pub trusted_domains: BTreeSet<String>,
 }
@@ -493,6 +499,8 @@ pub(super) struct State {
     /// Where the fake is served (`http://127.0.0.1:PORT`), for the URLs it hands out that
     /// a browser opens (QR codes' pictures); empty until it listens.
     pub public_base: String,
+    /// Uploaded temporary media by id (see `media`).
+    pub media: HashMap<String, super::media::FakeMedia>,
 }
 
 impl State {
@@ -513,6 +521,7 @@ impl State {
             mp: Default::default(),
             limits: Default::default(),
             public_base: String::new(),
+            media: HashMap::new(),
         }
     }
 

@@ -222,6 +222,9 @@ pub struct Dispatcher<S, D, W, T> {
     /// Public URL of the mobile pages (their task center: the reminders' link), if the
     /// deployment serves them.
     pub staff_pages_url: Option<String>,
+    /// Makes the content center's materials sendable (WeCom media uploaded, or uploaded
+    /// again before it expires) when a WeCom task is created.
+    pub materials: Arc<dyn crate::content::MaterialResolver>,
 }
 
 /// The scheduler's input: EventBridge's scheduled event (ignored fields), or

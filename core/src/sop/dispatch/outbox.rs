@@ -3,6 +3,7 @@
 //! attempts are retried with backoff and given up after a limit.
 use super::{Deadline, DispatchError, DispatchReport, Dispatcher};
 use crate::ports::StoreError;
+use crate::sop::content::ContentUse;
 use crate::sop::occurrence::{
     retry_at, Occurrence, OutboxItem, OutboxKind, OutboxState, SYNC_EVERY,
 };
@@ -178,11 +179,20 @@ where
                 branch,
                 targets,
                 ..
-            } => {
+            } => 'send: {
                 let content = occ
                     .content_for(branch.as_deref())
                     .cloned()
                     .unwrap_or_default();
+                // Materials become WeCom media now (uploaded again when near expiry).
+                let content = match self
+                    .materials
+                    .resolve(tenant, &content, ContentUse::Message, now)
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => break 'send Err(e.into_wecom()),
+                };
                 let (text, attachments) = content.to_wecom_message();
                 let group = chat_type == "group";
                 let found = if in_doubt {
@@ -227,8 +237,16 @@ where
                     Err(e) => Err(e),
                 }
             }
-            OutboxKind::MomentTask { senders, tags } => {
+            OutboxKind::MomentTask { senders, tags } => 'send: {
                 let content = occ.content.clone().unwrap_or_default();
+                let content = match self
+                    .materials
+                    .resolve(tenant, &content, ContentUse::Moments, now)
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => break 'send Err(e.into_wecom()),
+                };
                 let (text, attachments) = content.to_wecom_moment();
                 let found = if in_doubt {
                     let text = text

@@ -65,6 +65,12 @@ pub mod paths {
     pub const MESSAGE_SEND: &str = "message/send";
     /// Create a mass-message task.
     pub const ADD_MSG_TEMPLATE: &str = "externalcontact/add_msg_template";
+    /// Temporary media (three days): `POST media/upload?type=` multipart.
+    pub const MEDIA_UPLOAD: &str = "media/upload";
+    /// Permanent picture URLs for messages: `POST media/uploadimg` multipart.
+    pub const MEDIA_UPLOADIMG: &str = "media/uploadimg";
+    /// Moments and product attachments (three days): `POST media/upload_attachment` multipart.
+    pub const MEDIA_UPLOAD_ATTACHMENT: &str = "media/upload_attachment";
     /// Members' statuses of a mass-message task.
     pub const GET_GROUPMSG_TASK: &str = "externalcontact/get_groupmsg_task";
     /// Deliveries of a mass-message task.

@@ -2705,6 +2705,512 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/content/materials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The library, newest first, of one folder and with one tag if asked (viewer). */
+        get: {
+            parameters: {
+                query?: {
+                    folder_id?: string;
+                    tag?: string;
+                    limit?: number;
+                    /** @description `next_cursor` of the previous page (a page filtered by tag may be short). */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items, next_cursor}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Material"][];
+                            next_cursor?: string | null;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a material of the content center (operator). A file kind (image, video, file, mini-program; a link with a cover) is created `pending` with a presigned upload URL, its declared type and size checked against WeCom's limits first; `complete` makes it `ready`. Idempotent on the `Idempotency-Key`: a retry answers the same material (a fresh upload URL while pending). */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 printable ASCII characters without spaces (missing: 400 idempotency_key_required). */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MaterialInput"];
+                };
+            };
+            responses: {
+                /** @description The material a previous request with the key created. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Material"];
+                    };
+                };
+                /** @description The material, created. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Material"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`: a wrong type or size of file, a missing field) or idempotency_key_required: nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description The folder does not exist. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description idempotency_key_reused (another material). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+                /** @description storage_unconfigured: no bucket for files. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/content/materials/{material_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A material with its usage (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The material's id (anything else: 404). */
+                    material_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The material. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Material"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        /** Replace a material's fields from `version` (operator); its kind and file stay. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The material's id (anything else: 404). */
+                    material_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MaterialEdit"];
+                };
+            };
+            responses: {
+                /** @description The material. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Material"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`). */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description No such material or folder. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description version_conflict. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Delete a material and its file (operator); refused while plans, welcome messages or campaigns refer to it. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The material's id (anything else: 404). */
+                    material_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{deleted: material_id}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description material_in_use (`details`: plans, welcomes, campaigns), version_conflict. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description storage_unconfigured. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/content/materials/{material_id}/upload-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A fresh presigned upload URL for a pending material (operator). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The material's id (anything else: 404). */
+                    material_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The material with `upload`. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Material"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description not_pending: the material is ready or has no file. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description storage_unconfigured. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/content/materials/{material_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Verify a pending material's upload (the object is there with the declared size and type) and make it ready (operator); a ready one is answered as it is. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The material's id (anything else: 404). */
+                    material_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The material */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Material"];
+                    };
+                };
+                /** @description upload_mismatch: the object is not the declared one; it is deleted and the material stays pending. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description upload_missing (nothing uploaded yet), not_pending, version_conflict. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description storage_unconfigured. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/content/folders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The library's folders, by name (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["MaterialFolder"][];
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a folder (operator). Idempotent on the `Idempotency-Key`. */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 printable ASCII characters without spaces (missing: 400 idempotency_key_required). */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The folder a previous request with the key created. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MaterialFolder"];
+                    };
+                };
+                /** @description The folder */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MaterialFolder"];
+                    };
+                };
+                /** @description validation_failed or idempotency_key_required. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description idempotency_key_reused (another name). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/content/folders/{folder_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete an empty folder (operator). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    folder_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{deleted: folder_id}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description folder_not_empty. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/growth/channel-codes": {
         parameters: {
             query?: never;
@@ -3084,6 +3590,247 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's tracked links, newest first, with their clicks from `from` to `to` (the tenant's local days; default the last 30 days up to today) (viewer). */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{from, to, items}`; each item a link with `clicks` and `identified`. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date */
+                            from: string;
+                            /** Format: date */
+                            to: string;
+                            items: components["schemas"]["TrackedLink"][];
+                        };
+                    };
+                };
+                /** @description validation_failed: a date not YYYY-MM-DD, from after to, or more than 92 days. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a tracked link (链接追踪) to an http(s) URL (operator), with its direct short URL `{LINKS_BASE_URL}/l/{code}`: clicks through it are counted (the link-redirect function) and, for a known customer, published as CustomerInteracted. Idempotent on the `Idempotency-Key`: a retry answers 200 with the same link and code. Links never change. */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 printable ASCII characters without spaces (missing: 400 idempotency_key_required). */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description http or https with a host; no spaces or control characters. */
+                        url: string;
+                        /** @description Shown in lists and in the staff member's message (default: the URL's host); not blank, no control characters. */
+                        title?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The link a previous request with the key created. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TrackedLink"];
+                    };
+                };
+                /** @description The link, created. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TrackedLink"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`: not http(s), no host, too long, spaces, a blank or long title), idempotency_key_required: nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description idempotency_key_reused (another body). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/links/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Clicks of the tenant's tracked links from `from` to `to` (local days, at most 92; default the last 30), added up per link, SOP plan, staff member and day (every day of the range), optionally of one link (viewer). */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    link_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date */
+                            from: string;
+                            /** Format: date */
+                            to: string;
+                            total: components["schemas"]["LinkClickCounts"];
+                            by_link: components["schemas"]["LinkClickRow"][];
+                            by_plan: components["schemas"]["LinkClickRow"][];
+                            by_staff: components["schemas"]["LinkClickRow"][];
+                            by_day: components["schemas"]["LinkClickRow"][];
+                        };
+                    };
+                };
+                /** @description validation_failed: a bad date or range, or a link_id that cannot be one. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/links/{link_id}/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A staff member's own short URL of a link (operator): its clicks count for them, and identified customers' clicks are told to them in WeCom (at most one message a minute). The same member always gets the same code. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The link (anything else: 404). */
+                    link_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The member's WeCom userid. */
+                        staff: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            path: string;
+                            short_url: string | null;
+                            link_id: string;
+                            staff: string;
+                        };
+                    };
+                };
+                /** @description validation_failed. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description code_taken (a short-code collision: retry). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/growth/group-codes": {
         parameters: {
             query?: never;
@@ -3351,6 +4098,596 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["GroupCodeFigures"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's forms, newest first, each with its number of submissions (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Form"][];
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a smart form (智能表单) as a draft (operator). Idempotent on the `Idempotency-Key`: the form's id comes from the key, so a retry answers 200 with the form; the same key with another body is 409 idempotency_key_reused. */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 printable ASCII characters without spaces (missing: 400 idempotency_key_required). */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["FormInput"];
+                };
+            };
+            responses: {
+                /** @description The form a previous request with the key created. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Form"];
+                    };
+                };
+                /** @description The form, created (a draft). */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Form"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`, each `{field, code, message}`), idempotency_key_required: nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description idempotency_key_reused (another body). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/forms/{form_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A form with its number of submissions (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The form's id (anything else: 404). */
+                    form_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The form. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Form"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        /** Replace a form's definition from `version` (operator; any status). Answers already given keep their values; the export shows the fields the form has now. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    form_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["FormEdit"];
+                };
+            };
+            responses: {
+                /** @description The form. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Form"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`, as on create): nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description version_conflict. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        post?: never;
+        /** Delete a draft (operator). A form that was ever published may hold answers: it is closed instead (409 form_not_draft). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    form_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{deleted: form_id}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description form_not_draft, version_conflict (published meanwhile). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/forms/{form_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish, close or reopen a form from `version` (operator): draft → published or closed, published → closed, closed → published; never back to draft. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    form_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The version the change starts from. */
+                        version: number;
+                        /**
+                         * @description `draft` is always refused (409 bad_status_change).
+                         * @enum {string}
+                         */
+                        status: "published" | "closed" | "draft";
+                    };
+                };
+            };
+            responses: {
+                /** @description The form. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Form"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description version_conflict, bad_status_change. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/forms/{form_id}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A form's submissions, newest first: one per customer, the latest answers (viewer with `personal_data:read`: answers hold mobiles and addresses). */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description A previous page's next_cursor (anything else: 400 validation_failed). */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    form_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items, next_cursor}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["FormSubmission"][];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/forms/{form_id}/submissions/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A form's submissions as CSV (viewer with `personal_data:read`): UTF-8 with a BOM (Excel), CRLF rows, newest first; columns external_userid, submitted_at, first_submitted_at (UTC, RFC 3339), version, then one per field labelled as the form labels it now (choices as their labels, several joined with 、). Cells that a spreadsheet would read as a formula start with `'`. Up to `limit` rows; when more are left, the `x-next-cursor` header gives the next file's cursor. */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description The x-next-cursor of the previous file. */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    form_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The CSV file. */
+                200: {
+                    headers: {
+                        /** @description Present when more rows are left. */
+                        "x-next-cursor"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/fission-campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's fission campaigns, newest first, with their figures (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["FissionCampaign"][];
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a fission campaign (任务宝 / 邀请有礼; operator). Idempotent on the `Idempotency-Key`: a retry answers 200 with the campaign. Inviters take their personal code on the customer pages. */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 printable ASCII characters without spaces (missing: 400 idempotency_key_required). */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["FissionCampaignInput"];
+                };
+            };
+            responses: {
+                /** @description The campaign a previous request with the key created. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FissionCampaign"];
+                    };
+                };
+                /** @description The campaign, created. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FissionCampaign"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`), idempotency_key_required: nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description idempotency_key_reused (another body). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/fission-campaigns/{campaign_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A fission campaign with its figures (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Anything else: 404. */
+                    campaign_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The campaign. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FissionCampaign"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/fission-campaigns/{campaign_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End a campaign now (operator): adds from then on do not count; invitees counted before still finish their hold and tiers they reach are paid. Ending an ended campaign answers it. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The campaign. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FissionCampaign"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/fission-campaigns/{campaign_id}/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The campaign's inviters with the most confirmed invitees (viewer). */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    campaign_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items}`, most confirmed first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["FissionLeader"][];
+                        };
                     };
                 };
                 400: components["responses"]["Error"];
@@ -4008,6 +5345,34 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        TrackedLink: {
+            link_id: string;
+            url: string;
+            title: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** @description The direct code (shared by hand). */
+            code: string;
+            /** @description `/l/{code}` under the link-redirect function. */
+            path: string;
+            /** @description `{LINKS_BASE_URL}/l/{code}`; null where LINKS_BASE_URL is not set. */
+            short_url: string | null;
+            /** @description In the listed range (lists only). */
+            clicks?: number;
+            /** @description Clicks of identified customers in the listed range (lists only). */
+            identified?: number;
+        };
+        LinkClickCounts: {
+            clicks: number;
+            identified: number;
+        };
+        LinkClickRow: {
+            /** @description The link id, plan id, staff userid or date. */
+            key: string;
+            clicks: number;
+            identified: number;
+        };
         Error: {
             error: {
                 code: string;
@@ -4204,6 +5569,7 @@ export interface components {
             owner?: string | null;
             notice?: string | null;
             create_time?: number | null;
+            /** @description Current members. One group (GET /v1/groups/{chat_id}) whose whole member list the directory holds (created or re-synced since it was first seen): counted now from its memberships. In a listing, and for other groups: as WeCom's detail of the group was last fetched (about a minute behind at most for a group receiving joins). */
             member_count?: number;
             /** @description 0 normal, 1 awaiting transfer, 2 transferring, 3 transferred */
             status?: number;
@@ -4273,12 +5639,104 @@ export interface components {
             /** @description The decrypted callback XML; `[redacted]` for a key without `personal_data:read`. */
             xml?: string;
         };
+        /** @description The file to upload, as declared; checked against WeCom's limits for the kind: image (and a mini-program's cover) image/jpeg or image/png ≤10 MiB; a link's cover image/jpeg or image/png ≤2 MiB (WeCom's uploadimg); video video/mp4 ≤10 MiB; file a document type ≤20 MiB; every file more than 5 bytes. Anything else: 400 validation_failed, nothing written. */
+        MaterialFile: {
+            /** @description 1-128 characters, no slashes */
+            name: string;
+            /** @enum {string} */
+            content_type: "image/jpeg" | "image/png" | "video/mp4" | "application/pdf" | "application/msword" | "application/vnd.openxmlformats-officedocument.wordprocessingml.document" | "application/vnd.ms-excel" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" | "application/vnd.ms-powerpoint" | "application/vnd.openxmlformats-officedocument.presentationml.presentation" | "application/zip" | "text/plain";
+            size: number;
+        };
+        /** @description A new material. `text` only for kind text (1-4000 bytes); `url` (required) and `desc` only for link; `appid` and `page` (required) only for miniprogram; `file` required for image, video, file and miniprogram (its cover), optional for link (its cover), refused for text. A link's title is at most 128 bytes, a mini-program's 64 bytes. */
+        MaterialInput: {
+            /** @enum {string} */
+            kind: "text" | "image" | "video" | "file" | "link" | "miniprogram";
+            title: string;
+            /** @description An existing folder (an unknown one: 404). */
+            folder_id?: string;
+            tags?: string[];
+            /** @description at most 4000 bytes */
+            text?: string;
+            /** @description at most 2048 bytes */
+            url?: string;
+            /** @description at most 512 bytes */
+            desc?: string;
+            /** @description at most 64 bytes */
+            appid?: string;
+            /** @description at most 1024 bytes */
+            page?: string;
+            file?: components["schemas"]["MaterialFile"];
+        };
+        /** @description The material as it should be, from `version`: the same fields and rules as a new one, without `kind` and `file` (a file is replaced by a new material). */
+        MaterialEdit: {
+            version: number;
+            title: string;
+            folder_id?: string;
+            tags?: string[];
+            text?: string;
+            url?: string;
+            desc?: string;
+            appid?: string;
+            page?: string;
+        };
+        /** @description A material. While `pending`, `upload` says where the browser PUTs the file (the headers given, exactly the declared size) before `complete`; once `ready`, `preview_url` serves it for 10 minutes. */
+        Material: {
+            material_id: string;
+            /** @enum {string} */
+            kind: "text" | "image" | "video" | "file" | "link" | "miniprogram";
+            title: string;
+            folder_id?: string;
+            tags: string[];
+            /** @enum {string} */
+            status: "pending" | "ready";
+            text?: string;
+            url?: string;
+            desc?: string;
+            appid?: string;
+            page?: string;
+            file?: {
+                key?: string;
+                name?: string;
+                content_type?: string;
+                size?: number;
+            };
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            version: number;
+            /** @description How many plans, welcome messages and campaigns refer to it. */
+            usage: {
+                plans?: number;
+                welcomes?: number;
+                campaigns?: number;
+            };
+            upload?: {
+                url?: string;
+                /** @enum {string} */
+                method?: "PUT";
+                headers?: {
+                    [key: string]: string;
+                };
+                /** Format: date-time */
+                expires_at?: string;
+            };
+            preview_url?: string;
+        };
+        MaterialFolder: {
+            folder_id: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+        };
         SopContent: {
             /** @description ≤4000 bytes (moments: ≤2000 characters) */
             text?: string;
             attachments?: {
                 /** @enum {string} */
-                kind: "image" | "link" | "video" | "miniprogram" | "file";
+                kind: "image" | "link" | "video" | "miniprogram" | "file" | "material";
+                /** @description a material's id (kind `material`) */
+                material_id?: string;
                 /** @description at most 256 bytes */
                 media_id?: string;
                 /** @description at most 256 bytes */
@@ -4801,6 +6259,184 @@ export interface components {
              * @default 1
              */
             room_base_id: number;
+        };
+        /** @description One field (null optional properties count as absent). Rules answered 400 validation_failed (`details.problems`): ids unique in the form; `options` (1 to 20, values unique) only on choice fields; `min`/`max` only on number (any bound within ±1e15) and multiple_choice (whole counts of choices, min ≤ number of options) fields, min ≤ max; `max_length` only on text fields (short_text ≤ 200, long_text ≤ 2000); `profile_field` name or wechat_id on short_text, mobile on mobile, address on a text field, each profile field filled by one field at most. */
+        FormField: {
+            /** @description The field's key in answers and the remark template. */
+            id: string;
+            label: string;
+            /**
+             * @description date answers are YYYY-MM-DD; mobile answers are mainland China mobiles (11 digits, 1[3-9]…); email answers e-mail addresses (≤ 254 characters).
+             * @enum {string}
+             */
+            kind: "short_text" | "long_text" | "single_choice" | "multiple_choice" | "number" | "date" | "mobile" | "email";
+            /** @default false */
+            required: boolean;
+            help?: string | null;
+            min?: number | null;
+            max?: number | null;
+            max_length?: number | null;
+            options?: {
+                value: string;
+                label: string;
+                /** @description The corp tag put on the customer (on every relation) when the option is chosen, and taken off when a later submit no longer chooses it. */
+                tag_id?: string | null;
+            }[];
+            /**
+             * @description The customer-entered profile field the answer fills (saving it can pay the tenant's profile-completion points, once).
+             * @enum {string|null}
+             */
+            profile_field?: "name" | "mobile" | "wechat_id" | "address" | null;
+        };
+        /** @description A form's definition (1 to 30 fields). Every problem is answered at once as 400 validation_failed with `details.problems` (`{field, code, message}`). */
+        FormInput: {
+            title: string;
+            description?: string | null;
+            fields: components["schemas"]["FormField"][];
+            /** @description The remark each staff member following the customer gets, with `{field id}` replaced by the answer (choices by their labels), cut to WeCom's 20 characters. A placeholder naming no field is a problem. */
+            remark_template?: string | null;
+        };
+        /** @description A form's new definition, as on create, with the version the edit starts from. */
+        FormEdit: {
+            version: number;
+            title: string;
+            description?: string | null;
+            fields: components["schemas"]["FormField"][];
+            remark_template?: string | null;
+        };
+        /** @description A stored form (its definition as FormInput describes it) and its life. */
+        Form: {
+            form_id: string;
+            title: string;
+            description?: string;
+            fields: components["schemas"]["FormField"][];
+            remark_template?: string;
+            /** @enum {string} */
+            status: "draft" | "published" | "closed";
+            version: number;
+            /** @description A hash of the create's body (a retry with the key must send the same). */
+            request_hash?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Customers who submitted (lists and reads). */
+            submissions?: number;
+        };
+        FormSubmission: {
+            form_id: string;
+            external_userid: string;
+            /** @description By field id: text, a list of option values (multiple_choice), or a number. */
+            answers: {
+                [key: string]: unknown;
+            };
+            /** @description 1 for the first submit; each later submit replaces the answers and adds 1. */
+            version: number;
+            idempotency_key?: string;
+            fingerprint?: string;
+            /** Format: date-time */
+            submitted_at: string;
+            /** Format: date-time */
+            first_submitted_at: string;
+        };
+        FissionTier: {
+            /** @description Confirmed invitees needed; strictly more than the tier before. */
+            invites: number;
+            /** @description What reaching the tier pays: points through the ledger (once per inviter and tier), or a catalogue reward or coupon recorded for the operator to hand over. */
+            reward: {
+                /** @enum {string} */
+                kind: "points";
+                points: number;
+            } | {
+                /** @enum {string} */
+                kind: "reward";
+                reward_id: string;
+            } | {
+                /** @enum {string} */
+                kind: "coupon";
+                list_id: string;
+            };
+        };
+        /** @description The poster each inviter shares: a background picture with the inviter's name, avatar and personal QR code drawn at these positions (pixels of a width × height canvas; every element must lie inside it). */
+        FissionPoster: {
+            background_url: string;
+            width: number;
+            height: number;
+            name: {
+                x: number;
+                /** @description The text's baseline. */
+                y: number;
+                size: number;
+                color: string;
+            };
+            avatar: {
+                x: number;
+                y: number;
+                size: number;
+            };
+            qr: {
+                x: number;
+                y: number;
+                size: number;
+            };
+        };
+        /** @description Rules answered 400 validation_failed (`details.problems`, nothing written): ends_at after starts_at and at most 366 days later; 1 to 5 tiers with strictly increasing invites; cap_per_inviter at least the last tier's invites; poster elements inside the canvas; tags and userids without duplicates. */
+        FissionCampaignInput: {
+            name: string;
+            /** Format: date-time */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description Excluded: a join at or after it does not count.
+             */
+            ends_at: string;
+            tiers: components["schemas"]["FissionTier"][];
+            /** @description Invitees counted for one inviter at a time (a revoked one frees its place); none: no cap. */
+            cap_per_inviter?: number;
+            /**
+             * @description An invitee who deletes the staff member within this many hours of adding is revoked; after it they count for good.
+             * @default 24
+             */
+            hold_hours: number;
+            /** @description Corp tag ids set on each counted invitee (`mark_tag`). */
+            tags?: string[];
+            /** @description The staff members an inviter's personal code adds to (a multi-member 「联系我」). */
+            userids: string[];
+            poster: components["schemas"]["FissionPoster"];
+        };
+        FissionFigures: {
+            /** @description Customers who took a personal code. */
+            inviters: number;
+            /** @description Invitees counted (pending, confirmed and revoked). */
+            counted: number;
+            pending: number;
+            confirmed: number;
+            revoked: number;
+            /** @description Adds through a personal code that did not count (self-invites, invitees counted before, outside the campaign, over the cap). */
+            refused: number;
+            /** @description Inviters paid, per tier. */
+            tiers_paid: number[];
+        };
+        FissionCampaign: components["schemas"]["FissionCampaignInput"] & {
+            id: string;
+            /**
+             * @description ended: ended early by an operator (a campaign past ends_at stays active for the holds of its last invitees).
+             * @enum {string}
+             */
+            status: "active" | "ended";
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            figures?: components["schemas"]["FissionFigures"];
+        };
+        FissionLeader: {
+            external_userid: string;
+            /** @description The customer's name in the directory. */
+            name?: string;
+            confirmed: number;
+            pending: number;
         };
         /** @description A group code's new fields, as on create, with the version the edit starts from (the same rules as GroupCodeInput). */
         GroupCodeEdit: {

@@ -297,6 +297,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/fission/{campaign_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A fission campaign as its inviter sees it: the tiers, their own progress (and personal code once taken), and the leaderboard's top 10. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Anything else: 404. */
+                    campaign_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The campaign and the caller's progress. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FissionPage"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fission/{campaign_id}/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take the caller's personal code for the campaign (a 「联系我」 code whose `state` names them): created once, the same one answered after. Refused once the campaign has ended (409 campaign_ended) or before it starts (409 campaign_not_started). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FissionCode"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                502: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/fission/{campaign_id}/poster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's poster (SVG): the campaign's background with their name, avatar and personal QR code. 409 code_required before the code is taken. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The poster. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/svg+xml": string;
+                    };
+                };
+                401: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/oauth/official/options": {
         parameters: {
             query?: never;
@@ -439,6 +564,152 @@ export interface paths {
                     };
                 };
                 503: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/forms/{form_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published smart form (智能表单) as the customer sees it (no tags, no remark template), with their submission if they gave one (the page shows it as submitted and lets them edit). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The form's id (anything else: 404). */
+                    form_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{form, submission}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            form: components["schemas"]["CustomerForm"];
+                            submission: components["schemas"]["FormSubmission"] | null;
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                /** @description not_found: no such form, or a draft. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description form_closed. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/forms/{form_id}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submit answers. One submission per customer and form: a later submit (another key) replaces the answers and adds 1 to its version. Idempotent on the `Idempotency-Key`: a retry answers the stored submission (200, `replayed: true`) and writes nothing new. Profile fields the form fills are saved (paying the tenant's profile-completion points once, as `PUT /v1/me/profile` does); the chosen options' tags and the remark are put on the customer at WeCom shortly after. */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description 1 to 128 visible ASCII characters (missing: 400 idempotency_key_required; malformed: 400 validation_failed) */
+                    "Idempotency-Key": string;
+                };
+                path: {
+                    form_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description By field id: a string (short_text ≤ 200 or its max_length, one line; long_text ≤ 2000 or its max_length; single_choice an option's value; date YYYY-MM-DD; mobile ^1[3-9][0-9]{9}$; email ≤ 254 characters), a list of distinct option values (multiple_choice, between the field's min and max), or a number (number, within the field's min and max, |n| ≤ 1e15). Blank answers count as none; required fields need one. */
+                        answers: {
+                            [key: string]: (string | string[] | number) | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description A retry: the stored submission (`replayed: true`). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FormSubmitted"];
+                    };
+                };
+                /** @description Saved. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FormSubmitted"];
+                    };
+                };
+                /** @description invalid_answers (`details.problems`: `{field, code, message}` with codes required, unknown_field, wrong_type, too_long, invalid, not_an_option, duplicate, too_few, too_many, not_a_number, below_min, above_max, not_a_date, not_a_mobile, not_an_email), idempotency_key_required, validation_failed, invalid_json: nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                /** @description not_found: no such form, or a draft. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description form_closed, idempotency_key_reused (other answers under the key), version_conflict (other submits raced it: retry). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+                /** @description unavailable: the answers are saved; retry with the same key to finish. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -615,6 +886,92 @@ export interface components {
             stock: number;
             /** @description `stock > 0` */
             in_stock: boolean;
+        };
+        FissionCode: {
+            state: string;
+            /** @description The QR code's picture URL (WeCom's). */
+            qr_code: string;
+        };
+        FissionPage: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            status: "upcoming" | "active" | "ended";
+            /** Format: date-time */
+            starts_at: string;
+            /** Format: date-time */
+            ends_at: string;
+            hold_hours: number;
+            tiers: {
+                invites: number;
+                /** @description `{kind: points, points}`, `{kind: reward, reward_id}` or `{kind: coupon, list_id}`. */
+                reward: Record<string, never>;
+            }[];
+            me: {
+                /** @description Invitees still within the hold. */
+                pending: number;
+                confirmed: number;
+                revoked: number;
+                /** @description Tiers reached counting pending invitees too. */
+                reached: number;
+                /** @description Indexes of the tiers paid. */
+                paid: number[];
+                code?: components["schemas"]["FissionCode"];
+            };
+            leaderboard: {
+                /** @description The inviter's name, masked (first character and *). */
+                name: string;
+                confirmed: number;
+                me?: boolean;
+            }[];
+        };
+        CustomerForm: {
+            form_id: string;
+            title: string;
+            description?: string;
+            /** @enum {string} */
+            status: "published";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            fields: {
+                id: string;
+                label: string;
+                /** @enum {string} */
+                kind: "short_text" | "long_text" | "single_choice" | "multiple_choice" | "number" | "date" | "mobile" | "email";
+                required?: boolean;
+                help?: string;
+                min?: number;
+                max?: number;
+                max_length?: number;
+                options?: {
+                    value: string;
+                    label: string;
+                }[];
+                /** @enum {string} */
+                profile_field?: "name" | "mobile" | "wechat_id" | "address";
+            }[];
+        };
+        FormSubmission: {
+            form_id: string;
+            external_userid: string;
+            answers: {
+                [key: string]: unknown;
+            };
+            version: number;
+            idempotency_key?: string;
+            fingerprint?: string;
+            /** Format: date-time */
+            submitted_at: string;
+            /** Format: date-time */
+            first_submitted_at: string;
+        };
+        FormSubmitted: {
+            submission: components["schemas"]["FormSubmission"];
+            replayed: boolean;
+            /** @description `{profile, complete, reward: Outcome|null}` when the form fills profile fields. */
+            profile: Record<string, never> | null;
         };
     };
     responses: {

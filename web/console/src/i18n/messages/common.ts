@@ -9,6 +9,7 @@ export default {
       points: '积分',
       sop: 'SOP',
       growth: '拉新获客',
+      content: '内容中心',
       settings: '设置',
     },
     layout: {
@@ -82,6 +83,7 @@ export default {
       points: 'Points',
       sop: 'SOP',
       growth: 'Growth',
+      content: 'Content',
       settings: 'Settings',
     },
     layout: {

@@ -1,0 +1,543 @@
+//! Fission campaigns through the APIs: operators create, read, end them and read the
+//! leaderboard (admin API); an inviter takes their personal code, reads their progress and
+//! their poster (customer API).
+use super::fission::{
+    campaign_id_for, inviter_state_for, render_poster, Campaign, CampaignInput, CampaignStatus,
+    Inviter, InviterCodeStatus, InviterProgress, PosterFill, Tier,
+};
+use super::model::Problem;
+use super::ports::{CustomerCards, FissionFigures, FissionStore, GrowthWeCom};
+use super::state::request_hash;
+use crate::contacts::source::contact_credentials;
+use crate::http::ApiError;
+use crate::ports::StoreError;
+use crate::tenants::admin::{registered, NotRegistered};
+use crate::tenants::{Tenant, TenantId, TenantLookup};
+use crate::wecom::api::{ContactWay, WeComError, CONTACT_WAY_REMARK_CHARS};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Inviters a leaderboard shows at most.
+pub const MAX_LEADERS: usize = 100;
+/// Inviters the customer's page shows.
+pub const PAGE_LEADERS: usize = 10;
+/// How far before an inviter's record WeCom's codes are searched for theirs (clock skew).
+const FIND_SLACK_SECS: i64 = 300;
+
+/// Why a fission request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FissionError {
+    /// The input is not acceptable: every problem, per field.
+    #[error("invalid campaign: {}", Problem::summary(.0))]
+    Invalid(Vec<Problem>),
+    /// No such campaign in this tenant.
+    #[error("no such campaign")]
+    NoSuchCampaign,
+    /// The idempotency key was used for another request body.
+    #[error("this Idempotency-Key was used for another request")]
+    KeyReused,
+    /// The campaign has not started: no code yet.
+    #[error("the campaign has not started yet")]
+    NotStarted,
+    /// The campaign has ended: no new codes.
+    #[error("the campaign has ended")]
+    Ended,
+    /// The poster needs the inviter's code: take it first.
+    #[error("take your code first")]
+    CodeRequired,
+    /// The tenant has no customer-contact secret: WeCom cannot be asked.
+    #[error("the tenant has no customer-contact secret configured")]
+    NoContactSecret,
+    /// WeCom refused to create the code.
+    #[error("WeCom refused it: {0}")]
+    Refused(WeComError),
+    /// WeCom could not be reached or was busy: the request may be retried.
+    #[error("WeCom is unavailable: {0}")]
+    Unavailable(WeComError),
+    /// The tenant is not registered.
+    #[error(transparent)]
+    NotRegistered(#[from] NotRegistered),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<WeComError> for FissionError {
+    fn from(e: WeComError) -> Self {
+        if e.is_retryable() {
+            FissionError::Unavailable(e)
+        } else {
+            FissionError::Refused(e)
+        }
+    }
+}
+
+impl From<FissionError> for ApiError {
+    fn from(e: FissionError) -> Self {
+        match e {
+            FissionError::Invalid(ref problems) => {
+                let details = serde_json::json!({ "problems": problems });
+                ApiError::validation(e.to_string()).with_details(details)
+            }
+            FissionError::NoSuchCampaign => ApiError::not_found(e.to_string()),
+            FissionError::KeyReused => ApiError::conflict("idempotency_key_reused", e.to_string()),
+            FissionError::NotStarted => ApiError::conflict("campaign_not_started", e.to_string()),
+            FissionError::Ended => ApiError::conflict("campaign_ended", e.to_string()),
+            FissionError::CodeRequired => ApiError::conflict("code_required", e.to_string()),
+            FissionError::NoContactSecret => ApiError::conflict("no_contact_secret", e.to_string()),
+            FissionError::Refused(_) => {
+                tracing::warn!(error = %e, "WeCom refused a personal code");
+                ApiError::new(502, "wecom_refused", e.to_string())
+            }
+            FissionError::Unavailable(_) => {
+                tracing::warn!(error = %e, "WeCom unavailable");
+                ApiError::new(503, "wecom_unavailable", e.to_string())
+            }
+            FissionError::NotRegistered(n) => n.into(),
+            FissionError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// A campaign with its figures, as the admin API answers it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignView {
+    /// The campaign.
+    #[serde(flatten)]
+    pub campaign: Campaign,
+    /// Its counts.
+    pub figures: FissionFigures,
+}
+
+async fn view<S: FissionStore>(
+    store: &S,
+    t: &TenantId,
+    campaign: Campaign,
+) -> Result<CampaignView, StoreError> {
+    let figures = store
+        .fission_figures(t, &campaign.id, campaign.spec.tiers.len())
+        .await?;
+    Ok(CampaignView { campaign, figures })
+}
+
+async fn existing<S: FissionStore>(
+    store: &S,
+    t: &TenantId,
+    id: &str,
+) -> Result<Campaign, FissionError> {
+    store
+        .campaign(t, id)
+        .await?
+        .ok_or(FissionError::NoSuchCampaign)
+}
+
+/// Creates a campaign, idempotently on `idempotency_key`. `(campaign, true)` when this call
+/// created it.
+pub async fn create_campaign<S: FissionStore, L: TenantLookup>(
+    store: &S,
+    tenants: &L,
+    t: &TenantId,
+    idempotency_key: &str,
+    input: CampaignInput,
+    now: DateTime<Utc>,
+) -> Result<(CampaignView, bool), FissionError> {
+    let problems = input.problems();
+    if !problems.is_empty() {
+        return Err(FissionError::Invalid(problems));
+    }
+    registered::<_, FissionError>(tenants, t).await?;
+    let hash = request_hash(&serde_json::to_string(&input).unwrap_or_default());
+    let fresh = Campaign {
+        id: campaign_id_for(t.as_str(), idempotency_key),
+        spec: input,
+        status: CampaignStatus::Active,
+        version: 1,
+        request_hash: hash.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    match store.create_campaign(t, &fresh).await? {
+        None => Ok((view(store, t, fresh).await?, true)),
+        Some(stored) if stored.request_hash != hash => Err(FissionError::KeyReused),
+        Some(stored) => Ok((view(store, t, stored).await?, false)),
+    }
+}
+
+/// The tenant's campaigns with their figures, newest first.
+pub async fn campaigns<S: FissionStore>(
+    store: &S,
+    t: &TenantId,
+) -> Result<Vec<CampaignView>, FissionError> {
+    let mut out = Vec::new();
+    for c in store.campaigns(t).await? {
+        out.push(view(store, t, c).await?);
+    }
+    Ok(out)
+}
+
+/// One campaign with its figures.
+pub async fn campaign<S: FissionStore>(
+    store: &S,
+    t: &TenantId,
+    id: &str,
+) -> Result<CampaignView, FissionError> {
+    let c = existing(store, t, id).await?;
+    Ok(view(store, t, c).await?)
+}
+
+/// Ends a campaign now: joins from now on do not count; counted invitees finish their hold.
+pub async fn end_campaign<S: FissionStore>(
+    store: &S,
+    t: &TenantId,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<CampaignView, FissionError> {
+    for _ in 0..3 {
+        let mut c = existing(store, t, id).await?;
+        if c.status == CampaignStatus::Ended {
+            return Ok(view(store, t, c).await?);
+        }
+        let version = c.version;
+        c.status = CampaignStatus::Ended;
+        c.version = version + 1;
+        c.updated_at = now;
+        if store.save_campaign(t, &c, version).await? {
+            return Ok(view(store, t, c).await?);
+        }
+    }
+    Err(StoreError::Retryable("the campaign kept changing".into()).into())
+}
+
+/// One inviter on a leaderboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct Leader {
+    /// The customer.
+    pub external_userid: String,
+    /// Their name in the directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Confirmed invitees.
+    pub confirmed: u32,
+    /// Invitees within the hold.
+    pub pending: u32,
+}
+
+/// The campaign's inviters with the most confirmed invitees.
+pub async fn leaderboard<S: FissionStore, C: CustomerCards>(
+    store: &S,
+    cards: &C,
+    t: &TenantId,
+    id: &str,
+    limit: usize,
+) -> Result<Vec<Leader>, FissionError> {
+    existing(store, t, id).await?;
+    let leaders = store.leaders(t, id, limit.clamp(1, MAX_LEADERS)).await?;
+    let mut out = Vec::with_capacity(leaders.len());
+    for l in leaders {
+        let name = cards
+            .customer_card(t, &l.external_userid)
+            .await?
+            .and_then(|c| c.name);
+        out.push(Leader {
+            external_userid: l.external_userid,
+            name,
+            confirmed: l.progress.confirmed,
+            pending: l.progress.pending,
+        });
+    }
+    Ok(out)
+}
+
+/// Where a campaign stands for a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageStatus {
+    /// Before its start.
+    Upcoming,
+    /// Counting.
+    Active,
+    /// Past its end, or ended early.
+    Ended,
+}
+
+fn page_status(c: &Campaign, now: DateTime<Utc>) -> PageStatus {
+    let rules = c.rules();
+    if now < rules.starts_at {
+        PageStatus::Upcoming
+    } else if now >= rules.ends_at {
+        PageStatus::Ended
+    } else {
+        PageStatus::Active
+    }
+}
+
+/// An inviter's code as the customer sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FissionCode {
+    /// The code's state.
+    pub state: String,
+    /// The QR picture.
+    pub qr_code: String,
+}
+
+/// The inviter's own standing.
+#[derive(Debug, Clone, Serialize)]
+pub struct MyProgress {
+    /// Within the hold.
+    pub pending: u32,
+    /// For good.
+    pub confirmed: u32,
+    /// Revoked.
+    pub revoked: u32,
+    /// Tiers reached, pending invitees included.
+    pub reached: usize,
+    /// Tiers paid.
+    pub paid: Vec<usize>,
+    /// Their code, once taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<FissionCode>,
+}
+
+/// One line of the customer's leaderboard: names masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageLeader {
+    /// The first character of the name and `*`.
+    pub name: String,
+    /// Confirmed invitees.
+    pub confirmed: u32,
+    /// Whether it is the caller.
+    pub me: bool,
+}
+
+/// The campaign as an inviter sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FissionPage {
+    /// The campaign.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Where it stands.
+    pub status: PageStatus,
+    /// From.
+    pub starts_at: DateTime<Utc>,
+    /// Until.
+    pub ends_at: DateTime<Utc>,
+    /// The hold.
+    pub hold_hours: u32,
+    /// The tiers.
+    pub tiers: Vec<Tier>,
+    /// The caller's standing.
+    pub me: MyProgress,
+    /// The top inviters.
+    pub leaderboard: Vec<PageLeader>,
+}
+
+/// A name shown to other customers: its first character and a star.
+pub fn masked(name: Option<&str>) -> String {
+    match name.and_then(|n| n.trim().chars().next()) {
+        Some(c) => format!("{c}*"),
+        None => "*".into(),
+    }
+}
+
+fn code_of(inviter: &Inviter) -> Option<FissionCode> {
+    match (&inviter.code_status, &inviter.qr_code) {
+        (InviterCodeStatus::Active, Some(qr)) => Some(FissionCode {
+            state: inviter.state.clone(),
+            qr_code: qr.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The campaign page of `me`.
+pub async fn page<S: FissionStore, C: CustomerCards>(
+    store: &S,
+    cards: &C,
+    t: &TenantId,
+    id: &str,
+    me: &str,
+    now: DateTime<Utc>,
+) -> Result<FissionPage, FissionError> {
+    let c = existing(store, t, id).await?;
+    let state = inviter_state_for(t.as_str(), id, me);
+    let (mine, leaders) =
+        futures::try_join!(store.inviter(t, &state), store.leaders(t, id, PAGE_LEADERS))?;
+    let progress = mine
+        .as_ref()
+        .map(|i| i.progress.clone())
+        .unwrap_or_default();
+    let mut leaderboard = Vec::with_capacity(leaders.len());
+    for l in leaders.into_iter().filter(|l| l.progress.confirmed > 0) {
+        let card = cards.customer_card(t, &l.external_userid).await?;
+        leaderboard.push(PageLeader {
+            name: masked(card.as_ref().and_then(|c| c.name.as_deref())),
+            confirmed: l.progress.confirmed,
+            me: l.external_userid == me,
+        });
+    }
+    let rules = c.rules();
+    Ok(FissionPage {
+        id: c.id.clone(),
+        name: c.spec.name.clone(),
+        status: page_status(&c, now),
+        starts_at: c.spec.starts_at,
+        ends_at: rules.ends_at,
+        hold_hours: c.spec.hold_hours,
+        me: MyProgress {
+            pending: progress.pending,
+            confirmed: progress.confirmed,
+            revoked: progress.revoked,
+            reached: rules.reached(progress.counted()),
+            paid: progress.paid.iter().copied().collect(),
+            code: mine.as_ref().and_then(code_of),
+        },
+        tiers: c.spec.tiers,
+        leaderboard,
+    })
+}
+
+/// Takes `me`'s personal code: recorded (`creating`) before WeCom is asked, so a retry after
+/// a lost answer finds WeCom's code by its state instead of making a second one.
+#[allow(clippy::too_many_arguments)]
+pub async fn take_code<S, W, C, L>(
+    store: &S,
+    wecom: &W,
+    cards: &C,
+    tenants: &L,
+    t: &TenantId,
+    id: &str,
+    me: &str,
+    now: DateTime<Utc>,
+) -> Result<FissionCode, FissionError>
+where
+    S: FissionStore,
+    W: GrowthWeCom,
+    C: CustomerCards,
+    L: TenantLookup,
+{
+    let c = existing(store, t, id).await?;
+    let state = inviter_state_for(t.as_str(), id, me);
+    if let Some(code) = store.inviter(t, &state).await?.as_ref().and_then(code_of) {
+        return Ok(code);
+    }
+    match page_status(&c, now) {
+        PageStatus::Upcoming => return Err(FissionError::NotStarted),
+        PageStatus::Ended => return Err(FissionError::Ended),
+        PageStatus::Active => {}
+    }
+    let tenant: Tenant = registered::<_, FissionError>(tenants, t).await?;
+    let creds = contact_credentials(&tenant).ok_or(FissionError::NoContactSecret)?;
+    let card = cards.customer_card(t, me).await?.unwrap_or_default();
+    let fresh = Inviter {
+        campaign: id.to_string(),
+        state: state.clone(),
+        external_userid: me.to_string(),
+        unionid: card.unionid,
+        code_status: InviterCodeStatus::Creating,
+        config_id: None,
+        qr_code: None,
+        progress: InviterProgress::default(),
+        owed: false,
+        version: 1,
+        created_at: now,
+    };
+    let (mut inviter, found) = match store.create_inviter(t, &fresh).await? {
+        None => (fresh, None),
+        Some(stored) => {
+            if let Some(code) = code_of(&stored) {
+                return Ok(code);
+            }
+            let since = stored.created_at.timestamp() - FIND_SLACK_SECS;
+            let found = wecom
+                .find_contact_way(&creds, &state, since, now.timestamp())
+                .await?;
+            (stored, found)
+        }
+    };
+    let (config_id, qr_code) = match found {
+        Some(info) => (info.config_id, info.qr_code),
+        None => {
+            let remark: String = c
+                .spec
+                .name
+                .trim()
+                .chars()
+                .take(CONTACT_WAY_REMARK_CHARS)
+                .collect();
+            let way = ContactWay {
+                config_id: None,
+                kind: Some(if c.spec.userids.len() > 1 { 2 } else { 1 }),
+                scene: Some(2),
+                remark: Some(remark),
+                skip_verify: true,
+                state: state.clone(),
+                user: c.spec.userids.clone(),
+            };
+            let created = wecom.add_contact_way(&creds, &way).await?;
+            (created.config_id, created.qr_code)
+        }
+    };
+    loop {
+        let version = inviter.version;
+        inviter.code_status = InviterCodeStatus::Active;
+        inviter.config_id = Some(config_id.clone());
+        inviter.qr_code = qr_code.clone();
+        inviter.version = version + 1;
+        if store.save_inviter(t, &inviter, version).await? {
+            break;
+        }
+        // Another request activated it, or a join moved the standing meanwhile.
+        inviter = store
+            .inviter(t, &state)
+            .await?
+            .ok_or(FissionError::NoSuchCampaign)?;
+        if let Some(code) = code_of(&inviter) {
+            return Ok(code);
+        }
+    }
+    code_of(&inviter).ok_or_else(|| {
+        FissionError::Unavailable(WeComError::UnexpectedResponse {
+            path: "externalcontact/add_contact_way",
+            detail: "no qr_code in the answer".into(),
+        })
+    })
+}
+
+/// `me`'s poster (SVG).
+pub async fn poster<S: FissionStore, C: CustomerCards>(
+    store: &S,
+    cards: &C,
+    t: &TenantId,
+    id: &str,
+    me: &str,
+) -> Result<String, FissionError> {
+    let c = existing(store, t, id).await?;
+    let state = inviter_state_for(t.as_str(), id, me);
+    let inviter = store.inviter(t, &state).await?;
+    let code = inviter
+        .as_ref()
+        .and_then(code_of)
+        .ok_or(FissionError::CodeRequired)?;
+    let card = cards.customer_card(t, me).await?.unwrap_or_default();
+    Ok(render_poster(
+        &c.spec.poster,
+        &PosterFill {
+            name: card.name.as_deref().unwrap_or(""),
+            avatar_url: card.avatar.as_deref(),
+            qr_url: &code.qr_code,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn names_are_masked_after_their_first_character() {
+        assert_eq!(masked(Some("王小明")), "王*");
+        assert_eq!(masked(Some("  ")), "*");
+        assert_eq!(masked(None), "*");
+    }
+}

@@ -1,0 +1,17 @@
+import type { RouteRecordRaw } from 'vue-router'
+import { Promotion } from '@element-plus/icons-vue'
+
+// The growth area's tracked links (链接追踪): the list with click counts and the create
+// dialog. Kept apart from growth.ts so the lists change independently; lights the growth menu.
+const area = { menu: 'growth', icon: Promotion, scope: 'read' as const }
+
+const routes: RouteRecordRaw[] = [
+  {
+    path: '/growth/links',
+    name: 'growth-links',
+    component: () => import('@/pages/links/LinksPage.vue'),
+    meta: { ...area, titleKey: 'links.title', menuItem: true, order: 65 },
+  },
+]
+
+export default routes
