@@ -6,6 +6,7 @@
 #   scripts/bench.sh                     # callbacks, points, SOP dispatch and the welcome latency
 #   scripts/bench.sh callbacks sop       # a subset
 #   scripts/bench.sh links               # tracked links' redirect latency
+#   scripts/bench.sh posters             # fission posters rendered per inviter
 #   scripts/bench.sh peak                # the peak simulator (write units per partition at the
 #                                        # largest tenant's 09:00; a few minutes, not in the default set;
 #                                        # PEAK_SCALE=100 divides the tenant's populations)
@@ -24,8 +25,8 @@ if ((${#benches[@]} == 0)); then
 fi
 for b in "${benches[@]}"; do
     case "$b" in
-        callbacks | points | sop | welcome | links | peak) ;;
-        *) die "unknown benchmark '$b' (callbacks, points, sop, welcome, links, peak)" ;;
+        callbacks | points | sop | welcome | links | posters | peak) ;;
+        *) die "unknown benchmark '$b' (callbacks, points, sop, welcome, links, posters, peak)" ;;
     esac
 done
 

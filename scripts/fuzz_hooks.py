@@ -88,6 +88,9 @@ CROSS_FIELD_RULES = {
     "PUT /v1/growth/forms/{form_id}": "a form's fields by kind and the names they share",
     # A form's life: draft → published ↔ closed, never back to draft.
     "POST /v1/growth/forms/{form_id}/status": "the status a form's status may become",
+    # Tiers rise, the end after the start (at most 366 days), the cap reaches the last tier,
+    # the poster's elements inside its canvas, no duplicate tags or members.
+    "POST /v1/growth/fission-campaigns": "tiers that rise, dates in order, a poster inside its canvas",
 }
 
 
