@@ -1263,7 +1263,9 @@ mod tests {
 
     /// Person i; people i and i+6 share a unionid when `i % 3 == 0` (one WeChat user, two ids).
     fn who(i: usize) -> Person {
-        let unionid = i.is_multiple_of(3).then(|| format!("u{}", i % (PEOPLE / 2)));
+        let unionid = i
+            .is_multiple_of(3)
+            .then(|| format!("u{}", i % (PEOPLE / 2)));
         person(&format!("p{i}"), unionid.as_deref())
     }
 

@@ -1,7 +1,7 @@
 //! What the growth context needs from the outside world: its own store (codes, the default
 //! welcome, the record of each add, the per-code daily figures), WeCom (contact ways,
 //! welcome messages, tags, remarks, members' names) and a few facts the directory holds.
-use super::fission::{Campaign, ClaimRecord, Inviter, InviteeState};
+use super::fission::{Campaign, ClaimRecord, InviteeState, Inviter};
 use super::group_code::GroupCode;
 use super::model::{ChannelCode, Welcome};
 use crate::ports::StoreError;

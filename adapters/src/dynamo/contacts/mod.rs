@@ -1213,8 +1213,13 @@ impl DirectoryRead for DynamoDirectory {
         if let Some(g) = group.as_mut() {
             // The partition holds every membership (read consistently): the active ones
             // are the count the index would give.
+            let active = members.iter().filter(|m| m.active).count() as i64;
             if members_counted(counts) {
-                g.member_count = members.iter().filter(|m| m.active).count() as i64;
+                g.member_count = active;
+            } else {
+                // Not every member may be known yet (no re-sync since the count index):
+                // the memberships known are a floor under WeCom's last figure.
+                g.member_count = g.member_count.max(active);
             }
             if let Some((_, v)) = version {
                 g.member_version = Some(v.to_string());
