@@ -23,6 +23,7 @@ pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod lambda;
+pub mod pictures;
 pub mod queue;
 pub mod s3;
 pub mod telemetry;

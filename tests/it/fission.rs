@@ -332,13 +332,18 @@ async fn a_campaign_pays_exactly_the_tiers_its_confirmed_invitees_earn_once() {
     let svg = fission_admin::poster(
         &store,
         &DynamoDirectory::new(w.db.clone()),
+        &scrm_adapters::pictures::HttpPictures::new(),
         t.id(),
         &id,
         "wmInviter",
     )
     .await
     .unwrap();
-    assert!(svg.contains(&code.qr_code.replace('&', "&amp;")), "{svg}");
+    // The QR picture (the fake serves it) is embedded; the background, which cannot be
+    // fetched here, stays a reference.
+    assert!(svg.contains(r#"href="data:image/"#), "{svg}");
+    assert!(!svg.contains(&code.qr_code), "{svg}");
+    assert!(svg.contains("https://cdn.example.com/bg.png"), "{svg}");
 
     // Ended: no new codes, and an add after the end counts nothing.
     let (status, ended) = admin_call(

@@ -6,7 +6,7 @@ use super::fission::{
     Inviter, InviterCodeStatus, InviterProgress, PosterFill, Tier,
 };
 use super::model::Problem;
-use super::ports::{CustomerCards, FissionFigures, FissionStore, GrowthWeCom};
+use super::ports::{CustomerCards, FissionFigures, FissionStore, GrowthWeCom, PictureSource};
 use super::state::request_hash;
 use crate::contacts::source::contact_credentials;
 use crate::http::ApiError;
@@ -504,10 +504,25 @@ where
     })
 }
 
-/// `me`'s poster (SVG).
-pub async fn poster<S: FissionStore, C: CustomerCards>(
+/// A picture as a `data:` URL, or the URL itself when it could not be fetched.
+async fn embedded<P: PictureSource>(pictures: &P, url: &str) -> String {
+    use base64::Engine as _;
+    match pictures.picture(url).await {
+        Some(p) => format!(
+            "data:{};base64,{}",
+            p.content_type,
+            base64::engine::general_purpose::STANDARD.encode(&p.bytes)
+        ),
+        None => url.to_string(),
+    }
+}
+
+/// `me`'s poster (SVG), its pictures (background, avatar, QR code) embedded so that it
+/// shows as an image and can be saved as one.
+pub async fn poster<S: FissionStore, C: CustomerCards, P: PictureSource>(
     store: &S,
     cards: &C,
+    pictures: &P,
     t: &TenantId,
     id: &str,
     me: &str,
@@ -520,12 +535,25 @@ pub async fn poster<S: FissionStore, C: CustomerCards>(
         .and_then(code_of)
         .ok_or(FissionError::CodeRequired)?;
     let card = cards.customer_card(t, me).await?.unwrap_or_default();
+    let avatar = async {
+        match card.avatar.as_deref() {
+            Some(url) => Some(embedded(pictures, url).await),
+            None => None,
+        }
+    };
+    let (background, avatar, qr) = futures::join!(
+        embedded(pictures, &c.spec.poster.background_url),
+        avatar,
+        embedded(pictures, &code.qr_code)
+    );
+    let mut template = c.spec.poster.clone();
+    template.background_url = background;
     Ok(render_poster(
-        &c.spec.poster,
+        &template,
         &PosterFill {
             name: card.name.as_deref().unwrap_or(""),
-            avatar_url: card.avatar.as_deref(),
-            qr_url: &code.qr_code,
+            avatar_url: avatar.as_deref(),
+            qr_url: &qr,
         },
     ))
 }

@@ -566,3 +566,20 @@ pub trait FissionStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<(TenantId, String)>, StoreError>> + Send;
 }
+
+/// A picture fetched to be embedded (a poster shown as an image cannot load pictures by
+/// URL: browsers never fetch what an SVG in an `<img>` or on a canvas references).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picture {
+    /// `image/png`, `image/jpeg`, `image/gif`, `image/webp` or `image/svg+xml`.
+    pub content_type: String,
+    /// The picture.
+    pub bytes: Vec<u8>,
+}
+
+/// Where pictures come from (the web, for posters).
+pub trait PictureSource: Send + Sync {
+    /// The picture at `url`; none when it cannot be had (not a picture, too large, not
+    /// answered in time): the poster then references the URL.
+    fn picture(&self, url: &str) -> impl Future<Output = Option<Picture>> + Send;
+}

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use scrm_adapters::dynamo::{DynamoGrowth, DynamoTenants};
 use scrm_adapters::http::{json, ApiError, Head, Reply};
+use scrm_adapters::pictures::HttpPictures;
 use scrm_adapters::wecom::WeComClient;
 use scrm_core::clock::Clock;
 use scrm_core::growth::fission::is_campaign_id;
@@ -20,6 +21,8 @@ pub struct Fission {
     pub wecom: WeComClient,
     /// Tenants with their customer-contact secrets.
     pub tenants: DynamoTenants,
+    /// The poster's pictures, fetched to be embedded.
+    pub pictures: HttpPictures,
 }
 
 fn id_param(head: &Head) -> Result<String, ApiError> {
@@ -75,6 +78,7 @@ pub(crate) async fn poster(State(api): Api, c: Caller, head: Head) -> Reply {
     let svg = fission_admin::poster(
         &f.store,
         &api.directory,
+        &f.pictures,
         &c.account.tenant,
         &id,
         c.account.customer.as_str(),
