@@ -41,7 +41,7 @@ async function createCampaign(name: string, startsIn: number): Promise<Campaign>
         qr: { x: 490, y: 1074, size: 220 },
       },
     },
-    { 'Idempotency-Key': `h5-e2e-fission-${name}` },
+    { 'Idempotency-Key': `h5-e2e-fission-${encodeURIComponent(name)}`.slice(0, 128) },
   )
 }
 

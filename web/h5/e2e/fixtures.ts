@@ -92,6 +92,13 @@ export async function shot(page: Page, name: string): Promise<void> {
 
 /** Fails on any serious or critical accessibility violation of the page as it is. */
 export async function axe(page: Page): Promise<void> {
+  // An element still fading in has not reached its colours, and axe reads it as low contrast:
+  // wait for finite animations to end first.
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity),
+  )
   const results = await new AxeBuilder({ page }).analyze()
   const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
   expect(
