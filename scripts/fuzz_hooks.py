@@ -91,6 +91,15 @@ CROSS_FIELD_RULES = {
     # Tiers rise, the end after the start (at most 366 days), the cap reaches the last tier,
     # the poster's elements inside its canvas, no duplicate tags or members.
     "POST /v1/growth/fission-campaigns": "tiers that rise, dates in order, a poster inside its canvas",
+    # The fields a material's kind takes (a text's content, a link's URL and title, an
+    # upload's file name and type by kind, a mini-program's appid and page).
+    "POST /v1/content/materials": "the fields a material's kind takes",
+    "PUT /v1/content/materials/{material_id}": "the fields a material's kind takes",
+    # A URL a browser parses, with a host (an IDNA host that does not map is refused).
+    "POST /v1/links": "a URL a browser parses, with a valid host",
+    # `to` (default today) on or after `from`, at most 92 days.
+    "GET /v1/links": "a range between two dates",
+    "GET /v1/links/figures": "a range between two dates",
 }
 
 

@@ -240,10 +240,12 @@ impl MaterialStore for DynamoContent {
         let more = items.len() > limit;
         for i in items.iter().take(limit) {
             let m: Material = i.json("material")?;
+            // The cursor follows every item read, matched or not: a page with no match still
+            // moves on instead of ending the list.
+            last = Some(index_sk(&m));
             if tag.is_some_and(|tag| !m.tags.iter().any(|x| x == tag)) {
                 continue;
             }
-            last = Some(index_sk(&m));
             materials.push(m);
         }
         let keys = materials

@@ -239,9 +239,14 @@ impl LinkCode {
 pub struct LinkInput {
     /// The target.
     pub url: String,
-    /// A title (default: the URL's host).
-    #[serde(default)]
+    /// A title (default: the URL's host). Left out, not null: null is refused as the API says.
+    #[serde(default, deserialize_with = "present_string")]
     pub title: Option<String>,
+}
+
+/// An optional string that, when given, is a string (a JSON null is refused, not read as absent).
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 impl LinkInput {

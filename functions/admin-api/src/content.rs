@@ -92,10 +92,9 @@ async fn list(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
         return Err(ApiError::validation("tag is 1-20 characters").into());
     }
     let cursor = head.query("cursor");
-    if cursor
-        .as_deref()
-        .is_some_and(|c| c.len() > 64 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#'))
-    {
+    if cursor.as_deref().is_some_and(|c| {
+        c.is_empty() || c.len() > 64 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#')
+    }) {
         return Err(ApiError::validation("invalid cursor").into());
     }
     let c = &api.content;

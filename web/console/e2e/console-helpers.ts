@@ -40,3 +40,18 @@ export async function settled(page: Page): Promise<void> {
       .every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity),
   )
 }
+
+/**
+ * Picks `item` from the click-triggered dropdown opened by `trigger`, and waits for `outcome` to
+ * show. A click landing while the menu still fades in can be lost (the menu closes without a
+ * command), so the pick is retried until the outcome shows; `outcome` must be something only a
+ * successful pick makes appear, so a retry never picks twice.
+ */
+export async function pickFromDropdown(trigger: Locator, item: Locator, outcome: Locator): Promise<void> {
+  await expect(async () => {
+    if ((await outcome.count()) > 0) return
+    if (!(await item.isVisible())) await trigger.click()
+    await item.click({ timeout: 2_000 })
+    await expect(outcome.first()).toBeVisible({ timeout: 2_000 })
+  }).toPass({ timeout: 20_000 })
+}

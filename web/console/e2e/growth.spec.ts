@@ -5,7 +5,7 @@
 // resume and delete from the list, each asked first; the tenant's default welcome. Every page
 // is screenshot and scanned with axe.
 import { test, expect, apiOk, loginWithWeCom, scanChannelCode, shot, simulate, axe, welcomeMessages } from './fixtures'
-import { expectChartDrawn, settled } from './console-helpers'
+import { expectChartDrawn, pickFromDropdown, settled } from './console-helpers'
 
 test.describe.configure({ mode: 'serial' })
 
@@ -49,8 +49,11 @@ test.describe('growth', () => {
 
     await page.getByTestId('code-welcome-text').fill('欢迎 {customer_name}！我是 {staff_name}，每天签到领积分：{points_link}')
     await page.getByTestId('code-welcome-points-url').fill('https://h5.example.com/points')
-    await page.getByTestId('code-welcome-add-attachment').click()
-    await page.getByTestId('code-welcome-add-link').click()
+    await pickFromDropdown(
+      page.getByTestId('code-welcome-add-attachment'),
+      page.getByTestId('code-welcome-add-link'),
+      page.getByTestId('code-welcome-link-title'),
+    )
     await page.getByTestId('code-welcome-link-title').fill('新人礼包')
     await page.getByTestId('code-welcome-link-url').fill('https://h5.example.com/gift')
     await expect(page.getByTestId('code-welcome-preview')).toContainText('https://h5.example.com/points?corp_id=')
