@@ -129,6 +129,20 @@ impl Container {
     pub fn objects(&self) -> Result<Option<crate::s3::S3Objects>, BootError> {
         Ok(crate::s3::S3Objects::from_env(&self.sdk)?)
     }
+    /// What makes links sent in messages tracked short links: over the growth store under
+    /// `LINKS_BASE_URL` (the redirect function's public base) when set; otherwise links go
+    /// as they are.
+    pub fn link_tracker(&self) -> Arc<dyn scrm_core::links::tracker::LinkTracker> {
+        match std::env::var("LINKS_BASE_URL") {
+            Ok(base) if !base.trim().is_empty() => {
+                Arc::new(scrm_core::links::tracker::StoreTracker {
+                    store: self.growth(),
+                    base,
+                })
+            }
+            _ => Arc::new(scrm_core::links::tracker::NoTracking),
+        }
+    }
     /// What makes materials sendable at send time: over the bucket and `wecom` when a
     /// bucket is configured; otherwise content referring to materials is refused.
     pub fn materials(

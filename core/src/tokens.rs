@@ -26,6 +26,10 @@ pub enum TokenKind {
     /// A staff member's reminder link (subject = WeCom userid): only exchanged, once, for
     /// a staff session.
     StaffLink,
+    /// A tracked link's visitor identified through the official account (subject = the
+    /// external_userid, empty when the WeChat user is no customer): the redirect's cookie,
+    /// never a customer token.
+    LinkVisitor,
 }
 
 /// What a token asserts.
@@ -177,6 +181,32 @@ pub fn issue<T: Serialize>(keys: &SigningKeys, claims: &T) -> String {
     let signed_part = format!("{}.{}", key.id, URL_SAFE_NO_PAD.encode(json));
     let signature = URL_SAFE_NO_PAD.encode(mac(key, &signed_part).finalize().into_bytes());
     format!("{signed_part}.{signature}")
+}
+
+/// A short tag of `data` (32 hex digits of its HMAC with the current key), for values a
+/// third party carries that may hold only letters and digits (WeChat's OAuth `state`, at
+/// most 128 bytes). Distinct from every token's signature (the signed text differs).
+pub fn tag(keys: &SigningKeys, data: &str) -> String {
+    tag_with(keys.current(), data)
+}
+
+fn tag_with(key: &SigningKey, data: &str) -> String {
+    let full = mac(key, &format!("tag\n{data}")).finalize().into_bytes();
+    hex::encode(&full[..16])
+}
+
+/// Whether `tag` is [`tag`] of `data` under any listed key.
+pub fn tag_matches(keys: &SigningKeys, data: &str, tag: &str) -> bool {
+    keys.keys.iter().any(|k| {
+        let want = tag_with(k, data);
+        // Constant time: compare every byte.
+        want.len() == tag.len()
+            && want
+                .bytes()
+                .zip(tag.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    })
 }
 
 /// Verifies a token's key id, signature, kind and expiry, returning its claims. A token

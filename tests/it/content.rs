@@ -551,3 +551,77 @@ async fn folders_and_tags_filter_the_library() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_tracked_link_in_a_plan_is_the_occurrences_short_link_and_a_resend_the_same() {
+    use scrm_adapters::dynamo::DynamoGrowth;
+    use scrm_core::links::{LinkTracker, SendContext, StoreTracker, Target, Via};
+    const BASE: &str = "https://l.example.test";
+    let w = World::new(group_messages(), "2026-02-28T12:00:00Z").await;
+    w.staff(&["alice"]);
+    w.group("wrTrk01", "alice").await;
+    let target = "https://shop.example.com/spring?utm=sop";
+    let plan = w
+        .plan(json!({
+            "name": "春季上新",
+            "kind": "group",
+            "targets": {"owners": ["alice"]},
+            "schedule": {"kind": "daily", "time": "09:00"},
+            "content": {"text": "春季上新", "attachments": [
+                {"kind": "link", "title": "春季新品", "url": target, "track": true},
+                {"kind": "link", "title": "门店地址", "url": "https://shop.example.com/map"}
+            ]}
+        }))
+        .await;
+    let tracker = Arc::new(StoreTracker {
+        store: DynamoGrowth::new(w.db.clone()),
+        base: BASE.into(),
+    });
+    let d = Dispatcher {
+        links: tracker.clone(),
+        ..w.dispatcher()
+    };
+    let mut urls = Vec::new();
+    for day in 1..=2u32 {
+        w.at(&format!("2026-03-{day:02}T01:00:00Z"));
+        let report = run_dispatch(&d, w.corp()).await;
+        assert_eq!(report["sent"], 2, "day {day}: {report}");
+        let sent = w.fake.requests(paths::ADD_MSG_TEMPLATE);
+        let today = sent.last().expect("today's");
+        let links = today["attachments"].as_array().expect("attachments");
+        let tracked = links[0]["link"]["url"].as_str().expect("url").to_string();
+        assert!(tracked.starts_with(&format!("{BASE}/l/")), "{tracked}");
+        // A link not marked goes as it is.
+        assert_eq!(links[1]["link"]["url"], "https://shop.example.com/map");
+        urls.push(tracked);
+    }
+    // Each occurrence has its own code (its clicks are that day's push)...
+    assert_ne!(urls[0], urls[1]);
+    // ...and minting again in the same context (a resend) gives the very same link.
+    let day2 = "20260302T0100Z".to_string();
+    assert!(w.occurrence_ids(&plan).await.contains(&day2));
+    let again = tracker
+        .track(
+            &w.t.tenant,
+            Target {
+                url: target,
+                title: "春季新品",
+            },
+            SendContext {
+                via: Via::Plan,
+                plan: Some(plan.to_string()),
+                occurrence: Some(day2),
+                staff: Some("alice".into()),
+                ..SendContext::default()
+            },
+            scrm_core::clock::Clock::now(w.clock.as_ref()),
+        )
+        .await;
+    assert_eq!(again.as_deref(), Some(urls[1].as_str()));
+    // The link is the tenant's, listed with its codes' plan.
+    let (status, links) = call(&w, "GET", "/v1/links", None, None).await;
+    assert_eq!(status, 200, "{links}");
+    let items = links["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{links}");
+    assert_eq!(items[0]["url"], target);
+}

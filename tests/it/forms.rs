@@ -39,6 +39,8 @@ fn consumer(w: &World) -> Consumer {
         facts: DynamoDirectory::new(w.db.clone()),
         tenants: DynamoTenants::new(w.db.clone()),
         clock: w.clock.clone(),
+        materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
+        links: std::sync::Arc::new(scrm_core::links::tracker::NoTracking),
     }
 }
 

@@ -29,6 +29,8 @@ fn consumer(w: &World) -> Consumer {
         facts: DynamoDirectory::new(w.db.clone()),
         tenants: DynamoTenants::new(w.db.clone()),
         clock: w.clock.clone(),
+        materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
+        links: std::sync::Arc::new(scrm_core::links::tracker::NoTracking),
     }
 }
 
@@ -89,7 +91,7 @@ pub(crate) fn admin(w: &World) -> Arc<admin_api_fn::AdminApi> {
         clock: w.clock.clone(),
         signing_key: signing_keys(),
         console: admin_api_fn::console::Console::new(&w.db, "https://login.work.weixin.qq.com"),
-        content: admin_api_fn::content::ContentCenter::new(&w.db, None),
+        content: admin_api_fn::content::ContentCenter::new(&w.db, content_objects()),
     })
 }
 
@@ -779,4 +781,163 @@ async fn an_add_takes_two_writes_and_a_redelivery_none() {
     apply(&consumer, &events[0]).await.unwrap();
     let again = meter.take();
     assert_eq!((again.requests, again.units), (0, 0.0), "{again:?}");
+}
+
+/// An image material: created, its file put through the presigned URL, completed.
+async fn image_material(w: &World, t: &TestTenant) -> String {
+    // A 1×1 PNG.
+    const PNG: &[u8] = &[
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
+        0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
+        0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00,
+        0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    let body = json!({
+        "kind": "image",
+        "title": "新人海报",
+        "file": {"name": "poster.png", "content_type": "image/png", "size": PNG.len()}
+    });
+    let mut req = json_request("POST", "/v1/content/materials", &t.bearer(), &body);
+    req.headers_mut()
+        .insert("idempotency-key", "poster-image".parse().expect("header"));
+    let (status, created) = admin_call(&admin(w), req).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["material_id"].as_str().expect("id").to_string();
+    let put = reqwest::Client::new()
+        .put(created["upload"]["url"].as_str().expect("upload url"))
+        .header("content-type", "image/png")
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .expect("PUT to the local S3 server");
+    assert!(put.status().is_success(), "{}", put.status());
+    let path = format!("/v1/content/materials/{id}/complete");
+    let (status, done) = admin_call(
+        &admin(w),
+        json_request("POST", &path, &t.bearer(), &json!({})),
+    )
+    .await;
+    assert_eq!(
+        (status, done["status"].clone()),
+        (200, json!("ready")),
+        "{done}"
+    );
+    id
+}
+
+/// A welcome referring to the content center: an image material (sent by its permanent
+/// picture URL), a text material (its text joins the welcome's), a link marked `track`
+/// (sent as the code's short link for that customer) and a group code's invitation (its QR
+/// uploaded to WeCom once, when the code is saved).
+#[tokio::test]
+async fn a_welcome_sends_its_materials_a_tracked_link_and_the_group_invite() {
+    use scrm_core::content::MediaResolver;
+    use scrm_core::links::StoreTracker;
+    const LINKS: &str = "https://l.example.test";
+    ensure_content_bucket().await;
+    let w = world().await;
+    let t = corp(&w).await;
+    let c = t.id().as_str();
+    let image = image_material(&w, &t).await;
+    let mut req = json_request(
+        "POST",
+        "/v1/content/materials",
+        &t.bearer(),
+        &json!({"kind": "text", "title": "会员日", "text": "每周三会员日，积分双倍。"}),
+    );
+    req.headers_mut()
+        .insert("idempotency-key", "member-day".parse().expect("header"));
+    let (status, text) = admin_call(&admin(&w), req).await;
+    assert_eq!(
+        (status, text["status"].clone()),
+        (201, json!("ready")),
+        "{text}"
+    );
+    let text_id = text["material_id"].as_str().unwrap().to_string();
+
+    crate::growth_group::group(&w, &t, "wrinvite1", 10).await;
+    let (status, group_code) = admin_call(&admin(&w), {
+        let body = json!({ "name": "新人福利群", "chat_ids": ["wrinvite1"] });
+        let mut req = json_request("POST", "/v1/growth/group-codes", &t.bearer(), &body);
+        req.headers_mut()
+            .insert("idempotency-key", "invite-group".parse().expect("header"));
+        req
+    })
+    .await;
+    assert_eq!(status, 201, "{group_code}");
+    let invite = group_code["state"].as_str().unwrap().to_string();
+
+    let mut body = code_body(10);
+    body["welcome"]["attachments"] = json!([
+        { "type": "material", "material_id": image },
+        { "type": "link", "title": "会员中心", "url": "https://shop.example.com/member", "track": true },
+        { "type": "material", "material_id": text_id }
+    ]);
+    body["group_invite"] = json!(invite);
+    let (status, code) = admin_call(&admin(&w), create_request(&t, "rich-welcome", &body)).await;
+    assert_eq!(status, 201, "{code}");
+    let state = code["state"].as_str().unwrap().to_string();
+    let invite_pic = code["invite_pic_url"]
+        .as_str()
+        .expect("invite picture")
+        .to_string();
+    assert!(invite_pic.contains("/_fake/pic/"), "{invite_pic}");
+    assert_eq!(w.fake.calls(paths::MEDIA_UPLOADIMG), 1);
+    // Both materials count the code as a user.
+    let (_, got) = admin_call(
+        &admin(&w),
+        get_request(&format!("/v1/content/materials/{image}"), &t.bearer()),
+    )
+    .await;
+    assert_eq!(got["usage"]["welcomes"], 1, "{got}");
+
+    let consumer = Consumer {
+        materials: Arc::new(MediaResolver {
+            store: scrm_adapters::dynamo::DynamoContent::new(w.db.clone()),
+            objects: content_objects().expect("local S3"),
+            uploader: w.client.clone(),
+        }),
+        links: Arc::new(StoreTracker {
+            store: DynamoGrowth::new(w.db.clone()),
+            base: LINKS.into(),
+        }),
+        ..consumer(&w)
+    };
+    let scan = w
+        .fake
+        .scan_contact_way(c, &state, "wmrich", "Rich")
+        .unwrap();
+    let events = deliver_callback(&w, &t, &scan.xml).await;
+    let h = handled(apply(&consumer, &events[0]).await.unwrap());
+    assert_eq!(h.welcome, Some(WelcomeOutcome::Sent));
+
+    let sent = w.fake.welcome_messages(c);
+    assert_eq!(sent.len(), 1);
+    let text = sent[0]["text"]["content"].as_str().unwrap();
+    assert!(text.starts_with("Rich您好"), "{text}");
+    assert!(text.ends_with("每周三会员日，积分双倍。"), "{text}");
+    let attachments = sent[0]["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 3, "{attachments:?}");
+    // The image material by its permanent URL (uploaded once, now: two uploads in all).
+    assert_eq!(attachments[0]["msgtype"], "image");
+    let pic = attachments[0]["image"]["pic_url"].as_str().unwrap();
+    assert!(pic.contains("/_fake/pic/"), "{pic}");
+    assert_ne!(pic, invite_pic);
+    // The tracked link: the code's short link for this customer.
+    assert_eq!(attachments[1]["msgtype"], "link");
+    let short = attachments[1]["link"]["url"].as_str().unwrap();
+    assert!(short.starts_with(&format!("{LINKS}/l/")), "{short}");
+    // The group invitation last.
+    assert_eq!(attachments[2]["image"]["pic_url"], invite_pic.as_str());
+
+    // The link is listed with its welcome context.
+    let (status, links) = admin_call(&admin(&w), get_request("/v1/links", &t.bearer())).await;
+    assert_eq!(status, 200, "{links}");
+    assert_eq!(links["items"][0]["url"], "https://shop.example.com/member");
+
+    // A redelivery sends nothing again.
+    let h = handled(apply(&consumer, &events[0]).await.unwrap());
+    assert_eq!(h, Handled::default());
+    assert_eq!(w.fake.calls(paths::SEND_WELCOME_MSG), 1);
 }

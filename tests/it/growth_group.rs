@@ -26,6 +26,8 @@ fn consumer(w: &World) -> Consumer {
         facts: DynamoDirectory::new(w.db.clone()),
         tenants: DynamoTenants::new(w.db.clone()),
         clock: w.clock.clone(),
+        materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
+        links: std::sync::Arc::new(scrm_core::links::tracker::NoTracking),
     }
 }
 
@@ -34,7 +36,7 @@ const SEEDED_AT: i64 = 1_772_400_000;
 
 /// A group with `members` members (the owner and customers), in the fake corp and in
 /// the directory (its detail and its memberships, counted).
-async fn group(w: &World, t: &TestTenant, chat_id: &str, members: usize) {
+pub(crate) async fn group(w: &World, t: &TestTenant, chat_id: &str, members: usize) {
     let corp = t.id().as_str();
     let mut fake = FakeGroup::new(chat_id, format!("福利群 {chat_id}"), "zhangsan");
     let mut list = vec![GroupMember {

@@ -506,6 +506,7 @@ fn only_the_functions_that_call_wecom_or_verify_callbacks_can_open_tenant_secret
             "growth-on-event",
             "growth-rota",
             "link-notify",
+            "link-redirect",
             "sop-dispatch-worker",
             "sop-result-sync",
             "staff-api",

@@ -232,6 +232,7 @@ where
                     desc: m.desc.clone(),
                     picurl,
                     media_id,
+                    track: false,
                 }
             }
         };

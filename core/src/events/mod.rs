@@ -186,6 +186,63 @@ pub enum DomainEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         link: Option<LinkClick>,
     },
+    /// An add through a fission inviter's personal code counted (pending its hold).
+    FissionInviteeCounted {
+        /// The campaign.
+        campaign_id: String,
+        /// The inviter (external_userid).
+        inviter: String,
+        /// The invitee (external_userid).
+        invitee: String,
+    },
+    /// A counted invitee left within the hold: their count is revoked.
+    FissionInviteeRevoked {
+        /// The campaign.
+        campaign_id: String,
+        /// The inviter (external_userid).
+        inviter: String,
+        /// The invitee (external_userid).
+        invitee: String,
+    },
+    /// An inviter's confirmed invitees reached a tier.
+    FissionTierReached {
+        /// The campaign.
+        campaign_id: String,
+        /// The inviter (external_userid).
+        inviter: String,
+        /// The tier's index.
+        tier: usize,
+    },
+    /// A tier's reward was paid to its inviter.
+    FissionRewardPaid {
+        /// The campaign.
+        campaign_id: String,
+        /// The inviter (external_userid).
+        inviter: String,
+        /// The tier's index.
+        tier: usize,
+        /// What was paid: `points`, `reward` or `coupon`.
+        kind: String,
+        /// The points paid, for `points`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        points: Option<i64>,
+        /// The catalogue reward granted, for `reward`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reward_id: Option<String>,
+        /// The coupon list a code was issued from, for `coupon`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        list_id: Option<String>,
+    },
+    /// A fission campaign ended (by time or by an operator) and its inviters' personal
+    /// codes were deleted at WeCom.
+    FissionCampaignEnded {
+        /// The campaign.
+        campaign_id: String,
+        /// When it ended.
+        ended_at: DateTime<Utc>,
+        /// Personal codes deleted.
+        codes_removed: u32,
+    },
 }
 
 /// A tracked link's click, as [`DomainEvent::CustomerInteracted`] carries it.
@@ -231,6 +288,11 @@ impl DomainEvent {
             DomainEvent::ResyncRequested { .. } => "ResyncRequested",
             DomainEvent::CustomerInteracted { .. } => "CustomerInteracted",
             DomainEvent::FormSubmitted { .. } => "FormSubmitted",
+            DomainEvent::FissionInviteeCounted { .. } => "FissionInviteeCounted",
+            DomainEvent::FissionInviteeRevoked { .. } => "FissionInviteeRevoked",
+            DomainEvent::FissionTierReached { .. } => "FissionTierReached",
+            DomainEvent::FissionRewardPaid { .. } => "FissionRewardPaid",
+            DomainEvent::FissionCampaignEnded { .. } => "FissionCampaignEnded",
         }
     }
 }

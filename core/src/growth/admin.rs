@@ -173,6 +173,16 @@ pub fn rota_due(code: &ChannelCode, tenant: &Tenant, now: DateTime<Utc>) -> Opti
     Some(resolve_local(tz, next).max(now + chrono::Duration::minutes(1)))
 }
 
+/// What a code is to be: the operator's input, and what its references resolved to
+/// before anything was written.
+#[derive(Clone, Debug)]
+pub struct CodeRequest {
+    /// The code as the operator asked for it.
+    pub input: CodeInput,
+    /// WeCom's permanent URL of the picture inviting into `input.group_invite`'s group.
+    pub invite_pic_url: Option<String>,
+}
+
 /// Creates a code, idempotently on `idempotency_key`: the code is recorded (`creating`,
 /// with its state) before WeCom is asked, so that a retry after a lost answer finds it
 /// at WeCom by its state instead of creating a second one. `Ok((code, true))` when this
@@ -183,7 +193,7 @@ pub async fn create_code<S, W, L>(
     tenants: &L,
     t: &TenantId,
     idempotency_key: &str,
-    input: CodeInput,
+    request: CodeRequest,
     now: DateTime<Utc>,
 ) -> Result<(ChannelCode, bool), GrowthError>
 where
@@ -191,6 +201,10 @@ where
     W: GrowthWeCom,
     L: TenantLookup,
 {
+    let CodeRequest {
+        input,
+        invite_pic_url,
+    } = request;
     check(&input)?;
     let tenant: Tenant = registered::<_, GrowthError>(tenants, t).await?;
     let creds = credentials(&tenant)?;
@@ -201,6 +215,7 @@ where
         status: CodeStatus::Creating,
         config_id: None,
         qr_code: None,
+        invite_pic_url,
         on_duty: Vec::new(),
         version: 1,
         request_hash: hash.clone(),
@@ -275,7 +290,7 @@ pub async fn edit_code<S, W, L>(
     t: &TenantId,
     state: &str,
     version: i64,
-    input: CodeInput,
+    request: CodeRequest,
     now: DateTime<Utc>,
 ) -> Result<ChannelCode, GrowthError>
 where
@@ -283,6 +298,10 @@ where
     W: GrowthWeCom,
     L: TenantLookup,
 {
+    let CodeRequest {
+        input,
+        invite_pic_url,
+    } = request;
     check(&input)?;
     let tenant: Tenant = registered::<_, GrowthError>(tenants, t).await?;
     let creds = credentials(&tenant)?;
@@ -297,6 +316,7 @@ where
         });
     }
     code.spec = input;
+    code.invite_pic_url = invite_pic_url;
     let choice = choice_now(store, t, &code, &tenant, now).await?;
     wecom
         .update_contact_way(&creds, &contact_way(&code, &choice.members))

@@ -73,6 +73,17 @@ pub enum TierReward {
     },
 }
 
+impl TierReward {
+    /// `points`, `reward` or `coupon`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TierReward::Points { .. } => "points",
+            TierReward::Reward { .. } => "reward",
+            TierReward::Coupon { .. } => "coupon",
+        }
+    }
+}
+
 /// One tier: invite this many, get this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -413,9 +424,18 @@ pub struct Campaign {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// When its end was processed: every inviter's personal code deleted at WeCom and
+    /// the end announced. Until then the campaign is in the ending index from its end on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 impl Campaign {
+    /// When it ends (or ended): its `ends_at`, or when an operator ended it if earlier.
+    pub fn ended_at(&self) -> DateTime<Utc> {
+        self.rules().ends_at
+    }
+
     /// The rules the book applies: an ended campaign counts nothing from its end on.
     pub fn rules(&self) -> CampaignRules {
         let mut rules = CampaignRules::from(&self.spec);
@@ -499,6 +519,10 @@ pub struct Inviter {
     /// interrupted after its confirmation is finished by the next run).
     #[serde(default)]
     pub owed: bool,
+    /// Tiers earned whose reward is out of stock (a coupon list or a catalogue reward ran
+    /// out): still owed, paid by the first run after a restock.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub waiting: BTreeSet<usize>,
     /// Moves with every change.
     pub version: i64,
     /// When the code was taken.
@@ -755,6 +779,17 @@ impl CampaignRules {
             .iter()
             .enumerate()
             .filter(|(i, t)| t.invites <= confirmed && !paid.contains(i))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The tiers that `confirmed` confirmed invitees reach exactly: the ones an inviter
+    /// reaches on their `confirmed`-th confirmation (each tier once).
+    pub fn reached_on(&self, confirmed: u32) -> Vec<usize> {
+        self.tiers
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.invites == confirmed)
             .map(|(i, _)| i)
             .collect()
     }
@@ -1227,6 +1262,36 @@ mod tests {
             },
         );
         assert!(!bare.contains("clipPath"));
+    }
+
+    #[test]
+    fn each_tier_is_reached_on_exactly_one_confirmation() {
+        let rules = CampaignRules::from(&input());
+        let reached: Vec<Vec<usize>> = (0..=6).map(|n| rules.reached_on(n)).collect();
+        assert_eq!(
+            reached,
+            [vec![], vec![0], vec![], vec![1], vec![], vec![2], vec![]]
+        );
+        assert_eq!(input().tiers[2].reward.kind(), "reward");
+        assert_eq!(points(1).kind(), "points");
+    }
+
+    #[test]
+    fn a_campaign_ends_at_its_end_or_when_ended_early() {
+        let mut c = Campaign {
+            id: "fc0123456789abcdef".into(),
+            spec: input(),
+            status: CampaignStatus::Active,
+            version: 1,
+            request_hash: String::new(),
+            created_at: t(0),
+            updated_at: t(0),
+            closed_at: None,
+        };
+        assert_eq!(c.ended_at(), t(24 * 7));
+        c.status = CampaignStatus::Ended;
+        c.updated_at = t(5);
+        assert_eq!(c.ended_at(), t(5));
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! their poster (customer API).
 use super::fission::{
     campaign_id_for, inviter_state_for, render_poster, Campaign, CampaignInput, CampaignStatus,
-    Inviter, InviterCodeStatus, InviterProgress, PosterFill, Tier,
+    Inviter, InviterCodeStatus, InviterProgress, PosterFill, Tier, TierReward,
 };
 use super::model::Problem;
-use super::ports::{CustomerCards, FissionFigures, FissionStore, GrowthWeCom, PictureSource};
+use super::ports::{
+    CouponStore, CustomerCards, FissionFigures, FissionStore, GrowthWeCom, PictureSource,
+};
 use super::state::request_hash;
 use crate::contacts::source::contact_credentials;
 use crate::http::ApiError;
+use crate::points::ports::RewardStore;
 use crate::ports::StoreError;
 use crate::tenants::admin::{registered, NotRegistered};
 use crate::tenants::{Tenant, TenantId, TenantLookup};
@@ -33,6 +36,21 @@ pub enum FissionError {
     /// No such campaign in this tenant.
     #[error("no such campaign")]
     NoSuchCampaign,
+    /// No such coupon list in this tenant.
+    #[error("no such coupon list")]
+    NoSuchList,
+    /// A tier names a catalogue reward this tenant does not have: every such tier.
+    #[error("a tier names a reward the catalogue does not have")]
+    UnknownReward(Vec<Problem>),
+    /// A coupon tier names a list this tenant does not have: every such tier.
+    #[error("a tier names a coupon list that does not exist")]
+    UnknownCouponList(Vec<Problem>),
+    /// The campaign's version is not the one the edit was made from.
+    #[error("the campaign changed since it was read (version {current})")]
+    VersionMismatch {
+        /// The version now.
+        current: i64,
+    },
     /// The idempotency key was used for another request body.
     #[error("this Idempotency-Key was used for another request")]
     KeyReused,
@@ -79,7 +97,21 @@ impl From<FissionError> for ApiError {
                 let details = serde_json::json!({ "problems": problems });
                 ApiError::validation(e.to_string()).with_details(details)
             }
-            FissionError::NoSuchCampaign => ApiError::not_found(e.to_string()),
+            FissionError::NoSuchCampaign | FissionError::NoSuchList => {
+                ApiError::not_found(e.to_string())
+            }
+            FissionError::UnknownReward(ref problems) => {
+                ApiError::new(400, "unknown_reward", e.to_string())
+                    .with_details(serde_json::json!({ "problems": problems }))
+            }
+            FissionError::UnknownCouponList(ref problems) => {
+                ApiError::new(400, "unknown_coupon_list", e.to_string())
+                    .with_details(serde_json::json!({ "problems": problems }))
+            }
+            FissionError::VersionMismatch { current } => {
+                ApiError::conflict("version_mismatch", e.to_string())
+                    .with_details(serde_json::json!({ "current_version": current }))
+            }
             FissionError::KeyReused => ApiError::conflict("idempotency_key_reused", e.to_string()),
             FissionError::NotStarted => ApiError::conflict("campaign_not_started", e.to_string()),
             FissionError::Ended => ApiError::conflict("campaign_ended", e.to_string()),
@@ -133,19 +165,26 @@ async fn existing<S: FissionStore>(
 
 /// Creates a campaign, idempotently on `idempotency_key`. `(campaign, true)` when this call
 /// created it.
-pub async fn create_campaign<S: FissionStore, L: TenantLookup>(
+pub async fn create_campaign<S, R, L>(
     store: &S,
+    rewards: &R,
     tenants: &L,
     t: &TenantId,
     idempotency_key: &str,
     input: CampaignInput,
     now: DateTime<Utc>,
-) -> Result<(CampaignView, bool), FissionError> {
+) -> Result<(CampaignView, bool), FissionError>
+where
+    S: FissionStore + CouponStore,
+    R: RewardStore,
+    L: TenantLookup,
+{
     let problems = input.problems();
     if !problems.is_empty() {
         return Err(FissionError::Invalid(problems));
     }
     registered::<_, FissionError>(tenants, t).await?;
+    check_references(store, rewards, t, &input).await?;
     let hash = request_hash(&serde_json::to_string(&input).unwrap_or_default());
     let fresh = Campaign {
         id: campaign_id_for(t.as_str(), idempotency_key),
@@ -155,6 +194,7 @@ pub async fn create_campaign<S: FissionStore, L: TenantLookup>(
         request_hash: hash.clone(),
         created_at: now,
         updated_at: now,
+        closed_at: None,
     };
     match store.create_campaign(t, &fresh).await? {
         None => Ok((view(store, t, fresh).await?, true)),
@@ -182,6 +222,118 @@ pub async fn campaign<S: FissionStore>(
     id: &str,
 ) -> Result<CampaignView, FissionError> {
     let c = existing(store, t, id).await?;
+    Ok(view(store, t, c).await?)
+}
+
+/// Every tier's catalogue reward and coupon list must exist in the tenant: a tier naming
+/// one that does not is refused before anything is written (`unknown_reward` first, then
+/// `unknown_coupon_list`, each with every such tier).
+async fn check_references<S: CouponStore, R: RewardStore>(
+    store: &S,
+    rewards: &R,
+    t: &TenantId,
+    input: &CampaignInput,
+) -> Result<(), FissionError> {
+    let mut unknown_rewards = Vec::new();
+    let mut unknown_lists = Vec::new();
+    for (i, tier) in input.tiers.iter().enumerate() {
+        match &tier.reward {
+            TierReward::Points { .. } => {}
+            TierReward::Reward { reward_id } => {
+                if rewards.reward(t, reward_id).await?.is_none() {
+                    unknown_rewards.push(Problem {
+                        field: format!("tiers[{i}].reward.reward_id"),
+                        message: format!("no reward {reward_id} in the catalogue"),
+                    });
+                }
+            }
+            TierReward::Coupon { list_id } => {
+                if store.coupon_list(t, list_id).await?.is_none() {
+                    unknown_lists.push(Problem {
+                        field: format!("tiers[{i}].reward.list_id"),
+                        message: format!("no coupon list {list_id}"),
+                    });
+                }
+            }
+        }
+    }
+    if !unknown_rewards.is_empty() {
+        unknown_rewards.append(&mut unknown_lists);
+        return Err(FissionError::UnknownReward(unknown_rewards));
+    }
+    if !unknown_lists.is_empty() {
+        return Err(FissionError::UnknownCouponList(unknown_lists));
+    }
+    Ok(())
+}
+
+/// Fields a campaign may still change once it has started.
+pub const EDITABLE_AFTER_START: [&str; 3] = ["name", "ends_at", "cap_per_inviter"];
+
+/// What an edit of a started campaign may not change: a problem per such field.
+fn frozen_changes(before: &CampaignInput, after: &CampaignInput) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut frozen = |field: &str, same: bool| {
+        if !same {
+            out.push(Problem {
+                field: field.into(),
+                message: format!(
+                    "cannot change once the campaign has started (only {} can)",
+                    EDITABLE_AFTER_START.join(", ")
+                ),
+            });
+        }
+    };
+    frozen("starts_at", before.starts_at == after.starts_at);
+    frozen("tiers", before.tiers == after.tiers);
+    frozen("hold_hours", before.hold_hours == after.hold_hours);
+    frozen("tags", before.tags == after.tags);
+    frozen("userids", before.userids == after.userids);
+    frozen("poster", before.poster == after.poster);
+    out
+}
+
+/// Edits a campaign made from `version`: anything before its start; once started only
+/// its name, end and cap (a later end must still be ahead). Not an ended one.
+pub async fn edit_campaign<S: FissionStore + CouponStore, R: RewardStore>(
+    store: &S,
+    rewards: &R,
+    t: &TenantId,
+    id: &str,
+    version: i64,
+    input: CampaignInput,
+    now: DateTime<Utc>,
+) -> Result<CampaignView, FissionError> {
+    let mut problems = input.problems();
+    let mut c = existing(store, t, id).await?;
+    if c.status == CampaignStatus::Ended || c.closed_at.is_some() || now >= c.ended_at() {
+        return Err(FissionError::Ended);
+    }
+    if now >= c.spec.starts_at {
+        problems.extend(frozen_changes(&c.spec, &input));
+        if input.ends_at <= now {
+            problems.push(Problem {
+                field: "ends_at".into(),
+                message: "after now (end it instead)".into(),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(FissionError::Invalid(problems));
+    }
+    if input.tiers != c.spec.tiers {
+        check_references(store, rewards, t, &input).await?;
+    }
+    if c.version != version {
+        return Err(FissionError::VersionMismatch { current: c.version });
+    }
+    c.spec = input;
+    c.version = version + 1;
+    c.updated_at = now;
+    if !store.save_campaign(t, &c, version).await? {
+        let current = existing(store, t, id).await?.version;
+        return Err(FissionError::VersionMismatch { current });
+    }
     Ok(view(store, t, c).await?)
 }
 
@@ -293,9 +445,24 @@ pub struct MyProgress {
     pub reached: usize,
     /// Tiers paid.
     pub paid: Vec<usize>,
+    /// Tiers earned whose reward is out of stock for now (paid after a restock).
+    pub waiting: Vec<usize>,
+    /// The coupon codes issued to them, by tier.
+    pub coupons: Vec<MyCoupon>,
     /// Their code, once taken.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<FissionCode>,
+}
+
+/// A coupon code issued to the inviter.
+#[derive(Debug, Clone, Serialize)]
+pub struct MyCoupon {
+    /// The tier that paid it.
+    pub tier: usize,
+    /// The code.
+    pub code: String,
+    /// When.
+    pub issued_at: DateTime<Utc>,
 }
 
 /// One line of the customer's leaderboard: names masked.
@@ -351,7 +518,7 @@ fn code_of(inviter: &Inviter) -> Option<FissionCode> {
 }
 
 /// The campaign page of `me`.
-pub async fn page<S: FissionStore, C: CustomerCards>(
+pub async fn page<S: FissionStore + CouponStore, C: CustomerCards>(
     store: &S,
     cards: &C,
     t: &TenantId,
@@ -361,8 +528,11 @@ pub async fn page<S: FissionStore, C: CustomerCards>(
 ) -> Result<FissionPage, FissionError> {
     let c = existing(store, t, id).await?;
     let state = inviter_state_for(t.as_str(), id, me);
-    let (mine, leaders) =
-        futures::try_join!(store.inviter(t, &state), store.leaders(t, id, PAGE_LEADERS))?;
+    let (mine, leaders, coupons) = futures::try_join!(
+        store.inviter(t, &state),
+        store.leaders(t, id, PAGE_LEADERS),
+        store.inviter_coupons(t, &state)
+    )?;
     let progress = mine
         .as_ref()
         .map(|i| i.progress.clone())
@@ -390,6 +560,18 @@ pub async fn page<S: FissionStore, C: CustomerCards>(
             revoked: progress.revoked,
             reached: rules.reached(progress.counted()),
             paid: progress.paid.iter().copied().collect(),
+            waiting: mine
+                .as_ref()
+                .map(|i| i.waiting.iter().copied().collect())
+                .unwrap_or_default(),
+            coupons: coupons
+                .into_iter()
+                .map(|c| MyCoupon {
+                    tier: c.tier,
+                    code: c.code,
+                    issued_at: c.issued_at,
+                })
+                .collect(),
             code: mine.as_ref().and_then(code_of),
         },
         tiers: c.spec.tiers,
@@ -439,6 +621,7 @@ where
         qr_code: None,
         progress: InviterProgress::default(),
         owed: false,
+        waiting: Default::default(),
         version: 1,
         created_at: now,
     };
@@ -560,7 +743,43 @@ pub async fn poster<S: FissionStore, C: CustomerCards, P: PictureSource>(
 
 #[cfg(test)]
 mod tests {
-    use super::masked;
+    use super::{frozen_changes, masked};
+    use crate::growth::fission::CampaignInput;
+
+    fn input() -> CampaignInput {
+        serde_json::from_value(serde_json::json!({
+            "name": "邀请有礼",
+            "starts_at": "2026-12-01T00:00:00Z",
+            "ends_at": "2026-12-08T00:00:00Z",
+            "tiers": [{ "invites": 1, "reward": { "kind": "points", "points": 10 } }],
+            "userids": ["amy"],
+            "poster": {
+                "background_url": "https://cdn.example.com/bg.png",
+                "width": 750, "height": 1334,
+                "name": { "x": 40, "y": 120, "size": 32, "color": "#333333" },
+                "avatar": { "x": 40, "y": 140, "size": 96 },
+                "qr": { "x": 475, "y": 1059, "size": 240 }
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn after_the_start_only_the_name_end_and_cap_may_change() {
+        let before = input();
+        let mut after = input();
+        after.name = "新名字".into();
+        after.ends_at += chrono::Duration::days(1);
+        after.cap_per_inviter = Some(50);
+        assert!(frozen_changes(&before, &after).is_empty());
+        after.hold_hours = 1;
+        after.tiers[0].invites = 2;
+        let fields: Vec<_> = frozen_changes(&before, &after)
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(fields, ["tiers", "hold_hours"]);
+    }
 
     #[test]
     fn names_are_masked_after_their_first_character() {

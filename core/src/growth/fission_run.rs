@@ -7,17 +7,33 @@
 //! and a redelivered event finds its own claim. A payout pays through the ledger under the
 //! key `once:fission:{campaign}:{tier}` first and records the tier paid after, so a crash in
 //! between pays nothing twice (the key) and loses nothing (the inviter stays in the owed
-//! index until recorded).
+//! index until recorded). A coupon tier takes one unused code of its list in a transaction
+//! conditional on the tier having none (`{campaign, inviter, tier}`), a catalogue reward
+//! tier one unit of the reward's stock under the grant key `fission:{campaign}:{state}:{tier}`:
+//! a re-run or a concurrent run finds the first one's and takes nothing more. A tier whose
+//! list or reward is out of stock is marked waiting and stays owed: the first run after a
+//! restock pays it.
+//!
+//! At a campaign's end (its `ends_at`, or an operator's end) the run deletes the inviters'
+//! personal codes at WeCom, each recorded deleted as it goes (a run cut off resumes with
+//! the ones left; WeCom's "no such code" counts as deleted), then closes the campaign.
+//!
+//! Every step writes its domain event into the outbox in the transaction that makes the
+//! step; the run publishes the outbox (at least once, deterministic event ids).
 use super::fission::{
     is_inviter_state, Campaign, CampaignRules, Claim, ClaimRecord, InviteeState, Inviter,
     NotCounted, Person, TierReward,
 };
-use super::ports::{CustomerCards, DueClaim, FissionStore, GrowthWeCom, JoinWrite};
+use super::fission_coupons::{CouponIssue, IssuedCoupon};
+use super::ports::{CouponStore, CustomerCards, DueClaim, FissionStore, GrowthWeCom, JoinWrite};
 use crate::contacts::source::contact_credentials;
+use crate::events::{DomainEvent, EventEnvelope, EventPublisher};
 use crate::points::ledger::{apply, once_key, Operation, When};
-use crate::points::ports::{Account, LedgerStore, RulesStore};
+use crate::points::ports::{Account, LedgerStore, RewardStore, RulesStore};
+use crate::points::rewards::{grant, GrantWrite};
 use crate::points::{CustomerId, EntryKind, Origin, Points};
 use crate::ports::{MayRetry, StoreError};
+use crate::sop::dispatch::Deadline;
 use crate::tenants::{TenantId, TenantLookup};
 use crate::wecom::api::{MarkTag, WeComError};
 use chrono::{DateTime, Utc};
@@ -31,6 +47,18 @@ pub const DUE_PER_RUN: usize = 200;
 pub const CONFIRM_GRACE: chrono::Duration = chrono::Duration::minutes(2);
 /// Attempts of a step whose inviter moved meanwhile.
 const ATTEMPTS: usize = 8;
+/// Campaigns ended per shard and run at most.
+pub const ENDED_PER_RUN: usize = 20;
+/// Personal codes read per page while deleting them.
+const CODES_PAGE: usize = 50;
+/// Outbox events published per shard and run at most.
+pub const OUTBOX_PER_RUN: usize = 200;
+/// How far before an inviter's record WeCom's codes are searched for theirs (clock skew).
+const FIND_SLACK_SECS: i64 = 300;
+
+fn envelope(t: &TenantId, id: String, at: DateTime<Utc>, event: DomainEvent) -> EventEnvelope {
+    EventEnvelope::new(id, t.as_str(), at, event)
+}
 
 /// Why a step failed (retryable ones are retried by the event's redelivery or the next run).
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +190,21 @@ where
         next.progress.pending += 1;
         next.version = version + 1;
         let due = rules.confirms_at(at) + CONFIRM_GRACE;
-        match d.store.record_join(t, &claim, &next, version, due).await? {
+        let counted = envelope(
+            t,
+            format!("fission:{}:{invitee}:counted", campaign.id),
+            at,
+            DomainEvent::FissionInviteeCounted {
+                campaign_id: campaign.id.clone(),
+                inviter: inviter.external_userid.clone(),
+                invitee: invitee.to_string(),
+            },
+        );
+        match d
+            .store
+            .record_join(t, &claim, &next, version, due, &[counted])
+            .await?
+        {
             JoinWrite::Written => {
                 tracing::info!(campaign = %campaign.id, inviter = %inviter.state, "invitee counted");
                 tag(d, t, &campaign, invitee, userid).await?;
@@ -252,7 +294,16 @@ pub async fn on_removed<S: FissionStore>(
         if !campaign.rules().revokes(claim.claim.joined_at, at) {
             continue;
         }
-        if settle(store, t, &campaign.rules(), &claim, InviteeState::Revoked).await? {
+        if settle(
+            store,
+            t,
+            &campaign.rules(),
+            &claim,
+            InviteeState::Revoked,
+            at,
+        )
+        .await?
+        {
             tracing::info!(campaign = %campaign.id, "invitee revoked within the hold");
             revoked += 1;
         }
@@ -268,7 +319,9 @@ async fn settle<S: FissionStore>(
     rules: &CampaignRules,
     claim: &ClaimRecord,
     to: InviteeState,
+    at: DateTime<Utc>,
 ) -> Result<bool, FissionRunError> {
+    let invitee = &claim.claim.invitee.external_userid;
     for _ in 0..ATTEMPTS {
         let current = store
             .claim(t, &claim.campaign, &claim.claim.invitee.external_userid)
@@ -291,7 +344,41 @@ async fn settle<S: FissionStore>(
             .payable(next.progress.confirmed, &next.progress.paid)
             .is_empty();
         next.version = version + 1;
-        if store.settle_claim(t, claim, to, &next, version).await? {
+        let mut events = Vec::new();
+        match to {
+            InviteeState::Revoked => events.push(envelope(
+                t,
+                format!("fission:{}:{invitee}:revoked", claim.campaign),
+                at,
+                DomainEvent::FissionInviteeRevoked {
+                    campaign_id: claim.campaign.clone(),
+                    inviter: inviter.external_userid.clone(),
+                    invitee: invitee.clone(),
+                },
+            )),
+            InviteeState::Confirmed => {
+                for tier in rules.reached_on(next.progress.confirmed) {
+                    events.push(envelope(
+                        t,
+                        format!(
+                            "fission:{}:{}:{tier}:reached",
+                            claim.campaign, inviter.state
+                        ),
+                        at,
+                        DomainEvent::FissionTierReached {
+                            campaign_id: claim.campaign.clone(),
+                            inviter: inviter.external_userid.clone(),
+                            tier,
+                        },
+                    ));
+                }
+            }
+            InviteeState::Pending => {}
+        }
+        if store
+            .settle_claim(t, claim, to, &next, version, &events)
+            .await?
+        {
             return Ok(true);
         }
     }
@@ -305,6 +392,8 @@ pub struct RunReport {
     pub confirmed: u32,
     /// Tiers paid.
     pub paid: u32,
+    /// Tiers earned but out of stock (left owed for a restock).
+    pub waiting: u32,
     /// Steps that failed (left for the next run).
     pub failed: u32,
 }
@@ -317,10 +406,10 @@ pub async fn run_due<S, W, C, L, T>(
     only: Option<&TenantId>,
 ) -> Result<RunReport, FissionRunError>
 where
-    S: FissionStore,
+    S: FissionStore + CouponStore,
     W: GrowthWeCom,
     C: CustomerCards,
-    L: LedgerStore + RulesStore,
+    L: LedgerStore + RulesStore + RewardStore,
     T: TenantLookup,
 {
     let mut report = RunReport::default();
@@ -345,7 +434,10 @@ where
                 continue;
             }
             match pay_owed(d, &t, &state, now).await {
-                Ok(n) => report.paid += n,
+                Ok((n, waiting)) => {
+                    report.paid += n;
+                    report.waiting += waiting;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, inviter = %state, "payout left for the next run");
                     report.failed += 1;
@@ -372,52 +464,110 @@ async fn confirm<S: FissionStore>(store: &S, due: &DueClaim) -> Result<bool, Fis
         &campaign.rules(),
         &claim,
         InviteeState::Confirmed,
+        due.due.max(claim.claim.joined_at),
     )
     .await
 }
 
-/// Pays every tier the inviter earned and was not paid; the number paid now.
+/// What paying a tier did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Paid {
+    /// Paid (now or by an earlier attempt).
+    Done,
+    /// Out of stock: nothing paid, the tier stays owed.
+    OutOfStock,
+}
+
+/// Pays every tier the inviter earned and was not paid: the numbers paid now and left
+/// waiting for stock.
 pub async fn pay_owed<S, W, C, L, T>(
     d: &FissionDeps<'_, S, W, C, L, T>,
     t: &TenantId,
     state: &str,
     now: DateTime<Utc>,
-) -> Result<u32, FissionRunError>
+) -> Result<(u32, u32), FissionRunError>
 where
-    S: FissionStore,
-    L: LedgerStore + RulesStore,
+    S: FissionStore + CouponStore,
+    L: LedgerStore + RulesStore + RewardStore,
     T: TenantLookup,
 {
     let mut paid = 0;
+    // Tiers found out of stock in this call: not tried again until the next run.
+    let mut skipped = std::collections::BTreeSet::new();
     for _ in 0..ATTEMPTS * 2 {
         let Some(inviter) = d.store.inviter(t, state).await? else {
-            return Ok(paid);
+            break;
         };
         let Some(campaign) = d.store.campaign(t, &inviter.campaign).await? else {
-            return Ok(paid);
+            break;
         };
         let rules = campaign.rules();
         let payable = rules.payable(inviter.progress.confirmed, &inviter.progress.paid);
-        let Some(&tier) = payable.first() else {
-            if inviter.owed {
+        let Some(&tier) = payable.iter().find(|i| !skipped.contains(*i)) else {
+            if inviter.owed && payable.is_empty() {
                 let mut next = inviter.clone();
                 next.owed = false;
                 next.version += 1;
                 d.store.save_inviter(t, &next, inviter.version).await?;
             }
-            return Ok(paid);
+            break;
         };
-        pay(d, t, &campaign, &inviter, tier, now).await?;
-        let mut next = inviter.clone();
-        next.progress.paid.insert(tier);
-        next.owed = payable.len() > 1;
-        next.version = inviter.version + 1;
-        if d.store.record_paid(t, &next, inviter.version, tier).await? {
-            tracing::info!(campaign = %campaign.id, inviter = %state, tier, "tier paid");
-            paid += 1;
+        match pay(d, t, &campaign, &inviter, tier, now).await? {
+            Paid::OutOfStock => {
+                skipped.insert(tier);
+                if !inviter.waiting.contains(&tier) {
+                    let mut next = inviter.clone();
+                    next.waiting.insert(tier);
+                    next.owed = true;
+                    next.version = inviter.version + 1;
+                    if d.store.record_waiting(t, &next, inviter.version).await? {
+                        tracing::info!(campaign = %campaign.id, inviter = %state, tier, "tier waiting for stock");
+                    } else {
+                        skipped.remove(&tier);
+                    }
+                }
+            }
+            Paid::Done => {
+                let reward = &campaign.spec.tiers[tier].reward;
+                let mut next = inviter.clone();
+                next.progress.paid.insert(tier);
+                let waited = next.waiting.remove(&tier);
+                next.owed = payable.len() > 1;
+                next.version = inviter.version + 1;
+                let event = envelope(
+                    t,
+                    format!("fission:{}:{state}:{tier}:paid", campaign.id),
+                    now,
+                    DomainEvent::FissionRewardPaid {
+                        campaign_id: campaign.id.clone(),
+                        inviter: inviter.external_userid.clone(),
+                        tier,
+                        kind: reward.kind().to_string(),
+                        points: match reward {
+                            TierReward::Points { points } => Some(*points),
+                            _ => None,
+                        },
+                        reward_id: match reward {
+                            TierReward::Reward { reward_id } => Some(reward_id.clone()),
+                            _ => None,
+                        },
+                        list_id: match reward {
+                            TierReward::Coupon { list_id } => Some(list_id.clone()),
+                            _ => None,
+                        },
+                    },
+                );
+                if d.store
+                    .record_paid(t, &next, inviter.version, tier, waited, &[event])
+                    .await?
+                {
+                    tracing::info!(campaign = %campaign.id, inviter = %state, tier, kind = reward.kind(), "tier paid");
+                    paid += 1;
+                }
+            }
         }
     }
-    Ok(paid)
+    Ok((paid, skipped.len() as u32))
 }
 
 async fn pay<S, W, C, L, T>(
@@ -427,16 +577,17 @@ async fn pay<S, W, C, L, T>(
     inviter: &Inviter,
     tier: usize,
     now: DateTime<Utc>,
-) -> Result<(), FissionRunError>
+) -> Result<Paid, FissionRunError>
 where
-    L: LedgerStore + RulesStore,
+    S: CouponStore,
+    L: LedgerStore + RulesStore + RewardStore,
     T: TenantLookup,
 {
     match &campaign.spec.tiers[tier].reward {
         TierReward::Points { points } => {
             let tz = match d.tenants.tenant(t).await? {
                 Some(tenant) => tenant.settings.tz(),
-                None => return Ok(()),
+                None => return Ok(Paid::Done),
             };
             let customer = CustomerId::parse(&inviter.external_userid)
                 .map_err(|e| FissionRunError::Payout(e.to_string()))?;
@@ -459,10 +610,219 @@ where
             apply(d.ledger, &Account::new(t.clone(), customer), &op, when)
                 .await
                 .map_err(|e| FissionRunError::Payout(e.to_string()))?;
+            Ok(Paid::Done)
         }
-        // A catalogue reward or a coupon is handed over by the operator: the tier recorded
-        // paid is the record they work from (the campaign's figures count it).
-        TierReward::Reward { .. } | TierReward::Coupon { .. } => {}
+        TierReward::Reward { reward_id } => {
+            let key = format!("fission:{}:{}:{tier}", campaign.id, inviter.state);
+            match grant(d.ledger, t, reward_id, &inviter.external_userid, &key, now).await? {
+                GrantWrite::Granted(_) | GrantWrite::Already(_) => Ok(Paid::Done),
+                GrantWrite::OutOfStock | GrantWrite::NoSuchReward => Ok(Paid::OutOfStock),
+            }
+        }
+        TierReward::Coupon { list_id } => {
+            let want = IssuedCoupon {
+                campaign: campaign.id.clone(),
+                inviter_state: inviter.state.clone(),
+                external_userid: inviter.external_userid.clone(),
+                tier,
+                list_id: list_id.clone(),
+                code: String::new(),
+                issued_at: now,
+            };
+            match d.store.issue_coupon(t, &want).await? {
+                CouponIssue::Issued(_) | CouponIssue::Already(_) => Ok(Paid::Done),
+                CouponIssue::OutOfStock => Ok(Paid::OutOfStock),
+            }
+        }
     }
-    Ok(())
+}
+
+/// What one end run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndReport {
+    /// Personal codes deleted at WeCom (or found gone).
+    pub codes_removed: u32,
+    /// Campaigns closed (every code deleted, the end announced).
+    pub closed: u32,
+    /// Campaigns left for the next run (a failure or the deadline).
+    pub left: u32,
+}
+
+/// Whether WeCom's refusal of a delete means the code is gone already (40xxx: an id it
+/// does not know).
+fn already_gone(e: &WeComError) -> bool {
+    matches!(e, WeComError::Api { errcode, .. } if (40_000..41_000).contains(errcode))
+}
+
+/// Every minute: the campaigns whose end came have their inviters' personal codes deleted
+/// at WeCom, then are closed with a `FissionCampaignEnded` event; of every tenant, or of
+/// `only`. Stops starting deletions once `deadline` passed (the rest is left for the next
+/// run, which resumes with the codes not recorded deleted).
+pub async fn run_ends<S, W, C, L, T, D>(
+    d: &FissionDeps<'_, S, W, C, L, T>,
+    now: DateTime<Utc>,
+    only: Option<&TenantId>,
+    deadline: &D,
+) -> Result<EndReport, FissionRunError>
+where
+    S: FissionStore,
+    W: GrowthWeCom,
+    T: TenantLookup,
+    D: Deadline,
+{
+    let mut report = EndReport::default();
+    for shard in 0..FISSION_SHARDS {
+        for (t, id) in d.store.ended_campaigns(shard, now, ENDED_PER_RUN).await? {
+            if only.is_some_and(|o| *o != t) {
+                continue;
+            }
+            if deadline.passed() {
+                report.left += 1;
+                continue;
+            }
+            match close(d, &t, &id, now, deadline, &mut report).await {
+                Ok(true) => report.closed += 1,
+                Ok(false) => report.left += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, campaign = %id, "campaign end left for the next run");
+                    report.left += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn close<S, W, C, L, T, D>(
+    d: &FissionDeps<'_, S, W, C, L, T>,
+    t: &TenantId,
+    id: &str,
+    now: DateTime<Utc>,
+    deadline: &D,
+    report: &mut EndReport,
+) -> Result<bool, FissionRunError>
+where
+    S: FissionStore,
+    W: GrowthWeCom,
+    T: TenantLookup,
+    D: Deadline,
+{
+    let Some(campaign) = d.store.campaign(t, id).await? else {
+        return Ok(false);
+    };
+    if campaign.closed_at.is_some() || campaign.ended_at() > now {
+        return Ok(false);
+    }
+    let creds = d
+        .tenants
+        .tenant(t)
+        .await?
+        .as_ref()
+        .and_then(contact_credentials);
+    loop {
+        let states = d.store.live_codes(t, id, CODES_PAGE).await?;
+        if states.is_empty() {
+            break;
+        }
+        let Some(creds) = &creds else {
+            tracing::warn!(campaign = %id, "no customer-contact secret: personal codes left at WeCom");
+            for state in &states {
+                d.store.code_removed(t, id, state).await?;
+            }
+            continue;
+        };
+        for state in states {
+            if deadline.passed() {
+                return Ok(false);
+            }
+            let config_id = match d.store.inviter(t, &state).await? {
+                None => None,
+                Some(i) => match i.config_id {
+                    Some(c) => Some(c),
+                    // Taken but WeCom's answer never recorded: find it by its state.
+                    None => d
+                        .wecom
+                        .find_contact_way(
+                            creds,
+                            &state,
+                            i.created_at.timestamp() - FIND_SLACK_SECS,
+                            now.timestamp(),
+                        )
+                        .await?
+                        .map(|w| w.config_id),
+                },
+            };
+            if let Some(config_id) = config_id {
+                match d.wecom.del_contact_way(creds, &config_id).await {
+                    Ok(()) => {}
+                    Err(e) if already_gone(&e) => {
+                        tracing::info!(state = %state, "WeCom no longer knows the code");
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            d.store.code_removed(t, id, &state).await?;
+            report.codes_removed += 1;
+        }
+    }
+    let figures = d
+        .store
+        .fission_figures(t, id, campaign.spec.tiers.len())
+        .await?;
+    for _ in 0..ATTEMPTS {
+        let Some(mut c) = d.store.campaign(t, id).await? else {
+            return Ok(false);
+        };
+        if c.closed_at.is_some() {
+            return Ok(false);
+        }
+        let version = c.version;
+        let ended_at = c.ended_at();
+        c.closed_at = Some(now);
+        c.version = version + 1;
+        let event = envelope(
+            t,
+            format!("fission:{id}:ended"),
+            ended_at,
+            DomainEvent::FissionCampaignEnded {
+                campaign_id: id.to_string(),
+                ended_at,
+                codes_removed: u32::try_from(figures.codes_removed).unwrap_or(u32::MAX),
+            },
+        );
+        if d.store
+            .save_campaign_with_events(t, &c, version, &[event])
+            .await?
+        {
+            tracing::info!(campaign = %id, codes = figures.codes_removed, "campaign closed");
+            return Ok(true);
+        }
+    }
+    Err(StoreError::Retryable("the campaign kept changing".into()).into())
+}
+
+/// Publishes the events the steps wrote into the outbox, then takes them out (a failure
+/// between the two publishes them again: consumers dedupe on the event id). How many were
+/// published. Of every tenant, or of `only`.
+pub async fn publish_outbox<S: FissionStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    only: Option<&TenantId>,
+) -> Result<u32, FissionRunError> {
+    let mut published = 0;
+    for shard in 0..FISSION_SHARDS {
+        let events = store.outbox(shard, only, OUTBOX_PER_RUN).await?;
+        if events.is_empty() {
+            continue;
+        }
+        for chunk in events.chunks(10) {
+            publisher
+                .publish(chunk)
+                .await
+                .map_err(|e| StoreError::Retryable(format!("publishing failed: {e}").into()))?;
+            store.outbox_published(shard, chunk).await?;
+            published += chunk.len() as u32;
+        }
+    }
+    Ok(published)
 }

@@ -12,12 +12,15 @@
 //!   (pure); [`group_code_admin`] and [`group_code_event`] their admin API and consumer;
 //! - [`fission`]: fission campaigns' rules (pure): who counts for whom, holds, tiers;
 //!   [`fission_admin`] their admin and customer API, [`fission_run`] joins, leaves, holds
-//!   ending and payouts;
+//!   ending, payouts and campaigns' ends; [`fission_coupons`] the coupon code lists coupon
+//!   tiers pay from;
+//! - [`welcome_refs`]: a welcome's materials and group invite, checked and prepared at save;
 //! - [`rota_runner`]: every minute, the codes whose shift boundary has come moved on;
 //! - [`ports`]: the store, WeCom and the directory's facts.
 pub mod admin;
 pub mod fission;
 pub mod fission_admin;
+pub mod fission_coupons;
 pub mod fission_run;
 pub mod group_code;
 pub mod group_code_admin;
@@ -29,6 +32,7 @@ pub mod rota;
 pub mod rota_runner;
 pub mod state;
 pub mod welcome;
+pub mod welcome_refs;
 
 pub use group_code::{GroupCode, GroupCodeInput, GroupCodeStatus};
 pub use model::{

@@ -41,7 +41,7 @@ pub const POINTS_QUERY_BYTES: usize = 80;
 /// One field's problem: the same shape as a plan's, answered the same way.
 pub use crate::sop::plan::Problem;
 
-fn problem(field: impl Into<String>, message: impl Into<String>) -> Problem {
+pub(crate) fn problem(field: impl Into<String>, message: impl Into<String>) -> Problem {
     Problem {
         field: field.into(),
         message: message.into(),
@@ -205,8 +205,10 @@ impl Rota {
     }
 }
 
-/// An attachment of a welcome message. Images go by URL (`pic_url`) and never expire;
-/// materials of a content center will be a further kind.
+/// An attachment of a welcome message. Images go by URL (`pic_url`) and never expire; a
+/// material of the content center is made sendable when the welcome is sent (its WeCom
+/// media uploaded, or uploaded again before WeCom's three days pass), so a welcome never
+/// holds a media id that expires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WelcomeAttachment {
@@ -227,6 +229,10 @@ pub enum WelcomeAttachment {
         /// Cover picture URL.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         picurl: Option<String>,
+        /// Sent as a tracked short link of its own per customer (clicks counted for the
+        /// channel and the member, the member told of the customer's click).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        track: bool,
     },
     /// A mini-program card.
     Miniprogram {
@@ -239,6 +245,12 @@ pub enum WelcomeAttachment {
         /// Page path.
         page: String,
     },
+    /// A material of the content center (any kind a message may carry: a text material's
+    /// text joins the welcome's text).
+    Material {
+        /// The material's id.
+        material_id: String,
+    },
 }
 
 fn web_url(u: &str) -> bool {
@@ -246,9 +258,10 @@ fn web_url(u: &str) -> bool {
 }
 
 impl WelcomeAttachment {
-    /// WeCom's shape.
-    pub fn to_wecom(&self) -> Attachment {
-        match self {
+    /// WeCom's shape; none for a material, which is resolved when sent.
+    pub fn to_wecom(&self) -> Option<Attachment> {
+        Some(match self {
+            WelcomeAttachment::Material { .. } => return None,
             WelcomeAttachment::Image { pic_url } => Attachment::Image {
                 image: ImageAttachment {
                     media_id: None,
@@ -260,6 +273,7 @@ impl WelcomeAttachment {
                 url,
                 desc,
                 picurl,
+                ..
             } => Attachment::Link {
                 link: LinkAttachment {
                     title: title.clone(),
@@ -281,7 +295,7 @@ impl WelcomeAttachment {
                     page: page.clone(),
                 },
             },
-        }
+        })
     }
 
     fn problems(&self, field: &str, out: &mut Vec<Problem>) {
@@ -296,6 +310,7 @@ impl WelcomeAttachment {
                 url,
                 desc,
                 picurl,
+                ..
             } => {
                 if title.is_empty() || title.len() > LINK_TITLE_BYTES {
                     out.push(problem(format!("{field}.title"), "1-128 bytes"));
@@ -323,6 +338,15 @@ impl WelcomeAttachment {
                     out.push(problem(
                         field.to_string(),
                         "pic_media_id, appid and page are required",
+                    ));
+                }
+            }
+            // Whether it exists and is ready is the content center's to say (at save).
+            WelcomeAttachment::Material { material_id } => {
+                if crate::content::MaterialId::parse(material_id).is_none() {
+                    out.push(problem(
+                        format!("{field}.material_id"),
+                        "a material id of the content center",
                     ));
                 }
             }
@@ -356,6 +380,19 @@ pub fn rendered_bound(text: &str, points_page_url: Option<&str>) -> usize {
 }
 
 impl Welcome {
+    /// The ids of the materials it refers to, in order, each once.
+    pub fn material_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for a in &self.attachments {
+            if let WelcomeAttachment::Material { material_id } = a {
+                if !ids.contains(material_id) {
+                    ids.push(material_id.clone());
+                }
+            }
+        }
+        ids
+    }
+
     /// Every problem, for the field `field`.
     pub fn problems(&self, field: &str, out: &mut Vec<Problem>) {
         if self.text.trim().is_empty() && self.attachments.is_empty() {
@@ -439,6 +476,10 @@ pub struct CodeInput {
     /// Customers are added without the member's confirmation (WeCom's default).
     #[serde(default = "default_true")]
     pub skip_verify: bool,
+    /// A group code (its `state`) whose QR picture is sent with the welcome, inviting the
+    /// customer into the code's groups (one of the welcome's 9 attachments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_invite: Option<String>,
 }
 
 impl CodeInput {
@@ -452,6 +493,20 @@ impl CodeInput {
         self.rota.problems(&mut out);
         if let Some(w) = &self.welcome {
             w.problems("welcome", &mut out);
+            if self.group_invite.is_some() && w.attachments.len() >= limits::ATTACHMENTS {
+                out.push(problem(
+                    "welcome.attachments",
+                    "at most 8 attachments with a group invite (its QR is the 9th)",
+                ));
+            }
+        }
+        if let Some(g) = &self.group_invite {
+            if !super::state::is_group_code_state(g) {
+                out.push(problem(
+                    "group_invite",
+                    "a group code's state (gc + 16 hex digits)",
+                ));
+            }
         }
         if self.tags.len() > MAX_TAGS {
             out.push(problem("tags", format!("at most {MAX_TAGS} tags")));
@@ -491,6 +546,10 @@ pub struct ChannelCode {
     /// The QR code's picture URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
+    /// The group invite's picture as WeCom hosts it (`media/uploadimg` of the group code's
+    /// QR, uploaded when the code is saved), sent with the welcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_pic_url: Option<String>,
     /// The members WeCom currently adds to (the rota's last choice).
     #[serde(default)]
     pub on_duty: Vec<String>,

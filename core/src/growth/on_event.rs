@@ -12,17 +12,24 @@
 use super::admin::{choice_now, contact_way, rota_due};
 use super::fission::is_inviter_state;
 use super::fission_run::{self, FissionRunError, JoinDeps};
-use super::model::{ChannelCode, CodeStatus, Welcome};
+use super::model::{ChannelCode, CodeStatus, Welcome, WelcomeAttachment};
 use super::ports::{ContactFacts, GrowthStore, GrowthWeCom, Movement, WelcomeOutcome};
 use super::ports::{CustomerCards, FissionStore};
 use super::state::is_code_state;
 use super::welcome::{needs_staff_name, remark, render, Greeting};
 use crate::clock::Clock;
 use crate::contacts::source::contact_credentials;
+use crate::content::MaterialResolver;
 use crate::events::{DomainEvent, EventEnvelope};
+use crate::links::admin::Target;
+use crate::links::model::{SendContext, Via};
+use crate::links::tracker::LinkTracker;
 use crate::ports::{MayRetry, StoreError};
+use crate::sop::content::{Attachment as SopAttachment, Content, ContentUse};
 use crate::tenants::{Tenant, TenantId, TenantLookup};
-use crate::wecom::api::{CorpCredentials, CustomerRemark, MarkTag, WeComError};
+use crate::wecom::api::{
+    limits, Attachment, CorpCredentials, CustomerRemark, ImageAttachment, MarkTag, WeComError,
+};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -97,6 +104,10 @@ pub enum GrowthOutcome {
 
 /// The ports the consumer uses.
 pub struct GrowthDeps<'a, S, W, F, T> {
+    /// The content center's materials made sendable (uploaded to WeCom when needed).
+    pub materials: &'a dyn MaterialResolver,
+    /// A welcome's links marked `track` made short links of the redirect function.
+    pub links: &'a dyn LinkTracker,
     /// Codes, records, figures.
     pub store: &'a S,
     /// WeCom.
@@ -161,7 +172,7 @@ where
         (false, _) => d.facts.relation_state(&t, external_userid, userid).await?,
     };
     let code = match state.as_deref().filter(|s| is_code_state(s)) {
-        Some(s) => d.store.code(&t, s).await?,
+        Some(s) => GrowthStore::code(d.store, &t, s).await?,
         None => None,
     };
     let creds = contact_credentials(&tenant);
@@ -177,7 +188,13 @@ where
                             staff_name: None,
                             userid,
                         };
-                        send_welcome(d, c, &t, &w, wc, &g, external_userid, env.occurred_at).await?
+                        let parts = WelcomeParts {
+                            tenant: &tenant,
+                            state: state.as_deref(),
+                            invite_pic_url: code.as_ref().and_then(|c| c.invite_pic_url.as_deref()),
+                        };
+                        send_welcome(d, c, &parts, &w, wc, &g, external_userid, env.occurred_at)
+                            .await?
                     }
                     None => (WelcomeOutcome::Failed, None),
                 },
@@ -271,7 +288,7 @@ async fn welcome_for<S: GrowthStore>(
 async fn send_welcome<S, W, F, T>(
     d: &GrowthDeps<'_, S, W, F, T>,
     creds: &CorpCredentials,
-    t: &TenantId,
+    parts: &WelcomeParts<'_>,
     welcome: &Welcome,
     welcome_code: &str,
     g: &Greeting<'_>,
@@ -284,6 +301,7 @@ where
     F: ContactFacts,
     T: TenantLookup,
 {
+    let t = &parts.tenant.id;
     let last_start =
         added_at + chrono::Duration::from_std(WELCOME_WINDOW - WELCOME_MARGIN).unwrap_or_default();
     if d.clock.now() >= last_start {
@@ -299,7 +317,12 @@ where
             None
         }
     };
-    let (customer, staff) = futures::join!(d.facts.customer_name(t, external_userid), staff);
+    let attachments = attachments(d, parts, welcome, g.userid, external_userid);
+    let (customer, staff, (attachments, extra_text)) = futures::join!(
+        d.facts.customer_name(t, external_userid),
+        staff,
+        attachments
+    );
     let customer = customer.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "customer name unavailable for the welcome");
         None
@@ -309,7 +332,7 @@ where
         staff_name: staff.as_deref(),
         ..g.clone()
     };
-    let message = render(welcome, welcome_code, &g);
+    let message = render(welcome, welcome_code, &g, attachments, &extra_text);
     let mut backoff = Duration::from_millis(200);
     for attempt in 1..=WELCOME_ATTEMPTS {
         match d.wecom.send_welcome(creds, &message).await {
@@ -337,6 +360,97 @@ where
         }
     }
     Ok((WelcomeOutcome::Failed, None))
+}
+
+/// What the welcome of an add is sent with besides its text.
+struct WelcomeParts<'a> {
+    /// The tenant.
+    tenant: &'a Tenant,
+    /// The channel code's state, if the add came through one.
+    state: Option<&'a str>,
+    /// The code's group invite picture, if it has one.
+    invite_pic_url: Option<&'a str>,
+}
+
+/// The welcome's attachments as WeCom takes them, in order, and the text of text materials
+/// (joined to the welcome's text): materials made sendable, links marked `track` made short
+/// links of this customer's welcome, the group invite's QR last. Nothing here may lose the
+/// welcome: a material that cannot be had is left out, a link that cannot be tracked goes
+/// as it is (each logged).
+async fn attachments<S, W, F, T>(
+    d: &GrowthDeps<'_, S, W, F, T>,
+    parts: &WelcomeParts<'_>,
+    welcome: &Welcome,
+    userid: &str,
+    external_userid: &str,
+) -> (Vec<Attachment>, String) {
+    let now = d.clock.now();
+    let mut out = Vec::with_capacity(welcome.attachments.len() + 1);
+    let mut extra_text = String::new();
+    for a in &welcome.attachments {
+        match a {
+            WelcomeAttachment::Material { material_id } => {
+                let content = Content {
+                    text: String::new(),
+                    attachments: vec![SopAttachment::Material {
+                        material_id: material_id.clone(),
+                    }],
+                };
+                match d
+                    .materials
+                    .resolve(parts.tenant, &content, ContentUse::Message, now)
+                    .await
+                {
+                    Ok(resolved) => {
+                        let (text, sendable) = resolved.to_wecom_message();
+                        if let Some(text) = text.filter(|t| !t.content.trim().is_empty()) {
+                            if !extra_text.is_empty() {
+                                extra_text.push('\n');
+                            }
+                            extra_text.push_str(&text.content);
+                        }
+                        out.extend(sendable);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, material_id, "welcome material left out");
+                    }
+                }
+            }
+            WelcomeAttachment::Link {
+                title,
+                url,
+                track: true,
+                ..
+            } => {
+                let mut sendable = a.to_wecom();
+                if let Some(Attachment::Link { link }) = &mut sendable {
+                    let context = SendContext {
+                        via: Via::Welcome,
+                        staff: Some(userid.to_string()),
+                        channel: parts.state.map(str::to_string),
+                        customer: Some(external_userid.to_string()),
+                        ..SendContext::default()
+                    };
+                    let target = Target { url, title };
+                    if let Some(short) = d.links.track(parts.tenant, target, context, now).await {
+                        link.url = short;
+                    }
+                }
+                out.extend(sendable);
+            }
+            other => out.extend(other.to_wecom()),
+        }
+    }
+    if let Some(pic_url) = parts.invite_pic_url {
+        out.push(Attachment::Image {
+            image: ImageAttachment {
+                media_id: None,
+                pic_url: Some(pic_url.to_string()),
+            },
+        });
+    }
+    out.truncate(limits::ATTACHMENTS);
+    (out, extra_text)
 }
 
 fn errcode_of(e: &WeComError) -> Option<i64> {

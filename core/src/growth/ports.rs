@@ -2,8 +2,10 @@
 //! welcome, the record of each add, the per-code daily figures), WeCom (contact ways,
 //! welcome messages, tags, remarks, members' names) and a few facts the directory holds.
 use super::fission::{Campaign, ClaimRecord, InviteeState, Inviter};
+use super::fission_coupons::{CouponCounts, CouponIssue, CouponList, IssuedCoupon};
 use super::group_code::GroupCode;
 use super::model::{ChannelCode, Welcome};
+use crate::events::EventEnvelope;
 use crate::ports::StoreError;
 use crate::tenants::TenantId;
 use crate::wecom::api::{
@@ -412,6 +414,12 @@ pub struct FissionFigures {
     pub refused: i64,
     /// Inviters paid, per tier.
     pub tiers_paid: Vec<i64>,
+    /// Coupon codes issued to its inviters.
+    pub coupons_issued: i64,
+    /// Tiers earned but waiting for stock (a coupon list or a catalogue reward ran out).
+    pub waiting: i64,
+    /// Inviters' personal codes deleted at WeCom since the campaign ended.
+    pub codes_removed: i64,
 }
 
 /// What a join's write found.
@@ -523,6 +531,7 @@ pub trait FissionStore: Send + Sync {
         inviter: &Inviter,
         inviter_version: i64,
         due: DateTime<Utc>,
+        events: &[EventEnvelope],
     ) -> impl Future<Output = Result<JoinWrite, StoreError>> + Send;
     /// Counts a join that did not count, once per event.
     fn record_refusal(
@@ -532,8 +541,9 @@ pub trait FissionStore: Send + Sync {
         event_id: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// In one transaction: the claim moved from pending to `state` (out of the due index),
-    /// the inviter's new standing if their version is still `inviter_version`, the counts.
-    /// False when the claim was not pending any more or the inviter moved.
+    /// the inviter's new standing if their version is still `inviter_version`, the counts,
+    /// and `events` into the outbox. False when the claim was not pending any more or the
+    /// inviter moved.
     fn settle_claim(
         &self,
         t: &TenantId,
@@ -541,16 +551,74 @@ pub trait FissionStore: Send + Sync {
         state: InviteeState,
         inviter: &Inviter,
         inviter_version: i64,
+        events: &[EventEnvelope],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// The inviter with a tier recorded paid, if their version is still `expected`, and the
-    /// tier counted in the figures, in one transaction; false when the inviter moved.
+    /// The inviter with a tier recorded paid, if their version is still `expected`, the
+    /// tier counted in the figures (and out of the waiting count when it `waited`), and
+    /// `events` into the outbox, in one transaction; false when the inviter moved.
     fn record_paid(
         &self,
         t: &TenantId,
         inviter: &Inviter,
         expected: i64,
         tier: usize,
+        waited: bool,
+        events: &[EventEnvelope],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The inviter with a tier marked waiting for stock, if their version is still
+    /// `expected`, counted among the campaign's waiting tiers; false when they moved.
+    fn record_waiting(
+        &self,
+        t: &TenantId,
+        inviter: &Inviter,
+        expected: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Campaigns whose end (by time or by an operator) came by `until` and whose personal
+    /// codes are not all deleted yet, of one shard (all tenants).
+    fn ended_campaigns(
+        &self,
+        shard: u32,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(TenantId, String)>, StoreError>> + Send;
+    /// States of the campaign's inviters whose personal code may still exist at WeCom
+    /// (recorded with the inviter, removed once deleted): the end's progress.
+    fn live_codes(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// The inviter's personal code recorded deleted (counted once in the figures).
+    fn code_removed(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        state: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces a campaign if its version is still `expected`, with `events` into the
+    /// outbox, in one transaction; false when it moved.
+    fn save_campaign_with_events(
+        &self,
+        t: &TenantId,
+        c: &Campaign,
+        expected: i64,
+        events: &[EventEnvelope],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Events written with the changes that caused them and not published yet, of one
+    /// shard (all tenants, or `only`'s), at most `limit`.
+    fn outbox(
+        &self,
+        shard: u32,
+        only: Option<&TenantId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EventEnvelope>, StoreError>> + Send;
+    /// Events published: out of the outbox.
+    fn outbox_published(
+        &self,
+        shard: u32,
+        events: &[EventEnvelope],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Claims whose hold ended by `until`, of one due-index shard (all tenants), oldest
     /// first.
     fn due_claims(
@@ -565,6 +633,55 @@ pub trait FissionStore: Send + Sync {
         shard: u32,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<(TenantId, String)>, StoreError>> + Send;
+}
+
+/// Coupon code lists (fission tiers of kind `coupon` pay from them).
+pub trait CouponStore: Send + Sync {
+    /// Records a new list (`attribute_not_exists`); the stored one when its id exists.
+    fn create_coupon_list(
+        &self,
+        t: &TenantId,
+        list: &CouponList,
+    ) -> impl Future<Output = Result<Option<CouponList>, StoreError>> + Send;
+    /// A list.
+    fn coupon_list(
+        &self,
+        t: &TenantId,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<CouponList>, StoreError>> + Send;
+    /// The tenant's lists, newest first.
+    fn coupon_lists(
+        &self,
+        t: &TenantId,
+    ) -> impl Future<Output = Result<Vec<CouponList>, StoreError>> + Send;
+    /// Adds distinct codes, each only if the list never had it (conditional writes); how
+    /// many were added.
+    fn add_coupon_codes(
+        &self,
+        t: &TenantId,
+        list: &str,
+        codes: &[String],
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// A list's counts (strongly consistent).
+    fn coupon_counts(
+        &self,
+        t: &TenantId,
+        list: &str,
+    ) -> impl Future<Output = Result<CouponCounts, StoreError>> + Send;
+    /// Issues one unused code of `coupon.list_id` for `coupon`'s campaign, inviter and
+    /// tier (its `code` ignored), once: in one transaction the code leaves the unused set
+    /// and is recorded as the tier's, conditional on both; a tier with a code answers it.
+    fn issue_coupon(
+        &self,
+        t: &TenantId,
+        coupon: &IssuedCoupon,
+    ) -> impl Future<Output = Result<CouponIssue, StoreError>> + Send;
+    /// The codes issued to an inviter (by their code's state), by tier.
+    fn inviter_coupons(
+        &self,
+        t: &TenantId,
+        state: &str,
+    ) -> impl Future<Output = Result<Vec<IssuedCoupon>, StoreError>> + Send;
 }
 
 /// A picture fetched to be embedded (a poster shown as an image cannot load pictures by

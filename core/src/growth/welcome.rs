@@ -4,7 +4,7 @@
 use super::model::{
     Welcome, CUSTOMER_NAME, CUSTOMER_NAME_CHARS, POINTS_LINK, STAFF_NAME, STAFF_NAME_CHARS,
 };
-use crate::wecom::api::{limits, TextContent, WelcomeMessage, CUSTOMER_REMARK_CHARS};
+use crate::wecom::api::{limits, Attachment, TextContent, WelcomeMessage, CUSTOMER_REMARK_CHARS};
 
 /// Who is greeted, by whom.
 #[derive(Debug, Clone, Default)]
@@ -55,22 +55,40 @@ fn fit(mut s: String, bytes: usize) -> String {
     s
 }
 
-/// The `send_welcome_msg` request of `welcome` for `welcome_code`.
-pub fn render(welcome: &Welcome, welcome_code: &str, g: &Greeting<'_>) -> WelcomeMessage {
-    let text = fit(
-        fill(&welcome.text, welcome.points_page_url.as_deref(), g),
-        limits::TEMPLATE_TEXT_BYTES,
-    );
+/// The `send_welcome_msg` request of `welcome` for `welcome_code`, with its attachments as
+/// WeCom takes them and the text of its text materials (joined after its own text; the
+/// whole cut to WeCom's 4000 bytes).
+pub fn render(
+    welcome: &Welcome,
+    welcome_code: &str,
+    g: &Greeting<'_>,
+    mut attachments: Vec<Attachment>,
+    extra_text: &str,
+) -> WelcomeMessage {
+    let mut text = fill(&welcome.text, welcome.points_page_url.as_deref(), g);
+    if !extra_text.trim().is_empty() {
+        if !text.trim().is_empty() {
+            text.push('\n');
+        }
+        text.push_str(extra_text);
+    }
+    let text = fit(text, limits::TEMPLATE_TEXT_BYTES);
+    attachments.truncate(limits::ATTACHMENTS);
     WelcomeMessage {
         welcome_code: welcome_code.to_string(),
         text: (!text.trim().is_empty()).then_some(TextContent { content: text }),
-        attachments: welcome
-            .attachments
-            .iter()
-            .take(limits::ATTACHMENTS)
-            .map(|a| a.to_wecom())
-            .collect(),
+        attachments,
     }
+}
+
+/// The attachments of `welcome` that need nothing resolved, in WeCom's shape (materials
+/// left out; links as they are).
+pub fn plain_attachments(welcome: &Welcome) -> Vec<Attachment> {
+    welcome
+        .attachments
+        .iter()
+        .filter_map(|a| a.to_wecom())
+        .collect()
 }
 
 /// The remark of `template` for the customer (cut to WeCom's 20 characters).
@@ -87,7 +105,6 @@ pub fn needs_staff_name(text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::growth::model::{Problem, WelcomeAttachment};
-    use crate::wecom::api::Attachment;
 
     fn greeting<'a>(name: Option<&'a str>) -> Greeting<'a> {
         Greeting {
@@ -106,6 +123,7 @@ mod tests {
                 url: "https://shop.example.com/m".into(),
                 desc: None,
                 picurl: None,
+                track: false,
             }],
             points_page_url: Some("https://shop.example.com/h5/".into()),
         }
@@ -120,7 +138,13 @@ mod tests {
     #[test]
     fn placeholders_are_filled_and_attachments_shaped_for_wecom() {
         let w = welcome("{customer_name}，您好！我是{staff_name}。积分：{points_link}");
-        let m = render(&w, "WC", &greeting(Some("Alice")));
+        let m = render(
+            &w,
+            "WC",
+            &greeting(Some("Alice")),
+            plain_attachments(&w),
+            "",
+        );
         assert_eq!(m.welcome_code, "WC");
         assert!(m.validate_ok());
         assert!(matches!(&m.attachments[0], Attachment::Link { link } if link.title == "会员中心"));
@@ -154,7 +178,7 @@ mod tests {
         };
         assert!(problems(&w).is_empty(), "{:?}", problems(&w));
         let long = "名".repeat(500);
-        let m = render(&w, "WC", &greeting(Some(&long)));
+        let m = render(&w, "WC", &greeting(Some(&long)), plain_attachments(&w), "");
         assert!(m.text.unwrap().content.len() <= 4000);
     }
 
@@ -193,6 +217,7 @@ mod tests {
                 url: "ftp://x".into(),
                 desc: Some("d".repeat(513)),
                 picurl: None,
+                track: false,
             }],
             points_page_url: None,
         };

@@ -155,12 +155,16 @@ pub struct Counts {
     pub clicks: i64,
     /// Clicks of identified customers.
     pub identified: i64,
+    /// Distinct visitors, per day, added up over the days (someone who clicks on two days
+    /// counts on each).
+    pub visitors: i64,
 }
 
 impl Counts {
     fn add(&mut self, day: &CodeDay) {
         self.clicks += day.clicks;
         self.identified += day.identified;
+        self.visitors += day.visitors;
     }
 }
 

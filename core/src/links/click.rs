@@ -1,8 +1,9 @@
-//! What a click does (the `link-redirect` function's use case): count it for the code's
-//! send context, and when the visitor is a known customer publish `CustomerInteracted`.
-//! The count (one write) and the publication go out at once, so the redirect waits for the
-//! slower of the two, not their sum.
-use super::model::LinkCode;
+//! What a click does (the `link-redirect` function's use case): count it (and its visitor,
+//! once a link and day) for the code's send context, and when the visitor is a known
+//! customer publish `CustomerInteracted`. The count (two small writes, one after the other)
+//! and the publication go out at once, so the redirect waits for the slower of the two, not
+//! their sum.
+use super::model::{LinkCode, Visitor};
 use super::ports::LinkStore;
 use crate::events::{DomainEvent, EventEnvelope, EventPublisher, LinkClick};
 use chrono::{DateTime, Utc};
@@ -13,6 +14,8 @@ use chrono::{DateTime, Utc};
 pub struct Recorded {
     /// The customer the click was recorded against, if identified.
     pub customer: Option<String>,
+    /// Whether it was the visitor's first click of the link that day.
+    pub new_visitor: bool,
     /// Why counting failed, if it did.
     pub count_error: Option<String>,
     /// Why publishing failed, if it did.
@@ -56,18 +59,28 @@ pub fn click_event(
     )
 }
 
-/// Counts a click of `code` (on the tenant's local day) and, for an identified customer,
-/// publishes its event, both at once.
+/// Who a click is counted for among the link's visitors: the customer when identified,
+/// else the browser's visitor cookie.
+pub fn visitor_of(customer: Option<&str>, anonymous_id: &str) -> Visitor {
+    match customer {
+        Some(c) => Visitor::Customer(c.to_string()),
+        None => Visitor::Anonymous(anonymous_id.to_string()),
+    }
+}
+
+/// Counts a click of `code` (on the tenant's local day) by `visitor` and, for an
+/// identified customer, publishes its event, both at once.
 pub async fn record<S: LinkStore, P: EventPublisher>(
     store: &S,
     publisher: &P,
     code: &LinkCode,
     customer: Option<String>,
+    visitor: &Visitor,
     click_id: &str,
     at: DateTime<Utc>,
 ) -> Recorded {
     let date = at.with_timezone(&code.tz()).date_naive();
-    let count = store.count_click(code, date, customer.is_some());
+    let count = store.count_click(code, date, customer.is_some(), visitor);
     let publish = async {
         match &customer {
             Some(c) => publisher
@@ -80,6 +93,7 @@ pub async fn record<S: LinkStore, P: EventPublisher>(
     let (counted, published) = futures::join!(count, publish);
     Recorded {
         customer,
+        new_visitor: counted.as_ref().is_ok_and(|new| *new),
         count_error: counted.err().map(|e| e.to_string()),
         publish_error: published.err(),
     }

@@ -8,15 +8,23 @@
 //! - [`admin`]: creating and listing links, minting a code for a send context, the figures;
 //! - [`click`]: what a click does (the redirect function's use case);
 //! - [`notify`]: the consumer of `CustomerInteracted` that tells the staff member, coalesced;
-//! - [`ports`]: the store and WeCom's app messages.
+//! - [`visitor`]: who clicked: the visitor cookie, the official account's OAuth;
+//! - [`tracker`]: short links minted where features send links (welcome messages, plans);
+//! - [`ports`]: the store, WeCom's app messages and the official account's OAuth.
 pub mod admin;
 pub mod click;
 pub mod model;
 pub mod notify;
 pub mod ports;
+pub mod tracker;
+pub mod visitor;
 
-pub use model::{CodeDay, Link, LinkCode, LinkInput, SendContext, ShortCode, TargetUrl, Via};
-pub use ports::{ClickNote, LinkStore, MintOutcome, StaffMessenger};
+pub use admin::Target;
+pub use model::{
+    CodeDay, Link, LinkCode, LinkInput, SendContext, ShortCode, TargetUrl, Via, Visitor,
+};
+pub use ports::{ClickNote, LinkOAuth, LinkStore, MintOutcome, OAuthVisitor, StaffMessenger};
+pub use tracker::{LinkTracker, NoTracking, StoreTracker};
 
 use crate::http::ApiError;
 use crate::ports::{MayRetry, StoreError};

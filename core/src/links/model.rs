@@ -298,11 +298,46 @@ pub struct CodeDay {
     pub clicks: i64,
     /// Clicks of identified customers.
     pub identified: i64,
+    /// Distinct visitors of the link that day whose first click of it that day was on this
+    /// code (so a link's visitors of a day add up without counting anyone twice).
+    pub visitors: i64,
+}
+
+/// Who clicked, for counting distinct visitors: the identified customer, else the anonymous
+/// visitor id of the redirect's cookie. Only a hash of it is ever stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visitor {
+    /// A customer (external_userid).
+    Customer(String),
+    /// A browser known only by its visitor cookie.
+    Anonymous(String),
+}
+
+impl Visitor {
+    /// The visitor as stored in a day's marker: 16 hex digits of SHA-256 of the kind and
+    /// id (a customer and a cookie never meet; no raw id or cookie value in a key).
+    pub fn key(&self) -> String {
+        let raw = match self {
+            Visitor::Customer(c) => format!("c\n{c}"),
+            Visitor::Anonymous(a) => format!("a\n{a}"),
+        };
+        hex::encode(&Sha256::digest(raw.as_bytes())[..8])
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visitor_keys_are_stable_hashes_that_keep_customers_and_cookies_apart() {
+        let c = Visitor::Customer("wmA".into());
+        assert_eq!(c.key(), Visitor::Customer("wmA".into()).key());
+        assert_ne!(c.key(), Visitor::Anonymous("wmA".into()).key());
+        assert_ne!(c.key(), Visitor::Customer("wmB".into()).key());
+        assert_eq!(c.key().len(), 16);
+        assert!(!c.key().contains("wmA"));
+    }
 
     #[test]
     fn urls_are_http_or_https_with_a_host_and_bounded() {

@@ -1,7 +1,8 @@
 //! What tracked links need from the outside world: their store (links, codes, the daily
 //! click counters, the staff members' pending click notifications) and a way to message a
 //! staff member in WeCom.
-use super::model::{CodeDay, Link, LinkCode, ShortCode};
+use super::model::{CodeDay, Link, LinkCode, ShortCode, Visitor};
+use crate::official::OfficialError;
 use crate::ports::StoreError;
 use crate::tenants::{Tenant, TenantId};
 use crate::wecom::api::WeComError;
@@ -80,13 +81,17 @@ pub trait LinkStore: Send + Sync {
         &self,
         code: &ShortCode,
     ) -> impl Future<Output = Result<Option<LinkCode>, StoreError>> + Send;
-    /// Counts one click of `code` on the local day `date`: one write.
+    /// Counts one click of `code` on the local day `date` by `visitor`: a conditional put
+    /// of the link's day marker for the visitor (kept two days), then one update of the
+    /// code's day adding the click, and the visitor when the marker is new (two writes, each
+    /// under 1 KB). `Ok(true)`: the visitor's first click of the link that day.
     fn count_click(
         &self,
         code: &LinkCode,
         date: NaiveDate,
         identified: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        visitor: &Visitor,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Every code's clicks per local day, `from` to `to` inclusive.
     fn click_days(
         &self,
@@ -145,4 +150,30 @@ pub trait StaffMessenger: Send + Sync {
         userid: &str,
         content: &str,
     ) -> impl Future<Output = Result<(), WeComError>> + Send;
+}
+
+/// What the official account's OAuth said of a tracked link's visitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OAuthVisitor {
+    /// The tenant's customer (external_userid).
+    Customer(String),
+    /// A WeChat user WeCom does not know as a customer (or whose unionid WeChat keeps back).
+    NotACustomer,
+}
+
+/// Identifying a tracked link's visitor through the tenant's official account.
+pub trait LinkOAuth: Send + Sync {
+    /// The official account's app id to send `tenant`'s unidentified visitors through, when
+    /// the tenant has one configured and has not turned link identification off.
+    fn app_id(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<String>, OfficialError>> + Send;
+    /// Who the `snsapi_base` code WeChat gave belongs to.
+    fn visitor(
+        &self,
+        tenant: &TenantId,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<OAuthVisitor, OfficialError>> + Send;
 }

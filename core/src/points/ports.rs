@@ -7,7 +7,7 @@ use super::jobs::{ItemResult, Job, JobItem, JobOp, RequestRecord};
 use super::model::{Applied, CustomerId, Entry, IdempotencyKey};
 use super::plan::{AccountState, Plan, Settle};
 use super::ranking::{RankFigure, RankedRow, RankingJob, RankingSnapshot, ShardAccount};
-use super::rewards::{NewReward, Redemption, Reward, RewardPatch};
+use super::rewards::{GrantWrite, NewReward, Redemption, Reward, RewardPatch};
 use super::rules::{CheckInState, CustomerProfile, PointsRules};
 use super::stats::{DayFigures, Figure};
 use super::views::{DayTotals, GroupDay};
@@ -325,6 +325,15 @@ pub trait RewardStore: Send + Sync {
         id: &str,
         limit: i32,
     ) -> impl Future<Output = Result<Vec<Redemption>, StoreError>> + Send;
+    /// A reward handed over at no cost (no points move, so no ledger entry), once per
+    /// `key`: in one transaction the grant's record (`attribute_not_exists`), one unit of
+    /// stock (`stock >= 1`) and the redemption the merchant fulfils from.
+    fn grant_reward(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        redemption: &Redemption,
+    ) -> impl Future<Output = Result<GrantWrite, StoreError>> + Send;
 }
 
 /// Customer-entered profiles.

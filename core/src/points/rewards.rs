@@ -83,6 +83,44 @@ pub struct Redemption {
     pub redeemed_at: DateTime<Utc>,
 }
 
+/// What a free grant of a reward found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantWrite {
+    /// Granted now: one unit of stock taken.
+    Granted(Redemption),
+    /// Granted before under the key (a retry): nothing taken.
+    Already(Redemption),
+    /// No stock left: nothing taken.
+    OutOfStock,
+    /// No such reward.
+    NoSuchReward,
+}
+
+/// Grants `reward_id` to `external_userid` at no cost, once per `key` (a fission tier's
+/// reward): the catalogue's stock decremented conditionally with the redemption record,
+/// as a redemption does, without touching the customer's points.
+pub async fn grant<S: super::ports::RewardStore>(
+    store: &S,
+    tenant: &crate::tenants::TenantId,
+    reward_id: &str,
+    external_userid: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<GrantWrite, crate::ports::StoreError> {
+    let Some(reward) = store.reward(tenant, reward_id).await? else {
+        return Ok(GrantWrite::NoSuchReward);
+    };
+    let redemption = Redemption {
+        reward_id: reward_id.to_string(),
+        reward_name: reward.name,
+        external_userid: external_userid.to_string(),
+        cost: 0,
+        seq: 0,
+        redeemed_at: now,
+    };
+    store.grant_reward(tenant, key, &redemption).await
+}
+
 fn check_name(name: &str) -> Result<(), String> {
     let n = name.trim().chars().count();
     if (1..=100).contains(&n) {

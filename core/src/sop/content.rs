@@ -2,10 +2,13 @@
 //! where the tenant enables it, the same content becomes a WeCom mass-message or moments
 //! task, so the limits checked here are WeCom's own (checked when the plan is saved, not
 //! when WeCom refuses it at 9 a.m.).
+use crate::links::{LinkTracker, SendContext, Target};
+use crate::tenants::Tenant;
 use crate::wecom::api::{
     Attachment as WeComAttachment, ImageAttachment, LinkAttachment, MediaAttachment,
     MiniprogramAttachment, MomentAttachment, MomentLink, TextContent,
 };
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// At most this many attachments (WeCom's limit for mass messages and moments).
@@ -48,6 +51,7 @@ fn bounded_fields(a: &Attachment) -> Vec<(&'static str, &str, usize)> {
             desc,
             picurl,
             media_id,
+            ..
         } => vec![
             ("title", title.as_str(), MAX_LINK_TITLE_BYTES),
             ("url", url.as_str(), MAX_URL_BYTES),
@@ -107,6 +111,10 @@ pub enum Attachment {
         /// Cover image media id (moments need it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         media_id: Option<String>,
+        /// Sent as a tracked short link of the plan, occurrence and sending member (clicks
+        /// counted for them; the member told of a known customer's click).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        track: bool,
     },
     /// A video by media id.
     Video {
@@ -338,6 +346,33 @@ impl Content {
             }
         }
         out
+    }
+
+    /// The content with each link marked `track` replaced by its tracked short link in
+    /// `context` (the same short link on every call in the same context, so a resend sends
+    /// the very same message); a link that cannot be tracked goes as it is.
+    pub async fn with_tracked_links(
+        mut self,
+        tracker: &dyn LinkTracker,
+        tenant: &Tenant,
+        context: &SendContext,
+        now: DateTime<Utc>,
+    ) -> Content {
+        for a in &mut self.attachments {
+            if let Attachment::Link {
+                title,
+                url,
+                track: true,
+                ..
+            } = a
+            {
+                let target = Target { url, title };
+                if let Some(short) = tracker.track(tenant, target, context.clone(), now).await {
+                    *url = short;
+                }
+            }
+        }
+        self
     }
 
     /// The content as a WeCom mass message's text and attachments.

@@ -104,6 +104,10 @@ pub struct TenantSettings {
     /// as today's documented rule.
     #[serde(with = "crate::wecom::api::shared_rate_limits")]
     pub wecom_rate_limits: Arc<WeComRateLimits>,
+    /// Whether tracked links send an unidentified visitor inside WeChat through the
+    /// official account's silent OAuth (`snsapi_base`) first, when an account is
+    /// configured. Settings stored before it existed read as on.
+    pub link_visitor_oauth: bool,
 }
 
 impl Default for TenantSettings {
@@ -114,6 +118,7 @@ impl Default for TenantSettings {
             create_wecom_group_messages: false,
             create_wecom_moment_tasks: false,
             wecom_rate_limits: WeComRateLimits::shared_default(),
+            link_visitor_oauth: true,
         }
     }
 }

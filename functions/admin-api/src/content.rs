@@ -21,6 +21,8 @@ pub struct ContentCenter {
     /// The bucket of uploaded files; `None` where none is configured (file materials are
     /// then refused with 503).
     pub objects: Option<S3Objects>,
+    /// Pictures fetched from the web (a group code's QR, uploaded to WeCom for a welcome).
+    pub pictures: scrm_adapters::pictures::HttpPictures,
 }
 
 impl ContentCenter {
@@ -29,6 +31,7 @@ impl ContentCenter {
         Self {
             store: DynamoContent::new(db.clone()),
             objects,
+            pictures: scrm_adapters::pictures::HttpPictures::new(),
         }
     }
 

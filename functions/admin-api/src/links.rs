@@ -130,6 +130,7 @@ async fn list(State(api): Api, key: Key<Viewer>, head: Head) -> Reply {
                 .unwrap_or_default();
             v["clicks"] = json!(counts.clicks);
             v["identified"] = json!(counts.identified);
+            v["visitors"] = json!(counts.visitors);
             v
         })
         .collect();

@@ -12,6 +12,7 @@ use lambda_runtime::LambdaEvent;
 use scrm_adapters::lambda::FnError;
 use scrm_core::clock::Clock;
 use scrm_core::contacts::DirectoryRead;
+use scrm_core::content::MaterialResolver;
 use scrm_core::events::{DomainEvent, EventEnvelope};
 use scrm_core::forms::effects::{on_form_submitted, FormEffects};
 use scrm_core::forms::FormStore;
@@ -21,6 +22,7 @@ use scrm_core::growth::ports::{CustomerCards, FissionStore};
 use scrm_core::growth::{
     ContactFacts, GroupCodeStore, GroupFacts, GrowthStore, GrowthWeCom, JoinWayWeCom,
 };
+use scrm_core::links::tracker::LinkTracker;
 use scrm_core::tenants::TenantLookup;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -38,6 +40,10 @@ pub struct GrowthOnEvent<S, W, F, T> {
     pub tenants: T,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// The content center's materials made sendable.
+    pub materials: Arc<dyn MaterialResolver>,
+    /// A welcome's tracked links minted.
+    pub links: Arc<dyn LinkTracker>,
 }
 
 /// The Lambda handler (EventBridge delivers `{"detail-type", "detail", ...}`).
@@ -119,6 +125,8 @@ where
     T: TenantLookup,
 {
     let deps = GrowthDeps {
+        materials: h.materials.as_ref(),
+        links: h.links.as_ref(),
         store: &h.store,
         wecom: &h.wecom,
         facts: &h.facts,

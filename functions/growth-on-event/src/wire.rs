@@ -8,11 +8,14 @@ use std::sync::Arc;
 /// Builds the handler once and serves invocations.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
+    // The welcome's 20 s window is short: WeCom's busy answers are retried briefly by the
+    // client, then within the window by the use case.
+    let wecom = c.wecom(WeComUse::PersonWaiting)?;
     let handler = GrowthOnEvent {
         store: c.growth(),
-        // The welcome's 20 s window is short: WeCom's busy answers are retried briefly by
-        // the client, then within the window by the use case.
-        wecom: c.wecom(WeComUse::PersonWaiting)?,
+        materials: c.materials(&wecom)?,
+        links: c.link_tracker(),
+        wecom,
         facts: c.directory(),
         tenants: c.tenants_with_secrets()?,
         clock: Arc::new(SystemClock),

@@ -18,6 +18,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         },
         cards: c.directory(),
         ledger: c.points(),
+        publisher: c.publisher(),
     };
     lambda_runtime::run(lambda_runtime::service_fn(|event| {
         handle_minute(&minute, event)

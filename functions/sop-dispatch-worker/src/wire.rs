@@ -14,6 +14,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         store: c.sop(),
         directory: c.directory(),
         materials: c.materials(&wecom)?,
+        links: c.link_tracker(),
         wecom,
         tenants: c.tenants_with_secrets()?,
         clock: Arc::new(SystemClock),

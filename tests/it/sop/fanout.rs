@@ -202,6 +202,7 @@ async fn a_tenants_large_plan_held_in_wecom_does_not_hold_back_another_tenants_m
         public_base_url: plain.public_base_url,
         staff_pages_url: plain.staff_pages_url,
         materials: plain.materials,
+        links: plain.links,
     };
     let worker_b = Dispatcher {
         wecom: patient_client(&b),

@@ -213,6 +213,7 @@ impl World {
             public_base_url: "https://staff.example.com".into(),
             staff_pages_url: None,
             materials: Arc::new(scrm_core::content::NoMaterials),
+            links: Arc::new(scrm_core::links::NoTracking),
         }
     }
 

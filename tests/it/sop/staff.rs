@@ -539,6 +539,7 @@ async fn with_the_mobile_pages_a_reminder_opens_their_task_center_and_its_link_i
     let dispatcher = Dispatcher {
         staff_pages_url: Some("https://h5.example.com/h5/".into()),
         materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
+        links: std::sync::Arc::new(scrm_core::links::NoTracking),
         ..w.dispatcher()
     };
     run_dispatch(&dispatcher, w.corp()).await;

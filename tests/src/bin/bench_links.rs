@@ -67,6 +67,7 @@ fn redirector(db: &Db, recorder: Arc<RecordingPublisher>) -> Redirect {
         signing_keys: Some(signing_keys()),
         clock: Arc::new(SystemClock),
         cache: CodeCache::default(),
+        oauth: None,
     }
 }
 

@@ -627,6 +627,7 @@ async fn sop(w: &World) -> Scenario {
         public_base_url: "https://staff.example.com".into(),
         staff_pages_url: None,
         materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
+        links: std::sync::Arc::new(scrm_core::links::NoTracking),
     };
     let started = w.start();
     // In a deployment: the scheduler's invocation, then the workers'; counted as one.

@@ -65,6 +65,7 @@ async fn setup(db: &Db, fake: &FakeWeCom, at: DateTime<Utc>) -> Setup {
         public_base_url: "https://staff.example.com".into(),
         staff_pages_url: None,
         materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
+        links: std::sync::Arc::new(scrm_core::links::NoTracking),
     };
     Setup { t, dispatcher }
 }

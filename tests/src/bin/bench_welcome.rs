@@ -171,6 +171,8 @@ fn build(
         facts: DynamoDirectory::new(consumer_db.clone()),
         tenants: DynamoTenants::new(consumer_db),
         clock: Arc::new(SystemClock),
+        materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
+        links: std::sync::Arc::new(scrm_core::links::tracker::NoTracking),
     };
     Functions { handler, consumer }
 }

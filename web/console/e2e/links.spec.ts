@@ -1,7 +1,8 @@
 // The tracked links page against the real local stack: an operator creates a link from the
 // console (a bad address first shows the problem and creates nothing), the list shows its
 // short URL; the browser follows the short URL (link-redirect answers 302 to the target)
-// and the link's click count goes up on the list. Every page is screenshot and scanned with axe.
+// and the link's click count goes up on the list, its distinct visitors once per browser
+// (the visitor cookie), with the per-day chart. Every page is screenshot and scanned with axe.
 import { test, expect, loginWithWeCom, shot, axe, stack } from './fixtures'
 import { settled } from './console-helpers'
 
@@ -44,22 +45,32 @@ test.describe('tracked links', () => {
     const res = await fetch(shortUrl, { redirect: 'manual' })
     expect(res.status).toBe(302)
     expect(res.headers.get('location')).toBe(target)
-    // The browser follows it to the target.
+    // The browser follows it to the target, twice: the second time with its visitor cookie.
+    await page.goto(shortUrl)
+    await expect(page).toHaveURL(/from=short-url/)
     await page.goto(shortUrl)
     await expect(page).toHaveURL(/from=short-url/)
 
-    // Two clicks so far (the fetch and the visit): the list shows them.
+    // Three clicks so far (the fetch and two visits) by two visitors: the list shows them.
     await page.goto('/growth/links')
+    const counts = async () => {
+      const r = page.getByTestId('links-table').locator('tr', { hasText: title })
+      return `${(await r.getByTestId('link-clicks').innerText()).trim()}/${(await r.getByTestId('link-visitors').innerText()).trim()}`
+    }
     await expect
       .poll(
         async () => {
           await page.reload()
           await settled(page)
-          return (await page.getByTestId('links-table').locator('tr', { hasText: title }).getByTestId('link-clicks').innerText()).trim()
+          return counts()
         },
         { timeout: 20_000 },
       )
-      .toBe('2')
+      .toBe('3/2')
+    const daily = page.locator('[data-chart="link-days"]')
+    await expect(daily).toBeVisible()
+    await expect(daily).toContainText('每日点击与访客')
     await shot(page, 'links-clicked')
+    await axe(page)
   })
 })

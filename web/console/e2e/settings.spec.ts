@@ -13,10 +13,16 @@ test.describe('settings', () => {
     await expect(secrets).toContainText('已配置')
     const before = (await api.GET('/v1/tenant')).data!
     const wanted = !before.settings?.create_wecom_moment_tasks
+    const linkOAuth = !(before.settings?.link_visitor_oauth ?? true)
     await page.locator('.el-switch', { has: page.getByRole('switch', { name: '在企业微信中创建朋友圈任务' }) }).click()
+    await page.locator('.el-switch', { has: page.getByRole('switch', { name: '通过公众号识别追踪链接的访客' }) }).click()
     await page.locator('[data-test="tenant-save"]').click()
     await expect(page.getByText('设置已保存')).toBeVisible()
     await expect.poll(async () => (await api.GET('/v1/tenant')).data!.settings?.create_wecom_moment_tasks).toBe(wanted)
+    await expect.poll(async () => (await api.GET('/v1/tenant')).data!.settings?.link_visitor_oauth).toBe(linkOAuth)
+    // The page shows what was saved.
+    await expect(page.getByRole('switch', { name: '通过公众号识别追踪链接的访客' })).toHaveAttribute('aria-checked', String(linkOAuth))
+    await expect(page.getByRole('switch', { name: '在企业微信中创建朋友圈任务' })).toHaveAttribute('aria-checked', String(wanted))
     await shot(page, 'settings-tenant')
     await axe(page)
     // Put it back for the other specs.

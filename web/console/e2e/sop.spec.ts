@@ -1,6 +1,7 @@
 // The SOP pages against the real local stack: start a group plan from the daily check-in
 // template at the current minute (a plan saved during one of its minutes is due at once:
-// minutes are the dispatcher's grain), see its next occurrences, let the dispatcher run it and
+// minutes are the dispatcher's grain) with its check-in link's clicks tracked, see its next
+// occurrences, let the dispatcher run it and
 // read the occurrence's figures and tasks; pause, resume and end it from the list; the
 // calendar. Every page is screenshot and scanned with axe.
 import { test, expect, apiOk, invoke, loginWithWeCom, shot, axe, stack } from './fixtures'
@@ -35,6 +36,12 @@ test.describe('sop', () => {
     await expect(page).toHaveURL(/\/sop\/plans\/new/)
 
     await expect(page.getByTestId('plan-content-text')).toHaveValue(/签到/)
+    // The template's check-in link, sent as a tracked short link.
+    const track = page.getByTestId('plan-content-link-track')
+    await expect(track).toHaveCount(1)
+    await expect(track).not.toHaveClass(/is-checked/)
+    await track.click()
+    await expect(track).toHaveClass(/is-checked/)
     await page.getByTestId('plan-name').fill(name)
     await page.getByTestId('group-select').click()
     await page.keyboard.type('wrdemo001')
@@ -52,6 +59,11 @@ test.describe('sop', () => {
     await expect(page).toHaveURL(/\/sop\/plans\/p[a-z0-9]+$/)
     planId = page.url().split('/').pop()!
     await expect(page.getByTestId('plan-status')).toContainText('进行中')
+    const stored = await apiOk<{ content?: { attachments?: Record<string, unknown>[] } }>('GET', `/v1/sop/plans/${planId}`)
+    expect(stored.content?.attachments).toEqual([
+      expect.objectContaining({ kind: 'link', url: 'https://h5.example.com/check-in', track: true }),
+    ])
+    await expect(page.getByTestId('plan-attachment')).toContainText('追踪点击')
     await shot(page, 'sop-plan')
     await axe(page)
   })

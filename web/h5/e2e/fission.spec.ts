@@ -2,8 +2,9 @@
 // opens the campaign's entry link, logs in through the fake official account and lands on the
 // campaign; takes their personal code and sees their poster (drawn by the API, shown as a
 // picture to long-press); comes back to the same code; an upcoming campaign says when it
-// starts, an ended one keeps the poster of a code taken before. Every page is screenshot and
-// scanned.
+// starts, an ended one keeps the poster of a code taken before; the coupon codes a payout
+// issued show with the tier that paid them, and a tier waiting for stock says so. Every page
+// is screenshot and scanned.
 import type { Browser, Page } from '@playwright/test'
 import { test, expect, apiOk, shot, axe, stack, WECHAT_UA } from './fixtures'
 
@@ -17,7 +18,18 @@ interface Campaign {
   status: string
 }
 
-async function createCampaign(name: string, startsIn: number): Promise<Campaign> {
+/** A coupon list for the coupon tier (a tier naming a list that does not exist is refused). */
+async function couponList(name: string): Promise<string> {
+  const out = await apiOk<{ list: { id: string } }>(
+    'POST',
+    '/v1/growth/coupon-lists',
+    { name, codes: [`E2E-H5-${name}`] },
+    { 'Idempotency-Key': `h5-e2e-coupons-${encodeURIComponent(name)}`.slice(0, 128) },
+  )
+  return out.list.id
+}
+
+async function createCampaign(name: string, startsIn: number, listId: string): Promise<Campaign> {
   const start = Date.now() + startsIn
   return apiOk<Campaign>(
     'POST',
@@ -28,7 +40,7 @@ async function createCampaign(name: string, startsIn: number): Promise<Campaign>
       ends_at: new Date(start + 30 * 24 * HOUR).toISOString(),
       tiers: [
         { invites: 1, reward: { kind: 'points', points: 50 } },
-        { invites: 3, reward: { kind: 'coupon', list_id: 'cl-e2e' } },
+        { invites: 3, reward: { kind: 'coupon', list_id: listId } },
       ],
       hold_hours: 1,
       userids: ['zhangsan'],
@@ -82,8 +94,9 @@ test.describe('the fission campaign page', () => {
   test.beforeAll(async () => {
     // The demo tenant's official account: the fake WeChat server's demo account.
     await apiOk('PUT', '/v1/tenant/official-account', { app_id: 'wxdemoofficial0001', secret: 'demoofficialsecret00000000000001' })
-    running = await createCampaign(`E2E 邀请有礼 ${suffix}`, -60_000)
-    upcoming = await createCampaign(`E2E 下月邀请 ${suffix}`, 48 * HOUR)
+    const listId = await couponList(suffix)
+    running = await createCampaign(`E2E 邀请有礼 ${suffix}`, -60_000, listId)
+    upcoming = await createCampaign(`E2E 下月邀请 ${suffix}`, 48 * HOUR, listId)
   })
 
   test('take my code and see my poster', async ({ browser }) => {
@@ -135,6 +148,46 @@ test.describe('the fission campaign page', () => {
     // Back on the page later: the code is there, the poster shows without taking a new one.
     await page.reload()
     await expect(page.getByTestId('fission-get-poster')).toHaveText('查看我的专属海报')
+    await page.context().close()
+  })
+
+  test('my coupon codes and a tier waiting for stock', async ({ browser }) => {
+    const page = await openCampaign(browser, running.id, XIAOMING)
+    // The payouts themselves (a code taken from the list once, a tier left waiting when the
+    // list is empty) run in growth-rota and are covered by tests/it/fission.rs; here the
+    // page's answer carries them as the API shapes them.
+    const code = `E2E-COUPON-${suffix}`
+    // First the coupon tier is earned while the list is empty, then paid after a restock.
+    let me: Record<string, unknown> = { confirmed: 3, reached: 2, paid: [0], waiting: [1], coupons: [] }
+    await page.route(`**/customer-api/v1/fission/${running.id}`, async (route) => {
+      const response = await route.fetch()
+      const body = (await response.json()) as { me: Record<string, unknown> }
+      body.me = { ...body.me, ...me }
+      await route.fulfill({ response, json: body })
+    })
+    await page.reload()
+    await expect(page.locator('[data-state=loading]')).toHaveCount(0)
+    await expect(page.getByTestId('fission-tier').nth(1)).toHaveAttribute('data-mark', 'stock')
+    await expect(page.getByTestId('fission-tier').nth(1)).toContainText('奖品补货中')
+    await expect(page.getByTestId('fission-coupons')).toHaveCount(0)
+    await shot(page, 'fission-waiting')
+    await axe(page)
+
+    me = { ...me, paid: [0, 1], waiting: [], coupons: [{ tier: 1, code, issued_at: new Date().toISOString() }] }
+    await page.reload()
+    await expect(page.locator('[data-state=loading]')).toHaveCount(0)
+    await expect(page.getByTestId('fission-tier').nth(1)).toHaveAttribute('data-mark', 'paid')
+    await expect(page.getByTestId('fission-coupon')).toHaveCount(1)
+    await expect(page.getByTestId('fission-coupon')).toContainText('邀请 3 人')
+    await expect(page.getByTestId('fission-coupon-code')).toHaveText(code)
+    // Copyable: the button puts the code on the clipboard.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(stack.h5Url).origin })
+    await page.getByTestId('fission-coupon-copy').click()
+    await expect(page.getByText('已复制')).toBeVisible()
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code)
+    await page.getByTestId('fission-coupons').scrollIntoViewIfNeeded()
+    await shot(page, 'fission-coupons')
+    await axe(page)
     await page.context().close()
   })
 

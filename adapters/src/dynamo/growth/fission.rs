@@ -7,10 +7,14 @@
 //! | Claim of an invitee in a campaign (`claim` JSON, `cstate`) | `{t}#FCLAIM#{invitee}` | `{id}` | `FDUE#{shard}` / `{due:012}#{t}#{id}#{invitee}` while pending | |
 //! | Claim of a unionid in a campaign | `{t}#FUNION#{unionid}` | `{id}` | | |
 //! | A refused add's record (TTL 90 days) | `{t}#FREF#{event id}` | `{id}` | | |
-//! | A campaign's counts, 8 shards (`inviters`, `counted`, `pending`, `confirmed`, `revoked`, `refused`, `paid_{tier}`) | `{t}#FSTATS#{id}` | `{shard:02}` | | |
+//! | A campaign's counts, 8 shards (`inviters`, `counted`, `pending`, `confirmed`, `revoked`, `refused`, `paid_{tier}`, `coupons_issued`, `waiting`, `codes_removed`) | `{t}#FSTATS#{id}` | `{shard:02}` | | |
+//! | A personal code that may still exist at WeCom (written with the inviter, deleted once the code is) | `{t}#FLIVE#{id}#{shard}` | `{state}` | | |
+//! | An event not published yet (`event` JSON) | `FOUT#{shard}` | `{t}#{event id}` | | |
 //!
-//! The due and owed indexes are not under a tenant: the minute's run reads them across
-//! every tenant (8 queries each). A join writes the claim (and the unionid's), the inviter
+//! A campaign not closed yet is in gsi1 under `FEND#{shard}` / `{end:012}#{t}#{id}` (its
+//! end: `ends_at`, or when an operator ended it). The due, owed and ending indexes and the
+//! outbox are not under a tenant: the minute's run reads them across every tenant (8
+//! queries each). A join writes the claim (and the unionid's), the inviter
 //! and one counts shard in one transaction: about 10 write units (2 per item and index
 //! entry started, each item under 1 KB).
 use super::super::item::{json, n, s, AttrMap, ItemExt};
@@ -21,6 +25,7 @@ use super::super::DynamoDirectory;
 use super::DynamoGrowth;
 use chrono::{DateTime, TimeZone, Utc};
 use scrm_core::contacts::DirectoryRead;
+use scrm_core::events::EventEnvelope;
 use scrm_core::growth::fission::{Campaign, ClaimRecord, InviteeState, Inviter};
 use scrm_core::growth::fission_run::FISSION_SHARDS;
 use scrm_core::growth::ports::{
@@ -77,13 +82,38 @@ fn stats_pk(t: &TenantId, campaign: &str) -> String {
 fn stats_sk(shard: u32) -> String {
     format!("{shard:02}")
 }
+/// Shards of a campaign's live personal codes.
+const LIVE_SHARDS: u32 = 4;
+fn live_pk(t: &TenantId, campaign: &str, shard: u32) -> String {
+    format!("{t}#FLIVE#{campaign}#{shard}")
+}
+fn end_pk(shard: u32) -> String {
+    format!("FEND#{shard}")
+}
+fn outbox_pk(shard: u32) -> String {
+    format!("FOUT#{shard}")
+}
+
+fn outbox_item(e: &EventEnvelope) -> AttrMap {
+    attrs([
+        (
+            PK,
+            s(outbox_pk(shard_of(
+                &format!("{}#{}", e.tenant, e.event_id),
+                FISSION_SHARDS,
+            ))),
+        ),
+        (SK, s(format!("{}#{}", e.tenant, e.event_id))),
+        ("event", json(e)),
+    ])
+}
 
 fn attrs<const N: usize>(pairs: [(&str, aws_sdk_dynamodb::types::AttributeValue); N]) -> AttrMap {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 fn campaign_item(t: &TenantId, c: &Campaign) -> AttrMap {
-    attrs([
+    let mut item = attrs([
         (PK, s(campaign_pk(t, &c.id))),
         (SK, s(CAMPAIGN_SK)),
         (GSI2_PK, s(campaigns_index(t))),
@@ -93,7 +123,22 @@ fn campaign_item(t: &TenantId, c: &Campaign) -> AttrMap {
         ),
         ("campaign", json(c)),
         ("version", n(c.version)),
-    ])
+    ]);
+    if c.closed_at.is_none() {
+        item.insert(
+            GSI1_PK.into(),
+            s(end_pk(shard_of(&format!("{t}#{}", c.id), FISSION_SHARDS))),
+        );
+        item.insert(
+            GSI1_SK.into(),
+            s(format!(
+                "{:012}#{t}#{}",
+                c.ended_at().timestamp().max(0),
+                c.id
+            )),
+        );
+    }
+    item
 }
 
 fn inviter_item(t: &TenantId, i: &Inviter) -> AttrMap {
@@ -184,6 +229,16 @@ impl DynamoGrowth {
         &self.table
     }
 
+    fn outbox_puts(
+        &self,
+        events: &[EventEnvelope],
+    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+        events
+            .iter()
+            .map(|e| self.fission_table().tx_put(outbox_item(e), &Cond::new()))
+            .collect()
+    }
+
     async fn stats_add(
         &self,
         t: &TenantId,
@@ -261,6 +316,9 @@ impl FissionStore for DynamoGrowth {
             f.confirmed += get("confirmed")?;
             f.revoked += get("revoked")?;
             f.refused += get("refused")?;
+            f.coupons_issued += get("coupons_issued")?;
+            f.waiting += get("waiting")?;
+            f.codes_removed += get("codes_removed")?;
             for (i, paid) in f.tiers_paid.iter_mut().enumerate() {
                 *paid += get(&format!("paid_{i}"))?;
             }
@@ -287,10 +345,22 @@ impl FissionStore for DynamoGrowth {
         inviter: &Inviter,
     ) -> Result<Option<Inviter>, StoreError> {
         let table = self.fission_table();
+        let live = attrs([
+            (
+                PK,
+                s(live_pk(
+                    t,
+                    &inviter.campaign,
+                    shard_of(&inviter.state, LIVE_SHARDS),
+                )),
+            ),
+            (SK, s(&inviter.state)),
+        ]);
         let actions = vec![
             table.tx_put(inviter_item(t, inviter), &Cond::item_absent())?,
             self.stats_add(t, &inviter.campaign, &inviter.state, &[("inviters", 1)])
                 .await?,
+            table.tx_put(live, &Cond::new())?,
         ];
         match table.transact(actions).await {
             Ok(()) => Ok(None),
@@ -373,6 +443,7 @@ impl FissionStore for DynamoGrowth {
         inviter: &Inviter,
         inviter_version: i64,
         due: DateTime<Utc>,
+        events: &[EventEnvelope],
     ) -> Result<JoinWrite, StoreError> {
         let table = self.fission_table();
         let invitee = &claim.claim.invitee;
@@ -397,6 +468,7 @@ impl FissionStore for DynamoGrowth {
             )
             .await?,
         );
+        actions.extend(self.outbox_puts(events)?);
         match table.transact(actions).await {
             Ok(()) => Ok(JoinWrite::Written),
             Err(StoreError::TransactionCanceled { reasons }) => match first_failed(&reasons) {
@@ -447,6 +519,7 @@ impl FissionStore for DynamoGrowth {
         state: InviteeState,
         inviter: &Inviter,
         inviter_version: i64,
+        events: &[EventEnvelope],
     ) -> Result<bool, StoreError> {
         let table = self.fission_table();
         let mut settled = claim.clone();
@@ -461,7 +534,7 @@ impl FissionStore for DynamoGrowth {
             InviteeState::Revoked => "revoked",
             InviteeState::Pending => return Ok(false),
         };
-        let actions = vec![
+        let mut actions = vec![
             table.tx_put(claim_item(t, &settled, None), &pending)?,
             table.tx_put(inviter_item(t, inviter), &version_is(inviter_version))?,
             self.stats_add(
@@ -472,6 +545,7 @@ impl FissionStore for DynamoGrowth {
             )
             .await?,
         ];
+        actions.extend(self.outbox_puts(events)?);
         match table.transact(actions).await {
             Ok(()) => Ok(true),
             Err(StoreError::TransactionCanceled { reasons })
@@ -489,14 +563,21 @@ impl FissionStore for DynamoGrowth {
         inviter: &Inviter,
         expected: i64,
         tier: usize,
+        waited: bool,
+        events: &[EventEnvelope],
     ) -> Result<bool, StoreError> {
         let table = self.fission_table();
         let paid = format!("paid_{tier}");
-        let actions = vec![
+        let mut adds = vec![(paid.as_str(), 1)];
+        if waited {
+            adds.push(("waiting", -1));
+        }
+        let mut actions = vec![
             table.tx_put(inviter_item(t, inviter), &version_is(expected))?,
-            self.stats_add(t, &inviter.campaign, &inviter.state, &[(&paid, 1)])
+            self.stats_add(t, &inviter.campaign, &inviter.state, &adds)
                 .await?,
         ];
+        actions.extend(self.outbox_puts(events)?);
         match table.transact(actions).await {
             Ok(()) => Ok(true),
             Err(StoreError::TransactionCanceled { reasons })
@@ -574,6 +655,180 @@ impl FissionStore for DynamoGrowth {
                 ))
             })
             .collect()
+    }
+
+    async fn record_waiting(
+        &self,
+        t: &TenantId,
+        inviter: &Inviter,
+        expected: i64,
+    ) -> Result<bool, StoreError> {
+        let table = self.fission_table();
+        let actions = vec![
+            table.tx_put(inviter_item(t, inviter), &version_is(expected))?,
+            self.stats_add(t, &inviter.campaign, &inviter.state, &[("waiting", 1)])
+                .await?,
+        ];
+        match table.transact(actions).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCanceled { reasons })
+                if first_failed(&reasons).is_some() =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn ended_campaigns(
+        &self,
+        shard: u32,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, String)>, StoreError> {
+        let last = format!("{:012}~", until.timestamp().max(0));
+        let items = self
+            .fission_table()
+            .query_up_to(
+                Query::index(GSI1, end_pk(shard))
+                    .sk_at_most(last)
+                    .projection(GSI1_SK),
+                limit,
+            )
+            .await?;
+        items
+            .iter()
+            .map(|item| {
+                let sk = item.s(GSI1_SK)?;
+                let corrupt = || StoreError::Corrupt(format!("fission end entry {sk}"));
+                let mut parts = sk.splitn(3, '#');
+                let (Some(_), Some(t), Some(id)) = (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(corrupt());
+                };
+                Ok((TenantId::parse(t).map_err(|_| corrupt())?, id.to_string()))
+            })
+            .collect()
+    }
+
+    async fn live_codes(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for shard in 0..LIVE_SHARDS {
+            if out.len() >= limit {
+                break;
+            }
+            let items = self
+                .fission_table()
+                .query_up_to(
+                    Query::partition(live_pk(t, campaign, shard)).consistent(),
+                    limit - out.len(),
+                )
+                .await?;
+            for item in items {
+                out.push(item.s(SK)?.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn code_removed(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        let table = self.fission_table();
+        let actions = vec![
+            table.tx_delete_if(
+                live_pk(t, campaign, shard_of(state, LIVE_SHARDS)),
+                state,
+                &Cond::item_exists(),
+            )?,
+            self.stats_add(t, campaign, state, &[("codes_removed", 1)])
+                .await?,
+        ];
+        match table.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::TransactionCanceled { reasons })
+                if first_failed(&reasons) == Some(0) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn save_campaign_with_events(
+        &self,
+        t: &TenantId,
+        c: &Campaign,
+        expected: i64,
+        events: &[EventEnvelope],
+    ) -> Result<bool, StoreError> {
+        let table = self.fission_table();
+        let mut actions = vec![table.tx_put(campaign_item(t, c), &version_is(expected))?];
+        actions.extend(self.outbox_puts(events)?);
+        match table.transact(actions).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::TransactionCanceled { reasons })
+                if first_failed(&reasons) == Some(0) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn outbox(
+        &self,
+        shard: u32,
+        only: Option<&TenantId>,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let mut q = Query::partition(outbox_pk(shard)).consistent();
+        if let Some(t) = only {
+            q = q.sk_begins_with(format!("{t}#"));
+        }
+        self.fission_table()
+            .query_up_to(q, limit)
+            .await?
+            .iter()
+            .map(|item| item.json("event"))
+            .collect()
+    }
+
+    async fn outbox_published(
+        &self,
+        shard: u32,
+        events: &[EventEnvelope],
+    ) -> Result<(), StoreError> {
+        for e in events {
+            self.fission_table()
+                .delete(outbox_pk(shard), format!("{}#{}", e.tenant, e.event_id))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl DynamoGrowth {
+    pub(super) fn fission_stats_add(
+        &self,
+        t: &TenantId,
+        campaign: &str,
+        shard_text: &str,
+        adds: &[(&str, i64)],
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        self.fission_table().tx_update(
+            stats_pk(t, campaign),
+            stats_sk(shard_of(shard_text, STATS_SHARDS)),
+            &counts(adds),
+        )
     }
 }
 

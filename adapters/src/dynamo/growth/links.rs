@@ -5,7 +5,8 @@
 //! |---|---|---|---|---|
 //! | Link (`url`, `title`, `code_key`, …) | `{t}#TLINK#{link_id}` | `LINK` | | `{t}#TLINKS` / `{created:012}#{link_id}` |
 //! | Code (`code` JSON: tenant, link, target, context) | `LCODE#{code}` | `CODE` | | |
-//! | A code's local day (`clicks`, `identified`, `link`, `ctx`; TTL 400 days) | `{t}#LSTATS#{shard}` | `{date}#{code}` | | |
+//! | A code's local day (`clicks`, `identified`, `visitors`, `link`, `ctx`; TTL 400 days) | `{t}#LSTATS#{shard}` | `{date}#{code}` | | |
+//! | A link's visitor of a local day (TTL 2 days) | `{t}#LVISIT#{link_id}#{date}#{visitor hash}` | `V` | | |
 //! | A click noted for notification (TTL 2 days) | `{t}#LNOTE#{event id}` | `NOTE` | | |
 //! | A staff member's notifications (`window_until`, `pending`) | `{t}#LNOTIFY#{staff}` | `STATE` | `LNOTIFYDUE#{shard}` / `{due:012}#{t}#{staff}` while clicks wait | |
 //! | A click waiting to be told (`note` JSON) | `{t}#LNOTIFY#{staff}` | `N#{event id}` | | |
@@ -21,13 +22,15 @@ use crate::dynamo::update::{Cond, Update};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
 use scrm_core::links::ports::{Claim, ClickNote, MintOutcome, NotifyDue};
-use scrm_core::links::{CodeDay, Link, LinkCode, LinkStore, SendContext, ShortCode};
+use scrm_core::links::{CodeDay, Link, LinkCode, LinkStore, SendContext, ShortCode, Visitor};
 use scrm_core::ports::StoreError;
 use scrm_core::tenants::TenantId;
 use sha2::{Digest, Sha256};
 
 /// A code's day lives about 400 days, as the channel codes' figures.
 const STATS_TTL_SECS: i64 = 400 * 86_400;
+/// A visitor's day marker outlives the local day it counts (any zone) with room.
+const VISIT_TTL_SECS: i64 = 2 * 86_400;
 /// A noted click's record outlives EventBridge's retries (24 hours) with room.
 const NOTE_TTL_SECS: i64 = 2 * 86_400;
 /// Partitions of the notifications' due index.
@@ -53,6 +56,12 @@ fn shard_of(text: &str, shards: u32) -> u32 {
 fn stats_pk(t: &str, code: &str) -> String {
     format!("{t}#LSTATS#{:02}", shard_of(code, STATS_SHARDS))
 }
+/// A visitor's marker for a link and local day: a partition of its own (markers never
+/// gather on one key).
+fn visit_pk(t: &str, link_id: &str, date: NaiveDate, visitor: &Visitor) -> String {
+    format!("{t}#LVISIT#{link_id}#{}#{}", date_key(date), visitor.key())
+}
+const VISIT_SK: &str = "V";
 fn note_pk(t: &TenantId, event_id: &str) -> String {
     format!("{t}#LNOTE#{event_id}")
 }
@@ -194,7 +203,23 @@ impl LinkStore for DynamoGrowth {
         code: &LinkCode,
         date: NaiveDate,
         identified: bool,
-    ) -> Result<(), StoreError> {
+        visitor: &Visitor,
+    ) -> Result<bool, StoreError> {
+        // The marker first (conditional: a failed condition costs its write too), so the
+        // day's counter takes the click and the new visitor in one update.
+        let marker = items([
+            (PK, s(visit_pk(&code.tenant, &code.link_id, date, visitor))),
+            (SK, s(VISIT_SK)),
+            (TTL, n(now_secs() + VISIT_TTL_SECS)),
+        ]);
+        let new_visitor = match self.table.put_new(marker).await {
+            Ok(new) => new,
+            Err(e) => {
+                // The click still counts; the visitor does not (never twice).
+                tracing::warn!(error = %e, "visitor marker not written");
+                false
+            }
+        };
         let mut u = Update::new();
         u.add("clicks", 1)
             .set_if_not_exists("link", s(&code.link_id))
@@ -203,6 +228,9 @@ impl LinkStore for DynamoGrowth {
         if identified {
             u.add("identified", 1);
         }
+        if new_visitor {
+            u.add("visitors", 1);
+        }
         self.table
             .update(
                 stats_pk(&code.tenant, code.code.as_str()),
@@ -210,7 +238,7 @@ impl LinkStore for DynamoGrowth {
                 &u,
             )
             .await?;
-        Ok(())
+        Ok(new_visitor)
     }
 
     async fn click_days(
@@ -244,6 +272,7 @@ impl LinkStore for DynamoGrowth {
                 context,
                 clicks: item.n_opt("clicks")?.unwrap_or(0),
                 identified: item.n_opt("identified")?.unwrap_or(0),
+                visitors: item.n_opt("visitors")?.unwrap_or(0),
             });
         }
         Ok(out)

@@ -1,5 +1,6 @@
 //! The growth context's store in the tasks table (layout in [`keys`]), and the directory's
 //! facts the growth consumer reads.
+mod coupons;
 pub mod fission;
 pub mod forms;
 pub mod keys;

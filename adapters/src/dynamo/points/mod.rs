@@ -23,7 +23,7 @@ use scrm_core::points::accounts::{
 use scrm_core::points::model::{CustomerId, Entry, EntryKind, Lot, LotTake, NEVER};
 use scrm_core::points::plan::{AccountState, Settle};
 use scrm_core::points::ports::*;
-use scrm_core::points::rewards::{NewReward, Redemption, Reward, RewardPatch};
+use scrm_core::points::rewards::{GrantWrite, NewReward, Redemption, Reward, RewardPatch};
 use scrm_core::points::rules::{CheckInState, CustomerProfile, PointsRules};
 use scrm_core::points::stats::{shard_of, DayFigures, Figure, STATS_SHARDS};
 use scrm_core::points::views::{DayTotals, GroupDay};
@@ -1174,6 +1174,61 @@ impl RewardStore for DynamoPoints {
             .iter()
             .map(|i| i.json("redemption"))
             .collect()
+    }
+
+    async fn grant_reward(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        r: &Redemption,
+    ) -> Result<GrantWrite, StoreError> {
+        let grant_pk = format!("{tenant}#RGRANT#{key}");
+        let record = item::item([
+            (PK, s(&grant_pk)),
+            (SK, s("GRANT")),
+            ("redemption", item::json(r)),
+        ]);
+        let mut u = Update::new();
+        u.increment("stock", -1)
+            .increment_from("redeemed", 0, 1)
+            .set("updated_at", s(r.redeemed_at.to_rfc3339()));
+        let stock = u.name("stock");
+        u.value(":one", n(1))
+            .when(format!("{} AND {stock} >= :one", item_exists()));
+        let redemption = item::item([
+            (PK, s(keys::redemptions_pk(tenant, &r.reward_id))),
+            (
+                SK,
+                s(format!(
+                    "REDEEM#{}#{}#G{key}",
+                    r.redeemed_at.to_rfc3339(),
+                    r.external_userid
+                )),
+            ),
+            ("redemption", item::json(r)),
+        ]);
+        let actions = vec![
+            self.table.tx_put(record, &Cond::item_absent())?,
+            self.table
+                .tx_update(keys::rewards_pk(tenant), keys::reward_sk(&r.reward_id), &u)?,
+            self.table.tx_put(redemption, &Cond::item_absent())?,
+        ];
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(GrantWrite::Granted(r.clone())),
+            Err(e) if Self::failed_action(&e) == Some(0) => {
+                match self.table.get_consistent(grant_pk, "GRANT").await? {
+                    Some(item) => Ok(GrantWrite::Already(item.json("redemption")?)),
+                    None => Err(StoreError::Retryable("grant record vanished".into())),
+                }
+            }
+            Err(e) if Self::failed_action(&e) == Some(1) => {
+                match self.reward(tenant, &r.reward_id).await? {
+                    None => Ok(GrantWrite::NoSuchReward),
+                    Some(_) => Ok(GrantWrite::OutOfStock),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -39,13 +39,16 @@ pub struct FakeContactWay {
 /// The route of a code's QR picture (`qr_code` of a scene-2 code when the fake listens).
 pub(super) const QR_PICTURE: &str = "/_fake/qr/{config_id}";
 
-/// A QR-code-like SVG for `config_id`: the three finder squares of a version-2 code and
-/// modules derived from the id, so each code looks different on a page. Not scannable:
+/// A QR-code-like PNG for `config_id` (WeCom's QR pictures are PNG or JPEG, so that they can
+/// be uploaded again with `media/uploadimg`): the three finder squares of a version-2 code
+/// and modules derived from the id, so each code looks different on a page. Not scannable:
 /// a customer's scan is played by `POST /_fake/scan` (see `inspect`).
 pub(super) async fn qr_picture(
     axum::extract::Path(config_id): axum::extract::Path<String>,
 ) -> impl axum::response::IntoResponse {
     const N: usize = 25;
+    const QUIET: usize = 2;
+    const SCALE: usize = 6;
     let mut seed = config_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
@@ -64,28 +67,80 @@ pub(super) async fn qr_picture(
         }
         None
     };
-    let mut rects = String::new();
+    let side = N + 2 * QUIET;
+    let mut dark = vec![false; side * side];
     for r in 0..N {
         for c in 0..N {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            if finder(r, c).unwrap_or(seed & 1 == 1) {
-                rects.push_str(&format!(
-                    "<rect x=\"{}\" y=\"{}\" width=\"1\" height=\"1\"/>",
-                    c + 2,
-                    r + 2
-                ));
-            }
+            dark[(r + QUIET) * side + c + QUIET] = finder(r, c).unwrap_or(seed & 1 == 1);
         }
     }
-    let svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {s} {s}\" width=\"{px}\" height=\"{px}\" \
-         shape-rendering=\"crispEdges\"><rect width=\"{s}\" height=\"{s}\" fill=\"#fff\"/><g fill=\"#000\">{rects}</g></svg>",
-        s = N + 4,
-        px = (N + 4) * 8,
-    );
-    ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg)
+    let px = side * SCALE;
+    let mut rows = Vec::with_capacity(px * (px + 1));
+    for y in 0..px {
+        rows.push(0u8); // filter: none
+        for x in 0..px {
+            let module = dark[(y / SCALE) * side + x / SCALE];
+            rows.push(if module { 0 } else { 255 });
+        }
+    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "image/png")],
+        grey_png(px as u32, &rows),
+    )
+}
+
+/// An 8-bit greyscale PNG of `rows` (each row a filter byte and its pixels), its image data
+/// in stored (uncompressed) deflate blocks: enough for a fake's pictures.
+fn grey_png(side: u32, rows: &[u8]) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = rows.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in rows {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut header = Vec::with_capacity(13);
+    header.extend_from_slice(&side.to_be_bytes());
+    header.extend_from_slice(&side.to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit greyscale, no interlace
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    chunk(&mut png, b"IHDR", &header);
+    chunk(&mut png, b"IDAT", &zlib);
+    chunk(&mut png, b"IEND", &[]);
+    png
 }
 
 fn fail(code: i64, msg: &str) -> Reply {

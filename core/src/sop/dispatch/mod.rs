@@ -225,6 +225,9 @@ pub struct Dispatcher<S, D, W, T> {
     /// Makes the content center's materials sendable (WeCom media uploaded, or uploaded
     /// again before it expires) when a WeCom task is created.
     pub materials: Arc<dyn crate::content::MaterialResolver>,
+    /// Makes the links marked `track` tracked short links of the plan, the occurrence and
+    /// the sending member.
+    pub links: Arc<dyn crate::links::LinkTracker>,
 }
 
 /// The scheduler's input: EventBridge's scheduled event (ignored fields), or

@@ -2,6 +2,7 @@
 //! expiring claim, so that overlapping and retried runs call WeCom once per entry; failed
 //! attempts are retried with backoff and given up after a limit.
 use super::{Deadline, DispatchError, DispatchReport, Dispatcher};
+use crate::links::{SendContext, Via};
 use crate::ports::StoreError;
 use crate::sop::content::ContentUse;
 use crate::sop::occurrence::{
@@ -193,6 +194,16 @@ where
                     Ok(c) => c,
                     Err(e) => break 'send Err(e.into_wecom()),
                 };
+                let context = SendContext {
+                    via: Via::Plan,
+                    plan: Some(plan.to_string()),
+                    occurrence: Some(occ_id.to_string()),
+                    staff: Some(staff.clone()),
+                    ..SendContext::default()
+                };
+                let content = content
+                    .with_tracked_links(self.links.as_ref(), tenant, &context, now)
+                    .await;
                 let (text, attachments) = content.to_wecom_message();
                 let group = chat_type == "group";
                 let found = if in_doubt {
@@ -247,6 +258,16 @@ where
                     Ok(c) => c,
                     Err(e) => break 'send Err(e.into_wecom()),
                 };
+                // One post for every sender: its clicks are the plan's and occurrence's.
+                let context = SendContext {
+                    via: Via::Plan,
+                    plan: Some(plan.to_string()),
+                    occurrence: Some(occ_id.to_string()),
+                    ..SendContext::default()
+                };
+                let content = content
+                    .with_tracked_links(self.links.as_ref(), tenant, &context, now)
+                    .await;
                 let (text, attachments) = content.to_wecom_moment();
                 let found = if in_doubt {
                     let text = text

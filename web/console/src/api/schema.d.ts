@@ -3610,7 +3610,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description `{from, to, items}`; each item a link with `clicks` and `identified`. */
+                /** @description `{from, to, items}`; each item a link with `clicks`, `identified` and `visitors`. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -3651,9 +3651,9 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description http or https with a host; no spaces or control characters. */
+                        /** @description http or https with a host, as a browser parses it (WHATWG URL: a host that does not map under IDNA is refused); no spaces or control characters. */
                         url: string;
-                        /** @description Shown in lists and in the staff member's message (default: the URL's host); not blank, no control characters. */
+                        /** @description Shown in lists and in the staff member's message (left out: the URL's host; null is refused); not blank, no control characters. */
                         title?: string;
                     };
                 };
@@ -3709,7 +3709,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Clicks of the tenant's tracked links from `from` to `to` (local days, at most 92; default the last 30), added up per link, SOP plan, staff member and day (every day of the range), optionally of one link (viewer). */
+        /** Clicks and distinct visitors of the tenant's tracked links from `from` to `to` (local days, at most 92; default the last 30), added up per link, SOP plan, staff member and day (every day of the range), optionally of one link (viewer). */
         get: {
             parameters: {
                 query?: {
@@ -4550,7 +4550,7 @@ export interface paths {
                         "application/json": components["schemas"]["FissionCampaign"];
                     };
                 };
-                /** @description validation_failed (`details.problems`), idempotency_key_required: nothing written. */
+                /** @description validation_failed (`details.problems`), unknown_reward or unknown_coupon_list (`details.problems`: the tiers naming them), invalid_json, idempotency_key_required: nothing written. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4609,7 +4609,51 @@ export interface paths {
                 404: components["responses"]["Error"];
             };
         };
-        put?: never;
+        /** Edit a campaign (operator): anything before its start, only its name, end and cap once started. */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    campaign_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["FissionCampaignEdit"];
+                };
+            };
+            responses: {
+                /** @description The campaign edited. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FissionCampaign"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`), unknown_reward or unknown_coupon_list (changed tiers naming a catalogue reward or coupon list the tenant does not have), invalid_json: nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                /** @description campaign_ended, or version_mismatch (`details.current_version`). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
@@ -4626,7 +4670,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End a campaign now (operator): adds from then on do not count; invitees counted before still finish their hold and tiers they reach are paid. Ending an ended campaign answers it. */
+        /** End a campaign now (operator): adds from then on do not count; invitees counted before still finish their hold and tiers they reach are paid; the minute's run deletes the inviters' personal codes at WeCom (as it does at ends_at). Ending an ended campaign answers it. */
         post: {
             parameters: {
                 query?: never;
@@ -4698,6 +4742,197 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/coupon-lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's coupon lists, newest first, with their stock (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description `{items}` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["CouponList"][];
+                        };
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** Create a coupon code list that fission coupon tiers pay from (operator), with its first codes (optional). Idempotent on the `Idempotency-Key`: a retry answers 200 and adds the codes a cut-off first attempt did not (codes the list has are skipped). */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            /** @description At most 1 MiB. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CouponListInput"];
+                };
+            };
+            responses: {
+                /** @description The list a previous request with the key created. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponCodesAdded"];
+                    };
+                };
+                /** @description The list, created. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponCodesAdded"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`: a name outside 1-64 characters, codes of the wrong type — neither an array of strings nor text —, more than 10000 codes, a bad code), invalid_json (the body is not a JSON object, e.g. raw CSV: send CSV text as `codes`), idempotency_key_required: nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                /** @description idempotency_key_reused (another body). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                413: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/coupon-lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A coupon list with its stock (viewer). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Anything else: 404. */
+                    list_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The list. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponList"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/growth/coupon-lists/{list_id}/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add codes to a coupon list (operator). Codes the list has (issued or not) are skipped, so a retry adds nothing twice. Tiers waiting for stock are paid by the next minute's run. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    list_id: string;
+                };
+                cookie?: never;
+            };
+            /** @description At most 1 MiB. */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        codes: components["schemas"]["CouponCodes"];
+                    };
+                };
+            };
+            responses: {
+                /** @description What was added. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponCodesAdded"];
+                    };
+                };
+                /** @description validation_failed (`details.problems`: codes of the wrong type, none, more than 10000, a bad code, or more than the list's 100000 in all), invalid_json (not a JSON object): nothing written. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -5362,16 +5597,22 @@ export interface components {
             clicks?: number;
             /** @description Clicks of identified customers in the listed range (lists only). */
             identified?: number;
+            /** @description Distinct visitors in the listed range, per local day added up (lists only). */
+            visitors?: number;
         };
         LinkClickCounts: {
             clicks: number;
             identified: number;
+            /** @description Distinct visitors per local day (the identified customer, else the browser's visitor cookie), added up over the days: someone who clicks on two days counts on each. A link's visitor of a day counts once for the link, for the code (plan, staff member) they first clicked that day. */
+            visitors: number;
         };
         LinkClickRow: {
             /** @description The link id, plan id, staff userid or date. */
             key: string;
             clicks: number;
             identified: number;
+            /** @description Distinct visitors per local day (the identified customer, else the browser's visitor cookie), added up over the days: someone who clicks on two days counts on each. A link's visitor of a day counts once for the link, for the code (plan, staff member) they first clicked that day. */
+            visitors: number;
         };
         Error: {
             error: {
@@ -5404,6 +5645,8 @@ export interface components {
             create_wecom_group_messages?: boolean;
             create_wecom_moment_tasks?: boolean;
             wecom_rate_limits?: components["schemas"]["WeComRateLimits"];
+            /** @description With an official account configured: a tracked link's unidentified visitor inside WeChat goes through the account's silent OAuth (snsapi_base) first, so their clicks count as the customer's. The short-link host must be the account's web authorization domain. Omitted (or settings stored before it existed): on. */
+            link_visitor_oauth?: boolean;
         };
         /** @description At most `calls` calls in any `window_secs` seconds. */
         FrequencyRule: {
@@ -5755,6 +5998,8 @@ export interface components {
                 appid?: string;
                 /** @description at most 1024 bytes */
                 page?: string;
+                /** @description link: sent as a tracked short link of the plan, the occurrence and the sending member (its clicks counted for them; the member told of a known customer's click). The same link on every resend of the occurrence. */
+                track?: boolean;
             }[];
         };
         SopSchedule: {
@@ -6122,10 +6367,17 @@ export interface components {
                 title: string | null;
             }[];
         };
-        /** @description An attachment of a welcome message, by `type`: `image` (`pic_url`), `link` (`title` 1-128 bytes, `url`, optional `desc` ≤512 bytes and `picurl`), `miniprogram` (`title` 1-64 bytes, `pic_media_id`, `appid`, `page`). URLs are http(s), at most 1024 bytes. */
+        /** @description An attachment of a welcome message, by `type`: `image` (`pic_url`), `link` (`title` 1-128 bytes, `url`, optional `desc` ≤512 bytes, `picurl` and `track`), `miniprogram` (`title` 1-64 bytes, `pic_media_id`, `appid`, `page`), `material` (`material_id` of a ready material of the content center, any kind: made sendable when the welcome is sent, a text material's text joining the welcome's text; an unknown or unready one is 400 validation_failed). URLs are http(s), at most 1024 bytes. */
         WelcomeAttachment: {
             /** @enum {string} */
-            type: "image" | "link" | "miniprogram";
+            type: "image" | "link" | "miniprogram" | "material";
+            /** @description A material of the content center (type material). */
+            material_id?: string;
+            /**
+             * @description A link sent as a tracked short link of its own for each customer welcomed (clicks counted for the code and the member, who is told of them); untracked where no redirect base is configured.
+             * @default false
+             */
+            track: boolean;
             pic_url?: string;
             title?: string;
             url?: string;
@@ -6175,6 +6427,8 @@ export interface components {
             remark_template?: string;
             /** @default true */
             skip_verify: boolean;
+            /** @description A group code whose QR picture is sent with the welcome (as its last attachment; the welcome then holds at most 8 others). Its QR is fetched and uploaded to WeCom (media/uploadimg) when the code is saved: an unknown group code, or one without its QR, is 400 validation_failed; WeCom failing the upload 503 wecom_unavailable. */
+            group_invite?: string;
         };
         /** @description A code's new fields, as on create, with the version the edit starts from (the same rules between fields as ChannelCodeInput). */
         ChannelCodeEdit: {
@@ -6189,6 +6443,7 @@ export interface components {
             remark_template?: string;
             /** @default true */
             skip_verify: boolean;
+            group_invite?: string;
         };
         ChannelCode: components["schemas"]["ChannelCodeInput"] & {
             /** @description The code's id and WeCom `state` (generated from the create's Idempotency-Key). */
@@ -6202,6 +6457,8 @@ export interface components {
             config_id?: string;
             /** @description The QR code's picture URL. */
             qr_code?: string;
+            /** @description The group invite's QR as WeCom hosts it (uploaded when the code was saved). */
+            invite_pic_url?: string;
             /** @description The members WeCom adds to now (the rota's last choice). */
             on_duty: string[];
             version: number;
@@ -6342,7 +6599,7 @@ export interface components {
         FissionTier: {
             /** @description Confirmed invitees needed; strictly more than the tier before. */
             invites: number;
-            /** @description What reaching the tier pays: points through the ledger (once per inviter and tier), or a catalogue reward or coupon recorded for the operator to hand over. */
+            /** @description What reaching the tier pays, once per inviter and tier: points through the ledger; a catalogue reward (`{corp}` points catalogue) granted at no cost, one unit of its stock taken; or one unused code of a coupon list. A reward or list out of stock leaves the tier waiting (`figures.waiting`, the inviter's page) until a restock, when the next minute's run pays it. */
             reward: {
                 /** @enum {string} */
                 kind: "points";
@@ -6350,12 +6607,39 @@ export interface components {
             } | {
                 /** @enum {string} */
                 kind: "reward";
+                /** @description A reward of the tenant's catalogue (`/v1/points/rewards`); one it does not have: 400 unknown_reward. */
                 reward_id: string;
             } | {
                 /** @enum {string} */
                 kind: "coupon";
+                /** @description A coupon list's id (`cl` + 16 hex digits), required for a coupon tier (missing: 400 validation_failed); a list the tenant does not have: 400 unknown_coupon_list. */
                 list_id: string;
             };
+        };
+        /** @description Coupon codes: a JSON array, or CSV text (codes separated by line breaks or commas, surrounding quotes and blanks ignored). 1 to 10000 codes per request, each 1 to 64 characters without spaces; repeats are dropped (counted in `duplicates`). A list holds at most 100000 codes in all. Bad codes: 400 validation_failed with `details.problems` (`codes[i]`), nothing written. */
+        CouponCodes: string[] | string;
+        CouponListInput: {
+            name: string;
+            codes?: components["schemas"]["CouponCodes"];
+        };
+        CouponList: {
+            id: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Distinct codes ever added. */
+            added: number;
+            /** @description Codes issued to inviters. */
+            issued: number;
+            /** @description Codes not issued yet. */
+            stock: number;
+        };
+        CouponCodesAdded: {
+            list: components["schemas"]["CouponList"];
+            /** @description Codes added by this request. */
+            added: number;
+            /** @description Codes sent that the list had already, or repeated in the request: not added. */
+            duplicates: number;
         };
         /** @description The poster each inviter shares: a background picture with the inviter's name, avatar and personal QR code drawn at these positions (pixels of a width × height canvas; every element must lie inside it). */
         FissionPoster: {
@@ -6380,7 +6664,7 @@ export interface components {
                 size: number;
             };
         };
-        /** @description Rules answered 400 validation_failed (`details.problems`, nothing written): ends_at after starts_at and at most 366 days later; 1 to 5 tiers with strictly increasing invites; cap_per_inviter at least the last tier's invites; poster elements inside the canvas; tags and userids without duplicates. */
+        /** @description Rules answered 400 validation_failed (`details.problems`, nothing written): ends_at after starts_at and at most 366 days later; 1 to 5 tiers with strictly increasing invites; a coupon tier names its list_id, a reward tier its reward_id; cap_per_inviter at least the last tier's invites; poster elements inside the canvas; tags and userids without duplicates. Then every tier's reference must exist in the tenant: a catalogue reward it does not have is 400 unknown_reward, a coupon list it does not have 400 unknown_coupon_list (`details.problems` names each such tier, `tiers[i].reward.reward_id` / `tiers[i].reward.list_id`; when both kinds are missing the code is unknown_reward and the problems list both), nothing written. */
         FissionCampaignInput: {
             name: string;
             /** Format: date-time */
@@ -6416,6 +6700,16 @@ export interface components {
             refused: number;
             /** @description Inviters paid, per tier. */
             tiers_paid: number[];
+            /** @description Coupon codes issued to the campaign's inviters. */
+            coupons_issued: number;
+            /** @description Tiers earned whose coupon list or catalogue reward is out of stock: paid by the first run after a restock. */
+            waiting: number;
+            /** @description Inviters' personal codes deleted at WeCom since the campaign ended. */
+            codes_removed: number;
+        };
+        /** @description The campaign's fields as on create, with the version the edit starts from. Before the start anything may change; once started only name, ends_at (still ahead) and cap_per_inviter (other fields must be sent unchanged: 400 with a problem per changed field). The create's rules apply (tiers must rise). An ended campaign: 409 campaign_ended; another version: 409 version_mismatch (`details.current_version`). */
+        FissionCampaignEdit: components["schemas"]["FissionCampaignInput"] & {
+            version: number;
         };
         FissionCampaign: components["schemas"]["FissionCampaignInput"] & {
             id: string;
@@ -6429,6 +6723,11 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /**
+             * Format: date-time
+             * @description When the end was processed: every inviter's personal code deleted at WeCom (by the minute's run, from the end on).
+             */
+            closed_at?: string;
             figures?: components["schemas"]["FissionFigures"];
         };
         FissionLeader: {

@@ -916,6 +916,17 @@ export interface components {
                 reached: number;
                 /** @description Indexes of the tiers paid. */
                 paid: number[];
+                /** @description Indexes of the tiers earned whose reward is out of stock for now (paid after a restock). */
+                waiting: number[];
+                /** @description The coupon codes issued to the caller, one per coupon tier paid. */
+                coupons: {
+                    /** @description Index of the tier that paid it. */
+                    tier: number;
+                    /** @description The code as the merchant uploaded it (no spaces), for the customer to copy. */
+                    code: string;
+                    /** Format: date-time */
+                    issued_at: string;
+                }[];
                 code?: components["schemas"]["FissionCode"];
             };
             leaderboard: {

@@ -1,6 +1,7 @@
 // A fission campaign (邀请有礼) as its inviter sees it: the customer API's calls and what the
-// page derives from the answer: each tier's mark (paid, reached and waiting for the hold, or
-// how many invites are still missing) and the progress bar's fill.
+// page derives from the answer: each tier's mark (paid, reached and waiting for the hold,
+// earned but waiting for stock, or how many invites are still missing) and the progress bar's
+// fill.
 import type { components } from '@/api/customer-schema'
 import { customerApi } from '@/api/customer'
 import { apiErrorFrom, ApiError } from '@/api/errors'
@@ -94,18 +95,22 @@ export async function rasterize(svg: Blob, timeoutMs = 8000): Promise<Blob | nul
   }
 }
 
-export type TierMark = 'paid' | 'reached' | 'open'
+export type TierMark = 'paid' | 'stock' | 'reached' | 'open'
+export type MyCoupon = FissionPageData['me']['coupons'][number]
 
 /**
- * Where the caller stands at each tier: `paid` once paid; `reached` when their invites,
- * pending ones included, reach it but it is not paid yet (the hold has to pass); else `open`
- * with the invites still missing.
+ * Where the caller stands at each tier: `paid` once paid; `stock` when earned but its reward
+ * is out of stock (paid after a restock); `reached` when their invites, pending ones
+ * included, reach it but it is not paid yet (the hold has to pass); else `open` with the
+ * invites still missing.
  */
 export function tierMarks(page: Pick<FissionPageData, 'tiers' | 'me'>): { mark: TierMark; missing: number }[] {
   const counted = page.me.pending + page.me.confirmed
   const paid = new Set(page.me.paid)
+  const waiting = new Set(page.me.waiting ?? [])
   return page.tiers.map((tier, i) => {
     if (paid.has(i)) return { mark: 'paid', missing: 0 }
+    if (waiting.has(i)) return { mark: 'stock', missing: 0 }
     if (i < page.me.reached) return { mark: 'reached', missing: 0 }
     return { mark: 'open', missing: Math.max(0, tier.invites - counted) }
   })

@@ -5,16 +5,21 @@ import type { components } from '@/api/schema'
 
 export type Material = components['schemas']['Material']
 export type MaterialInput = components['schemas']['MaterialInput']
+export type MaterialEdit = components['schemas']['MaterialEdit']
 export type MaterialKind = Material['kind']
 export type Folder = components['schemas']['MaterialFolder']
 
 const path = (id: string) => ({ params: { path: { material_id: id } } })
 
 export const contentApi = {
-  list: (query: { folder_id?: string; tag?: string }) =>
+  list: (query: { folder_id?: string; tag?: string; limit?: number; cursor?: string }) =>
     unwrap<{ items: Material[]; next_cursor?: string | null }>(
       api.GET('/v1/content/materials', { params: { query: { limit: 100, ...query } } }),
     ),
+  get: (id: string) => unwrap<Material>(api.GET('/v1/content/materials/{material_id}', path(id))),
+  /** Replaces a material's fields from the version read; someone else's change first: 409 version_conflict. */
+  edit: (id: string, edit: MaterialEdit) =>
+    unwrap<Material>(api.PUT('/v1/content/materials/{material_id}', { ...path(id), body: edit })),
   /** Creates a material; a retry with the same key answers the one the first request made. */
   create: (input: MaterialInput, idempotencyKey: string) =>
     unwrap<Material>(

@@ -33,6 +33,8 @@ export interface CodeForm {
   tags: string[]
   remark_template: string
   skip_verify: boolean
+  /** A group code's state whose QR is sent with the welcome; '' for none. */
+  group_invite: string
 }
 
 export interface Problem {
@@ -49,6 +51,10 @@ export const MAX_TAGS = 20
 export const REMARK_TEMPLATE_CHARS = 60
 export const WELCOME_TEXT_BYTES = 4000
 export const MAX_ATTACHMENTS = 9
+/** A group invite's QR takes one of the welcome's attachments. */
+export const MAX_ATTACHMENTS_WITH_INVITE = MAX_ATTACHMENTS - 1
+const GROUP_CODE_STATE = /^gc[0-9a-f]{16}$/
+const MATERIAL_ID = /^m[0-9a-z]{1,39}$/
 export const URL_BYTES = 1024
 export const PLACEHOLDERS = ['{customer_name}', '{staff_name}', '{points_link}'] as const
 const CUSTOMER_NAME_BYTES = 32 * 4
@@ -80,6 +86,7 @@ export function emptyForm(): CodeForm {
     tags: [],
     remark_template: '',
     skip_verify: true,
+    group_invite: '',
   }
 }
 
@@ -91,6 +98,8 @@ export function emptyAttachment(type: AttachmentType): WelcomeAttachment {
       return { type, title: '', url: '', desc: '', picurl: '' }
     case 'miniprogram':
       return { type, title: '', pic_media_id: '', appid: '', page: '' }
+    case 'material':
+      return { type, material_id: '' }
   }
 }
 
@@ -114,15 +123,20 @@ export function fromCode(c: ChannelCode): CodeForm {
     tags: [...(c.tags ?? [])],
     remark_template: c.remark_template ?? '',
     skip_verify: c.skip_verify ?? true,
+    group_invite: c.group_invite ?? '',
   }
 }
 
-/** An attachment with its empty optional fields left out (the API refuses empty strings). */
+/**
+ * An attachment with its empty optional fields left out (the API refuses empty strings); a
+ * link's `track` only when on, and only on a link.
+ */
 function cleanAttachment(a: WelcomeAttachment): WelcomeAttachment {
   const out: Record<string, unknown> = { type: a.type }
   for (const [k, v] of Object.entries(a)) {
     if (k !== 'type' && typeof v === 'string' && v.trim() !== '') out[k] = v.trim()
   }
+  if (a.type === 'link' && a.track === true) out.track = true
   return out as WelcomeAttachment
 }
 
@@ -148,6 +162,7 @@ export function toInput(f: CodeForm): ChannelCodeInput {
   }
   if (f.own_welcome) input.welcome = toWelcome(f.welcome)
   if (f.remark_template.trim()) input.remark_template = f.remark_template.trim()
+  if (f.group_invite) input.group_invite = f.group_invite
   return input
 }
 
@@ -220,6 +235,7 @@ export function welcomeProblems(w: WelcomeForm, field = 'welcome'): Problem[] {
       need('appid', !!str(a.appid), 'growth.problem.required')
       need('page', !!str(a.page), 'growth.problem.required')
     }
+    if (a.type === 'material') need('material_id', MATERIAL_ID.test(str(a.material_id)), 'growth.problem.material')
   })
   return out
 }
@@ -255,6 +271,10 @@ export function formProblems(f: CodeForm): Problem[] {
   if (members(f).length > MAX_MEMBERS) p('rota', 'growth.problem.tooManyMembers')
   if (f.daily_cap < 0 || f.daily_cap > MAX_DAILY_CAP || !Number.isInteger(f.daily_cap)) p('rota.daily_cap', 'growth.problem.dailyCap')
   if (f.own_welcome) out.push(...welcomeProblems(f.welcome))
+  if (f.group_invite && !GROUP_CODE_STATE.test(f.group_invite)) p('group_invite', 'growth.problem.groupInvite')
+  if (f.group_invite && f.own_welcome && f.welcome.attachments.length > MAX_ATTACHMENTS_WITH_INVITE) {
+    p('welcome.attachments', 'growth.problem.inviteAttachments')
+  }
   if (f.tags.length > MAX_TAGS) p('tags', 'growth.problem.tooManyTags')
   if ([...f.remark_template.trim()].length > REMARK_TEMPLATE_CHARS) p('remark_template', 'growth.problem.remark')
   return out

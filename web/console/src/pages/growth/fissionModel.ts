@@ -151,6 +151,58 @@ export function toFissionInput(f: FissionForm): FissionCampaignInput {
   return input
 }
 
+/** The form of a stored campaign (for its edit): instants in the browser's zone, no cap as 0. */
+export function formOfCampaign(c: FissionCampaign): FissionForm {
+  const p = c.poster
+  return {
+    name: c.name,
+    starts_at: isoLocal(new Date(c.starts_at)),
+    ends_at: isoLocal(new Date(c.ends_at)),
+    tiers: c.tiers.map((t) => ({
+      ...emptyTier(t.invites),
+      kind: t.reward.kind,
+      points: t.reward.kind === 'points' ? t.reward.points : 100,
+      reward_id: t.reward.kind === 'reward' ? t.reward.reward_id : '',
+      list_id: t.reward.kind === 'coupon' ? t.reward.list_id : '',
+    })),
+    cap_per_inviter: c.cap_per_inviter ?? 0,
+    hold_hours: c.hold_hours ?? DEFAULT_HOLD_HOURS,
+    tags: [...(c.tags ?? [])],
+    userids: [...c.userids],
+    poster: { ...p, name: { ...p.name }, avatar: { ...p.avatar }, qr: { ...p.qr } },
+  }
+}
+
+/** What may still change once a campaign has started (the API refuses any other change). */
+export const EDITABLE_AFTER_START = ['name', 'ends_at', 'cap_per_inviter'] as const
+
+/** Whether a campaign has started at `now` (its edit is then limited to the name, end and cap). */
+export function hasStarted(c: Pick<FissionCampaign, 'starts_at'>, now: number = Date.now()): boolean {
+  return now >= new Date(c.starts_at).getTime()
+}
+
+// The limits of core's growth::fission_coupons and the spec.
+export const MAX_CODES_PER_REQUEST = 10_000
+export const CODE_CHARS = 64
+export const LIST_NAME_CHARS = 64
+
+/** Codes as the API reads CSV text: split on line breaks and commas, trimmed, quotes and blanks dropped. */
+export function codesOfText(text: string): string[] {
+  return text
+    .split(/[\r\n,]/)
+    .map((c) => c.trim().replace(/^"+|"+$/g, '').trim())
+    .filter((c) => c.length > 0)
+}
+
+/** The problem of codes typed or pasted (an i18n key of `fission.coupons.problem.*`), or null. */
+export function codesProblem(codes: string[], required: boolean): Problem | null {
+  if (!codes.length) return required ? { field: 'codes', message: 'fission.coupons.problem.none' } : null
+  if (codes.length > MAX_CODES_PER_REQUEST) return { field: 'codes', message: 'fission.coupons.problem.tooMany', params: { max: MAX_CODES_PER_REQUEST } }
+  const bad = codes.findIndex((c) => [...c].length > CODE_CHARS || /\s/.test(c))
+  if (bad >= 0) return { field: `codes[${bad}]`, message: 'fission.coupons.problem.code', params: { code: codes[bad], max: CODE_CHARS } }
+  return null
+}
+
 const utf8 = new TextEncoder()
 /** What core calls an id: 1 to 64 bytes without whitespace. */
 function idLike(s: string): boolean {

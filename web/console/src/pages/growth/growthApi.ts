@@ -3,12 +3,29 @@
 import { api, looseApi, unwrap } from '@/api/client'
 import type { components } from '@/api/schema'
 
-export type ChannelCode = components['schemas']['ChannelCode']
-export type ChannelCodeInput = components['schemas']['ChannelCodeInput']
+type SchemaAttachment = components['schemas']['WelcomeAttachment']
+/**
+ * An attachment of a welcome: besides the spec's fields, `material` (a material of the
+ * content center, by `material_id`) and a link's `track` (sent as a tracked short link per
+ * customer).
+ */
+export type WelcomeAttachment = Omit<SchemaAttachment, 'type' | 'material_id' | 'track'> & {
+  type: SchemaAttachment['type'] | 'material'
+  material_id?: string
+  track?: boolean
+}
+export type Welcome = Omit<components['schemas']['Welcome'], 'attachments'> & { attachments?: WelcomeAttachment[] }
+/** `group_invite`: a group code (its state) whose QR picture is sent with the welcome. */
+export type ChannelCodeInput = Omit<components['schemas']['ChannelCodeInput'], 'welcome' | 'group_invite'> & {
+  welcome?: Welcome
+  group_invite?: string
+}
+export type ChannelCode = Omit<components['schemas']['ChannelCode'], 'welcome' | 'group_invite'> & {
+  welcome?: Welcome
+  group_invite?: string
+}
 export type ChannelShift = components['schemas']['ChannelShift']
 export type ChannelCodeFigures = components['schemas']['ChannelCodeFigures']
-export type Welcome = components['schemas']['Welcome']
-export type WelcomeAttachment = components['schemas']['WelcomeAttachment']
 
 /** A corp tag as the tag mirror lists it (WeCom's shape). */
 export interface CorpTag {
@@ -31,10 +48,10 @@ export const growthApi = {
   /** Creates a code; a retry with the same key finishes the first create instead of a second. */
   create: (input: ChannelCodeInput, idempotencyKey: string) =>
     unwrap<ChannelCode>(
-      api.POST('/v1/growth/channel-codes', { params: { header: { 'Idempotency-Key': idempotencyKey } }, body: input }),
+      api.POST('/v1/growth/channel-codes', { params: { header: { 'Idempotency-Key': idempotencyKey } }, body: input as never }),
     ),
   edit: (state: string, version: number, input: ChannelCodeInput) =>
-    unwrap<ChannelCode>(api.PUT('/v1/growth/channel-codes/{state}', { ...path(state), body: { ...input, version } })),
+    unwrap<ChannelCode>(api.PUT('/v1/growth/channel-codes/{state}', { ...path(state), body: { ...input, version } as never })),
   pause: (state: string) => unwrap<ChannelCode>(api.POST('/v1/growth/channel-codes/{state}/pause', path(state))),
   resume: (state: string) => unwrap<ChannelCode>(api.POST('/v1/growth/channel-codes/{state}/resume', path(state))),
   remove: (state: string) => unwrap<{ deleted: string }>(api.DELETE('/v1/growth/channel-codes/{state}', path(state))),
@@ -44,7 +61,7 @@ export const growthApi = {
     ),
   defaultWelcome: () => unwrap<{ welcome: Welcome | null }>(api.GET('/v1/growth/default-welcome')),
   setDefaultWelcome: (welcome: Welcome | null) =>
-    unwrap<{ welcome: Welcome | null }>(api.PUT('/v1/growth/default-welcome', { body: { welcome } })),
+    unwrap<{ welcome: Welcome | null }>(api.PUT('/v1/growth/default-welcome', { body: { welcome } as never })),
   /** The corp tag mirror (its body is described in prose by the spec). */
   tags: () => unwrap<{ tag_groups: CorpTagGroup[] }>(looseApi.GET('/v1/tags')),
 }

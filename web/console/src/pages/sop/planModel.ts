@@ -6,21 +6,29 @@ import { normalizeSchedule, type Schedule } from './scheduleModel'
 export type PlanKind = 'group' | 'moments' | 'calendar' | 'journey'
 export const PLAN_KINDS: PlanKind[] = ['group', 'moments', 'calendar', 'journey']
 
-export type AttachmentKind = 'image' | 'link' | 'video' | 'miniprogram' | 'file'
-export const ATTACHMENT_KINDS: AttachmentKind[] = ['image', 'link', 'video', 'miniprogram', 'file']
+/** `material`: a material of the content center, by id, chosen through the picker. */
+export type AttachmentKind = 'image' | 'link' | 'video' | 'miniprogram' | 'file' | 'material'
+/** The kinds whose fields are typed in (a material is chosen instead). */
+export const ATTACHMENT_KINDS: Exclude<AttachmentKind, 'material'>[] = ['image', 'link', 'video', 'miniprogram', 'file']
 export const MAX_ATTACHMENTS = 9
 
-/** The fields each kind of attachment carries (the API refuses any other). */
-export const ATTACHMENT_FIELDS: Record<AttachmentKind, (keyof Attachment)[]> = {
+/** The text fields each kind of attachment carries (the API refuses any other). */
+export const ATTACHMENT_FIELDS: Record<AttachmentKind, TextField[]> = {
   image: ['media_id', 'pic_url'],
   link: ['title', 'url', 'desc', 'picurl', 'media_id'],
   video: ['media_id'],
   file: ['media_id'],
   miniprogram: ['title', 'appid', 'page', 'pic_media_id'],
+  material: ['material_id'],
 }
+
+type TextField = Exclude<keyof Attachment, 'kind' | 'track'>
 
 export interface Attachment {
   kind: AttachmentKind
+  material_id?: string
+  /** A link sent as a tracked short link (clicks counted per customer). */
+  track?: boolean
   media_id?: string
   pic_media_id?: string
   pic_url?: string
@@ -143,13 +151,14 @@ export function fromPlan(p: PlanInput): PlanForm {
   return f
 }
 
-/** An attachment with only its kind's fields, blank ones left out, values trimmed. */
+/** An attachment with only its kind's fields, blank ones left out, values trimmed; a link's `track` only when on. */
 export function cleanAttachment(a: Attachment): Attachment {
   const out: Attachment = { kind: a.kind }
   for (const field of ATTACHMENT_FIELDS[a.kind]) {
     const v = (a[field] as string | undefined)?.trim()
     if (v) (out as unknown as Record<string, string>)[field] = v
   }
+  if (a.kind === 'link' && a.track === true) out.track = true
   return out
 }
 

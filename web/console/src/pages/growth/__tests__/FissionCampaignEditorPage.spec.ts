@@ -53,6 +53,7 @@ async function visit(path: string) {
     routes: [
       { path: '/growth/fission-campaigns', name: 'growth-fissions', component: { template: '<div data-test="list" />' } },
       { path: '/growth/fission-campaigns/new', component: FissionCampaignEditorPage },
+      { path: '/growth/fission-campaigns/:id/edit', component: FissionCampaignEditorPage, props: true },
       { path: '/growth/fission-campaigns/:id', name: 'growth-fission', component: FissionCampaignPage, props: true },
     ],
   })
@@ -66,6 +67,7 @@ describe('the fission campaign editor', () => {
   const fetchMock = vi.fn<(req: Request) => Promise<Response>>()
   const sent: { method: string; path: string; headers: Headers; body: unknown }[] = []
   let creates: Response[] = []
+  let edits: Response[] = []
   let campaign: typeof created = created
 
   beforeEach(() => {
@@ -75,6 +77,7 @@ describe('the fission campaign editor', () => {
     resetClient()
     sent.length = 0
     creates = []
+    edits = []
     campaign = created
     fetchMock.mockImplementation(async (req: Request) => {
       const path = new URL(req.url).pathname
@@ -83,6 +86,8 @@ describe('the fission campaign editor', () => {
       if (path === '/v1/tags') return jsonResponse(200, { tag_groups: [] })
       if (path === '/v1/points/rewards') return jsonResponse(200, { rewards: [{ reward_id: 'rw1', name: '保温杯', cost: 100, stock: 5, redeemed: 0, active: true }] })
       if (req.method === 'POST' && path === '/v1/growth/fission-campaigns') return creates.shift() ?? jsonResponse(201, created)
+      if (path === '/v1/growth/coupon-lists') return jsonResponse(200, { items: [{ id: 'cl00112233445566', name: '满减券', created_at: created.created_at, added: 5, issued: 2, stock: 3 }] })
+      if (req.method === 'PUT' && path === `/v1/growth/fission-campaigns/${created.id}`) return edits.shift() ?? jsonResponse(200, { ...created, name: (body as { name: string }).name, version: 2 })
       if (req.method === 'GET' && path === `/v1/growth/fission-campaigns/${created.id}`) return jsonResponse(200, campaign)
       if (req.method === 'GET' && path === `/v1/growth/fission-campaigns/${created.id}/leaderboard`) return jsonResponse(200, { items: [] })
       if (req.method === 'POST' && path === `/v1/growth/fission-campaigns/${created.id}/end`) {
@@ -174,6 +179,28 @@ describe('the fission campaign editor', () => {
     expect(w.find('[data-testid="fission-figure-inviters"]').text()).toContain('4')
     expect(w.find('[data-testid="fission-tiers"]').text()).toContain('已发放 2 人')
     expect(w.find('[data-testid="fission-tiers"]').text()).toContain('礼品 rw1')
+  })
+
+  it('edits a started campaign from its version, with only the name, end and cap open', async () => {
+    edits = [jsonResponse(409, { error: { code: 'version_mismatch', message: 'the campaign changed', details: { current_version: 2 } } })]
+    campaign = { ...created, ends_at: '2027-06-01T00:00:00Z' }
+    const { w, router } = await visit(`/growth/fission-campaigns/${created.id}/edit`)
+    expect(w.find('[data-testid="fission-started-hint"]').exists()).toBe(true)
+    expect((w.find('[data-testid="fission-name"]').element as HTMLInputElement).value).toBe('邀请有礼')
+    expect(w.find('[data-testid="fission-hold"] input').attributes('disabled')).toBeDefined()
+    expect(w.findAll('fieldset[disabled]').length).toBeGreaterThan(0)
+    await w.find('[data-testid="fission-name"]').setValue('加推一周')
+    await w.find('form').trigger('submit')
+    await flushPromises()
+    expect(w.find('[data-testid="fission-save-error"]').text()).toContain('活动在你编辑期间被修改过')
+
+    await w.find('form').trigger('submit')
+    await flushPromises()
+    const puts = sent.filter((r) => r.method === 'PUT')
+    expect(puts).toHaveLength(2)
+    expect(puts[1].body).toMatchObject({ version: 1, name: '加推一周', hold_hours: 24, tiers: created.tiers })
+    expect(sent.some((r) => r.method === 'POST')).toBe(false)
+    expect(router.currentRoute.value.path).toBe(`/growth/fission-campaigns/${created.id}`)
   })
 
   it('shows the API’s problems when it refuses the campaign', async () => {

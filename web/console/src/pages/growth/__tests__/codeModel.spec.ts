@@ -77,6 +77,74 @@ describe('channel code form', () => {
   })
 })
 
+describe('materials, tracked links and the group invite', () => {
+  const link = (title: string, track?: boolean) => ({ type: 'link' as const, title, url: 'https://h5.example.com/' + title, ...(track === undefined ? {} : { track }) })
+
+  it('reads them back from a stored code and sends them as the API takes them', () => {
+    const code = {
+      state: 'ch0123456789abcdef',
+      name: 'n',
+      kind: 'single',
+      rota: { shifts: [{ userid: 'a', weekdays: [1], start: '09:00', end: '18:00' }] },
+      welcome: {
+        text: 'hi',
+        attachments: [
+          { type: 'material', material_id: 'm01hx9k2', track: false },
+          link('gift', true),
+          link('plain', false),
+        ],
+      },
+      group_invite: 'gc0123456789abcdef',
+      invite_pic_url: 'https://wework.qpic.cn/invite.png',
+      status: 'active',
+      on_duty: ['a'],
+      version: 1,
+      created_at: '2026-01-01T00:00:00Z',
+      updated_at: '2026-01-01T00:00:00Z',
+    } as ChannelCode
+    const f = fromCode(code)
+    expect(f.group_invite).toBe('gc0123456789abcdef')
+    expect(formProblems(f)).toEqual([])
+    const input = toInput(f)
+    expect(input.group_invite).toBe('gc0123456789abcdef')
+    // A material by its id only; `track` only on a link, and only when on.
+    expect(input.welcome?.attachments).toEqual([
+      { type: 'material', material_id: 'm01hx9k2' },
+      { type: 'link', title: 'gift', url: 'https://h5.example.com/gift', track: true },
+      { type: 'link', title: 'plain', url: 'https://h5.example.com/plain' },
+    ])
+    expect(input).not.toHaveProperty('invite_pic_url')
+  })
+
+  it('leaves the invite out when none is chosen', () => {
+    expect(toInput(form())).not.toHaveProperty('group_invite')
+    expect(fromCode({ ...toInput(form()), state: 's', status: 'active', on_duty: [], version: 1 } as unknown as ChannelCode).group_invite).toBe('')
+  })
+
+  it('needs a chosen material and a group code state', () => {
+    const welcome = { text: '', points_page_url: '', attachments: [{ type: 'material' as const, material_id: '' }] }
+    expect(welcomeProblems(welcome).map((p) => p.field)).toEqual(['welcome.attachments[0].material_id'])
+    welcome.attachments[0].material_id = 'M-1'
+    expect(welcomeProblems(welcome).map((p) => p.field)).toEqual(['welcome.attachments[0].material_id'])
+    welcome.attachments[0].material_id = 'm01hx9k2'
+    expect(welcomeProblems(welcome)).toEqual([])
+    expect(fields(form({ group_invite: 'ch0123456789abcdef' }))).toContain('group_invite')
+    expect(fields(form({ group_invite: 'gc0123456789ABCDEF' }))).toContain('group_invite')
+    expect(fields(form({ group_invite: 'gc0123456789abcdef' }))).toEqual([])
+  })
+
+  it('takes nine attachments, or eight with a group invite (its QR is the ninth)', () => {
+    const withAttachments = (n: number, group_invite = '') =>
+      form({ group_invite, welcome: { text: 'hi', points_page_url: '', attachments: Array.from({ length: n }, (_, i) => link('l' + i)) } })
+    expect(fields(withAttachments(9))).toEqual([])
+    expect(fields(withAttachments(10))).toContain('welcome.attachments')
+    expect(fields(withAttachments(8, 'gc0123456789abcdef'))).toEqual([])
+    expect(fields(withAttachments(9, 'gc0123456789abcdef'))).toEqual(['welcome.attachments'])
+    // The tenant's default welcome is not the code's: the invite limits only its own.
+    expect(fields({ ...withAttachments(9, 'gc0123456789abcdef'), own_welcome: false })).toEqual([])
+  })
+})
+
 describe('welcome rules', () => {
   const w = (text: string, points_page_url = '') => ({ text, attachments: [], points_page_url })
 

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { emptyFissionForm, fissionFormProblems, isoLocal, phaseOf, posterProblems, toFissionInput, type FissionForm } from '../fissionModel'
+import {
+  codesOfText,
+  codesProblem,
+  emptyFissionForm,
+  fissionFormProblems,
+  formOfCampaign,
+  isoLocal,
+  phaseOf,
+  posterProblems,
+  toFissionInput,
+  type FissionForm,
+} from '../fissionModel'
+import type { FissionCampaign } from '../fissionApi'
 
 const NOW = new Date('2026-12-01T08:00:00Z')
 
@@ -128,5 +140,29 @@ describe('a campaign’s phase', () => {
     expect(phaseOf(c, Date.parse('2026-12-01T00:00:00Z'))).toBe('running')
     expect(phaseOf(c, Date.parse('2026-12-31T00:00:00Z'))).toBe('finished')
     expect(phaseOf({ ...c, status: 'ended' }, Date.parse('2026-12-10T00:00:00Z'))).toBe('ended')
+  })
+})
+
+describe('coupon codes as typed or pasted', () => {
+  it('splits CSV text on lines and commas, dropping quotes and blanks', () => {
+    expect(codesOfText('A1\r\nA2, A3\n\n"A4",')).toEqual(['A1', 'A2', 'A3', 'A4'])
+  })
+  it('names the first bad code, and asks for one when they are required', () => {
+    expect(codesProblem(['ok', 'has space'], true)).toMatchObject({ field: 'codes[1]', message: 'fission.coupons.problem.code' })
+    expect(codesProblem([], true)?.message).toBe('fission.coupons.problem.none')
+    expect(codesProblem([], false)).toBeNull()
+    expect(codesProblem(['x'.repeat(65)], true)?.field).toBe('codes[0]')
+  })
+})
+
+describe('a stored campaign as the edit form', () => {
+  it('round-trips through the form to the same input', () => {
+    const input = toFissionInput({ ...emptyFissionForm(new Date('2026-12-01T00:00:00Z')), name: '邀请有礼', userids: ['amy'], cap_per_inviter: 9 })
+    input.tiers = [
+      { invites: 1, reward: { kind: 'coupon', list_id: 'cl00112233445566' } },
+      { invites: 3, reward: { kind: 'reward', reward_id: 'rw1' } },
+    ]
+    const stored = { ...input, id: 'fc00112233445566aa', status: 'active', version: 3, created_at: input.starts_at, updated_at: input.starts_at } as FissionCampaign
+    expect(toFissionInput(formOfCampaign(stored))).toEqual(input)
   })
 })

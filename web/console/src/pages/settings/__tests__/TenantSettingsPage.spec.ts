@@ -22,6 +22,7 @@ const tenant = {
     create_wecom_group_messages: true,
     create_wecom_moment_tasks: false,
     wecom_rate_limits: rateLimits,
+    link_visitor_oauth: false,
   },
 }
 const secrets = { contact_secret: true, app_secret: true, agent_id: true, callback_token: true, encoding_aes_key: true, updated_at: null }
@@ -61,6 +62,34 @@ describe('TenantSettingsPage', () => {
     await flushPromises()
     const put = sent.find((r) => r.method === 'PUT' && r.path === '/v1/tenant/settings')
     expect(put?.body).toEqual(tenant.settings)
+  })
+
+  it('reads a missing link_visitor_oauth as on and saves the switch', async () => {
+    useSessionStore().scopes = ['read', 'write', 'admin']
+    const { link_visitor_oauth: _, ...older } = tenant.settings
+    fetchMock.mockImplementation(async (req: Request) => {
+      const path = new URL(req.url).pathname
+      const body = req.method === 'GET' ? undefined : await req.clone().json()
+      sent.push({ method: req.method, path, body })
+      if (path === '/v1/tenant/secrets') return jsonResponse(200, secrets)
+      if (path === '/v1/tenant/settings') return jsonResponse(200, body)
+      if (path === '/v1/tenant') return jsonResponse(200, { ...tenant, settings: older })
+      return jsonResponse(404, { error: { code: 'not_found', message: path } })
+    })
+    const w = mount(TenantSettingsPage, { attachTo: document.body })
+    await flushPromises()
+    const toggle = w.find('[data-test="tenant-link-oauth"]')
+    expect(toggle.classes()).toContain('is-checked')
+    await toggle.trigger('click')
+    await flushPromises()
+    expect(toggle.classes()).not.toContain('is-checked')
+    await w.find('[data-test="tenant-settings-form"]').trigger('submit')
+    await flushPromises()
+    const put = sent.find((r) => r.method === 'PUT' && r.path === '/v1/tenant/settings')
+    expect(put?.body).toEqual({ ...older, link_visitor_oauth: false })
+    // The form keeps what was saved (no read-back another container might answer stale).
+    expect(w.find('[data-test="tenant-link-oauth"]').classes()).not.toContain('is-checked')
+    expect(sent.filter((r) => r.method === 'GET' && r.path === '/v1/tenant')).toHaveLength(1)
   })
 
   it('shows the settings read-only to a viewer, without a save button', async () => {

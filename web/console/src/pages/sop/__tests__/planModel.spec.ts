@@ -49,6 +49,40 @@ describe('plan form ↔ API plan input', () => {
     for (const p of plans) expect(toInput(fromPlan(p))).toEqual(p)
   })
 
+  it('sends a material by its id and a link\'s track only when on', () => {
+    const f = emptyForm('group')
+    f.name = 'P'
+    f.targets.chat_ids = ['wrA']
+    f.content = {
+      text: '',
+      attachments: [
+        { kind: 'material', material_id: ' m01hx9k2 ', title: 'left out' },
+        { kind: 'link', url: 'https://x.example/a', title: 'A', track: true },
+        { kind: 'link', url: 'https://x.example/b', title: 'B', track: false },
+        // A link turned into an image keeps no track.
+        { kind: 'image', pic_url: 'https://x.example/c.png', track: true },
+      ],
+    }
+    expect(toInput(f).content).toEqual({
+      attachments: [
+        { kind: 'material', material_id: 'm01hx9k2' },
+        { kind: 'link', url: 'https://x.example/a', title: 'A', track: true },
+        { kind: 'link', url: 'https://x.example/b', title: 'B' },
+        { kind: 'image', pic_url: 'https://x.example/c.png' },
+      ],
+    })
+    const stored: PlanInput = {
+      name: 'P',
+      kind: 'group',
+      targets: { chat_ids: ['wrA'] },
+      schedule: { kind: 'daily', time: '09:00' },
+      content: { attachments: [{ kind: 'material', material_id: 'm01hx9k2' }, { kind: 'link', url: 'https://x.example/a', title: 'A', track: true }] },
+    }
+    const back = fromPlan(stored)
+    expect(back.content.attachments[1].track).toBe(true)
+    expect(toInput(back)).toEqual(stored)
+  })
+
   it('names what a form lacks', () => {
     expect(formProblems(emptyForm('group'))).toEqual([
       'sop.editor.problems.name',

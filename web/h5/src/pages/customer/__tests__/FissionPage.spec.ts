@@ -20,7 +20,7 @@ const page: FissionPageData = {
     { invites: 3, reward: { kind: 'reward', reward_id: 'rw1' } },
     { invites: 6, reward: { kind: 'coupon', list_id: 'cl1' } },
   ],
-  me: { pending: 2, confirmed: 1, revoked: 1, reached: 2, paid: [0] },
+  me: { pending: 2, confirmed: 1, revoked: 1, reached: 2, paid: [0], waiting: [], coupons: [] },
   leaderboard: [
     { name: '小*', confirmed: 5 },
     { name: '王*', confirmed: 1, me: true },
@@ -131,7 +131,7 @@ describe('the fission campaign page', () => {
   })
 
   it('an upcoming campaign says when it starts and gives no poster yet', async () => {
-    stub(() => [200, { ...page, status: 'upcoming', me: { pending: 0, confirmed: 0, revoked: 0, reached: 0, paid: [] }, leaderboard: [] }])
+    stub(() => [200, { ...page, status: 'upcoming', me: { pending: 0, confirmed: 0, revoked: 0, reached: 0, paid: [], waiting: [], coupons: [] }, leaderboard: [] }])
     const w = await open()
     expect(w.get('[data-testid=fission-status]').text()).toBe('未开始')
     expect(w.get('[data-testid=fission-upcoming]').text()).toContain('活动将于')
@@ -166,11 +166,58 @@ describe('the fission campaign page', () => {
   })
 })
 
+describe('coupons paid and tiers waiting for stock', () => {
+  beforeEach(() => {
+    freshPinia()
+    localStorage.clear()
+    localStorage.setItem(CUSTOMER_SESSION_KEY, JSON.stringify({ token: 'tok1', external_userid: 'wm1', expires_at: new Date(Date.now() + 3600_000).toISOString(), corp_id: 'ww1' }))
+    i18n.global.locale.value = 'zh-CN'
+  })
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('shows the codes issued and marks a tier earned but out of stock', async () => {
+    const me = {
+      pending: 0,
+      confirmed: 6,
+      revoked: 0,
+      reached: 3,
+      paid: [0, 2],
+      waiting: [1],
+      coupons: [{ tier: 2, code: 'SAVE-10-XYZ', issued_at: '2026-12-02T00:00:00Z' }],
+    }
+    stub(() => [200, { ...page, me }])
+    const w = await open()
+    expect(w.findAll('[data-testid=fission-tier]').map((t) => t.attributes('data-mark'))).toEqual(['paid', 'stock', 'paid'])
+    expect(w.findAll('[data-testid=fission-tier]')[1].text()).toContain('奖品补货中')
+    expect(w.get('[data-testid=fission-coupon]').text()).toContain('邀请 6 人')
+    expect(w.get('[data-testid=fission-coupon-code]').text()).toBe('SAVE-10-XYZ')
+  })
+
+  it('copies a coupon code', async () => {
+    const writeText = vi.fn(async () => undefined)
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } })
+    const me = { ...page.me, paid: [0, 1, 2], coupons: [{ tier: 2, code: 'SAVE-10-XYZ', issued_at: '2026-12-02T00:00:00Z' }] }
+    stub(() => [200, { ...page, me }])
+    const w = await open()
+    const button = w.get('[data-testid=fission-coupon] button')
+    expect(button.attributes('aria-label')).toBe('复制券码 SAVE-10-XYZ')
+    await button.trigger('click')
+    await flushPromises()
+    expect(writeText).toHaveBeenCalledWith('SAVE-10-XYZ')
+  })
+
+  it('shows no coupon card without codes', async () => {
+    stub(() => [200, page])
+    const w = await open()
+    expect(w.find('[data-testid=fission-coupons]').exists()).toBe(false)
+  })
+})
+
 describe('tier marks and progress', () => {
   it('reached counts pending invites, paid is final, the bar stops at the last tier', () => {
     expect(tierMarks(page).map((m) => m.mark)).toEqual(['paid', 'reached', 'open'])
     // Paid stays paid even when revocations took the counts below it.
-    const after = { ...page, me: { pending: 0, confirmed: 0, revoked: 4, reached: 0, paid: [0] } }
+    const after = { ...page, me: { pending: 0, confirmed: 0, revoked: 4, reached: 0, paid: [0], waiting: [], coupons: [] } }
     expect(tierMarks(after)).toEqual([
       { mark: 'paid', missing: 0 },
       { mark: 'open', missing: 3 },
