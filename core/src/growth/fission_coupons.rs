@@ -66,16 +66,18 @@ fn valid_code(c: &str) -> bool {
 }
 
 impl CodesInput {
-    /// The codes, trimmed, blanks dropped, repeats dropped; every problem otherwise.
+    /// The codes, repeats dropped; every problem otherwise. A list's codes are taken as they
+    /// are; text is cut at line breaks, commas, quotes, tabs and spaces (which no code
+    /// holds), so that a CSV column, quoted or not, reads as its codes.
     pub fn parse(&self) -> Result<ParsedCodes, Vec<Problem>> {
         let raw: Vec<String> = match self {
-            CodesInput::List(items) => items.iter().map(|c| c.trim().to_string()).collect(),
+            CodesInput::List(items) => items.clone(),
             CodesInput::Text(text) => text
-                .split(['\n', '\r', ','])
-                .map(|c| c.trim().trim_matches('"').trim().to_string())
+                .split(['\n', '\r', ',', '"', '\t', ' '])
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
                 .collect(),
         };
-        let raw: Vec<String> = raw.into_iter().filter(|c| !c.is_empty()).collect();
         let mut problems = Vec::new();
         if raw.is_empty() {
             problems.push(problem("codes", "at least one code"));
@@ -373,10 +375,18 @@ mod tests {
             .unwrap();
         assert_eq!(p.codes, ["A1", "A2", "A3", "A4"]);
         assert_eq!(p.repeated, 1);
-        let p = CodesInput::List(vec!["x".into(), " x ".into(), "y".into()])
+        let p = CodesInput::List(vec!["x".into(), "x".into(), "y".into()])
             .parse()
             .unwrap();
         assert_eq!((p.codes.len(), p.repeated), (2, 1));
+        // A list's codes are taken as they are: blanks around one are refused, not trimmed.
+        let e = CodesInput::List(vec![" x".into(), String::new()])
+            .parse()
+            .unwrap_err();
+        let fields: Vec<_> = e.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["codes[0]", "codes[1]"]);
+        // Text: control characters are no separators, so the code holding one is refused.
+        assert!(CodesInput::Text("G\u{93}".into()).parse().is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 // read the occurrence's figures and tasks; pause, resume and end it from the list; the
 // calendar. Every page is screenshot and scanned with axe.
 import { test, expect, apiOk, invoke, loginWithWeCom, shot, axe, stack } from './fixtures'
+import { settled } from './console-helpers'
 
 /** `HH:MM` in `zone`, now. */
 function minuteIn(zone: string): string {
@@ -28,6 +29,7 @@ test.describe('sop', () => {
     const zone = tenant.settings?.timezone ?? 'Asia/Shanghai'
 
     await page.goto('/sop/templates')
+    await settled(page)
     await shot(page, 'sop-templates')
     await axe(page)
     await page.getByTestId('template-daily-check-in').getByRole('button').click()

@@ -139,7 +139,14 @@ impl State {
         let now = self.now_secs();
         if path == paths::MEDIA_UPLOADIMG {
             let base = self.public_base.clone();
-            return Ok(json!({ "url": format!("{base}/_fake/pic/{seq}.png") }));
+            let ext = if content_type == "image/jpeg" {
+                "jpg"
+            } else {
+                "png"
+            };
+            self.pictures
+                .insert(seq, (content_type.clone(), bytes.to_vec()));
+            return Ok(json!({ "url": format!("{base}/_fake/pic/{seq}.{ext}") }));
         }
         let media_id = format!("3{}_{seq}", super::handlers::random_hex(16));
         self.media.insert(
@@ -193,5 +200,24 @@ impl State {
             }
         }
         Ok(())
+    }
+}
+
+/// The route of a picture uploaded with `media/uploadimg` (the `url` it answered).
+pub(super) const PICTURE: &str = "/_fake/pic/{name}";
+
+/// Serves an uploaded picture, as WeCom's CDN serves the permanent URLs (404 when unknown).
+pub(super) async fn picture(
+    axum::extract::State(state): axum::extract::State<super::Shared>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let seq = name.split('.').next().and_then(|s| s.parse::<u64>().ok());
+    let found = seq.and_then(|seq| super::lock(&state).pictures.get(&seq).cloned());
+    match found {
+        Some((content_type, bytes)) => {
+            ([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -84,6 +84,7 @@ fn router(state: Shared) -> Router {
         .route(inspect::APP_MESSAGES, get(inspect::app_messages))
         .route(inspect::WELCOME_MESSAGES, get(inspect::welcome_messages))
         .route(contact_way::QR_PICTURE, get(contact_way::qr_picture))
+        .route(media::PICTURE, get(media::picture))
         .route(inspect::SCAN, axum::routing::post(inspect::scan))
         .with_state(state)
 }

@@ -501,6 +501,9 @@ pub(super) struct State {
     pub public_base: String,
     /// Uploaded temporary media by id (see `media`).
     pub media: HashMap<String, super::media::FakeMedia>,
+    /// Pictures uploaded with `media/uploadimg`, by sequence: (content type, bytes), served
+    /// at the URL the upload answered.
+    pub pictures: HashMap<u64, (String, Vec<u8>)>,
 }
 
 impl State {
@@ -522,6 +525,7 @@ impl State {
             limits: Default::default(),
             public_base: String::new(),
             media: HashMap::new(),
+            pictures: HashMap::new(),
         }
     }
 

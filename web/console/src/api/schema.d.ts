@@ -6616,11 +6616,16 @@ export interface components {
                 list_id: string;
             };
         };
-        /** @description Coupon codes: a JSON array, or CSV text (codes separated by line breaks or commas, surrounding quotes and blanks ignored). 1 to 10000 codes per request, each 1 to 64 characters without spaces; repeats are dropped (counted in `duplicates`). A list holds at most 100000 codes in all. Bad codes: 400 validation_failed with `details.problems` (`codes[i]`), nothing written. */
-        CouponCodes: string[] | string;
+        /** @description 1 to 64 characters, none of them a space, a blank or a control character. */
+        CouponCode: string;
+        /** @description CSV text: codes separated by line breaks, commas, quotes, tabs or spaces (so a CSV column, quoted or not, reads as its codes); at least one code; a code holds no comma or quote. */
+        CouponCodesText: string;
+        /** @description Coupon codes: a JSON array (each code as it is), or CSV text. 1 to 10000 codes per request; repeats are dropped (counted in `duplicates`). A list holds at most 100000 codes in all. Bad codes: 400 validation_failed with `details.problems` (`codes[i]`), nothing written. */
+        CouponCodes: components["schemas"]["CouponCode"][] | components["schemas"]["CouponCodesText"];
         CouponListInput: {
             name: string;
-            codes?: components["schemas"]["CouponCodes"];
+            /** @description The first codes, as CouponCodes; an empty array (or none) creates an empty list to add codes to later. */
+            codes?: components["schemas"]["CouponCode"][] | components["schemas"]["CouponCodesText"];
         };
         CouponList: {
             id: string;
@@ -6708,8 +6713,30 @@ export interface components {
             codes_removed: number;
         };
         /** @description The campaign's fields as on create, with the version the edit starts from. Before the start anything may change; once started only name, ends_at (still ahead) and cap_per_inviter (other fields must be sent unchanged: 400 with a problem per changed field). The create's rules apply (tiers must rise). An ended campaign: 409 campaign_ended; another version: 409 version_mismatch (`details.current_version`). */
-        FissionCampaignEdit: components["schemas"]["FissionCampaignInput"] & {
+        FissionCampaignEdit: {
+            /** @description The version the edit starts from. */
             version: number;
+            name: string;
+            /** Format: date-time */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description Excluded: a join at or after it does not count.
+             */
+            ends_at: string;
+            tiers: components["schemas"]["FissionTier"][];
+            /** @description Invitees counted for one inviter at a time (a revoked one frees its place); none: no cap. */
+            cap_per_inviter?: number;
+            /**
+             * @description An invitee who deletes the staff member within this many hours of adding is revoked; after it they count for good.
+             * @default 24
+             */
+            hold_hours: number;
+            /** @description Corp tag ids set on each counted invitee (`mark_tag`). */
+            tags?: string[];
+            /** @description The staff members an inviter's personal code adds to (a multi-member 「联系我」). */
+            userids: string[];
+            poster: components["schemas"]["FissionPoster"];
         };
         FissionCampaign: components["schemas"]["FissionCampaignInput"] & {
             id: string;
