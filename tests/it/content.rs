@@ -618,6 +618,34 @@ async fn a_tracked_link_in_a_plan_is_the_occurrences_short_link_and_a_resend_the
         )
         .await;
     assert_eq!(again.as_deref(), Some(urls[1].as_str()));
+    // The task center gives alice the same short link to copy and send by hand.
+    let session = scrm_core::sop::reminder::staff_token(
+        &signing_keys(),
+        w.t.id(),
+        "alice",
+        scrm_core::clock::Clock::now(w.clock.as_ref()),
+    );
+    let (status, tasks) = w
+        .staff_call_with(
+            request(
+                "GET",
+                "/v1/tasks?status=pending",
+                &[("authorization", &format!("Bearer {session}"))],
+                None,
+            ),
+            tracker.clone(),
+        )
+        .await;
+    assert_eq!(status, 200, "{tasks}");
+    let today = tasks["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["occurrence_id"] == "20260302T0100Z")
+        .expect("day 2's task");
+    let copied = &today["content"]["attachments"];
+    assert_eq!(copied[0]["url"], urls[1].as_str(), "{today}");
+    assert_eq!(copied[1]["url"], "https://shop.example.com/map");
     // The link is the tenant's, listed with its codes' plan.
     let (status, links) = call(&w, "GET", "/v1/links", None, None).await;
     assert_eq!(status, 200, "{links}");

@@ -78,6 +78,7 @@ impl World {
             signing_key: signing_keys(),
             web_origins: Default::default(),
             sidebar: SidebarStores::new(db.clone()),
+            links: std::sync::Arc::new(scrm_core::links::NoTracking),
         });
         let w = Self {
             db,

@@ -22,6 +22,7 @@ use super::task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStat
 use crate::clock::Clock;
 use crate::contacts::Page;
 use crate::http::ApiError;
+use crate::links::{LinkTracker, SendContext, Via};
 use crate::ports::StoreError;
 use crate::tenants::{Tenant, TenantId, TenantLookup};
 use crate::tokens::SigningKeys;
@@ -229,6 +230,9 @@ pub struct TaskCenter<'a, S, W, T, D> {
     pub signing_key: &'a SigningKeys,
     /// Time.
     pub clock: &'a dyn Clock,
+    /// Links marked `track` in the content to copy: the short link of the plan, the
+    /// occurrence and the member, the very one the dispatcher's WeCom task carries.
+    pub links: &'a dyn LinkTracker,
 }
 
 impl<S, W, T, D> TaskCenter<'_, S, W, T, D>
@@ -355,7 +359,7 @@ where
             .staff_tasks(&who.tenant.id, &who.userid, status, cursor, limit)
             .await?;
         Ok(Page {
-            items: self.views(&who.tenant.id, page.items).await?,
+            items: self.views(&who.tenant, page.items).await?,
             next_cursor: page.next_cursor,
         })
     }
@@ -363,7 +367,7 @@ where
     /// One task of the caller's.
     pub async fn task(&self, who: &StaffIdentity, id: &str) -> Result<TaskView, TaskCenterError> {
         let task = self.own_task(who, id).await?;
-        self.view(&who.tenant.id, task).await
+        self.view(&who.tenant, task).await
     }
 
     /// Marks a task of the caller's pushed (idempotent: a done task stays done).
@@ -411,17 +415,19 @@ where
             .ok_or(TaskCenterError::NoSuchTask)
     }
 
-    async fn view(&self, t: &TenantId, task: Task) -> Result<TaskView, TaskCenterError> {
-        let mut views = self.views(t, vec![task]).await?;
+    async fn view(&self, tenant: &Tenant, task: Task) -> Result<TaskView, TaskCenterError> {
+        let mut views = self.views(tenant, vec![task]).await?;
         views.pop().ok_or(TaskCenterError::NoSuchTask)
     }
 
     /// The tasks with their occurrence's content (each occurrence read once).
     async fn views(
         &self,
-        t: &TenantId,
+        tenant: &Tenant,
         tasks: Vec<Task>,
     ) -> Result<Vec<TaskView>, TaskCenterError> {
+        let t = &tenant.id;
+        let now = self.clock.now();
         let mut occs: HashMap<(PlanId, OccurrenceId), Option<Occurrence>> = HashMap::new();
         let mut out = Vec::with_capacity(tasks.len());
         for task in tasks {
@@ -435,6 +441,22 @@ where
                 .and_then(Option::as_ref)
                 .and_then(|o| o.content_for(task.branch.as_deref()))
                 .cloned();
+            let content = match content {
+                Some(c) => {
+                    let context = SendContext {
+                        via: Via::Plan,
+                        plan: Some(task.plan_id.to_string()),
+                        occurrence: Some(task.occurrence_id.to_string()),
+                        staff: Some(task.staff.clone()),
+                        ..SendContext::default()
+                    };
+                    Some(
+                        c.with_tracked_links(self.links, tenant, &context, now)
+                            .await,
+                    )
+                }
+                None => None,
+            };
             out.push(TaskView {
                 task_id: task.task_id,
                 plan_id: task.plan_id.to_string(),

@@ -38,6 +38,7 @@ use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::jssdk::{page_signatures, JsApiTickets, WebOrigins};
+use scrm_core::links::LinkTracker;
 use scrm_core::points::CustomerId;
 use scrm_core::sidebar::SidebarReads;
 use scrm_core::sop::ports::{GroupDirectory, GroupTagStore, StaffLinkStore};
@@ -74,6 +75,8 @@ pub struct StaffApi<S, W, T, D> {
     pub web_origins: WebOrigins,
     /// What the customer sidebar reads besides the directory and the tasks table.
     pub sidebar: SidebarStores,
+    /// Mints the short links of the links marked `track` in the content to copy.
+    pub links: Arc<dyn LinkTracker>,
 }
 
 /// The stores the customer sidebar reads besides the directory and the tasks table: the
@@ -112,6 +115,7 @@ where
             refused_codes: &self.refused_codes,
             signing_key: &self.signing_key,
             clock: &*self.clock,
+            links: self.links.as_ref(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             tags: c.tags(),
             points: c.points(),
         },
+        links: c.link_tracker(),
     };
     router(Arc::new(api)).serve().await
 }

@@ -273,6 +273,16 @@ impl World {
 
     /// A staff API call.
     pub async fn staff_call(&self, req: lambda_http::Request) -> (u16, Value) {
+        self.staff_call_with(req, Arc::new(scrm_core::links::NoTracking))
+            .await
+    }
+
+    /// A staff API call whose task center mints tracked links with `links`.
+    pub async fn staff_call_with(
+        &self,
+        req: lambda_http::Request,
+        links: Arc<dyn scrm_core::links::LinkTracker>,
+    ) -> (u16, Value) {
         let api = Arc::new(StaffApi {
             store: self.store(),
             wecom: self.wecom.clone(),
@@ -283,6 +293,7 @@ impl World {
             signing_key: scrm_tests::signing_keys(),
             web_origins: Default::default(),
             sidebar: staff_api_fn::SidebarStores::new(self.db.clone()),
+            links,
         });
         response_json(&staff_api_fn::handle(&api, req).await.expect("infallible"))
     }

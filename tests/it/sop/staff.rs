@@ -255,6 +255,7 @@ async fn alice_with_a_task() -> (
         signing_key: signing_keys(),
         web_origins: Default::default(),
         sidebar: staff_api_fn::SidebarStores::new(w.db.clone()),
+        links: std::sync::Arc::new(scrm_core::links::NoTracking),
     });
     (w, api)
 }
