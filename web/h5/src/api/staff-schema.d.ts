@@ -504,7 +504,7 @@ export interface components {
             scheduled_at: string;
             /** @description dispatched after its time (after an outage) */
             late: boolean;
-            /** @description the prepared content, block by block, ready to copy */
+            /** @description the prepared content, block by block, ready to copy; a link the plan marks `track` is its short link for this plan, occurrence and staff member */
             content?: Record<string, never> | null;
             /** Format: date-time */
             done_at?: string | null;
