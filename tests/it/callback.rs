@@ -552,7 +552,8 @@ async fn group_creation_membership_changes_and_dismissal() {
             chat_id: "wrshop".into(),
             member_id: "wmcarol".into(),
             is_customer: true,
-            join_scene: Some(3)
+            join_scene: Some(3),
+            state: None,
         }
     );
 
@@ -889,6 +890,7 @@ async fn concurrent_deliveries_of_one_callback_give_one_effect() {
             member_id: "wmbob".into(),
             is_customer: true,
             join_scene: Some(0),
+            state: None,
         }
     );
     let g = w
@@ -1512,6 +1514,7 @@ async fn a_takeover_after_the_effects_publishes_what_the_first_attempt_decided()
                 member_id: "wmbob".into(),
                 is_customer: true,
                 join_scene: Some(3),
+                state: None,
             },
             DomainEvent::GroupOwnerChanged {
                 chat_id: "wrshop".into(),

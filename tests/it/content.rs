@@ -653,3 +653,102 @@ async fn a_tracked_link_in_a_plan_is_the_occurrences_short_link_and_a_resend_the
     assert_eq!(items.len(), 1, "{links}");
     assert_eq!(items[0]["url"], target);
 }
+
+#[tokio::test]
+async fn the_task_center_shows_a_plans_materials_as_the_dispatcher_sends_them() {
+    ensure_content_bucket().await;
+    let w = World::new(TenantSettings::default(), "2026-02-28T12:00:00Z").await;
+    w.staff(&["alice"]);
+    w.group("wrMat01", "alice").await;
+    let image = upload(&w, "tc-img", "image", "poster.png", "image/png", PNG).await;
+    let video = upload(&w, "tc-vid", "video", "intro.mp4", "video/mp4", &mp4()).await;
+    let made = |key: &'static str, body: Value| {
+        let w = &w;
+        async move {
+            let (status, m) = call(w, "POST", "/v1/content/materials", Some(key), Some(body)).await;
+            assert_eq!(status, 201, "{m}");
+            m["material_id"].as_str().expect("id").to_string()
+        }
+    };
+    let text = made(
+        "tc-text",
+        json!({"kind": "text", "title": "话术", "text": "回复 1 领取优惠券"}),
+    )
+    .await;
+    let link = made(
+        "tc-link",
+        json!({"kind": "link", "title": "春季新品", "url": "https://shop.example.com/spring", "desc": "全场 8 折"}),
+    )
+    .await;
+    w.plan(json!({
+        "name": "素材任务",
+        "kind": "group",
+        "targets": {"owners": ["alice"]},
+        "schedule": {"kind": "daily", "time": "09:00"},
+        "content": {"text": "今日上新", "attachments": [
+            {"kind": "material", "material_id": text},
+            {"kind": "material", "material_id": image},
+            {"kind": "material", "material_id": link},
+            {"kind": "material", "material_id": video}
+        ]}
+    }))
+    .await;
+    w.at("2026-03-01T01:00:00Z");
+    run_dispatch(&w.dispatcher(), w.corp()).await;
+
+    let session = scrm_core::sop::reminder::staff_token(
+        &signing_keys(),
+        w.t.id(),
+        "alice",
+        scrm_core::clock::Clock::now(w.clock.as_ref()),
+    );
+    let list = || {
+        request(
+            "GET",
+            "/v1/tasks?status=pending",
+            &[("authorization", &format!("Bearer {session}"))],
+            None,
+        )
+    };
+    let resolver = Arc::new(MediaResolver {
+        store: DynamoContent::new(w.db.clone()),
+        objects: content_objects().expect("local S3"),
+        uploader: w.wecom.clone(),
+    });
+    let (status, tasks) = w
+        .staff_call_using(list(), Arc::new(scrm_core::links::NoTracking), resolver)
+        .await;
+    assert_eq!(status, 200, "{tasks}");
+    let content = &tasks["tasks"][0]["content"];
+    // The text material's text joins the text; the others become what WeCom is sent.
+    assert_eq!(content["text"], "今日上新\n回复 1 领取优惠券", "{content}");
+    let a = content["attachments"].as_array().expect("attachments");
+    assert_eq!(a.len(), 3, "{content}");
+    assert_eq!(a[0]["kind"], "image");
+    assert!(
+        a[0]["pic_url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/_fake/pic/")),
+        "{content}"
+    );
+    assert_eq!(
+        a[1],
+        json!({"kind": "link", "title": "春季新品", "url": "https://shop.example.com/spring", "desc": "全场 8 折"})
+    );
+    assert_eq!(a[2]["kind"], "video");
+    assert!(
+        a[2]["media_id"].as_str().is_some_and(|m| !m.is_empty()),
+        "{content}"
+    );
+
+    // Where materials cannot be resolved, each stays a material by id and the rest shows.
+    let (status, tasks) = w.staff_call(list()).await;
+    assert_eq!(status, 200, "{tasks}");
+    let content = &tasks["tasks"][0]["content"];
+    assert_eq!(content["text"], "今日上新");
+    assert_eq!(
+        content["attachments"][0],
+        json!({"kind": "material", "material_id": text})
+    );
+    assert_eq!(content["attachments"].as_array().map(Vec::len), Some(4));
+}

@@ -26,9 +26,9 @@ use scrm_tests::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-type Consumer = GrowthOnEvent<DynamoGrowth, WeComClient, DynamoDirectory, DynamoTenants>;
+pub(crate) type Consumer = GrowthOnEvent<DynamoGrowth, WeComClient, DynamoDirectory, DynamoTenants>;
 
-fn consumer(w: &World) -> Consumer {
+pub(crate) fn consumer(w: &World) -> Consumer {
     GrowthOnEvent {
         store: DynamoGrowth::new(w.db.clone()),
         wecom: w.client.clone(),
@@ -40,7 +40,7 @@ fn consumer(w: &World) -> Consumer {
     }
 }
 
-fn campaign_body(tiers: Value) -> Value {
+pub(crate) fn campaign_body(tiers: Value) -> Value {
     json!({
         "name": "邀请有礼",
         "starts_at": (test_now() - chrono::Duration::hours(1)).to_rfc3339(),
@@ -78,14 +78,14 @@ async fn three_tiers(w: &World, t: &TestTenant) -> Value {
     ])
 }
 
-async fn create(w: &World, t: &TestTenant, key: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn create(w: &World, t: &TestTenant, key: &str, body: &Value) -> (u16, Value) {
     let mut req = json_request("POST", "/v1/growth/fission-campaigns", &t.bearer(), body);
     req.headers_mut()
         .insert("idempotency-key", key.parse().expect("header"));
     admin_call(&admin(w), req).await
 }
 
-async fn get(w: &World, t: &TestTenant, path: &str) -> (u16, Value) {
+pub(crate) async fn get(w: &World, t: &TestTenant, path: &str) -> (u16, Value) {
     admin_call(
         &admin(w),
         json_request("GET", path, &t.bearer(), &Value::Null),
@@ -115,7 +115,7 @@ async fn join(w: &World, e: &EventEnvelope) -> Option<JoinOutcome> {
     }
 }
 
-async fn balance(w: &World, t: &TestTenant, ext: &str) -> i64 {
+pub(crate) async fn balance(w: &World, t: &TestTenant, ext: &str) -> i64 {
     let acct = Account::new(t.id().clone(), CustomerId::parse(ext).unwrap());
     let (bal, _, _) = DynamoPoints::new(w.db.clone())
         .summary(&acct)
@@ -124,7 +124,7 @@ async fn balance(w: &World, t: &TestTenant, ext: &str) -> i64 {
     bal.balance
 }
 
-async fn run_at(
+pub(crate) async fn run_at(
     w: &World,
     t: &TestTenant,
     now: chrono::DateTime<chrono::Utc>,
@@ -147,7 +147,12 @@ async fn run_at(
         .expect("run")
 }
 
-async fn take_code(w: &World, t: &TestTenant, id: &str, me: &str) -> fission_admin::FissionCode {
+pub(crate) async fn take_code(
+    w: &World,
+    t: &TestTenant,
+    id: &str,
+    me: &str,
+) -> fission_admin::FissionCode {
     fission_admin::take_code(
         &DynamoGrowth::new(w.db.clone()),
         &w.client,
@@ -570,7 +575,9 @@ async fn post_keyed(
     admin_call(&admin(w), req).await
 }
 
-fn deps_parts(w: &World) -> (DynamoGrowth, DynamoDirectory, DynamoPoints, DynamoTenants) {
+pub(crate) fn deps_parts(
+    w: &World,
+) -> (DynamoGrowth, DynamoDirectory, DynamoPoints, DynamoTenants) {
     (
         DynamoGrowth::new(w.db.clone()),
         DynamoDirectory::new(w.db.clone()),

@@ -127,7 +127,7 @@ fn callback_handler(
 
 /// Delivers a callback WeCom would send (signed, encrypted) and answers the events it
 /// published.
-async fn deliver_callback(w: &World, t: &TestTenant, xml: &str) -> Vec<EventEnvelope> {
+pub(crate) async fn deliver_callback(w: &World, t: &TestTenant, xml: &str) -> Vec<EventEnvelope> {
     let crypto = CallbackCrypto::from_parts(TEST_TOKEN, TEST_AES_KEY, t.id().as_str()).unwrap();
     let msg = crypto.encrypt_message(
         xml.as_bytes(),

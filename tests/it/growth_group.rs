@@ -110,6 +110,7 @@ async fn join(
             member_id: customer.into(),
             is_customer: true,
             join_scene: Some(scene),
+            state: None,
         },
     }
 }

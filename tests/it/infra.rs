@@ -402,10 +402,14 @@ async fn the_local_publisher_follows_the_routing_table() {
         .expect("delivered");
     let seen = seen.lock().unwrap().clone();
     let targets: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(targets, vec!["points-on-event", "directory-resync"]);
-    assert_eq!(seen[0].1["detail-type"], "MemberLeftGroup");
     assert_eq!(
-        EventEnvelope::from_eventbridge_json(&seen[1].1).unwrap(),
+        targets,
+        vec!["growth-on-event", "points-on-event", "directory-resync"]
+    );
+    assert_eq!(seen[0].1["detail-type"], "MemberLeftGroup");
+    assert_eq!(seen[1].1["detail-type"], "MemberLeftGroup");
+    assert_eq!(
+        EventEnvelope::from_eventbridge_json(&seen[2].1).unwrap(),
         events[1]
     );
 }

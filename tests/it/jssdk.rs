@@ -55,6 +55,7 @@ impl World {
             web_origins: WebOrigins::parse("https://h5.example.com, http://127.0.0.1:5174"),
             sidebar: staff_api_fn::SidebarStores::new(self.db.clone()),
             links: std::sync::Arc::new(scrm_core::links::NoTracking),
+            materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
         })
     }
 

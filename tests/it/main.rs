@@ -9,6 +9,7 @@ mod content;
 mod dashboard;
 mod directory;
 mod fission;
+mod fission_group;
 mod forms;
 mod growth;
 mod growth_group;

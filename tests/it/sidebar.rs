@@ -79,6 +79,7 @@ impl World {
             web_origins: Default::default(),
             sidebar: SidebarStores::new(db.clone()),
             links: std::sync::Arc::new(scrm_core::links::NoTracking),
+            materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
         });
         let w = Self {
             db,

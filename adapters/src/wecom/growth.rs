@@ -218,6 +218,22 @@ impl GrowthWeCom for WeComClient {
         self.remark_customer(creds, request).await
     }
 
+    async fn join_state(
+        &self,
+        creds: &CorpCredentials,
+        chat_id: &str,
+        member_id: &str,
+    ) -> Result<Option<String>, WeComError> {
+        Ok(self
+            .get_group_chat(creds, chat_id, false)
+            .await?
+            .member_list
+            .into_iter()
+            .find(|m| m.userid == member_id)
+            .and_then(|m| m.state)
+            .filter(|s| !s.is_empty()))
+    }
+
     async fn staff_name(
         &self,
         creds: &CorpCredentials,

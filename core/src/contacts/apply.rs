@@ -302,6 +302,7 @@ where
                                 member_id: m.member_id.clone(),
                                 is_customer: m.is_customer,
                                 join_scene: m.join_scene,
+                                state: m.state.clone(),
                             },
                             &m.member_id,
                         ));
@@ -339,8 +340,8 @@ where
                             .changed_members(chat_id, members, chat.as_ref(), true)
                             .await?
                         {
-                            let is_customer = listed
-                                .get(id.as_str())
+                            let listed_member = listed.get(id.as_str());
+                            let is_customer = listed_member
                                 .map(|m| m.member_type == 2)
                                 .unwrap_or_else(|| looks_like_customer(&id));
                             planned.push(Produced::about(
@@ -349,6 +350,9 @@ where
                                     member_id: id.clone(),
                                     is_customer,
                                     join_scene: *join_scene,
+                                    state: listed_member
+                                        .and_then(|m| m.state.clone())
+                                        .filter(|s| !s.is_empty()),
                                 },
                                 &id,
                             ));

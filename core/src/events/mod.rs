@@ -109,6 +109,11 @@ pub enum DomainEvent {
         is_customer: bool,
         /// WeCom's JoinScene (0 invited, 3 QR code; an open integer).
         join_scene: Option<i64>,
+        /// The 「加入群聊」 code's `state` the member joined through, when the group's detail
+        /// (`groupchat/get` `member_list[].state`) was read for this change; none when the
+        /// callback reused a detail fetched moments before (see the consumers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<String>,
     },
     /// Someone left a group (one event per member).
     MemberLeftGroup {

@@ -27,7 +27,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         detail_type: "MemberLeftGroup",
-        targets: &["points-on-event"],
+        targets: &["growth-on-event", "points-on-event"],
     },
     Route {
         detail_type: "PointsJobCreated",

@@ -22,6 +22,7 @@
 //! [`CampaignBook`] applies events to one campaign's state and says what to do (pay a tier,
 //! tag an invitee); the store persists that state item by item with conditional writes.
 use super::model::{valid_userid, Problem};
+use crate::wecom::api::JOIN_WAY_CHATS;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -115,10 +116,24 @@ pub struct CampaignInput {
     /// Corp tag ids set on each counted invitee (`mark_tag`).
     #[serde(default)]
     pub tags: Vec<String>,
-    /// The staff members an inviter's personal code adds to (a multi-member 「联系我」).
+    /// The staff members an inviter's personal code adds to (a multi-member 「联系我」);
+    /// none for a group campaign.
+    #[serde(default)]
     pub userids: Vec<String>,
+    /// A group campaign: an inviter's personal code is a 「加入群聊」 code offering these
+    /// groups (1-5), an invitee counts by joining one of them and is revoked by leaving it
+    /// within the hold. None: a contact campaign through `userids`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chat_ids: Vec<String>,
     /// The poster each inviter shares.
     pub poster: PosterTemplate,
+}
+
+impl CampaignInput {
+    /// Whether inviters' codes are 「加入群聊」 codes on `chat_ids`.
+    pub fn through_groups(&self) -> bool {
+        !self.chat_ids.is_empty()
+    }
 }
 
 fn default_hold() -> u32 {
@@ -203,8 +218,35 @@ impl CampaignInput {
         if distinct(&self.tags) < self.tags.len() {
             out.push(problem("tags", "no duplicates"));
         }
-        if self.userids.is_empty() || self.userids.len() > MAX_USERIDS {
-            out.push(problem("userids", format!("1-{MAX_USERIDS} staff members")));
+        if !self.chat_ids.is_empty() {
+            if !self.userids.is_empty() {
+                out.push(problem(
+                    "userids",
+                    "none in a group campaign (invitees join its groups, not staff members)",
+                ));
+            }
+            if self.chat_ids.len() > JOIN_WAY_CHATS {
+                out.push(problem(
+                    "chat_ids",
+                    format!("1-{JOIN_WAY_CHATS} groups (a 「加入群聊」 code offers at most {JOIN_WAY_CHATS})"),
+                ));
+            }
+            for (i, c) in self.chat_ids.iter().enumerate() {
+                if c.is_empty() || c.len() > 64 || !c.bytes().all(|b| b.is_ascii_graphic()) {
+                    out.push(problem(
+                        format!("chat_ids[{i}]"),
+                        "a customer group's chat id",
+                    ));
+                }
+            }
+            if distinct(&self.chat_ids) < self.chat_ids.len() {
+                out.push(problem("chat_ids", "no duplicates"));
+            }
+        } else if self.userids.is_empty() || self.userids.len() > MAX_USERIDS {
+            out.push(problem(
+                "userids",
+                format!("1-{MAX_USERIDS} staff members (or chat_ids for a group campaign)"),
+            ));
         }
         for (i, u) in self.userids.iter().enumerate() {
             if !valid_userid(u) {
@@ -551,6 +593,10 @@ pub struct ClaimRecord {
     pub claim: Claim,
     /// The event that made it (its redelivery finds it again).
     pub event_id: String,
+    /// The group the invitee joined, in a group campaign: leaving it within the hold
+    /// revokes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_chat: Option<String>,
 }
 
 /// Someone on either side of an invitation, as WeCom names them.
@@ -1010,6 +1056,7 @@ mod tests {
             hold_hours: 24,
             tags: vec!["tag-fission".into()],
             userids: vec!["amy".into(), "bob".into()],
+            chat_ids: Vec::new(),
             poster: poster(),
         }
     }
@@ -1365,6 +1412,7 @@ mod tests {
                 hold_hours: hold,
                 tags: vec![],
                 userids: vec!["amy".into()],
+                chat_ids: Vec::new(),
                 poster: poster(),
             })
     }

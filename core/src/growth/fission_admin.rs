@@ -7,7 +7,8 @@ use super::fission::{
 };
 use super::model::Problem;
 use super::ports::{
-    CouponStore, CustomerCards, FissionFigures, FissionStore, GrowthWeCom, PictureSource,
+    CouponStore, CustomerCards, FissionFigures, FissionStore, GroupCodeStore, GroupFacts,
+    GrowthWeCom, JoinWayWeCom, PictureSource,
 };
 use super::state::request_hash;
 use crate::contacts::source::contact_credentials;
@@ -16,7 +17,9 @@ use crate::points::ports::RewardStore;
 use crate::ports::StoreError;
 use crate::tenants::admin::{registered, NotRegistered};
 use crate::tenants::{Tenant, TenantId, TenantLookup};
-use crate::wecom::api::{ContactWay, WeComError, CONTACT_WAY_REMARK_CHARS};
+use crate::wecom::api::{
+    ContactWay, JoinWay, WeComError, CONTACT_WAY_REMARK_CHARS, JOIN_WAY_REMARK_CHARS,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -163,11 +166,36 @@ async fn existing<S: FissionStore>(
         .ok_or(FissionError::NoSuchCampaign)
 }
 
+/// A group campaign's groups must be customer groups the directory knows (not dismissed):
+/// a problem per other one.
+async fn unknown_groups<F: GroupFacts>(
+    groups: &F,
+    t: &TenantId,
+    input: &CampaignInput,
+) -> Result<Vec<Problem>, StoreError> {
+    if input.chat_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known = groups.group_sizes(t, &input.chat_ids, &[]).await?;
+    Ok(input
+        .chat_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !known.contains_key(*id))
+        .map(|(i, id)| Problem {
+            field: format!("chat_ids[{i}]"),
+            message: format!("no customer group {id} in the directory"),
+        })
+        .collect())
+}
+
 /// Creates a campaign, idempotently on `idempotency_key`. `(campaign, true)` when this call
 /// created it.
-pub async fn create_campaign<S, R, L>(
+#[allow(clippy::too_many_arguments)]
+pub async fn create_campaign<S, R, F, L>(
     store: &S,
     rewards: &R,
+    groups: &F,
     tenants: &L,
     t: &TenantId,
     idempotency_key: &str,
@@ -175,19 +203,28 @@ pub async fn create_campaign<S, R, L>(
     now: DateTime<Utc>,
 ) -> Result<(CampaignView, bool), FissionError>
 where
-    S: FissionStore + CouponStore,
+    S: FissionStore + CouponStore + GroupCodeStore,
     R: RewardStore,
+    F: GroupFacts,
     L: TenantLookup,
 {
-    let problems = input.problems();
+    let mut problems = input.problems();
+    if problems.is_empty() {
+        problems = unknown_groups(groups, t, &input).await?;
+    }
     if !problems.is_empty() {
         return Err(FissionError::Invalid(problems));
     }
     registered::<_, FissionError>(tenants, t).await?;
     check_references(store, rewards, t, &input).await?;
     let hash = request_hash(&serde_json::to_string(&input).unwrap_or_default());
+    let id = campaign_id_for(t.as_str(), idempotency_key);
+    // The groups' pool entries first: an entry whose campaign does not offer the group
+    // (none created, or another body under the key) is ignored, a missing one would let a
+    // burst's joins go unread.
+    store.index_pool(t, &id, &input.chat_ids).await?;
     let fresh = Campaign {
-        id: campaign_id_for(t.as_str(), idempotency_key),
+        id,
         spec: input,
         status: CampaignStatus::Active,
         version: 1,
@@ -267,6 +304,11 @@ async fn check_references<S: CouponStore, R: RewardStore>(
     Ok(())
 }
 
+/// The ids of `a` not in `b`.
+fn without(a: &[String], b: &[String]) -> Vec<String> {
+    a.iter().filter(|x| !b.contains(x)).cloned().collect()
+}
+
 /// Fields a campaign may still change once it has started.
 pub const EDITABLE_AFTER_START: [&str; 3] = ["name", "ends_at", "cap_per_inviter"];
 
@@ -289,15 +331,22 @@ fn frozen_changes(before: &CampaignInput, after: &CampaignInput) -> Vec<Problem>
     frozen("hold_hours", before.hold_hours == after.hold_hours);
     frozen("tags", before.tags == after.tags);
     frozen("userids", before.userids == after.userids);
+    frozen("chat_ids", before.chat_ids == after.chat_ids);
     frozen("poster", before.poster == after.poster);
     out
 }
 
 /// Edits a campaign made from `version`: anything before its start; once started only
 /// its name, end and cap (a later end must still be ahead). Not an ended one.
-pub async fn edit_campaign<S: FissionStore + CouponStore, R: RewardStore>(
+#[allow(clippy::too_many_arguments)]
+pub async fn edit_campaign<
+    S: FissionStore + CouponStore + GroupCodeStore,
+    R: RewardStore,
+    F: GroupFacts,
+>(
     store: &S,
     rewards: &R,
+    groups: &F,
     t: &TenantId,
     id: &str,
     version: i64,
@@ -318,6 +367,9 @@ pub async fn edit_campaign<S: FissionStore + CouponStore, R: RewardStore>(
             });
         }
     }
+    if problems.is_empty() && input.chat_ids != c.spec.chat_ids {
+        problems = unknown_groups(groups, t, &input).await?;
+    }
     if !problems.is_empty() {
         return Err(FissionError::Invalid(problems));
     }
@@ -327,6 +379,9 @@ pub async fn edit_campaign<S: FissionStore + CouponStore, R: RewardStore>(
     if c.version != version {
         return Err(FissionError::VersionMismatch { current: c.version });
     }
+    let added: Vec<String> = without(&input.chat_ids, &c.spec.chat_ids);
+    let gone: Vec<String> = without(&c.spec.chat_ids, &input.chat_ids);
+    store.index_pool(t, id, &added).await?;
     c.spec = input;
     c.version = version + 1;
     c.updated_at = now;
@@ -334,6 +389,7 @@ pub async fn edit_campaign<S: FissionStore + CouponStore, R: RewardStore>(
         let current = existing(store, t, id).await?.version;
         return Err(FissionError::VersionMismatch { current });
     }
+    store.unindex_pool(t, id, &gone).await?;
     Ok(view(store, t, c).await?)
 }
 
@@ -491,6 +547,9 @@ pub struct FissionPage {
     pub ends_at: DateTime<Utc>,
     /// The hold.
     pub hold_hours: u32,
+    /// How invitees come in through a code: `contact` (they add a staff member) or `group`
+    /// (they join one of the campaign's groups).
+    pub joins: &'static str,
     /// The tiers.
     pub tiers: Vec<Tier>,
     /// The caller's standing.
@@ -554,6 +613,11 @@ pub async fn page<S: FissionStore + CouponStore, C: CustomerCards>(
         starts_at: c.spec.starts_at,
         ends_at: rules.ends_at,
         hold_hours: c.spec.hold_hours,
+        joins: if c.spec.through_groups() {
+            "group"
+        } else {
+            "contact"
+        },
         me: MyProgress {
             pending: progress.pending,
             confirmed: progress.confirmed,
@@ -594,7 +658,7 @@ pub async fn take_code<S, W, C, L>(
 ) -> Result<FissionCode, FissionError>
 where
     S: FissionStore,
-    W: GrowthWeCom,
+    W: GrowthWeCom + JoinWayWeCom,
     C: CustomerCards,
     L: TenantLookup,
 {
@@ -625,29 +689,53 @@ where
         version: 1,
         created_at: now,
     };
+    let remark: String = c
+        .spec
+        .name
+        .trim()
+        .chars()
+        .take(CONTACT_WAY_REMARK_CHARS.min(JOIN_WAY_REMARK_CHARS))
+        .collect();
     let (mut inviter, found) = match store.create_inviter(t, &fresh).await? {
         None => (fresh, None),
         Some(stored) => {
             if let Some(code) = code_of(&stored) {
                 return Ok(code);
             }
-            let since = stored.created_at.timestamp() - FIND_SLACK_SECS;
-            let found = wecom
-                .find_contact_way(&creds, &state, since, now.timestamp())
-                .await?;
+            // WeCom lists contact ways (a create whose answer was lost is found by its
+            // state) but not join ways: a group code is made again, and the orphan, shown
+            // nowhere, brings nobody in.
+            let found = if c.spec.through_groups() {
+                None
+            } else {
+                let since = stored.created_at.timestamp() - FIND_SLACK_SECS;
+                wecom
+                    .find_contact_way(&creds, &state, since, now.timestamp())
+                    .await?
+            };
             (stored, found)
         }
     };
     let (config_id, qr_code) = match found {
         Some(info) => (info.config_id, info.qr_code),
+        None if c.spec.through_groups() => {
+            let way = JoinWay {
+                config_id: None,
+                scene: 2,
+                remark: Some(remark),
+                // The campaign's groups only: a group WeCom made by itself would be one
+                // the campaign does not know.
+                auto_create_room: 0,
+                room_base_name: None,
+                room_base_id: None,
+                chat_id_list: c.spec.chat_ids.clone(),
+                state: state.clone(),
+            };
+            let config_id = wecom.add_join_way(&creds, &way).await?;
+            let info = wecom.get_join_way(&creds, &config_id).await?;
+            (config_id, info.qr_code.filter(|q| !q.is_empty()))
+        }
         None => {
-            let remark: String = c
-                .spec
-                .name
-                .trim()
-                .chars()
-                .take(CONTACT_WAY_REMARK_CHARS)
-                .collect();
             let way = ContactWay {
                 config_id: None,
                 kind: Some(if c.spec.userids.len() > 1 { 2 } else { 1 }),

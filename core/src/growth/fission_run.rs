@@ -25,7 +25,10 @@ use super::fission::{
     NotCounted, Person, TierReward,
 };
 use super::fission_coupons::{CouponIssue, IssuedCoupon};
-use super::ports::{CouponStore, CustomerCards, DueClaim, FissionStore, GrowthWeCom, JoinWrite};
+use super::ports::{
+    CouponStore, CustomerCards, DueClaim, FissionStore, GroupCodeStore, GrowthWeCom, JoinWayWeCom,
+    JoinWrite,
+};
 use crate::contacts::source::contact_credentials;
 use crate::events::{DomainEvent, EventEnvelope, EventPublisher};
 use crate::points::ledger::{apply, once_key, Operation, When};
@@ -122,8 +125,23 @@ pub struct FissionDeps<'a, S, W, C, L, T> {
     pub tenants: &'a T,
 }
 
+/// How an invitee came in through an inviter's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival<'a> {
+    /// They added the staff member `userid` (a contact campaign's 「联系我」 code).
+    Contact {
+        /// The staff member.
+        userid: &'a str,
+    },
+    /// They joined the group `chat_id` (a group campaign's 「加入群聊」 code).
+    Group {
+        /// The group.
+        chat_id: &'a str,
+    },
+}
+
 /// An add (`ContactAdded`, a full add) through a code with `state`: counted for its inviter
-/// when the state is an inviter's; `None` when it is not.
+/// when the state is an inviter's in a contact campaign; `None` when it is not.
 #[allow(clippy::too_many_arguments)]
 pub async fn on_added<S, W, C, T>(
     d: &JoinDeps<'_, S, W, C, T>,
@@ -132,6 +150,65 @@ pub async fn on_added<S, W, C, T>(
     state: &str,
     invitee: &str,
     userid: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<JoinOutcome>, FissionRunError>
+where
+    S: FissionStore,
+    W: GrowthWeCom,
+    C: CustomerCards,
+    T: TenantLookup,
+{
+    on_arrival(
+        d,
+        t,
+        event_id,
+        state,
+        invitee,
+        Arrival::Contact { userid },
+        at,
+    )
+    .await
+}
+
+/// A customer's join (`MemberJoinedGroup`) of `chat_id` through a 「加入群聊」 code with
+/// `state`: counted for its inviter when the state is an inviter's in a group campaign
+/// offering that group; `None` when it is not.
+#[allow(clippy::too_many_arguments)]
+pub async fn on_joined_group<S, W, C, T>(
+    d: &JoinDeps<'_, S, W, C, T>,
+    t: &TenantId,
+    event_id: &str,
+    state: &str,
+    invitee: &str,
+    chat_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<JoinOutcome>, FissionRunError>
+where
+    S: FissionStore,
+    W: GrowthWeCom,
+    C: CustomerCards,
+    T: TenantLookup,
+{
+    on_arrival(
+        d,
+        t,
+        event_id,
+        state,
+        invitee,
+        Arrival::Group { chat_id },
+        at,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn on_arrival<S, W, C, T>(
+    d: &JoinDeps<'_, S, W, C, T>,
+    t: &TenantId,
+    event_id: &str,
+    state: &str,
+    invitee: &str,
+    arrival: Arrival<'_>,
     at: DateTime<Utc>,
 ) -> Result<Option<JoinOutcome>, FissionRunError>
 where
@@ -149,8 +226,23 @@ where
     let Some(campaign) = d.store.campaign(t, &inviter.campaign).await? else {
         return Ok(None);
     };
+    let joined_chat = match arrival {
+        Arrival::Contact { .. } if campaign.spec.through_groups() => return Ok(None),
+        Arrival::Contact { .. } => None,
+        Arrival::Group { chat_id } if campaign.spec.chat_ids.iter().any(|c| c == chat_id) => {
+            Some(chat_id.to_string())
+        }
+        Arrival::Group { .. } => return Ok(None),
+    };
     let rules = campaign.rules();
     let card = d.cards.customer_card(t, invitee).await?.unwrap_or_default();
+    // The campaign's tags go through the relation the add made, or, for a group join,
+    // any relation the invitee has with a staff member (none: no tags).
+    let tagger = match arrival {
+        Arrival::Contact { userid } => Some(userid.to_string()),
+        Arrival::Group { .. } => card.follower.clone(),
+    };
+    let userid = tagger.as_deref();
     let person = Person {
         external_userid: invitee.to_string(),
         unionid: card.unionid,
@@ -184,6 +276,7 @@ where
                 state: InviteeState::Pending,
             },
             event_id: event_id.to_string(),
+            joined_chat: joined_chat.clone(),
         };
         let version = inviter.version;
         let mut next = inviter.clone();
@@ -237,15 +330,15 @@ async fn tag<S, W, C, T>(
     t: &TenantId,
     campaign: &Campaign,
     invitee: &str,
-    userid: &str,
+    userid: Option<&str>,
 ) -> Result<(), FissionRunError>
 where
     W: GrowthWeCom,
     T: TenantLookup,
 {
-    if campaign.spec.tags.is_empty() {
+    let Some(userid) = userid.filter(|_| !campaign.spec.tags.is_empty()) else {
         return Ok(());
-    }
+    };
     let Some(tenant) = d.tenants.tenant(t).await? else {
         return Ok(());
     };
@@ -283,9 +376,40 @@ pub async fn on_removed<S: FissionStore>(
     let Some(state) = relation_state.filter(|s| is_inviter_state(s)) else {
         return Ok(0);
     };
+    revoke_within_hold(store, t, invitee, at, |claim| {
+        claim.inviter_state == state && claim.joined_chat.is_none()
+    })
+    .await
+}
+
+/// A customer's leaving (`MemberLeftGroup`) of `chat_id` at `at`: revokes their pending
+/// claims of group campaigns they joined that group through, when within the hold. The
+/// number of claims revoked.
+pub async fn on_left_group<S: FissionStore>(
+    store: &S,
+    t: &TenantId,
+    chat_id: &str,
+    invitee: &str,
+    at: DateTime<Utc>,
+) -> Result<u32, FissionRunError> {
+    revoke_within_hold(store, t, invitee, at, |claim| {
+        claim.joined_chat.as_deref() == Some(chat_id)
+    })
+    .await
+}
+
+/// Revokes the invitee's pending claims that `matches` says the departure undoes, each
+/// only within its campaign's hold.
+async fn revoke_within_hold<S: FissionStore>(
+    store: &S,
+    t: &TenantId,
+    invitee: &str,
+    at: DateTime<Utc>,
+    matches: impl Fn(&ClaimRecord) -> bool,
+) -> Result<u32, FissionRunError> {
     let mut revoked = 0;
     for claim in store.claims_of(t, invitee).await? {
-        if claim.inviter_state != state || claim.claim.state != InviteeState::Pending {
+        if !matches(&claim) || claim.claim.state != InviteeState::Pending {
             continue;
         }
         let Some(campaign) = store.campaign(t, &claim.campaign).await? else {
@@ -665,8 +789,8 @@ pub async fn run_ends<S, W, C, L, T, D>(
     deadline: &D,
 ) -> Result<EndReport, FissionRunError>
 where
-    S: FissionStore,
-    W: GrowthWeCom,
+    S: FissionStore + GroupCodeStore,
+    W: GrowthWeCom + JoinWayWeCom,
     T: TenantLookup,
     D: Deadline,
 {
@@ -702,8 +826,8 @@ async fn close<S, W, C, L, T, D>(
     report: &mut EndReport,
 ) -> Result<bool, FissionRunError>
 where
-    S: FissionStore,
-    W: GrowthWeCom,
+    S: FissionStore + GroupCodeStore,
+    W: GrowthWeCom + JoinWayWeCom,
     T: TenantLookup,
     D: Deadline,
 {
@@ -735,10 +859,14 @@ where
             if deadline.passed() {
                 return Ok(false);
             }
+            let through_groups = campaign.spec.through_groups();
             let config_id = match d.store.inviter(t, &state).await? {
                 None => None,
                 Some(i) => match i.config_id {
                     Some(c) => Some(c),
+                    // A join way whose answer was lost cannot be found (WeCom lists none):
+                    // the orphan's QR code was never shown.
+                    None if through_groups => None,
                     // Taken but WeCom's answer never recorded: find it by its state.
                     None => d
                         .wecom
@@ -753,7 +881,12 @@ where
                 },
             };
             if let Some(config_id) = config_id {
-                match d.wecom.del_contact_way(creds, &config_id).await {
+                let deleted = if through_groups {
+                    d.wecom.del_join_way(creds, &config_id).await
+                } else {
+                    d.wecom.del_contact_way(creds, &config_id).await
+                };
+                match deleted {
                     Ok(()) => {}
                     Err(e) if already_gone(&e) => {
                         tracing::info!(state = %state, "WeCom no longer knows the code");
@@ -765,6 +898,8 @@ where
             report.codes_removed += 1;
         }
     }
+    // The groups' pool entries go with the codes: no join there needs reading any more.
+    d.store.unindex_pool(t, id, &campaign.spec.chat_ids).await?;
     let figures = d
         .store
         .fission_figures(t, id, campaign.spec.tiers.len())

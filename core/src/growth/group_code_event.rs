@@ -1,9 +1,11 @@
 //! What a customer joining a group does to group codes (`growth-on-event`, on
 //! `MemberJoinedGroup`; the directory has counted the join before the event is published):
 //! - for every code offering the group now (its `current`): a join by QR code (scene 3)
-//!   is counted once, for that code, day and group. The event does not say which QR code
-//!   the customer scanned (the group's own, or one of several codes sharing the group), so
-//!   each code offering the group counts it;
+//!   is counted once, for that code, day and group. When the callback read the group's
+//!   detail the event names the code's `state` the customer joined through, and only that
+//!   code counts it (a join through a fission inviter's code counts for no group code);
+//!   when it reused a detail fetched moments before it names none, and each code offering
+//!   the group counts it;
 //! - then the code's rotation is computed again from the directory's member counts and,
 //!   when its groups change, given to WeCom (`update_join_way`) and saved under the
 //!   version condition.
@@ -12,6 +14,7 @@ use super::group_code::{
 };
 use super::on_event::{GrowthEventError, GrowthOutcome};
 use super::ports::{GroupCodeStore, GroupFacts, JoinWayWeCom};
+use super::state::is_group_code_state;
 use crate::clock::Clock;
 use crate::contacts::source::contact_credentials;
 use crate::events::{DomainEvent, EventEnvelope};
@@ -66,6 +69,7 @@ where
         chat_id,
         is_customer,
         join_scene,
+        state: joined_through,
         ..
     } = &env.event
     else {
@@ -91,14 +95,17 @@ where
         .with_timezone(&tenant.settings.tz())
         .date_naive();
     let creds = contact_credentials(&tenant);
-    for state in states {
+    // The pool also names group fission campaigns offering the group: not codes.
+    for state in states.into_iter().filter(|s| is_group_code_state(s)) {
         let Some(code) = d.store.group_code(&t, &state).await? else {
             continue;
         };
         if code.status != GroupCodeStatus::Active || !code.current.contains(chat_id) {
             continue;
         }
+        let through_this = joined_through.as_deref().is_none_or(|s| s == state);
         if *join_scene == Some(JOIN_SCENE_QR)
+            && through_this
             && d.store
                 .count_join_once(&t, &env.event_id, &state, date, chat_id)
                 .await?

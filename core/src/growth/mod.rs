@@ -12,8 +12,8 @@
 //!   (pure); [`group_code_admin`] and [`group_code_event`] their admin API and consumer;
 //! - [`fission`]: fission campaigns' rules (pure): who counts for whom, holds, tiers;
 //!   [`fission_admin`] their admin and customer API, [`fission_run`] joins, leaves, holds
-//!   ending, payouts and campaigns' ends; [`fission_coupons`] the coupon code lists coupon
-//!   tiers pay from;
+//!   ending, payouts and campaigns' ends; [`fission_event`] group campaigns' joins and
+//!   departures; [`fission_coupons`] the coupon code lists coupon tiers pay from;
 //! - [`welcome_refs`]: a welcome's materials and group invite, checked and prepared at save;
 //! - [`rota_runner`]: every minute, the codes whose shift boundary has come moved on;
 //! - [`ports`]: the store, WeCom and the directory's facts.
@@ -21,6 +21,7 @@ pub mod admin;
 pub mod fission;
 pub mod fission_admin;
 pub mod fission_coupons;
+pub mod fission_event;
 pub mod fission_run;
 pub mod group_code;
 pub mod group_code_admin;

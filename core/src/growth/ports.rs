@@ -223,6 +223,14 @@ pub trait GrowthWeCom: Send + Sync {
         creds: &CorpCredentials,
         request: &CustomerRemark,
     ) -> impl Future<Output = Result<(), WeComError>> + Send;
+    /// The 「加入群聊」 `state` `member_id` joined `chat_id` through (`groupchat/get`'s
+    /// `member_list[].state`); none when WeCom lists none (or no such member).
+    fn join_state(
+        &self,
+        creds: &CorpCredentials,
+        chat_id: &str,
+        member_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, WeComError>> + Send;
     /// A member's name (`user/get`), `None` when WeCom does not say.
     fn staff_name(
         &self,
@@ -385,6 +393,9 @@ pub struct CustomerCard {
     pub avatar: Option<String>,
     /// Their unionid.
     pub unionid: Option<String>,
+    /// A staff member they are a contact of (an active relation), when any: a campaign's
+    /// tags on an invitee who came in through a group go through that relation.
+    pub follower: Option<String>,
 }
 
 /// The directory's card of a customer.

@@ -13,7 +13,7 @@
 //! WeCom refused is remembered by the container ([`RefusedCodes`]), so replaying it does
 //! not reach WeCom again. Every such refusal is the same 401 `invalid_code`, so corps cannot
 //! be told apart from outside.
-use super::content::Content;
+use super::content::{Attachment, Content, ContentUse};
 use super::occurrence::Occurrence;
 use super::plan::PlanId;
 use super::ports::{GroupDirectory, SopWeCom, StaffLinkStore, TaskStore};
@@ -21,6 +21,7 @@ use super::reminder::{staff_token, LinkClaims, STAFF_SESSION_TTL};
 use super::task::{DoneBy, Failure, OccurrenceId, Target, Task, TaskKey, TaskStatus};
 use crate::clock::Clock;
 use crate::contacts::Page;
+use crate::content::MaterialResolver;
 use crate::http::ApiError;
 use crate::links::{LinkTracker, SendContext, Via};
 use crate::ports::StoreError;
@@ -233,6 +234,10 @@ pub struct TaskCenter<'a, S, W, T, D> {
     /// Links marked `track` in the content to copy: the short link of the plan, the
     /// occurrence and the member, the very one the dispatcher's WeCom task carries.
     pub links: &'a dyn LinkTracker,
+    /// Materials of the content center in the content to copy: made what the dispatcher
+    /// sends (a text material's text joins the text; an image its picture URL; a video or
+    /// file its current WeCom media id, uploaded again when near expiry).
+    pub materials: &'a dyn MaterialResolver,
 }
 
 impl<S, W, T, D> TaskCenter<'_, S, W, T, D>
@@ -415,6 +420,52 @@ where
             .ok_or(TaskCenterError::NoSuchTask)
     }
 
+    /// `content` with each material replaced by what the dispatcher sends for it (the same
+    /// resolver, for a message), one material at a time: a material that cannot be resolved
+    /// (deleted, not ready, no library here, WeCom failing) stays `{kind: material,
+    /// material_id}`, and the rest still shows.
+    async fn with_materials(
+        &self,
+        tenant: &Tenant,
+        content: &Content,
+        now: DateTime<Utc>,
+    ) -> Content {
+        if content.material_ids().is_empty() {
+            return content.clone();
+        }
+        let mut text = content.text.clone();
+        let mut attachments = Vec::with_capacity(content.attachments.len());
+        for a in &content.attachments {
+            let Attachment::Material { material_id } = a else {
+                attachments.push(a.clone());
+                continue;
+            };
+            let one = Content {
+                text: String::new(),
+                attachments: vec![a.clone()],
+            };
+            match self
+                .materials
+                .resolve(tenant, &one, ContentUse::Message, now)
+                .await
+            {
+                Ok(r) => {
+                    attachments.extend(r.attachments);
+                    if text.trim().is_empty() {
+                        text = r.text;
+                    } else if !r.text.trim().is_empty() {
+                        text = format!("{text}\n{}", r.text);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(material_id = %material_id, error = %e, "task content: material not resolved");
+                    attachments.push(a.clone());
+                }
+            }
+        }
+        Content { text, attachments }
+    }
+
     async fn view(&self, tenant: &Tenant, task: Task) -> Result<TaskView, TaskCenterError> {
         let mut views = self.views(tenant, vec![task]).await?;
         views.pop().ok_or(TaskCenterError::NoSuchTask)
@@ -429,6 +480,9 @@ where
         let t = &tenant.id;
         let now = self.clock.now();
         let mut occs: HashMap<(PlanId, OccurrenceId), Option<Occurrence>> = HashMap::new();
+        // Each occurrence's content per branch, its materials resolved once.
+        let mut resolved: HashMap<(PlanId, OccurrenceId, Option<String>), Option<Content>> =
+            HashMap::new();
         let mut out = Vec::with_capacity(tasks.len());
         for task in tasks {
             let k = (task.plan_id.clone(), task.occurrence_id.clone());
@@ -436,11 +490,19 @@ where
                 let o = self.store.occurrence(t, &k.0, &k.1).await?;
                 occs.insert(k.clone(), o);
             }
-            let content = occs
-                .get(&k)
-                .and_then(Option::as_ref)
-                .and_then(|o| o.content_for(task.branch.as_deref()))
-                .cloned();
+            let rk = (k.0.clone(), k.1.clone(), task.branch.clone());
+            if !resolved.contains_key(&rk) {
+                let raw = occs
+                    .get(&k)
+                    .and_then(Option::as_ref)
+                    .and_then(|o| o.content_for(task.branch.as_deref()));
+                let c = match raw {
+                    Some(c) => Some(self.with_materials(tenant, c, now).await),
+                    None => None,
+                };
+                resolved.insert(rk.clone(), c);
+            }
+            let content = resolved.get(&rk).cloned().flatten();
             let content = match content {
                 Some(c) => {
                     let context = SendContext {

@@ -100,6 +100,7 @@ async fn create(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): 
     let (campaign, created) = fission_admin::create_campaign(
         &api.growth,
         &api.points,
+        &api.directory,
         &api.tenants,
         &key.tenant,
         idempotency_key.as_str(),
@@ -139,6 +140,7 @@ async fn edit(State(api): Api, key: Key<Operator>, head: Head, RawBody(body): Ra
     let c = fission_admin::edit_campaign(
         &api.growth,
         &api.points,
+        &api.directory,
         &key.tenant,
         &id,
         version,

@@ -2,9 +2,10 @@
 //! channel (or the tenant's default) sent within WeCom's 20 s window, the code's tags and
 //! remark, the add counted, the rota applied; on `ContactRemoved`, the deletion counted;
 //! on `MemberJoinedGroup`, a customer's join counted for the group codes offering the group
-//! and their groups rotated; on `FormSubmitted`, a smart form's tags and remark put on the
+//! and their groups rotated, and for the inviter whose group campaign code it came through;
+//! on `MemberLeftGroup`, a group campaign's count revoked within the hold; on `FormSubmitted`, a smart form's tags and remark put on the
 //! customer. The rules are the use cases [`scrm_core::growth::on_event`],
-//! [`scrm_core::growth::group_code_event`] and [`scrm_core::forms::effects`]; this crate
+//! [`scrm_core::growth::group_code_event`], [`scrm_core::growth::fission_event`] and [`scrm_core::forms::effects`]; this crate
 //! parses EventBridge's delivery, calls them and maps their error for Lambda.
 pub mod wire;
 
@@ -16,6 +17,8 @@ use scrm_core::content::MaterialResolver;
 use scrm_core::events::{DomainEvent, EventEnvelope};
 use scrm_core::forms::effects::{on_form_submitted, FormEffects};
 use scrm_core::forms::FormStore;
+use scrm_core::growth::fission_event::{on_group_event, GroupFission};
+use scrm_core::growth::fission_run::JoinDeps;
 use scrm_core::growth::group_code_event::{on_member_joined, GroupCodeDeps, JoinOutcome};
 use scrm_core::growth::on_event::{on_event, GrowthDeps, GrowthEventError, GrowthOutcome};
 use scrm_core::growth::ports::{CustomerCards, FissionStore};
@@ -83,7 +86,8 @@ where
     }
     if let DomainEvent::MemberJoinedGroup { .. } = envelope.event {
         let outcome = apply_join(h, &envelope).instrument(span.clone()).await?;
-        let result = match outcome {
+        let handled = !matches!(outcome, JoinOutcome::Ignored(_));
+        let mut result = match outcome {
             JoinOutcome::Ignored(GrowthOutcome::NotGrowth(detail_type)) => {
                 json!({ "ignored": detail_type })
             }
@@ -94,6 +98,21 @@ where
                 "rotated": j.rotated,
             }),
         };
+        if handled {
+            let f = apply_group_fission(h, &envelope)
+                .instrument(span.clone())
+                .await?;
+            result["fission"] = json!(f.joined.map(|j| format!("{j:?}")));
+            result["state_fetched"] = json!(f.state_fetched);
+        }
+        span.in_scope(|| tracing::info!(result = %result, "event handled"));
+        return Ok(result);
+    }
+    if let DomainEvent::MemberLeftGroup { .. } = envelope.event {
+        let f = apply_group_fission(h, &envelope)
+            .instrument(span.clone())
+            .await?;
+        let result = json!({ "event_id": envelope.event_id, "revoked": f.revoked });
         span.in_scope(|| tracing::info!(result = %result, "event handled"));
         return Ok(result);
     }
@@ -155,6 +174,27 @@ where
         clock: h.clock.as_ref(),
     };
     on_member_joined(&deps, envelope).await
+}
+
+/// Applies one `MemberJoinedGroup` or `MemberLeftGroup` to group fission campaigns (tests
+/// call it directly).
+pub async fn apply_group_fission<S, W, F, T>(
+    h: &GrowthOnEvent<S, W, F, T>,
+    envelope: &EventEnvelope,
+) -> Result<GroupFission, GrowthEventError>
+where
+    S: FissionStore + GroupCodeStore,
+    W: GrowthWeCom,
+    F: CustomerCards,
+    T: TenantLookup,
+{
+    let deps = JoinDeps {
+        store: &h.store,
+        wecom: &h.wecom,
+        cards: &h.facts,
+        tenants: &h.tenants,
+    };
+    on_group_event(&deps, envelope).await
 }
 
 /// Applies one `FormSubmitted` (tests call it directly); `None` for other events.

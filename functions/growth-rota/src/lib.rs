@@ -15,7 +15,7 @@ use scrm_core::events::EventPublisher;
 use scrm_core::growth::fission_run::{publish_outbox, run_due, run_ends, FissionDeps};
 use scrm_core::growth::ports::{CouponStore, CustomerCards, FissionStore};
 use scrm_core::growth::rota_runner::{RotaInput, RotaRunner};
-use scrm_core::growth::{GrowthStore, GrowthWeCom};
+use scrm_core::growth::{GroupCodeStore, GrowthStore, GrowthWeCom, JoinWayWeCom};
 use scrm_core::points::ports::{LedgerStore, RewardStore, RulesStore};
 use scrm_core::sop::dispatch::{Deadline, NoDeadline};
 use scrm_core::tenants::TenantLookup;
@@ -88,8 +88,8 @@ pub async fn handle_minute<S, W, T, C, L, P>(
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, FnError>
 where
-    S: GrowthStore + FissionStore + CouponStore,
-    W: GrowthWeCom,
+    S: GrowthStore + FissionStore + CouponStore + GroupCodeStore,
+    W: GrowthWeCom + JoinWayWeCom,
     T: TenantLookup,
     C: CustomerCards,
     L: LedgerStore + RulesStore + RewardStore,

@@ -37,6 +37,7 @@ use scrm_adapters::http::{json, record_tenant, record_user, Edge, Head, HttpErro
 use scrm_adapters::http::{Reply, Route, Routes};
 use scrm_core::clock::Clock;
 use scrm_core::contacts::DirectoryRead;
+use scrm_core::content::MaterialResolver;
 use scrm_core::jssdk::{page_signatures, JsApiTickets, WebOrigins};
 use scrm_core::links::LinkTracker;
 use scrm_core::points::CustomerId;
@@ -77,6 +78,9 @@ pub struct StaffApi<S, W, T, D> {
     pub sidebar: SidebarStores,
     /// Mints the short links of the links marked `track` in the content to copy.
     pub links: Arc<dyn LinkTracker>,
+    /// Makes the materials in the content to copy what the dispatcher sends (the same
+    /// resolver; without a content bucket they stay material ids).
+    pub materials: Arc<dyn MaterialResolver>,
 }
 
 /// The stores the customer sidebar reads besides the directory and the tasks table: the
@@ -116,6 +120,7 @@ where
             signing_key: &self.signing_key,
             clock: &*self.clock,
             links: self.links.as_ref(),
+            materials: self.materials.as_ref(),
         }
     }
 }

@@ -9,10 +9,13 @@ use std::sync::Arc;
 /// Builds the task center once and serves requests.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let c = Container::from_env().await?;
+    // A staff member waits on every call (login, signatures, tag edits): short retries.
+    let wecom = c.wecom(WeComUse::PersonWaiting)?;
     let api = StaffApi {
         store: c.sop(),
-        // A staff member waits on every call (login, signatures, tag edits): short retries.
-        wecom: c.wecom(WeComUse::PersonWaiting)?,
+        // The task content's materials, as the dispatcher sends them.
+        materials: c.materials(&wecom)?,
+        wecom,
         tenants: c.tenants_with_secrets()?,
         directory: c.directory(),
         refused_codes: Default::default(),

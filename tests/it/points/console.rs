@@ -66,6 +66,7 @@ async fn the_dashboard_counts_each_day_once_however_often_it_is_retried() {
         member_id: "wmD3".into(),
         is_customer: true,
         join_scene: Some(3),
+        state: None,
     };
     deliver(&w, "cb:j:1", join.clone()).await;
     deliver(&w, "cb:j:1", join).await; // redelivered
@@ -265,6 +266,7 @@ async fn a_group_page_shows_members_joins_and_the_check_in_rate_by_day() {
             member_id: "wmG2".into(),
             is_customer: true,
             join_scene: Some(3),
+            state: None,
         },
     )
     .await;

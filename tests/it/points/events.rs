@@ -39,6 +39,7 @@ fn joined(chat: &str, member: &str, is_customer: bool) -> DomainEvent {
         member_id: member.into(),
         is_customer,
         join_scene: Some(3),
+        state: None,
     }
 }
 

@@ -283,6 +283,18 @@ impl World {
         req: lambda_http::Request,
         links: Arc<dyn scrm_core::links::LinkTracker>,
     ) -> (u16, Value) {
+        self.staff_call_using(req, links, Arc::new(scrm_core::content::NoMaterials))
+            .await
+    }
+
+    /// A staff API call whose task center mints tracked links with `links` and resolves
+    /// materials with `materials`.
+    pub async fn staff_call_using(
+        &self,
+        req: lambda_http::Request,
+        links: Arc<dyn scrm_core::links::LinkTracker>,
+        materials: Arc<dyn scrm_core::content::MaterialResolver>,
+    ) -> (u16, Value) {
         let api = Arc::new(StaffApi {
             store: self.store(),
             wecom: self.wecom.clone(),
@@ -294,6 +306,7 @@ impl World {
             web_origins: Default::default(),
             sidebar: staff_api_fn::SidebarStores::new(self.db.clone()),
             links,
+            materials,
         });
         response_json(&staff_api_fn::handle(&api, req).await.expect("infallible"))
     }

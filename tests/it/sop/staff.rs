@@ -256,6 +256,7 @@ async fn alice_with_a_task() -> (
         web_origins: Default::default(),
         sidebar: staff_api_fn::SidebarStores::new(w.db.clone()),
         links: std::sync::Arc::new(scrm_core::links::NoTracking),
+        materials: std::sync::Arc::new(scrm_core::content::NoMaterials),
     });
     (w, api)
 }

@@ -120,6 +120,14 @@ impl GrowthWeCom for Timed {
     ) -> Result<Option<String>, WeComError> {
         self.inner.staff_name(creds, userid).await
     }
+    async fn join_state(
+        &self,
+        creds: &CorpCredentials,
+        chat_id: &str,
+        member_id: &str,
+    ) -> Result<Option<String>, WeComError> {
+        self.inner.join_state(creds, chat_id, member_id).await
+    }
 }
 
 type Handler = CallbackHandler<DynamoTenants, WeComClient, Arc<RecordingPublisher>>;

@@ -109,6 +109,9 @@ test.describe('fission campaigns', () => {
     await expect(page.getByTestId('fission-figure-inviters')).toContainText('0')
     await expect(page.getByTestId('fission-tiers').locator('tbody tr')).toHaveCount(2)
     await expect(page.getByTestId('fission-tiers')).toContainText('优惠券')
+    // The coupon tier names its list, not its id.
+    await expect(page.getByTestId('fission-tiers')).toContainText(listName)
+    await expect(page.getByTestId('fission-tiers')).not.toContainText(listId)
     await expect(page.getByTestId('fission-customer-path')).toContainText(`#/c/fission/${id}`)
     await shot(page, 'growth-fission')
     await axe(page)

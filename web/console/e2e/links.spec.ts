@@ -2,7 +2,9 @@
 // console (a bad address first shows the problem and creates nothing), the list shows its
 // short URL; the browser follows the short URL (link-redirect answers 302 to the target)
 // and the link's click count goes up on the list, its distinct visitors once per browser
-// (the visitor cookie), with the per-day chart. Every page is screenshot and scanned with axe.
+// (the visitor cookie), with the per-day chart; the link's own page, opened from the list,
+// shows its target, its short URLs (a staff member's own one minted there) and its figures.
+// Every page is screenshot and scanned with axe.
 import { test, expect, loginWithWeCom, shot, axe, stack } from './fixtures'
 import { settled } from './console-helpers'
 
@@ -71,6 +73,33 @@ test.describe('tracked links', () => {
     await expect(daily).toBeVisible()
     await expect(daily).toContainText('每日点击与访客')
     await shot(page, 'links-clicked')
+    await axe(page)
+  })
+
+  test('open a link from the list: its target, short URLs and figures', async ({ page }) => {
+    await page.goto('/growth/links')
+    await settled(page)
+    const row = page.getByTestId('links-table').locator('tr', { hasText: title })
+    const short = (await row.getByTestId('link-short').innerText()).trim()
+    await row.getByTestId('link-open').click()
+    await expect(page).toHaveURL(/\/growth\/links\/l[ku][0-9a-f]{16}$/)
+    await settled(page)
+    await expect(page.getByTestId('link-detail-title')).toHaveText(title)
+    await expect(page.getByTestId('link-target')).toHaveText(`${stack.consoleUrl}/growth/links?from=short-url`)
+    await expect(page.getByTestId('link-code-short')).toHaveText([short])
+    await expect(page.getByTestId('link-total-clicks')).toContainText('3')
+    await expect(page.getByTestId('link-total-visitors')).toContainText('2')
+    await expect(page.locator('[data-chart="link-detail-days"]')).toBeVisible()
+
+    // A staff member's own short URL, listed under the general one.
+    await page.getByTestId('link-mint-staff').fill('zhangsan')
+    await page.getByTestId('link-mint').click()
+    await expect(page.getByTestId('link-code-short')).toHaveCount(2)
+    await expect(page.getByTestId('link-code-for').nth(1)).toContainText('zhangsan')
+    const own = (await page.getByTestId('link-code-short').nth(1).innerText()).trim()
+    expect(own).toMatch(/\/l\/[0-9A-Za-z]{10}$/)
+    expect(own).not.toBe(short)
+    await shot(page, 'link-detail')
     await axe(page)
   })
 })

@@ -3,7 +3,8 @@
 // group's owner) a reminder through the fake WeCom; its link, opened as it is, lands on the
 // task center; he copies the content and marks the task done, and the plan's figures count
 // it. A link that no longer works, or none, goes through WeCom's in-app login (the fake's
-// page). Every page is screenshot and scanned.
+// page). A plan made of content-center materials (a text, an uploaded image, a link) shows
+// them as their content. Every page is screenshot and scanned.
 import type { Page } from '@playwright/test'
 import { test, expect, apiOk, invoke, appMessages, shot, axe, stack } from './fixtures'
 
@@ -134,6 +135,78 @@ test.describe('staff task center', () => {
     await expect(page).toHaveURL(/#\/staff\/tasks/)
     await expect(page.getByRole('tab', { name: '待推送' })).toBeVisible()
     await shot(page, 'staff-tasks-after-wecom-login')
+  })
+
+  test('a task made of materials shows their content: text, image and link', async ({ page, context }) => {
+    test.setTimeout(120_000)
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.h5Url })
+    const suffix = Date.now().toString(36)
+    const planName = `H5 素材任务 ${suffix}`
+    const material = (key: string, body: unknown) =>
+      apiOk<{ material_id: string; upload?: { url: string } }>('POST', '/v1/content/materials', body, { 'Idempotency-Key': `h5-${key}-${suffix}` })
+    const text = await material('text', { kind: 'text', title: `话术 ${suffix}`, text: `回复 1 领取优惠券 ${suffix}` })
+    const link = await material('link', { kind: 'link', title: '春季新品', url: 'https://shop.example.com/spring', desc: '全场 8 折' })
+    // An image: created pending, its file put to the presigned URL, then completed.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
+    const image = await material('image', { kind: 'image', title: `海报 ${suffix}`, file: { name: 'poster.png', content_type: 'image/png', size: png.length } })
+    const put = await fetch(image.upload!.url, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: png })
+    expect(put.ok).toBe(true)
+    await apiOk('POST', `/v1/content/materials/${image.material_id}/complete`)
+
+    const tenant = await apiOk<{ settings?: { timezone?: string } }>('GET', '/v1/tenant')
+    await earlyInAMinute()
+    const plan = await apiOk<{ plan_id: string }>('POST', '/v1/sop/plans', {
+      name: planName,
+      kind: 'group',
+      targets: { chat_ids: ['wrdemo001'] },
+      schedule: { kind: 'daily', time: minuteIn(tenant.settings?.timezone ?? 'Asia/Shanghai') },
+      content: {
+        text: '今日上新',
+        attachments: [
+          { kind: 'material', material_id: text.material_id },
+          { kind: 'material', material_id: image.material_id },
+          { kind: 'material', material_id: link.material_id },
+        ],
+      },
+    })
+    let reminder = ''
+    await expect
+      .poll(
+        async () => {
+          await invoke('sop-dispatch', { tenant: stack.corpId })
+          const mine = (await appMessages()).filter(
+            (m) => m.touser?.split('|').includes('zhangsan') && `${m.textcard?.title}${m.textcard?.description}`.includes(planName),
+          )
+          reminder = mine.at(-1)?.textcard?.url ?? ''
+          return reminder
+        },
+        { timeout: 30_000, intervals: [1_000] },
+      )
+      .toContain('token=')
+
+    await page.goto(reminder)
+    await expect(page).toHaveURL(/#\/staff\/tasks/)
+    await page.getByTestId('plan-group').filter({ hasText: planName }).getByTestId('task-row').first().click()
+    await expect(page).toHaveURL(/#\/staff\/tasks\/.+/)
+    // The text material's text joins the text, to copy in one tap.
+    await expect(page.getByTestId('task-text')).toHaveText(`今日上新\n回复 1 领取优惠券 ${suffix}`)
+    // The image is shown (WeCom's picture URL) and can be saved.
+    const img = page.getByTestId('block-image').locator('img')
+    await expect(img).toBeVisible()
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(1)
+    await expect(page.getByTestId('block-image').locator('a[download]')).toBeVisible()
+    // The link card, its URL copied in one tap.
+    const card = page.getByTestId('block-link')
+    await expect(card).toContainText('春季新品')
+    await expect(card).toContainText('https://shop.example.com/spring')
+    await expect(page.getByTestId('block-material')).toHaveCount(0)
+    await shot(page, 'staff-task-materials')
+    await axe(page)
+    await card.getByRole('button').click()
+    await expect(page.getByText('已复制，请粘贴到聊天中')).toBeVisible()
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('https://shop.example.com/spring')
+
+    await apiOk('POST', `/v1/sop/plans/${plan.plan_id}/end`)
   })
 
   test('a forged link says why', async ({ page }) => {

@@ -283,6 +283,7 @@ mod tests {
                     member_id: "wmbob".into(),
                     is_customer: true,
                     join_scene: Some(3),
+                    state: None,
                 },
             ),
             // Another id, tenant and time are kept as they are.

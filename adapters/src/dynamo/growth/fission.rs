@@ -24,6 +24,7 @@ use super::super::update::{Cond, Update};
 use super::super::DynamoDirectory;
 use super::DynamoGrowth;
 use chrono::{DateTime, TimeZone, Utc};
+use scrm_core::contacts::model::RelationStatus;
 use scrm_core::contacts::DirectoryRead;
 use scrm_core::events::EventEnvelope;
 use scrm_core::growth::fission::{Campaign, ClaimRecord, InviteeState, Inviter};
@@ -841,6 +842,11 @@ impl CustomerCards for DynamoDirectory {
         Ok(DirectoryRead::customer(self, t, external_userid)
             .await?
             .map(|c| CustomerCard {
+                follower: c
+                    .follow_users
+                    .iter()
+                    .find(|f| f.status == RelationStatus::Active)
+                    .map(|f| f.userid.clone()),
                 name: c.customer.name,
                 avatar: c.customer.avatar,
                 unionid: c.customer.unionid,

@@ -88,7 +88,8 @@ pub fn group_code_pk(t: &TenantId, state: &str) -> String {
 pub fn group_codes_index(t: &TenantId) -> String {
     format!("{t}#GCODES")
 }
-/// The group codes with a group in their pool (sort key: the code's state).
+/// The group codes with a group in their pool, and the group fission campaigns offering it
+/// (sort key: the code's state or the campaign's id).
 pub fn pool_pk(t: &TenantId, chat_id: &str) -> String {
     format!("{t}#GCCHAT#{chat_id}")
 }

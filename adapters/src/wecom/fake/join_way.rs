@@ -137,3 +137,122 @@ fn settings(
         qr_code,
     })
 }
+
+/// WeCom's limit on a customer group's members.
+pub const GROUP_MEMBER_LIMIT: usize = 200;
+
+/// A group membership change the fake made, with the callback WeCom would send.
+#[derive(Clone, Debug)]
+pub struct FakeGroupChange {
+    /// The group.
+    pub chat_id: String,
+    /// The customer.
+    pub external_userid: String,
+    /// When (server time, epoch s).
+    pub at: i64,
+    /// The callback's plaintext XML (`change_external_chat` / `update`).
+    pub xml: String,
+}
+
+fn change_xml(
+    corp_id: &str,
+    at: i64,
+    chat_id: &str,
+    detail: &str,
+    scene: (&str, i64),
+    member: &str,
+    versions: (&str, &str),
+) -> String {
+    let (scene_field, scene_value) = scene;
+    let (last, cur) = versions;
+    format!(
+        "<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>\
+         <CreateTime>{at}</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+         <Event><![CDATA[change_external_chat]]></Event><ChatId><![CDATA[{chat_id}]]></ChatId>\
+         <ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[{detail}]]></UpdateDetail>\
+         <{scene_field}>{scene_value}</{scene_field}><MemChangeCnt>1</MemChangeCnt>\
+         <MemChangeList><Item><![CDATA[{member}]]></Item></MemChangeList>\
+         <LastMemVer><![CDATA[{last}]]></LastMemVer><CurMemVer><![CDATA[{cur}]]></CurMemVer></xml>"
+    )
+}
+
+/// A customer scans the join way with `state`: they join its first group that is not full
+/// (by QR code, with the way's state, as `groupchat/get` then lists them), and the callback
+/// WeCom would send is answered. `None` when no way has the state, or every group is full.
+pub(super) fn scan(
+    state: &mut State,
+    corp_id: &str,
+    way_state: &str,
+    external_userid: &str,
+    name: &str,
+) -> Option<FakeGroupChange> {
+    let at = state.now_secs();
+    let seq = state.next_seq();
+    let corp = state.corp(corp_id);
+    let way = corp.join_ways.values().find(|w| w.state == way_state)?;
+    let chat_id = way
+        .chat_id_list
+        .iter()
+        .find(|c| {
+            corp.groups
+                .get(*c)
+                .is_some_and(|g| g.members.len() < GROUP_MEMBER_LIMIT)
+        })?
+        .clone();
+    let group = corp.groups.get_mut(&chat_id)?;
+    group.members.retain(|m| m.userid != external_userid);
+    let mut member = super::model::FakeMember::customer(external_userid, name);
+    member.join_time = at;
+    member.state = Some(way_state.to_string());
+    group.members.push(member);
+    let last = std::mem::replace(&mut group.member_version, format!("v{seq}"));
+    let xml = change_xml(
+        corp_id,
+        at,
+        &chat_id,
+        "add_member",
+        ("JoinScene", 3),
+        external_userid,
+        (&last, &group.member_version),
+    );
+    Some(FakeGroupChange {
+        chat_id,
+        external_userid: external_userid.to_string(),
+        at,
+        xml,
+    })
+}
+
+/// The customer leaves the group by themselves; the callback WeCom would send is answered.
+/// `None` when they are not in it.
+pub(super) fn leave(
+    state: &mut State,
+    corp_id: &str,
+    chat_id: &str,
+    external_userid: &str,
+) -> Option<FakeGroupChange> {
+    let at = state.now_secs();
+    let seq = state.next_seq();
+    let group = state.corp(corp_id).groups.get_mut(chat_id)?;
+    let before = group.members.len();
+    group.members.retain(|m| m.userid != external_userid);
+    if group.members.len() == before {
+        return None;
+    }
+    let last = std::mem::replace(&mut group.member_version, format!("v{seq}"));
+    let xml = change_xml(
+        corp_id,
+        at,
+        chat_id,
+        "del_member",
+        ("QuitScene", 0),
+        external_userid,
+        (&last, &group.member_version),
+    );
+    Some(FakeGroupChange {
+        chat_id: chat_id.to_string(),
+        external_userid: external_userid.to_string(),
+        at,
+        xml,
+    })
+}

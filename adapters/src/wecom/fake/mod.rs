@@ -25,7 +25,7 @@ mod official;
 
 pub use contact_way::{FakeAdd, FakeContactWay};
 pub use demo::{DEMO_AGENT_ID, DEMO_APP_SECRET, DEMO_CONTACT_SECRET, DEMO_CORP_ID};
-pub use join_way::FakeJoinWay;
+pub use join_way::{FakeGroupChange, FakeJoinWay, GROUP_MEMBER_LIMIT};
 pub use media::FakeMedia;
 pub use model::{
     FakeCustomer, FakeFollow, FakeGroup, FakeMember, FakeStaff, FakeStaffStatus, FakeTag,
@@ -320,6 +320,31 @@ impl FakeWeCom {
         name: &str,
     ) -> Option<FakeAdd> {
         self.with(|s| contact_way::scan(s, corp_id, state, external_userid, name))
+    }
+
+    /// A customer scans the 「加入群聊」 code with `state`: they join its first group with room
+    /// (listed by `groupchat/get` with the code's state), and the `add_member` callback WeCom
+    /// would send is answered, for the test to deliver. `None` when no code has the state or
+    /// every group is full.
+    pub fn scan_join_way(
+        &self,
+        corp_id: &str,
+        state: &str,
+        external_userid: &str,
+        name: &str,
+    ) -> Option<FakeGroupChange> {
+        self.with(|s| join_way::scan(s, corp_id, state, external_userid, name))
+    }
+
+    /// A customer leaves a group by themselves: the `del_member` callback WeCom would send is
+    /// answered. `None` when they are not in it.
+    pub fn leave_group(
+        &self,
+        corp_id: &str,
+        chat_id: &str,
+        external_userid: &str,
+    ) -> Option<FakeGroupChange> {
+        self.with(|s| join_way::leave(s, corp_id, chat_id, external_userid))
     }
 
     /// A single-use OAuth code that `auth/getuserinfo` maps to `userid`.

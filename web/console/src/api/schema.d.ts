@@ -6669,7 +6669,7 @@ export interface components {
                 size: number;
             };
         };
-        /** @description Rules answered 400 validation_failed (`details.problems`, nothing written): ends_at after starts_at and at most 366 days later; 1 to 5 tiers with strictly increasing invites; a coupon tier names its list_id, a reward tier its reward_id; cap_per_inviter at least the last tier's invites; poster elements inside the canvas; tags and userids without duplicates. Then every tier's reference must exist in the tenant: a catalogue reward it does not have is 400 unknown_reward, a coupon list it does not have 400 unknown_coupon_list (`details.problems` names each such tier, `tiers[i].reward.reward_id` / `tiers[i].reward.list_id`; when both kinds are missing the code is unknown_reward and the problems list both), nothing written. */
+        /** @description Rules answered 400 validation_failed (`details.problems`, nothing written): ends_at after starts_at and at most 366 days later; 1 to 5 tiers with strictly increasing invites; a coupon tier names its list_id, a reward tier its reward_id; cap_per_inviter at least the last tier's invites; poster elements inside the canvas; tags, userids and chat_ids without duplicates; userids (1 to 100, a contact campaign) or chat_ids (1 to 5 groups the directory knows, a group campaign), not both. Then every tier's reference must exist in the tenant: a catalogue reward it does not have is 400 unknown_reward, a coupon list it does not have 400 unknown_coupon_list (`details.problems` names each such tier, `tiers[i].reward.reward_id` / `tiers[i].reward.list_id`; when both kinds are missing the code is unknown_reward and the problems list both), nothing written. */
         FissionCampaignInput: {
             name: string;
             /** Format: date-time */
@@ -6683,14 +6683,16 @@ export interface components {
             /** @description Invitees counted for one inviter at a time (a revoked one frees its place); none: no cap. */
             cap_per_inviter?: number;
             /**
-             * @description An invitee who deletes the staff member within this many hours of adding is revoked; after it they count for good.
+             * @description An invitee who deletes the staff member (a contact campaign) or leaves the group they joined (a group campaign) within this many hours of coming in is revoked; after it they count for good.
              * @default 24
              */
             hold_hours: number;
             /** @description Corp tag ids set on each counted invitee (`mark_tag`). */
             tags?: string[];
-            /** @description The staff members an inviter's personal code adds to (a multi-member 「联系我」). */
-            userids: string[];
+            /** @description A contact campaign: the staff members (1 to 100) an inviter's personal code adds to (a multi-member 「联系我」). Empty (or absent) in a group campaign, which names chat_ids instead: a campaign without either, or with both, is 400 validation_failed. */
+            userids?: string[];
+            /** @description A group campaign: an inviter's personal code is a 「加入群聊」 code offering these groups (1 to 5, customer groups the directory knows and that are not dismissed: 400 validation_failed naming each other one as `chat_ids[i]`); an invitee counts by joining one of them through it and is revoked by leaving that group within the hold. Absent in a contact campaign. */
+            chat_ids?: string[];
             poster: components["schemas"]["FissionPoster"];
         };
         FissionFigures: {
@@ -6712,7 +6714,7 @@ export interface components {
             /** @description Inviters' personal codes deleted at WeCom since the campaign ended. */
             codes_removed: number;
         };
-        /** @description The campaign's fields as on create, with the version the edit starts from. Before the start anything may change; once started only name, ends_at (still ahead) and cap_per_inviter (other fields must be sent unchanged: 400 with a problem per changed field). The create's rules apply (tiers must rise). An ended campaign: 409 campaign_ended; another version: 409 version_mismatch (`details.current_version`). */
+        /** @description The campaign's fields as on create, with the version the edit starts from. Before the start anything may change (new chat_ids must be groups the directory knows); once started only name, ends_at (still ahead) and cap_per_inviter (other fields must be sent unchanged: 400 with a problem per changed field). The create's rules apply (tiers must rise). An ended campaign: 409 campaign_ended; another version: 409 version_mismatch (`details.current_version`). */
         FissionCampaignEdit: {
             /** @description The version the edit starts from. */
             version: number;
@@ -6728,14 +6730,16 @@ export interface components {
             /** @description Invitees counted for one inviter at a time (a revoked one frees its place); none: no cap. */
             cap_per_inviter?: number;
             /**
-             * @description An invitee who deletes the staff member within this many hours of adding is revoked; after it they count for good.
+             * @description An invitee who deletes the staff member (a contact campaign) or leaves the group they joined (a group campaign) within this many hours of coming in is revoked; after it they count for good.
              * @default 24
              */
             hold_hours: number;
             /** @description Corp tag ids set on each counted invitee (`mark_tag`). */
             tags?: string[];
-            /** @description The staff members an inviter's personal code adds to (a multi-member 「联系我」). */
-            userids: string[];
+            /** @description A contact campaign: the staff members (1 to 100) an inviter's personal code adds to (a multi-member 「联系我」). Empty (or absent) in a group campaign, which names chat_ids instead: a campaign without either, or with both, is 400 validation_failed. */
+            userids?: string[];
+            /** @description A group campaign: an inviter's personal code is a 「加入群聊」 code offering these groups (1 to 5, customer groups the directory knows and that are not dismissed: 400 validation_failed naming each other one as `chat_ids[i]`); an invitee counts by joining one of them through it and is revoked by leaving that group within the hold. Absent in a contact campaign. */
+            chat_ids?: string[];
             poster: components["schemas"]["FissionPoster"];
         };
         FissionCampaign: components["schemas"]["FissionCampaignInput"] & {

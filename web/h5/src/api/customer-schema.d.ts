@@ -902,6 +902,11 @@ export interface components {
             /** Format: date-time */
             ends_at: string;
             hold_hours: number;
+            /**
+             * @description How invitees come in through the inviter's code: contact (they add a staff member; deleting them within the hold revokes) or group (they join one of the campaign's groups; leaving it within the hold revokes).
+             * @enum {string}
+             */
+            joins: "contact" | "group";
             tiers: {
                 invites: number;
                 /** @description `{kind: points, points}`, `{kind: reward, reward_id}` or `{kind: coupon, list_id}`. */

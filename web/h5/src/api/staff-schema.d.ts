@@ -504,13 +504,44 @@ export interface components {
             scheduled_at: string;
             /** @description dispatched after its time (after an outage) */
             late: boolean;
-            /** @description the prepared content, block by block, ready to copy; a link the plan marks `track` is its short link for this plan, occurrence and staff member */
-            content?: Record<string, never> | null;
+            /** @description the prepared content, block by block, ready to copy; a link the plan marks `track` is its short link for this plan, occurrence and staff member; materials of the content center are what the plan sends (see TaskContent) */
+            content?: components["schemas"]["TaskContent"] | null;
             /** Format: date-time */
             done_at?: string | null;
             /** @enum {string|null} */
             done_by?: "staff" | "wecom" | null;
             failure?: Record<string, never> | null;
+        };
+        /** @description The content to send, as the plan's push sends it. A material of the content center the plan refers to is made what WeCom is sent, by the same resolver as the dispatcher: a text material's text joins `text` (on a new line), an image becomes an `image` with its permanent `pic_url` (one over 2 MB a `media_id`), a link a `link` card (title, url, desc, cover `picurl`), a video or a file a `video` or `file` with a WeCom media id that is valid for three days (uploaded again when older than two), a mini-program a `miniprogram` card. A material that cannot be made so (deleted, its file not uploaded, no content bucket configured, WeCom failing) stays `{kind: material, material_id}`. */
+        TaskContent: {
+            /** @description may be empty when there are attachments */
+            text: string;
+            attachments: components["schemas"]["TaskAttachment"][];
+        };
+        /** @description One attachment; which fields it has depends on `kind`. */
+        TaskAttachment: {
+            /** @enum {string} */
+            kind: "image" | "link" | "video" | "file" | "miniprogram" | "material";
+            /** @description image (optional), video, file: a WeCom media id; link: its moments cover */
+            media_id?: string;
+            /** @description image: a public picture URL */
+            pic_url?: string;
+            /** @description link, miniprogram */
+            title?: string;
+            /** @description link: the target, or its tracked short link when the plan marks it `track` */
+            url?: string;
+            /** @description link */
+            desc?: string;
+            /** @description link: its cover picture URL */
+            picurl?: string;
+            /** @description miniprogram */
+            appid?: string;
+            /** @description miniprogram */
+            page?: string;
+            /** @description miniprogram: its cover's media id */
+            pic_media_id?: string;
+            /** @description material: one that could not be resolved */
+            material_id?: string;
         };
         Signature: {
             /** @description epoch seconds */

@@ -31,6 +31,8 @@ export type Attachment =
   | { kind: 'video'; media_id: string }
   | { kind: 'miniprogram'; title: string; appid: string; page: string; pic_media_id: string }
   | { kind: 'file'; media_id: string }
+  /** A content-center material the API could not resolve (deleted, not uploaded, WeCom failing). */
+  | { kind: 'material'; material_id: string }
 
 export interface TaskContent {
   text: string

@@ -36,7 +36,11 @@ export interface FissionForm {
   cap_per_inviter: number
   hold_hours: number
   tags: string[]
+  /** How invitees come in: by adding staff (a 「联系我」 code) or by joining groups (「加入群聊」). */
+  joins: 'contact' | 'group'
   userids: string[]
+  /** A group campaign's groups (1 to 5). */
+  chat_ids: string[]
   poster: PosterForm
 }
 
@@ -58,6 +62,8 @@ export const MAX_CAP = 10_000
 export const MAX_TAGS = 20
 export const MAX_DAYS = 366
 export const MAX_USERIDS = 100
+/** A group campaign's groups: what one 「加入群聊」 code offers. */
+export const MAX_CHATS = 5
 export const ID_BYTES = 64
 export const URL_CHARS = 1024
 export const POSTER = {
@@ -112,7 +118,9 @@ export function emptyFissionForm(now: Date = new Date()): FissionForm {
     cap_per_inviter: 0,
     hold_hours: DEFAULT_HOLD_HOURS,
     tags: [],
+    joins: 'contact',
     userids: [],
+    chat_ids: [],
     poster: defaultPoster(),
   }
 }
@@ -137,7 +145,6 @@ export function toFissionInput(f: FissionForm): FissionCampaignInput {
     tiers: f.tiers.map(tierInput),
     hold_hours: f.hold_hours,
     tags: [...f.tags],
-    userids: f.userids.map((u) => u.trim()),
     poster: {
       background_url: p.background_url.trim(),
       width: p.width,
@@ -148,6 +155,8 @@ export function toFissionInput(f: FissionForm): FissionCampaignInput {
     },
   }
   if (f.cap_per_inviter > 0) input.cap_per_inviter = f.cap_per_inviter
+  if (f.joins === 'group') input.chat_ids = [...f.chat_ids]
+  else input.userids = f.userids.map((u) => u.trim())
   return input
 }
 
@@ -168,7 +177,9 @@ export function formOfCampaign(c: FissionCampaign): FissionForm {
     cap_per_inviter: c.cap_per_inviter ?? 0,
     hold_hours: c.hold_hours ?? DEFAULT_HOLD_HOURS,
     tags: [...(c.tags ?? [])],
-    userids: [...c.userids],
+    joins: c.chat_ids?.length ? 'group' : 'contact',
+    userids: [...(c.userids ?? [])],
+    chat_ids: [...(c.chat_ids ?? [])],
     poster: { ...p, name: { ...p.name }, avatar: { ...p.avatar }, qr: { ...p.qr } },
   }
 }
@@ -280,12 +291,17 @@ export function fissionFormProblems(f: FissionForm): Problem[] {
     if (!idLike(tag)) add(`tags[${i}]`, 'fission.problem.tag')
   })
 
-  const userids = f.userids.map((u) => u.trim())
-  if (!userids.length || userids.length > MAX_USERIDS) add('userids', 'fission.problem.userids', { max: MAX_USERIDS })
-  if (new Set(userids).size !== userids.length) add('userids', 'fission.problem.duplicates')
-  userids.forEach((u, i) => {
-    if (!USERID.test(u)) add(`userids[${i}]`, 'fission.problem.userid', { userid: u })
-  })
+  if (f.joins === 'group') {
+    if (!f.chat_ids.length || f.chat_ids.length > MAX_CHATS) add('chat_ids', 'fission.problem.chatIds', { max: MAX_CHATS })
+    if (new Set(f.chat_ids).size !== f.chat_ids.length) add('chat_ids', 'fission.problem.duplicates')
+  } else {
+    const userids = f.userids.map((u) => u.trim())
+    if (!userids.length || userids.length > MAX_USERIDS) add('userids', 'fission.problem.userids', { max: MAX_USERIDS })
+    if (new Set(userids).size !== userids.length) add('userids', 'fission.problem.duplicates')
+    userids.forEach((u, i) => {
+      if (!USERID.test(u)) add(`userids[${i}]`, 'fission.problem.userid', { userid: u })
+    })
+  }
 
   out.push(...posterProblems(f.poster))
   return out

@@ -20,7 +20,21 @@ export const linksApi = {
   /** Creates a link; a retry with the same key answers the link the first request made. */
   create: (body: { url: string; title?: string }, idempotencyKey: string) =>
     unwrap<TrackedLink>(api.POST('/v1/links', { params: { header: { 'Idempotency-Key': idempotencyKey } }, body })),
-  figures: () => unwrap<LinkFigures>(api.GET('/v1/links/figures')),
+  /** The click figures of every link, or of one (`link_id`). */
+  figures: (linkId?: string) =>
+    unwrap<LinkFigures>(api.GET('/v1/links/figures', { params: { query: linkId ? { link_id: linkId } : {} } })),
+  /** A staff member's own short URL of a link (the same member always gets the same code). */
+  mint: (linkId: string, staff: string) =>
+    unwrap<StaffCode>(api.POST('/v1/links/{link_id}/codes', { params: { path: { link_id: linkId } }, body: { staff } })),
+}
+
+/** A staff member's own short code of a link. */
+export interface StaffCode {
+  code: string
+  path: string
+  short_url?: string | null
+  link_id: string
+  staff: string
 }
 
 /** The problems the API would answer for a URL and title (its rules, checked first). */

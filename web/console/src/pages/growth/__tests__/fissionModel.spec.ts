@@ -155,6 +155,32 @@ describe('coupon codes as typed or pasted', () => {
   })
 })
 
+describe('a group campaign', () => {
+  it('sends its groups instead of staff, 1 to 5 distinct', () => {
+    const f = good()
+    f.joins = 'group'
+    expect(fields(f)).toEqual(['chat_ids'])
+    f.chat_ids = ['wr1', 'wr2']
+    expect(fissionFormProblems(f)).toEqual([])
+    const input = toFissionInput(f)
+    expect(input.chat_ids).toEqual(['wr1', 'wr2'])
+    expect(input.userids).toBeUndefined()
+    f.chat_ids = ['wr1', 'wr1', 'wr2', 'wr3', 'wr4', 'wr5']
+    expect(fields(f)).toEqual(['chat_ids', 'chat_ids'])
+  })
+
+  it('comes back from the API as a group campaign', () => {
+    const f = good()
+    f.joins = 'group'
+    f.chat_ids = ['wr9']
+    const input = toFissionInput(f)
+    const stored = { ...input, userids: [], id: 'fc00112233445566aa', status: 'active', version: 1, created_at: input.starts_at, updated_at: input.starts_at } as FissionCampaign
+    const back = formOfCampaign(stored)
+    expect([back.joins, back.chat_ids]).toEqual(['group', ['wr9']])
+    expect(toFissionInput(back)).toEqual(input)
+  })
+})
+
 describe('a stored campaign as the edit form', () => {
   it('round-trips through the form to the same input', () => {
     const input = toFissionInput({ ...emptyFissionForm(new Date('2026-12-01T00:00:00Z')), name: '邀请有礼', userids: ['amy'], cap_per_inviter: 9 })

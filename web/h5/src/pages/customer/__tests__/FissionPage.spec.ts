@@ -15,6 +15,7 @@ const page: FissionPageData = {
   starts_at: '2026-12-01T00:00:00Z',
   ends_at: '2026-12-31T00:00:00Z',
   hold_hours: 24,
+  joins: 'contact',
   tiers: [
     { invites: 1, reward: { kind: 'points', points: 50 } },
     { invites: 3, reward: { kind: 'reward', reward_id: 'rw1' } },
@@ -66,6 +67,13 @@ describe('the fission campaign page', () => {
   afterEach(() => {
     vi.unstubAllGlobals()
     vi.restoreAllMocks()
+  })
+
+  it('tells a group campaign\'s inviter that friends count by joining and staying in the group', async () => {
+    stub(() => [200, { ...page, joins: 'group' }])
+    const w = await open()
+    expect(w.text()).toContain('好友入群后需留在群里 24 小时才算确认；期间退群的邀请会失效。')
+    expect(w.text()).not.toContain('删除好友')
   })
 
   it('draws the tiers with their marks, my counts and the leaderboard from one read', async () => {
