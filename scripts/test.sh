@@ -74,6 +74,8 @@ export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$MOTO_PORT"
 # The same moto server is the local S3 (the content center's uploaded files).
 export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$MOTO_PORT"
 export AWS_ACCESS_KEY_ID=test
+# The fake WeCom server serves its QR codes on loopback: pictures may come from private hosts.
+export PICTURES_ALLOW_PRIVATE_HOSTS=true
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1

@@ -394,7 +394,7 @@ async fn a_campaign_pays_exactly_the_tiers_its_confirmed_invitees_earn_once() {
     let svg = fission_admin::poster(
         &store,
         &DynamoDirectory::new(w.db.clone()),
-        &scrm_adapters::pictures::HttpPictures::new(),
+        &scrm_adapters::pictures::HttpPictures::allowing_private_hosts(),
         t.id(),
         &id,
         "wmInviter",

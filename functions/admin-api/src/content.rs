@@ -31,7 +31,7 @@ impl ContentCenter {
         Self {
             store: DynamoContent::new(db.clone()),
             objects,
-            pictures: scrm_adapters::pictures::HttpPictures::new(),
+            pictures: scrm_adapters::pictures::HttpPictures::from_env(),
         }
     }
 

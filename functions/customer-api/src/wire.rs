@@ -27,7 +27,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             store: c.growth(),
             wecom: c.wecom(WeComUse::PersonWaiting)?,
             tenants: c.tenants_with_secrets()?,
-            pictures: scrm_adapters::pictures::HttpPictures::new(),
+            pictures: scrm_adapters::pictures::HttpPictures::from_env(),
         })),
     };
     router(Arc::new(api)).serve().await
