@@ -475,9 +475,23 @@ Mobile pages: $H5_URL   (vite preview of web/h5/dist; /customer-api and /staff-a
 EOF
 fi
 
+# --- schedules -----------------------------------------------------------------------------
+# What EventBridge Scheduler does in a deployment: the template's scheduled functions invoked
+# on their rates (SOP dispatch, rotas and fission holds, sweeps). With --once, each once, and a
+# failure fails the smoke test.
 if [[ -n "$ONCE" ]]; then
+    log "invoking each scheduled function once (log: .local/dev/logs/schedules.log)"
+    python3 "$ROOT/scripts/lib/schedules.py" run --once --template "$ROOT/infra/template.yaml" \
+        --invoke-base "$BASE" >"$LOG_DIR/schedules.log" 2>&1 ||
+        die "a scheduled function failed (log: $LOG_DIR/schedules.log)"
     log "--once: done"
     exit 0
+fi
+if [[ "${SCRM_DEV_SCHEDULES:-1}" != 0 ]]; then
+    SCHEDULES_PID="$(spawn "$LOG_DIR/schedules.log" python3 "$ROOT/scripts/lib/schedules.py" run \
+        --template "$ROOT/infra/template.yaml" --invoke-base "$BASE")"
+    record schedules "$SCHEDULES_PID"
+    printf '\nScheduled functions run on their rates (SCRM_DEV_SCHEDULES=0 turns them off; log: .local/dev/logs/schedules.log).\n'
 fi
 
 if [[ -n "$FOLLOW" ]]; then
