@@ -8,7 +8,7 @@
 //!   other groups costs no call;
 //! - leaving the group joined through an inviter's code within the hold revokes the count
 //!   ([`fission_run::on_left_group`]).
-use super::fission::{is_campaign_id, is_inviter_state, CampaignStatus};
+use super::fission::{is_campaign_id, is_inviter_state};
 use super::fission_run::{self, JoinDeps, JoinOutcome};
 use super::on_event::GrowthEventError;
 use super::ports::{CustomerCards, FissionStore, GroupCodeStore, GrowthWeCom};
@@ -114,10 +114,8 @@ where
         let Some(c) = d.store.campaign(t, &id).await? else {
             continue;
         };
-        if c.status == CampaignStatus::Active
-            && c.closed_at.is_none()
-            && c.spec.starts_at <= at
-            && at < c.ended_at()
+        if c.closed_at.is_none()
+            && c.rules().open_at(at)
             && c.spec.chat_ids.iter().any(|g| g == chat_id)
         {
             offered = true;
